@@ -1,0 +1,224 @@
+//! The one I/O loop: resolve the model, build the provider request, send it through the
+//! [`Host`], retry what may succeed, parse or stream the answer.
+//!
+//! Everything provider-specific happens in pure `Provider` methods; this file only sequences
+//! them, so the same loop serves the JS SDK, the Router and the Worker gateway.
+
+use crate::host::{Env, Host};
+use crate::http::HttpResponse;
+use crate::mock;
+use crate::options::CallOptions;
+use crate::provider::{registry, target_for, Provider, Target};
+use crate::retry;
+use crate::stream::ChatStream;
+use crate::types::{ChatRequest, ChatResponse};
+use crate::Result;
+
+/// Facts about a finished call, for cost, callbacks, headers and logs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallMeta {
+    /// Provider id.
+    pub provider: String,
+    /// Provider-side model.
+    pub model: String,
+    /// The endpoint base used, if any (never contains credentials).
+    pub api_base: Option<String>,
+    /// Upstream requests sent (1 + retries).
+    pub attempts: u32,
+    /// Start time (ms since epoch, from the host).
+    pub start_ms: u64,
+    /// End time (time of the response headers for streams).
+    pub end_ms: u64,
+}
+
+/// A completed call.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    /// The OpenAI-shaped response.
+    pub response: ChatResponse,
+    /// Call facts.
+    pub meta: CallMeta,
+}
+
+/// A started stream.
+#[derive(Debug)]
+pub struct StreamCompletion {
+    /// The chunks.
+    pub stream: ChatStream,
+    /// Call facts (end = when headers arrived).
+    pub meta: CallMeta,
+}
+
+/// Resolves the provider and target for a request.
+pub fn resolve<H: Host>(
+    host: &H,
+    env: &dyn Env,
+    req: &ChatRequest,
+    opts: &CallOptions,
+) -> Result<(&'static dyn Provider, Target)> {
+    let (provider, model) = registry::resolve(&req.model, opts.custom_llm_provider.as_deref())?;
+    let target = target_for(provider, &model, opts, env, host.now_ms())?;
+    Ok((provider, target))
+}
+
+fn new_id<H: Host>(host: &H, prefix: &str) -> String {
+    let a = (host.random() * 4_294_967_296.0) as u64;
+    let b = (host.random() * 4_294_967_296.0) as u64;
+    format!("{prefix}-{a:08x}{b:08x}")
+}
+
+/// Sends `build()`'s request with up to `num_retries` retries; returns the first 2xx response.
+async fn send_with_retries<H: Host>(
+    host: &H,
+    provider: &dyn Provider,
+    target: &Target,
+    opts: &CallOptions,
+    build: impl Fn() -> Result<crate::http::HttpRequest>,
+    meta: &mut CallMeta,
+) -> Result<HttpResponse> {
+    let retries = opts.num_retries.unwrap_or(0);
+    let mut attempt = 0u32;
+    loop {
+        let req = build()?;
+        meta.attempts += 1;
+        let result: Result<HttpResponse> = match host.send(req, opts.timeout_ms).await {
+            Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
+            Ok(resp) => {
+                let (status, headers) = (resp.status, resp.headers.clone());
+                let body = resp.bytes().await.unwrap_or_default();
+                Err(provider.error(status, &headers, &body))
+            }
+            Err(e) => Err(e),
+        };
+        let err = result
+            .unwrap_err()
+            .in_context(&target.provider, &target.model);
+        if attempt >= retries || !retry::should_retry(&err) {
+            return Err(err);
+        }
+        host.sleep(retry::backoff_ms(attempt, Some(&err), host.random()))
+            .await;
+        attempt += 1;
+    }
+}
+
+/// One chat completion (non-streaming), with retries.
+///
+/// ```
+/// # use edgellm::{engine, testing::MockHost, ChatRequest, CallOptions, host::NoEnv};
+/// let host = MockHost::new();
+/// let opts = CallOptions { mock_response: Some("Hi there".into()), ..Default::default() };
+/// let c = futures_executor::block_on(engine::completion(&host, &NoEnv, ChatRequest::user("openai/gpt-4o", "Hello"), opts)).unwrap();
+/// assert_eq!(c.response.choices[0].message.content.as_deref(), Some("Hi there"));
+/// ```
+pub async fn completion<H: Host>(
+    host: &H,
+    env: &dyn Env,
+    mut req: ChatRequest,
+    opts: CallOptions,
+) -> Result<Completion> {
+    req.stream = None;
+    let start_ms = host.now_ms();
+    if let Some(m) = &opts.mock_response {
+        let response = mock::mock_completion(
+            m,
+            &req,
+            &new_id(host, "chatcmpl-mock"),
+            (start_ms / 1000) as i64,
+        )?;
+        let meta = CallMeta {
+            provider: "mock".into(),
+            model: req.model.clone(),
+            start_ms,
+            end_ms: host.now_ms(),
+            ..Default::default()
+        };
+        return Ok(Completion { response, meta });
+    }
+    let (provider, target) = resolve(host, env, &req, &opts)?;
+    let mut meta = CallMeta {
+        provider: target.provider.clone(),
+        model: target.model.clone(),
+        api_base: target.api_base.clone(),
+        start_ms,
+        ..Default::default()
+    };
+    let resp = send_with_retries(
+        host,
+        provider,
+        &target,
+        &opts,
+        || provider.chat_request(&req, &target),
+        &mut meta,
+    )
+    .await?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| e.in_context(&target.provider, &target.model))?;
+    let response = provider
+        .chat_response(&body, &req, &target)
+        .map_err(|e| e.in_context(&target.provider, &target.model))?;
+    meta.end_ms = host.now_ms();
+    Ok(Completion { response, meta })
+}
+
+/// A streaming chat completion. Retries apply until the response headers arrive; after that
+/// an error ends the stream.
+pub async fn completion_stream<H: Host>(
+    host: &H,
+    env: &dyn Env,
+    mut req: ChatRequest,
+    opts: CallOptions,
+) -> Result<StreamCompletion> {
+    req.stream = Some(true);
+    let show_usage = req.wants_stream_usage();
+    let start_ms = host.now_ms();
+    if let Some(m) = &opts.mock_response {
+        let response = mock::mock_completion(
+            m,
+            &req,
+            &new_id(host, "chatcmpl-mock"),
+            (start_ms / 1000) as i64,
+        )?;
+        let meta = CallMeta {
+            provider: "mock".into(),
+            model: req.model.clone(),
+            start_ms,
+            end_ms: host.now_ms(),
+            ..Default::default()
+        };
+        return Ok(StreamCompletion {
+            stream: ChatStream::from_chunks(mock::mock_chunks(&response), show_usage),
+            meta,
+        });
+    }
+    let (provider, target) = resolve(host, env, &req, &opts)?;
+    let mut meta = CallMeta {
+        provider: target.provider.clone(),
+        model: target.model.clone(),
+        api_base: target.api_base.clone(),
+        start_ms,
+        ..Default::default()
+    };
+    let resp = send_with_retries(
+        host,
+        provider,
+        &target,
+        &opts,
+        || provider.chat_request(&req, &target),
+        &mut meta,
+    )
+    .await?;
+    meta.end_ms = host.now_ms();
+    let decoder = provider.stream_decoder(&req, &target);
+    let stream = ChatStream::from_body(
+        resp.body,
+        provider.stream_framing(),
+        decoder,
+        show_usage,
+        &target.provider,
+        &target.model,
+    );
+    Ok(StreamCompletion { stream, meta })
+}

@@ -1,0 +1,44 @@
+//! # edgellm
+//!
+//! A LiteLLM-class LLM SDK and gateway core: call 40+ providers with OpenAI's request and
+//! response format, from Rust or — compiled to WebAssembly — from browsers, Node and
+//! Cloudflare Workers.
+//!
+//! The core is **sans-IO**: providers are pure transforms between OpenAI types and each
+//! provider's wire format ([`provider`]), streams are decoded from bytes by state machines
+//! ([`decode`], [`stream`]), and the one I/O loop ([`engine`]) talks to the outside world only
+//! through the small [`Host`] trait (fetch, timers, clock, randomness). On wasm the host is
+//! `fetch` + `AbortController` + `setTimeout`; in tests it is [`testing::MockHost`].
+//!
+//! | feature | default | enables |
+//! | --- | --- | --- |
+//! | `fetch` | yes | the wasm `fetch` host (`wasm32` only) |
+//! | `js` | yes | the JS API exported with wasm-bindgen (`wasm32` only) |
+//!
+//! ```
+//! use edgellm::{provider::registry, provider::Provider, ChatRequest, CallOptions, Secret};
+//! let (provider, model) = registry::resolve("openai/gpt-4o", None).unwrap();
+//! let opts = CallOptions { api_key: Some(Secret::new("sk-test")), ..Default::default() };
+//! let target = edgellm::provider::target_for(provider, &model, &opts, &edgellm::host::NoEnv, 0).unwrap();
+//! let http = provider.chat_request(&ChatRequest::user("openai/gpt-4o", "Hello"), &target).unwrap();
+//! assert_eq!(http.url, "https://api.openai.com/v1/chat/completions");
+//! assert_eq!(http.json_body().unwrap()["model"], "gpt-4o");
+//! ```
+
+pub mod decode;
+pub mod engine;
+pub mod error;
+pub mod host;
+pub mod http;
+pub mod mock;
+pub mod options;
+pub mod provider;
+pub mod retry;
+pub mod stream;
+pub mod testing;
+pub mod types;
+
+pub use error::{Error, ErrorKind, Result};
+pub use host::{Env, Host};
+pub use options::{CallOptions, Secret};
+pub use types::{ChatChunk, ChatRequest, ChatResponse};

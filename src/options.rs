@@ -1,0 +1,237 @@
+//! LiteLLM's per-call extras (`api_key`, `api_base`, `timeout`, `num_retries`, `mock_response`, …),
+//! separated from the OpenAI body so that they never reach a provider.
+
+use serde_json::{Map, Value};
+
+use crate::types::ChatRequest;
+use crate::{Error, Result};
+
+/// A secret string whose `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The secret value (only for building the upstream request).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Options that travel next to a request: credentials, endpoint, retries, mocking.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Provider key; else the provider's environment variable.
+    pub api_key: Option<Secret>,
+    /// Endpoint base; each provider documents which path it appends.
+    pub api_base: Option<String>,
+    /// API version (Azure, Anthropic on Vertex, …).
+    pub api_version: Option<String>,
+    /// Timeout in milliseconds (LiteLLM's `timeout` is seconds; converted on input).
+    pub timeout_ms: Option<u64>,
+    /// Extra request headers (`headers` / `extra_headers`).
+    pub headers: Vec<(String, String)>,
+    /// Drop parameters the provider does not support instead of failing.
+    pub drop_params: bool,
+    /// Return this instead of calling the provider (`mock_response`): a string, or an error
+    /// spec such as `"litellm.RateLimitError"`.
+    pub mock_response: Option<Value>,
+    /// Retries after the first attempt (`num_retries: N` → at most N+1 requests).
+    pub num_retries: Option<u32>,
+    /// Force the provider instead of parsing it from the model string.
+    pub custom_llm_provider: Option<String>,
+    /// Caller metadata, given to callbacks and loggers.
+    pub metadata: Option<Value>,
+    /// Provider-specific credentials and settings (`aws_region_name`, `vertex_project`,
+    /// `vertex_credentials`, `input_cost_per_token`, …), by LiteLLM's names.
+    pub extra: Map<String, Value>,
+}
+
+/// Keys that are LiteLLM call options, not OpenAI body fields. Anything here is removed from
+/// the body before it reaches a provider.
+pub const OPTION_KEYS: &[&str] = &[
+    "api_key",
+    "api_base",
+    "base_url",
+    "api_version",
+    "timeout",
+    "request_timeout",
+    "headers",
+    "extra_headers",
+    "drop_params",
+    "mock_response",
+    "num_retries",
+    "max_retries",
+    "custom_llm_provider",
+    "metadata",
+    "fallbacks",
+    "context_window_fallbacks",
+    "content_policy_fallbacks",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "input_cost_per_second",
+    "output_cost_per_second",
+    "litellm_call_id",
+    "litellm_logging_obj",
+    "success_callback",
+    "failure_callback",
+    "caching",
+    "cache",
+    "model_list",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_region_name",
+    "aws_bedrock_runtime_endpoint",
+    "aws_profile_name",
+    "vertex_project",
+    "vertex_location",
+    "vertex_credentials",
+    "vertex_ai_project",
+    "vertex_ai_location",
+    "vertex_access_token",
+    "azure_ad_token",
+    "organization",
+];
+
+fn as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn headers_from(v: &Value) -> Result<Vec<(String, String)>> {
+    let Value::Object(map) = v else {
+        return Err(
+            Error::bad_request("`headers` must be an object of strings").with_param("headers")
+        );
+    };
+    map.iter()
+        .map(|(k, v)| {
+            as_string(v)
+                .map(|s| (k.to_ascii_lowercase(), s))
+                .ok_or_else(|| {
+                    Error::bad_request(format!("header `{k}` must be a string"))
+                        .with_param("headers")
+                })
+        })
+        .collect()
+}
+
+impl CallOptions {
+    /// Removes the option keys from a JSON request object and returns them parsed.
+    ///
+    /// ```
+    /// let mut body = serde_json::json!({"model": "gpt-4o", "messages": [], "api_key": "sk-1", "timeout": 2.5});
+    /// let opts = edgellm::CallOptions::extract(body.as_object_mut().unwrap()).unwrap();
+    /// assert_eq!(opts.timeout_ms, Some(2500));
+    /// assert!(body.get("api_key").is_none());
+    /// ```
+    pub fn extract(obj: &mut Map<String, Value>) -> Result<Self> {
+        let mut o = CallOptions::default();
+        for key in OPTION_KEYS {
+            let Some(v) = obj.remove(*key) else { continue };
+            if v.is_null() {
+                continue;
+            }
+            let bad =
+                |what: &str| Error::bad_request(format!("`{key}` must be {what}")).with_param(*key);
+            match *key {
+                "api_key" => {
+                    o.api_key = Some(Secret::new(as_string(&v).ok_or_else(|| bad("a string"))?))
+                }
+                "api_base" | "base_url" => {
+                    o.api_base = Some(as_string(&v).ok_or_else(|| bad("a string"))?)
+                }
+                "api_version" => {
+                    o.api_version = Some(as_string(&v).ok_or_else(|| bad("a string"))?)
+                }
+                "timeout" | "request_timeout" => {
+                    let secs = v
+                        .as_f64()
+                        .filter(|s| *s > 0.0 && s.is_finite())
+                        .ok_or_else(|| bad("a positive number of seconds"))?;
+                    o.timeout_ms = Some((secs * 1000.0).round() as u64);
+                }
+                "headers" | "extra_headers" => o.headers.extend(headers_from(&v)?),
+                "drop_params" => o.drop_params = v.as_bool().ok_or_else(|| bad("a boolean"))?,
+                "mock_response" => o.mock_response = Some(v),
+                "num_retries" | "max_retries" => {
+                    let n = v
+                        .as_u64()
+                        .filter(|n| *n <= 100)
+                        .ok_or_else(|| bad("an integer from 0 to 100"))?;
+                    o.num_retries = Some(n as u32);
+                }
+                "custom_llm_provider" => {
+                    o.custom_llm_provider = Some(as_string(&v).ok_or_else(|| bad("a string"))?)
+                }
+                "metadata" => o.metadata = Some(v),
+                other => {
+                    o.extra.insert(other.to_string(), v);
+                }
+            }
+        }
+        Ok(o)
+    }
+
+    /// A string option from `extra`.
+    pub fn extra_str(&self, key: &str) -> Option<&str> {
+        self.extra.get(key).and_then(Value::as_str)
+    }
+}
+
+/// Parses a JSON request into the OpenAI body and the call options, with OpenAI-style errors.
+///
+/// ```
+/// let (req, opts) = edgellm::options::parse_chat(serde_json::json!({
+///     "model": "anthropic/claude-3-5-sonnet-20241022",
+///     "messages": [{"role": "user", "content": "Hi"}],
+///     "api_key": "sk-ant-x", "max_tokens": 10
+/// })).unwrap();
+/// assert_eq!(req.max_tokens, Some(10));
+/// assert!(opts.api_key.is_some());
+/// ```
+pub fn parse_chat(value: Value) -> Result<(ChatRequest, CallOptions)> {
+    let Value::Object(mut obj) = value else {
+        return Err(Error::bad_request("request body must be a JSON object"));
+    };
+    let opts = CallOptions::extract(&mut obj)?;
+    match obj.get("model") {
+        Some(Value::String(m)) if !m.trim().is_empty() => {}
+        Some(_) => {
+            return Err(Error::bad_request("`model` must be a non-empty string").with_param("model"))
+        }
+        None => {
+            return Err(Error::bad_request("missing required parameter `model`").with_param("model"))
+        }
+    }
+    match obj.get("messages") {
+        Some(Value::Array(_)) => {}
+        Some(_) => {
+            return Err(Error::bad_request("`messages` must be an array").with_param("messages"))
+        }
+        None => {
+            return Err(
+                Error::bad_request("missing required parameter `messages`").with_param("messages")
+            )
+        }
+    }
+    let req: ChatRequest = serde_json::from_value(Value::Object(obj))
+        .map_err(|e| Error::bad_request(format!("invalid chat request: {e}")))?;
+    if req.messages.is_empty() {
+        return Err(Error::bad_request("`messages` must not be empty").with_param("messages"));
+    }
+    Ok((req, opts))
+}

@@ -1,0 +1,269 @@
+//! Providers: pure transforms between OpenAI-shaped types and each provider's wire format.
+//!
+//! A provider is one module. OpenAI-compatible providers are rows of the table in
+//! [`registry`]; native protocols (Anthropic, Gemini, Bedrock, …) implement [`Provider`] in one
+//! file each. Nothing here does I/O: requests come out as [`HttpRequest`] data, responses go in
+//! as bytes, streams go in as [`Frame`]s.
+
+pub mod openai_compat;
+pub mod registry;
+
+use serde_json::{Map, Value};
+
+use crate::decode::{Frame, Framing};
+use crate::http::{Headers, HttpRequest};
+use crate::options::{CallOptions, Secret};
+use crate::types::{ChatChunk, ChatRequest, ChatResponse};
+use crate::{Error, ErrorKind, Result};
+
+/// A resolved call target: which provider, which model there, with which credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// Provider id (`openai`, `anthropic`, `groq`, …).
+    pub provider: String,
+    /// The model name as the provider knows it (prefix stripped).
+    pub model: String,
+    /// Endpoint base (from the call, the environment, or the provider default).
+    pub api_base: Option<String>,
+    /// Credential (from the call or the environment).
+    pub api_key: Option<Secret>,
+    /// API version.
+    pub api_version: Option<String>,
+    /// Extra headers to send.
+    pub headers: Headers,
+    /// Drop unsupported params instead of failing.
+    pub drop_params: bool,
+    /// Provider-specific settings and credentials by LiteLLM's names (`aws_region_name`,
+    /// `vertex_project`, …), already merged from call options and environment.
+    pub extra: Map<String, Value>,
+    /// Wall-clock time of the call in ms since the epoch (request signing needs it; the core
+    /// never reads a clock).
+    pub now_ms: u64,
+}
+
+impl Target {
+    /// A string setting from `extra`.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.extra
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The API key, or an [`ErrorKind::Authentication`] error naming the variable to set.
+    pub fn require_key(&self, env_var: &str) -> Result<&str> {
+        self.api_key
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Authentication,
+                    format!(
+                        "missing API key for provider `{}`: pass `api_key` or set {env_var}",
+                        self.provider
+                    ),
+                )
+                .with_provider(self.provider.clone())
+                .with_model(self.model.clone())
+            })
+    }
+
+    /// `api_base` with trailing slashes removed, or `default`.
+    pub fn base_or<'a>(&'a self, default: &'a str) -> &'a str {
+        self.api_base
+            .as_deref()
+            .map(|b| b.trim_end_matches('/'))
+            .unwrap_or(default)
+    }
+}
+
+/// What a provider can do, for docs and `getSupportedOpenAIParams`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Chat completions.
+    pub chat: bool,
+    /// Streaming chat.
+    pub stream: bool,
+    /// Tool calling.
+    pub tools: bool,
+    /// Image input.
+    pub vision: bool,
+    /// Embeddings.
+    pub embeddings: bool,
+    /// Image generation.
+    pub images: bool,
+}
+
+/// Static description of a provider (generated docs table, env var names).
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderInfo {
+    /// Id used as the model prefix (`groq` in `groq/llama-3.1-8b-instant`).
+    pub id: &'static str,
+    /// Display name.
+    pub name: &'static str,
+    /// Default endpoint base ("" when the user must give one).
+    pub default_base: &'static str,
+    /// Environment variables read, in order of preference (key first).
+    pub env: &'static [&'static str],
+    /// How requests are authenticated (e.g. `Bearer`, `x-api-key`, `SigV4`, `OAuth2`).
+    pub auth: &'static str,
+    /// Capabilities.
+    pub caps: Capabilities,
+}
+
+/// Turns provider stream frames into OpenAI chunks. One instance per stream: it keeps the
+/// state (id, model, tool-call indices, usage) that a stateless per-chunk map would lose.
+pub trait StreamDecoder {
+    /// Decodes one frame, appending any resulting chunks to `out`.
+    fn on_frame(&mut self, frame: &Frame, out: &mut Vec<ChatChunk>) -> Result<()>;
+    /// Called at the end of the byte stream. Errors if the stream was cut before the provider
+    /// signalled completion; may flush final chunks (e.g. usage).
+    fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()>;
+}
+
+/// A provider: request building, response parsing, stream decoding and error mapping.
+pub trait Provider: Sync {
+    /// Static description.
+    fn info(&self) -> &ProviderInfo;
+
+    /// The OpenAI chat parameters this provider accepts for `model` (LiteLLM's
+    /// `get_supported_openai_params`).
+    fn supported_params(&self, model: &str) -> Vec<&'static str>;
+
+    /// Fills `target` from call options and environment-derived settings before building
+    /// (e.g. Azure's `api_version`, AWS region). The default does nothing.
+    fn prepare(&self, _target: &mut Target) -> Result<()> {
+        Ok(())
+    }
+
+    /// Builds the upstream chat request. `req.stream` says whether to stream.
+    fn chat_request(&self, req: &ChatRequest, target: &Target) -> Result<HttpRequest>;
+
+    /// Parses a successful (2xx) chat response body.
+    fn chat_response(
+        &self,
+        body: &[u8],
+        req: &ChatRequest,
+        target: &Target,
+    ) -> Result<ChatResponse>;
+
+    /// How the streamed body is framed.
+    fn stream_framing(&self) -> Framing {
+        Framing::Sse
+    }
+
+    /// A decoder for one streamed response.
+    fn stream_decoder(&self, req: &ChatRequest, target: &Target) -> Box<dyn StreamDecoder>;
+
+    /// Classifies a non-2xx response (LiteLLM's `get_error_class`), from the status and the
+    /// provider's structured error body.
+    fn error(&self, status: u16, headers: &Headers, body: &[u8]) -> Error;
+}
+
+/// Applies LiteLLM's unsupported-parameter rule: every set parameter outside `supported`
+/// is an [`ErrorKind::UnsupportedParams`] error naming it, unless `drop_params` is on, in which
+/// case it is removed.
+pub fn check_params(req: &mut ChatRequest, supported: &[&str], target: &Target) -> Result<()> {
+    let set = set_params(req);
+    for p in set {
+        if supported.contains(&p.as_str()) {
+            continue;
+        }
+        if target.drop_params {
+            drop_param(req, &p);
+        } else {
+            return Err(Error::new(
+                ErrorKind::UnsupportedParams,
+                format!(
+                    "{}/{} does not support parameter `{p}`. Set `drop_params: true` to drop it.",
+                    target.provider, target.model
+                ),
+            )
+            .with_param(p)
+            .with_provider(target.provider.clone())
+            .with_model(target.model.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The names of the optional OpenAI parameters set on `req` (typed fields and extras).
+pub fn set_params(req: &ChatRequest) -> Vec<String> {
+    let v = serde_json::to_value(req).unwrap_or_default();
+    v.as_object()
+        .map(|o| {
+            o.keys()
+                .filter(|k| !matches!(k.as_str(), "model" | "messages" | "stream"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn drop_param(req: &mut ChatRequest, name: &str) {
+    let mut v = serde_json::to_value(&*req).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove(name);
+    }
+    if let Ok(r) = serde_json::from_value(v) {
+        *req = r;
+    }
+}
+
+/// Builds the target for `model` from call options and the environment: splits
+/// `provider/model`, then fills key, base and version from the options or the provider's
+/// environment variables.
+pub fn target_for(
+    provider: &dyn Provider,
+    model: &str,
+    opts: &CallOptions,
+    env: &dyn crate::host::Env,
+    now_ms: u64,
+) -> Result<Target> {
+    let info = provider.info();
+    let env_first = |names: &[&str]| names.iter().find_map(|n| env.var(n));
+    let key_vars: Vec<&str> = info
+        .env
+        .iter()
+        .copied()
+        .filter(|n| n.ends_with("_KEY") || n.ends_with("_TOKEN"))
+        .collect();
+    let base_vars: Vec<&str> = info
+        .env
+        .iter()
+        .copied()
+        .filter(|n| n.ends_with("_BASE") || n.ends_with("_BASE_URL") || n.ends_with("_ENDPOINT"))
+        .collect();
+    let version_vars: Vec<&str> = info
+        .env
+        .iter()
+        .copied()
+        .filter(|n| n.ends_with("_VERSION"))
+        .collect();
+    let mut extra = opts.extra.clone();
+    for name in info.env {
+        if let Some(v) = env.var(name) {
+            extra.entry(name.to_string()).or_insert(Value::String(v));
+        }
+    }
+    let mut target = Target {
+        provider: info.id.to_string(),
+        model: model.to_string(),
+        api_base: opts.api_base.clone().or_else(|| env_first(&base_vars)),
+        api_key: opts
+            .api_key
+            .clone()
+            .or_else(|| env_first(&key_vars).map(Secret::new)),
+        api_version: opts
+            .api_version
+            .clone()
+            .or_else(|| env_first(&version_vars)),
+        headers: opts.headers.clone(),
+        drop_params: opts.drop_params,
+        extra,
+        now_ms,
+    };
+    provider.prepare(&mut target)?;
+    Ok(target)
+}

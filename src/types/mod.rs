@@ -1,0 +1,7 @@
+//! OpenAI wire types (serde). Requests keep unknown fields in `extra`; provider strings are open enums.
+
+mod chat;
+mod response;
+
+pub use chat::*;
+pub use response::*;
