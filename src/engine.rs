@@ -61,14 +61,15 @@ pub fn resolve<H: Host>(
     Ok((provider, target))
 }
 
-fn new_id<H: Host>(host: &H, prefix: &str) -> String {
+pub(crate) fn new_id<H: Host>(host: &H, prefix: &str) -> String {
     let a = (host.random() * 4_294_967_296.0) as u64;
     let b = (host.random() * 4_294_967_296.0) as u64;
     format!("{prefix}-{a:08x}{b:08x}")
 }
 
 /// Sends `build()`'s request with up to `num_retries` retries; returns the first 2xx response.
-async fn send_with_retries<H: Host>(
+/// Shared by every endpoint (chat here, embeddings/images/… in `crate::modality`).
+pub(crate) async fn send_with_retries<H: Host>(
     host: &H,
     provider: &dyn Provider,
     target: &Target,

@@ -25,18 +25,27 @@
 //! assert_eq!(http.json_body().unwrap()["model"], "gpt-4o");
 //! ```
 
+pub mod accumulate;
+pub mod config;
+pub mod cost;
+pub mod aws;
 pub mod decode;
 pub mod engine;
 pub mod error;
 pub mod host;
 pub mod http;
 pub mod mock;
+pub mod modality;
 pub mod options;
 pub mod provider;
 pub mod retry;
 pub mod stream;
 pub mod testing;
 pub mod types;
+#[cfg(all(target_arch = "wasm32", feature = "fetch"))]
+pub mod wasm;
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+mod js;
 
 pub use error::{Error, ErrorKind, Result};
 pub use host::{Env, Host};

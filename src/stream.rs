@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use futures_util::stream::FusedStream;
 use futures_util::Stream;
 
 use crate::decode::{Deframer, Frame, Framing};
@@ -18,7 +19,7 @@ use crate::{Error, Result};
 
 /// A stream of OpenAI `chat.completion.chunk`s. Ends after the last chunk or after one error.
 pub struct ChatStream {
-    source: Source,
+    source: Option<Pipeline>,
     pending: VecDeque<ChatChunk>,
     frames: Vec<Frame>,
     chunks: Vec<ChatChunk>,
@@ -26,19 +27,21 @@ pub struct ChatStream {
     usage: Option<Usage>,
     finished: bool,
     deferred_error: Option<Error>,
-    on_chunk: Option<Box<dyn FnMut(&ChatChunk)>>,
-    on_end: Option<Box<dyn FnOnce(Result<Option<Usage>, &Error>)>>,
+    on_chunk: Option<ChunkHook>,
+    on_end: Option<EndHook>,
 }
 
-enum Source {
-    Body {
-        body: BodyStream,
-        deframer: Deframer,
-        decoder: Box<dyn StreamDecoder>,
-        provider: String,
-        model: String,
-    },
-    Ready,
+type ChunkHook = Box<dyn FnMut(&ChatChunk)>;
+type EndHook = Box<dyn FnOnce(Result<Option<Usage>, &Error>)>;
+
+/// Where chunks come from while the body is still being read; `None` in [`ChatStream`] once
+/// it ended (or for ready chunks), which also drops the body and so cancels the request.
+struct Pipeline {
+    body: BodyStream,
+    deframer: Deframer,
+    decoder: Box<dyn StreamDecoder>,
+    provider: String,
+    model: String,
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -63,13 +66,13 @@ impl ChatStream {
         model: &str,
     ) -> Self {
         Self::with_source(
-            Source::Body {
+            Some(Pipeline {
                 body,
                 deframer: Deframer::new(framing),
                 decoder,
                 provider: provider.into(),
                 model: model.into(),
-            },
+            }),
             VecDeque::new(),
             show_usage,
         )
@@ -77,10 +80,14 @@ impl ChatStream {
 
     /// A stream of ready chunks (mock responses, tests).
     pub fn from_chunks(chunks: Vec<ChatChunk>, show_usage: bool) -> Self {
-        Self::with_source(Source::Ready, chunks.into(), show_usage)
+        Self::with_source(None, chunks.into(), show_usage)
     }
 
-    fn with_source(source: Source, pending: VecDeque<ChatChunk>, show_usage: bool) -> Self {
+    fn with_source(
+        source: Option<Pipeline>,
+        pending: VecDeque<ChatChunk>,
+        show_usage: bool,
+    ) -> Self {
         Self {
             source,
             pending,
@@ -114,14 +121,17 @@ impl ChatStream {
     }
 
     fn deliver(&mut self, mut chunk: ChatChunk) -> Option<ChatChunk> {
-        if let Some(u) = &chunk.usage {
-            self.usage = Some(u.clone());
-        }
         if !self.show_usage {
-            chunk.usage = None;
-            if chunk.choices.is_empty() {
-                return None;
+            if let Some(u) = chunk.usage.take() {
+                self.usage = Some(u);
+                // Only the usage-only chunk goes; an empty-choices chunk without usage (Azure's
+                // first chunk with `prompt_filter_results`) is content the caller may want.
+                if chunk.choices.is_empty() {
+                    return None;
+                }
             }
+        } else if let Some(u) = &chunk.usage {
+            self.usage = Some(u.clone());
         }
         if let Some(f) = &mut self.on_chunk {
             f(&chunk);
@@ -131,7 +141,7 @@ impl ChatStream {
 
     fn end(&mut self, result: Result<(), Error>) -> Option<Result<ChatChunk>> {
         self.finished = true;
-        self.source = Source::Ready;
+        self.source = None;
         match result {
             Ok(()) => {
                 if let Some(f) = self.on_end.take() {
@@ -166,13 +176,13 @@ impl Stream for ChatStream {
             if let Some(e) = this.deferred_error.take() {
                 return Poll::Ready(this.end(Err(e)));
             }
-            let Source::Body {
+            let Some(Pipeline {
                 body,
                 deframer,
                 decoder,
                 provider,
                 model,
-            } = &mut this.source
+            }) = &mut this.source
             else {
                 return Poll::Ready(this.end(Ok(())));
             };
@@ -196,14 +206,296 @@ impl Stream for ChatStream {
             this.pending.extend(this.chunks.drain(..));
             match result {
                 Ok(false) => {}
-                Ok(true) => this.source = Source::Ready,
+                Ok(true) => this.source = None,
                 Err(e) => {
                     // What was decoded before the error is delivered first, then the error.
                     this.frames.clear();
                     this.deferred_error = Some(e.in_context(provider, model));
-                    this.source = Source::Ready;
+                    this.source = None;
                 }
             }
         }
+    }
+}
+
+impl FusedStream for ChatStream {
+    fn is_terminated(&self) -> bool {
+        self.finished && self.pending.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use futures_executor::block_on;
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::provider::openai_compat::OpenAiStream;
+    use crate::ErrorKind;
+
+    fn chunk_json(content: &str, finish: Option<&str>) -> String {
+        let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));
+        format!(
+            r#"{{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{{"content":"{content}"}},"finish_reason":{finish}}}]}}"#
+        )
+    }
+
+    const USAGE_CHUNK: &str = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}"#;
+
+    fn sse(events: &[&str]) -> Vec<u8> {
+        events
+            .iter()
+            .map(|e| format!("data: {e}\n\n"))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    fn body(pieces: Vec<Result<Vec<u8>>>) -> BodyStream {
+        Box::pin(futures_util::stream::iter(pieces))
+    }
+
+    fn stream_of(pieces: Vec<Result<Vec<u8>>>, show_usage: bool) -> ChatStream {
+        ChatStream::from_body(
+            body(pieces),
+            Framing::Sse,
+            Box::new(OpenAiStream::default()),
+            show_usage,
+            "openai",
+            "gpt-test",
+        )
+    }
+
+    fn contents(items: &[Result<ChatChunk>]) -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .flat_map(|c| c.choices.iter().filter_map(|ch| ch.delta.content.clone()))
+            .collect()
+    }
+
+    fn full_body() -> Vec<u8> {
+        sse(&[
+            &chunk_json("Hel", None),
+            &chunk_json("lo", None),
+            &chunk_json("!", Some("stop")),
+            USAGE_CHUNK,
+            "[DONE]",
+        ])
+    }
+
+    #[test]
+    fn chunks_arrive_in_order_however_the_body_is_split() {
+        let bytes = full_body();
+        for split in [1, 2, 7, 64, bytes.len()] {
+            let pieces = bytes.chunks(split).map(|c| Ok(c.to_vec())).collect();
+            let items: Vec<_> = block_on(stream_of(pieces, true).collect());
+            assert_eq!(items.len(), 4, "split {split}");
+            assert_eq!(contents(&items), ["Hel", "lo", "!"], "split {split}");
+            let last = items[3].as_ref().unwrap();
+            assert!(last.choices.is_empty());
+            assert_eq!(last.usage.as_ref().unwrap().total_tokens, 7);
+        }
+    }
+
+    /// Returns `Pending` (after waking itself) before every piece, like a network body.
+    struct Trickle(VecDeque<Result<Vec<u8>>>, bool);
+
+    impl Stream for Trickle {
+        type Item = Result<Vec<u8>>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.1 = !self.1;
+            if self.1 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(self.0.pop_front())
+        }
+    }
+
+    #[test]
+    fn pending_body_is_polled_again() {
+        let pieces = full_body().chunks(5).map(|c| Ok(c.to_vec())).collect();
+        let s = ChatStream::from_body(
+            Box::pin(Trickle(pieces, false)),
+            Framing::Sse,
+            Box::new(OpenAiStream::default()),
+            false,
+            "openai",
+            "gpt-test",
+        );
+        let items: Vec<_> = block_on(s.collect());
+        assert_eq!(contents(&items), ["Hel", "lo", "!"]);
+        assert_eq!(items.len(), 3);
+    }
+
+    #[test]
+    fn transport_error_mid_stream_delivers_earlier_chunks_then_one_error() {
+        let first = sse(&[&chunk_json("a", None), &chunk_json("b", None)]);
+        let ended = Rc::new(RefCell::new(Vec::new()));
+        let log = ended.clone();
+        let mut s = stream_of(
+            vec![
+                Ok(first),
+                // A partial event before the error must not leak out as a chunk.
+                Ok(b"data: {\"id\":\"c1\",\"choi".to_vec()),
+                Err(Error::new(ErrorKind::Connection, "connection reset")),
+                Ok(sse(&[&chunk_json("never", Some("stop"))])),
+            ],
+            true,
+        )
+        .on_end(move |r| log.borrow_mut().push(r.map_err(|e| e.kind())));
+        let items: Vec<_> = block_on(async {
+            let mut v = Vec::new();
+            while let Some(item) = s.next().await {
+                v.push(item);
+            }
+            v
+        });
+        assert_eq!(contents(&items), ["a", "b"]);
+        assert_eq!(items.len(), 3);
+        let err = items[2].as_ref().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Connection);
+        assert_eq!(err.provider(), Some("openai"));
+        assert_eq!(err.model(), Some("gpt-test"));
+        assert!(block_on(s.next()).is_none());
+        assert!(s.is_terminated());
+        assert_eq!(*ended.borrow(), [Err(ErrorKind::Connection)]);
+    }
+
+    #[test]
+    fn decode_error_mid_push_delivers_the_frames_before_it() {
+        let mut bytes = sse(&[&chunk_json("a", None)]);
+        bytes.extend_from_slice(b"data: {not json}\n\n");
+        bytes.extend(sse(&[&chunk_json("b", Some("stop")), "[DONE]"]));
+        let items: Vec<_> = block_on(stream_of(vec![Ok(bytes)], true).collect());
+        assert_eq!(contents(&items), ["a"]);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::Decode);
+    }
+
+    #[test]
+    fn upstream_error_event_is_the_error() {
+        let bytes = sse(&[
+            &chunk_json("a", None),
+            r#"{"error":{"message":"overloaded","type":"server_error","code":"503"}}"#,
+        ]);
+        let items: Vec<_> = block_on(stream_of(vec![Ok(bytes)], true).collect());
+        assert_eq!(items.len(), 2);
+        let err = items[1].as_ref().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ServiceUnavailable);
+        assert_eq!(err.provider(), Some("openai"));
+    }
+
+    #[test]
+    fn hidden_usage_is_stripped_but_recorded() {
+        let with_usage_on_content = r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+        let azure_first = r#"{"id":"","choices":[],"prompt_filter_results":[{"prompt_index":0}]}"#;
+        let bytes = sse(&[azure_first, with_usage_on_content, USAGE_CHUNK, "[DONE]"]);
+        let mut s = stream_of(vec![Ok(bytes.clone())], false);
+        let items: Vec<_> = block_on(s.by_ref().collect());
+        assert_eq!(items.len(), 2, "{items:?}");
+        let items: Vec<ChatChunk> = items.into_iter().map(Result::unwrap).collect();
+        assert!(items[0].choices.is_empty());
+        assert!(items[0].extra.contains_key("prompt_filter_results"));
+        assert!(items.iter().all(|c| c.usage.is_none()));
+        assert_eq!(s.usage().unwrap().total_tokens, 7);
+
+        let mut s = stream_of(vec![Ok(bytes)], true);
+        let items: Vec<_> = block_on(s.by_ref().collect());
+        assert_eq!(items.len(), 3);
+        assert_eq!(
+            items[1]
+                .as_ref()
+                .unwrap()
+                .usage
+                .as_ref()
+                .unwrap()
+                .total_tokens,
+            2
+        );
+        assert_eq!(s.usage().unwrap().total_tokens, 7);
+    }
+
+    #[test]
+    fn on_end_is_called_once_with_the_final_usage() {
+        for show_usage in [false, true] {
+            let calls = Rc::new(RefCell::new(Vec::new()));
+            let log = calls.clone();
+            let seen = Rc::new(Cell::new(0));
+            let count = seen.clone();
+            let mut s = stream_of(vec![Ok(full_body())], show_usage)
+                .on_chunk(move |_| count.set(count.get() + 1))
+                .on_end(move |r| log.borrow_mut().push(r.map_err(|e| e.kind())));
+            let n = block_on(s.by_ref().count());
+            assert!(block_on(s.next()).is_none());
+            assert!(block_on(s.next()).is_none());
+            assert_eq!(seen.get(), n);
+            assert_eq!(n, if show_usage { 4 } else { 3 });
+            let calls = calls.borrow();
+            assert_eq!(calls.len(), 1);
+            assert_eq!(calls[0].as_ref().unwrap().as_ref().unwrap().total_tokens, 7);
+        }
+    }
+
+    #[test]
+    fn dropping_early_does_not_call_on_end() {
+        let called = Rc::new(Cell::new(false));
+        let flag = called.clone();
+        let mut s = stream_of(vec![Ok(full_body())], true).on_end(move |_| flag.set(true));
+        assert!(block_on(s.next()).unwrap().is_ok());
+        drop(s);
+        assert!(!called.get());
+    }
+
+    #[test]
+    fn stream_cut_before_completion_is_an_error_after_its_chunks() {
+        let cut_cases: [&[u8]; 3] = [
+            // Clean event boundary, no finish_reason, no [DONE].
+            &sse(&[&chunk_json("a", None)]),
+            // Cut inside the JSON of the next event: a decode error, not silence.
+            b"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"id\":\"c1\",\"cho",
+            // Cut inside "[DONE]".
+            b"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DO",
+        ];
+        for (i, bytes) in cut_cases.iter().enumerate() {
+            let items: Vec<_> = block_on(stream_of(vec![Ok(bytes.to_vec())], true).collect());
+            assert_eq!(contents(&items), ["a"], "case {i}");
+            assert_eq!(items.len(), 2, "case {i}");
+            let kind = items[1].as_ref().unwrap_err().kind();
+            assert!(
+                matches!(kind, ErrorKind::BadGateway | ErrorKind::Decode),
+                "case {i}: {kind:?}"
+            );
+        }
+        // Finished by finish_reason (no [DONE]), or by [DONE] (no finish_reason): complete.
+        for bytes in [
+            sse(&[&chunk_json("a", Some("stop"))]),
+            sse(&[&chunk_json("a", None), "[DONE]"]),
+        ] {
+            let items: Vec<_> = block_on(stream_of(vec![Ok(bytes)], true).collect());
+            assert_eq!(items.len(), 1);
+            assert!(items[0].is_ok());
+        }
+    }
+
+    #[test]
+    fn ready_chunks_follow_the_same_usage_rules() {
+        let chunks: Vec<ChatChunk> = [chunk_json("a", Some("stop")), USAGE_CHUNK.to_string()]
+            .iter()
+            .map(|j| serde_json::from_str(j).unwrap())
+            .collect();
+        let ended = Rc::new(Cell::new(0));
+        let e = ended.clone();
+        let mut s = ChatStream::from_chunks(chunks, false).on_end(move |r| {
+            e.set(e.get() + 1);
+            assert_eq!(r.unwrap().unwrap().total_tokens, 7);
+        });
+        let items: Vec<_> = block_on(s.by_ref().collect());
+        assert_eq!(items.len(), 1);
+        assert_eq!(ended.get(), 1);
+        assert!(s.is_terminated());
     }
 }

@@ -5,7 +5,13 @@
 //! file each. Nothing here does I/O: requests come out as [`HttpRequest`] data, responses go in
 //! as bytes, streams go in as [`Frame`]s.
 
+pub mod anthropic;
+pub mod azure;
+pub mod gemini;
+pub mod huggingface;
+pub mod ollama;
 pub mod openai_compat;
+pub mod openai_format;
 pub mod registry;
 
 use serde_json::{Map, Value};
@@ -13,7 +19,11 @@ use serde_json::{Map, Value};
 use crate::decode::{Frame, Framing};
 use crate::http::{Headers, HttpRequest};
 use crate::options::{CallOptions, Secret};
-use crate::types::{ChatChunk, ChatRequest, ChatResponse};
+use crate::types::{
+    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ImageRequest,
+    ImageResponse, ModerationRequest, ModerationResponse, RerankRequest, RerankResponse,
+    TextCompletionRequest, TextCompletionResponse,
+};
 use crate::{Error, ErrorKind, Result};
 
 /// A resolved call target: which provider, which model there, with which credentials.
@@ -93,6 +103,13 @@ pub struct Capabilities {
     pub embeddings: bool,
     /// Image generation.
     pub images: bool,
+    /// Model-name prefixes served by the provider's native legacy `/completions` endpoint
+    /// (`""` matches every model). Other models get text completions through chat.
+    pub text_completion: &'static [&'static str],
+    /// Moderation (`/moderations`).
+    pub moderation: bool,
+    /// Rerank (`/rerank`).
+    pub rerank: bool,
 }
 
 /// Static description of a provider (generated docs table, env var names).
@@ -159,6 +176,118 @@ pub trait Provider: Sync {
     /// Classifies a non-2xx response (LiteLLM's `get_error_class`), from the status and the
     /// provider's structured error body.
     fn error(&self, status: u16, headers: &Headers, body: &[u8]) -> Error;
+
+    // Beyond chat (driven by `crate::modality`). The defaults refuse with a BadRequest naming
+    // the provider; OpenAI-format providers delegate to [`openai_format`].
+
+    /// Most inputs one upstream embeddings request may carry (`None` = no limit). Larger
+    /// batches are split into several requests whose vectors are joined in input order.
+    fn embedding_batch_size(&self, _req: &EmbeddingRequest, _target: &Target) -> Option<usize> {
+        None
+    }
+
+    /// Builds the upstream embeddings request for `req.input` (already cut to the batch size).
+    fn embedding_request(&self, _req: &EmbeddingRequest, _target: &Target) -> Result<HttpRequest> {
+        Err(unsupported(self.info(), "embeddings"))
+    }
+
+    /// Parses a successful embeddings response (indices relative to the request's inputs).
+    /// Float vectors are fine when base64 was asked for: the engine encodes them.
+    fn embedding_response(
+        &self,
+        _body: &[u8],
+        _req: &EmbeddingRequest,
+        _target: &Target,
+    ) -> Result<EmbeddingResponse> {
+        Err(unsupported(self.info(), "embeddings"))
+    }
+
+    /// Builds the upstream image generation request.
+    fn image_generation_request(
+        &self,
+        _req: &ImageRequest,
+        _target: &Target,
+    ) -> Result<HttpRequest> {
+        Err(unsupported(self.info(), "image generation"))
+    }
+
+    /// Parses a successful image generation response.
+    fn image_generation_response(
+        &self,
+        _body: &[u8],
+        _req: &ImageRequest,
+        _target: &Target,
+    ) -> Result<ImageResponse> {
+        Err(unsupported(self.info(), "image generation"))
+    }
+
+    /// Whether `model` is served by a native legacy-completions endpoint. When false, text
+    /// completions go through [`Provider::chat_request`] and are translated back.
+    fn native_text_completion(&self, _model: &str) -> bool {
+        false
+    }
+
+    /// Builds the native legacy-completions request (`req.stream` says whether to stream; the
+    /// stream must be OpenAI `text_completion` SSE).
+    fn text_completion_request(
+        &self,
+        _req: &TextCompletionRequest,
+        _target: &Target,
+    ) -> Result<HttpRequest> {
+        Err(unsupported(self.info(), "text completion"))
+    }
+
+    /// Parses a successful native legacy-completions response.
+    fn text_completion_response(
+        &self,
+        _body: &[u8],
+        _req: &TextCompletionRequest,
+        _target: &Target,
+    ) -> Result<TextCompletionResponse> {
+        Err(unsupported(self.info(), "text completion"))
+    }
+
+    /// Builds the upstream moderation request.
+    fn moderation_request(
+        &self,
+        _req: &ModerationRequest,
+        _target: &Target,
+    ) -> Result<HttpRequest> {
+        Err(unsupported(self.info(), "moderation"))
+    }
+
+    /// Parses a successful moderation response.
+    fn moderation_response(
+        &self,
+        _body: &[u8],
+        _req: &ModerationRequest,
+        _target: &Target,
+    ) -> Result<ModerationResponse> {
+        Err(unsupported(self.info(), "moderation"))
+    }
+
+    /// Builds the upstream rerank request.
+    fn rerank_request(&self, _req: &RerankRequest, _target: &Target) -> Result<HttpRequest> {
+        Err(unsupported(self.info(), "rerank"))
+    }
+
+    /// Parses a successful rerank response into Cohere's shape.
+    fn rerank_response(
+        &self,
+        _body: &[u8],
+        _req: &RerankRequest,
+        _target: &Target,
+    ) -> Result<RerankResponse> {
+        Err(unsupported(self.info(), "rerank"))
+    }
+}
+
+/// The error for an endpoint a provider does not offer: a BadRequest on `model`, e.g.
+/// "provider `groq` does not support embeddings".
+pub fn unsupported(info: &ProviderInfo, what: &str) -> Error {
+    Error::bad_request(format!("provider `{}` does not support {what}", info.id))
+        .with_param("model")
+        .with_provider(info.id)
 }
 
 /// Applies LiteLLM's unsupported-parameter rule: every set parameter outside `supported`

@@ -1,16 +1,20 @@
 //! The OpenAI protocol, shared by every OpenAI-compatible provider.
 //!
 //! A compatible provider is a [`Compat`] row in the registry table: base URL, key variable,
-//! auth header, parameter list and quirks. All rows share this one transformer.
+//! auth header, unsupported parameters, renames and quirks. All rows share this one transformer;
+//! what differs between servers is data on the row (or, for the few that need code, a function
+//! pointer in [`Hooks`]), never a `match` on the provider id here.
 //!
 //! API reference: <https://platform.openai.com/docs/api-reference/chat>
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
+use super::{
+    check_params, set_params, Capabilities, Provider, ProviderInfo, StreamDecoder, Target,
+};
 use crate::decode::Frame;
 use crate::http::{retry_after_ms, Headers, HttpRequest};
-use crate::types::{ChatChunk, ChatRequest, ChatResponse};
+use crate::types::{ChatChunk, ChatRequest, ChatResponse, Content, Role, ToolChoice};
 use crate::{Error, ErrorKind, Result};
 
 /// How the key is sent.
@@ -35,6 +39,32 @@ pub struct Quirks {
     pub content_parts_as_string: bool,
     /// Do not add `stream_options.include_usage` (servers that reject it).
     pub no_stream_options: bool,
+    /// Remove `name` from messages (servers that reject `messages[].name`).
+    pub strip_message_name: bool,
+    /// Remove `strict` from tool function definitions (servers that reject it).
+    pub strip_tool_strict: bool,
+    /// Send `tool_choice: "required"` as `"any"` (Mistral's name for it).
+    pub tool_choice_required_as_any: bool,
+    /// The server counts reasoning tokens outside `completion_tokens` (but inside
+    /// `total_tokens`); fold them in so `total = prompt + completion` as in OpenAI's contract.
+    pub reasoning_tokens_outside_completion: bool,
+    /// JSON pointer to the usage object when the server does not put it at `/usage`
+    /// (Groq streams it at `/x_groq/usage`).
+    pub usage_at: Option<&'static str>,
+    /// Field carrying reasoning text in messages and deltas, copied to `reasoning_content`
+    /// when that is absent (OpenRouter and vLLM use `reasoning`).
+    pub reasoning_field: Option<&'static str>,
+}
+
+/// Code for the few rows whose URL, auth or model naming cannot be said as data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hooks {
+    /// Builds the full chat URL (default: base + `chat_path`).
+    pub url: Option<fn(&Compat, &Target) -> Result<String>>,
+    /// Sets the auth headers (default: from [`Compat::auth`]).
+    pub auth: Option<fn(&Compat, &Target, &mut HttpRequest) -> Result<()>>,
+    /// Maps the model name sent upstream (default: as given).
+    pub model: Option<fn(&Target) -> String>,
 }
 
 /// The OpenAI chat parameters (LiteLLM's `OPENAI_CHAT_COMPLETION_PARAMS`, chat subset).
@@ -73,6 +103,23 @@ pub const OPENAI_PARAMS: &[&str] = &[
     "function_call",
 ];
 
+/// OpenAI-only parameters that other servers generally do not implement. Rows list them in
+/// [`Compat::unsupported`] (together with their own gaps) so that they fail loudly or are
+/// dropped with `drop_params`, instead of being silently ignored upstream.
+pub const OPENAI_ONLY: &[&str] = &[
+    "modalities",
+    "audio",
+    "prediction",
+    "service_tier",
+    "store",
+    "metadata",
+    "web_search_options",
+    "verbosity",
+    "safety_identifier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+];
+
 /// One OpenAI-compatible provider.
 #[derive(Debug, Clone, Copy)]
 pub struct Compat {
@@ -82,11 +129,20 @@ pub struct Compat {
     pub auth: Auth,
     /// Path appended to the base for chat.
     pub chat_path: &'static str,
-    /// Parameters removed from [`OPENAI_PARAMS`] for this provider (None = all of them, and
-    /// unknown extras are forwarded as-is).
+    /// OpenAI parameters this provider rejects (None = accepts all of them). Parameters that
+    /// are not OpenAI's are always forwarded as given (provider-specific extras).
     pub unsupported: Option<&'static [&'static str]>,
+    /// Further unsupported parameters for models whose name contains the first string.
+    pub unsupported_for: &'static [(&'static str, &'static [&'static str])],
+    /// Body fields renamed on the way out (`("seed", "random_seed")`).
+    pub renames: &'static [(&'static str, &'static str)],
+    /// Extra headers; `{VAR}` in a value is replaced by that setting or environment variable,
+    /// and the header is left out when it is unset.
+    pub headers: &'static [(&'static str, &'static str)],
     /// Quirks.
     pub quirks: Quirks,
+    /// Code hooks.
+    pub hooks: Hooks,
 }
 
 /// The defaults every row starts from (`..DEFAULT`).
@@ -104,21 +160,57 @@ pub const DEFAULT: Compat = Compat {
             vision: false,
             embeddings: false,
             images: false,
+            text_completion: &[],
+            moderation: false,
+            rerank: false,
         },
     },
     auth: Auth::Bearer,
     chat_path: "/chat/completions",
     unsupported: None,
+    unsupported_for: &[],
+    renames: &[],
+    headers: &[],
     quirks: Quirks {
         max_completion_tokens_as_max_tokens: false,
         developer_as_system: false,
         content_parts_as_string: false,
         no_stream_options: false,
+        strip_message_name: false,
+        strip_tool_strict: false,
+        tool_choice_required_as_any: false,
+        reasoning_tokens_outside_completion: false,
+        usage_at: None,
+        reasoning_field: None,
+    },
+    hooks: Hooks {
+        url: None,
+        auth: None,
+        model: None,
     },
 };
 
+/// Replaces `{VAR}` placeholders from the target's settings; `None` names the first unset one.
+fn fill_placeholders(template: &str, target: &Target) -> std::result::Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 1..start + len];
+        let value = target.setting(name).ok_or_else(|| name.to_string())?;
+        out.push_str(&rest[..start]);
+        out.push_str(value);
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 impl Compat {
-    fn key_var(&self) -> &'static str {
+    /// The variable holding the key (for error messages).
+    pub fn key_var(&self) -> &'static str {
         self.info
             .env
             .iter()
@@ -127,9 +219,12 @@ impl Compat {
             .unwrap_or("the provider's API key variable")
     }
 
-    fn url(&self, target: &Target) -> Result<String> {
-        let base = target.base_or(self.info.default_base);
-        if base.is_empty() {
+    /// The endpoint base: `api_base`, else the default with `{VAR}` placeholders filled.
+    pub fn base(&self, target: &Target) -> Result<String> {
+        if let Some(b) = target.api_base.as_deref().filter(|b| !b.is_empty()) {
+            return Ok(b.trim_end_matches('/').to_string());
+        }
+        if self.info.default_base.is_empty() {
             return Err(Error::bad_request(format!(
                 "provider `{}` needs `api_base` (or {})",
                 self.info.id,
@@ -140,67 +235,40 @@ impl Compat {
                     .find(|n| n.contains("BASE"))
                     .unwrap_or("an api_base")
             ))
-            .with_param("api_base"));
+            .with_param("api_base")
+            .with_provider(self.info.id));
         }
-        Ok(format!("{base}{}", self.chat_path))
+        fill_placeholders(self.info.default_base, target).map_err(|var| {
+            Error::bad_request(format!(
+                "provider `{}` needs {var} (environment) or `{}` to build its URL",
+                self.info.id,
+                var.to_ascii_lowercase()
+            ))
+            .with_param("api_base")
+            .with_provider(self.info.id)
+        })
     }
 
-    fn body(&self, req: &ChatRequest, target: &Target) -> Result<Value> {
-        let mut req = req.clone();
-        if let Some(unsupported) = self.unsupported {
-            let supported: Vec<&str> = OPENAI_PARAMS
-                .iter()
-                .copied()
-                .filter(|p| !unsupported.contains(p))
-                .collect();
-            check_params(&mut req, &supported, target)?;
+    fn url(&self, target: &Target) -> Result<String> {
+        match self.hooks.url {
+            Some(f) => f(self, target),
+            None => Ok(format!("{}{}", self.base(target)?, self.chat_path)),
         }
-        req.model = target.model.clone();
-        if req.is_stream() && !self.quirks.no_stream_options {
-            // Usage is needed for cost; ask for it. The caller's choice decides whether the
-            // final usage chunk is shown (the engine filters it out otherwise).
-            let so = req.stream_options.get_or_insert_with(Default::default);
-            so.include_usage = Some(true);
-        }
-        if self.quirks.max_completion_tokens_as_max_tokens {
-            if let Some(m) = req.max_completion_tokens.take() {
-                req.max_tokens = Some(m);
+    }
+
+    /// The OpenAI parameters this row rejects for `model`.
+    pub fn unsupported_params(&self, model: &str) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = self.unsupported.unwrap_or(&[]).to_vec();
+        for (needle, params) in self.unsupported_for {
+            if model.contains(needle) {
+                out.extend(params.iter().copied());
             }
         }
-        for m in &mut req.messages {
-            if self.quirks.developer_as_system && m.role == crate::types::Role::Developer {
-                m.role = crate::types::Role::System;
-            }
-            if self.quirks.content_parts_as_string {
-                if let Some(crate::types::Content::Parts(parts)) = &m.content {
-                    if parts.iter().all(|p| p.kind == "text") {
-                        m.content = Some(crate::types::Content::Text(
-                            parts.iter().filter_map(|p| p.text.as_deref()).collect(),
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(serde_json::to_value(&req)?)
-    }
-}
-
-impl Provider for Compat {
-    fn info(&self) -> &ProviderInfo {
-        &self.info
+        out
     }
 
-    fn supported_params(&self, _model: &str) -> Vec<&'static str> {
-        let unsupported = self.unsupported.unwrap_or(&[]);
-        OPENAI_PARAMS
-            .iter()
-            .copied()
-            .filter(|p| !unsupported.contains(p))
-            .collect()
-    }
-
-    fn chat_request(&self, req: &ChatRequest, target: &Target) -> Result<HttpRequest> {
-        let mut http = HttpRequest::post_json(self.url(target)?, &self.body(req, target)?);
+    /// Sets the auth header from [`Compat::auth`].
+    pub fn apply_auth(&self, target: &Target, http: &mut HttpRequest) -> Result<()> {
         match self.auth {
             Auth::Bearer => {
                 let key = target.require_key(self.key_var())?;
@@ -216,6 +284,172 @@ impl Provider for Compat {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The upstream JSON body for `req`.
+    pub fn body(&self, req: &ChatRequest, target: &Target) -> Result<Value> {
+        let mut req = req.clone();
+        let bad = self.unsupported_params(&target.model);
+        if !bad.is_empty() {
+            // Only OpenAI parameters the provider lacks are refused; anything else the caller
+            // set is a provider-specific extra and is forwarded (LiteLLM's pass-through).
+            let set = set_params(&req);
+            let allowed: Vec<&str> = set
+                .iter()
+                .map(String::as_str)
+                .filter(|p| !bad.contains(p))
+                .collect();
+            check_params(&mut req, &allowed, target)?;
+        }
+        req.model = match self.hooks.model {
+            Some(f) => f(target),
+            None => target.model.clone(),
+        };
+        if req.is_stream() && !self.quirks.no_stream_options {
+            // Usage is needed for cost; ask for it. The caller's choice decides whether the
+            // final usage chunk is shown (the stream filters it out otherwise).
+            let so = req.stream_options.get_or_insert_with(Default::default);
+            so.include_usage = Some(true);
+        }
+        if self.quirks.max_completion_tokens_as_max_tokens {
+            if let Some(m) = req.max_completion_tokens.take() {
+                req.max_tokens = Some(m);
+            }
+        }
+        if self.quirks.tool_choice_required_as_any {
+            if let Some(ToolChoice::Mode(m)) = &mut req.tool_choice {
+                if m == "required" {
+                    *m = "any".into();
+                }
+            }
+        }
+        if self.quirks.strip_tool_strict {
+            for t in req.tools.iter_mut().flatten() {
+                t.function.strict = None;
+            }
+        }
+        for m in &mut req.messages {
+            if self.quirks.developer_as_system && m.role == Role::Developer {
+                m.role = Role::System;
+            }
+            if self.quirks.strip_message_name {
+                m.name = None;
+            }
+            if self.quirks.content_parts_as_string {
+                if let Some(Content::Parts(parts)) = &m.content {
+                    if parts.iter().all(|p| p.kind == "text") {
+                        m.content = Some(Content::Text(
+                            parts.iter().filter_map(|p| p.text.as_deref()).collect(),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut body = serde_json::to_value(&req)?;
+        if let Some(obj) = body.as_object_mut() {
+            for (from, to) in self.renames {
+                if let Some(v) = obj.remove(*from) {
+                    obj.entry(to.to_string()).or_insert(v);
+                }
+            }
+        }
+        Ok(body)
+    }
+
+    /// Brings a provider's response or chunk object to OpenAI's shape in place: usage at
+    /// `/usage`, reasoning at `reasoning_content`, no empty finish reasons.
+    pub fn normalize(&self, v: &mut Value) {
+        if let Some(ptr) = self.quirks.usage_at {
+            let missing = v.get("usage").is_none_or(Value::is_null);
+            if missing {
+                if let Some(u) = v.pointer(ptr).cloned() {
+                    v["usage"] = u;
+                }
+            }
+        }
+        if self.quirks.reasoning_tokens_outside_completion {
+            if let Some(u) = v.get_mut("usage").and_then(Value::as_object_mut) {
+                fold_reasoning_tokens(u);
+            }
+        }
+        let Some(choices) = v.get_mut("choices").and_then(Value::as_array_mut) else {
+            return;
+        };
+        for c in choices {
+            let Some(c) = c.as_object_mut() else { continue };
+            let has_tools = ["message", "delta"].iter().any(|k| {
+                c.get(*k)
+                    .and_then(|m| m.get("tool_calls"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+            });
+            // NOTE: some servers (xAI with tools, several local servers) send "" instead of a
+            // finish reason; "" is no valid OpenAI value, so name what happened.
+            if c.get("finish_reason").and_then(Value::as_str) == Some("") {
+                c.insert(
+                    "finish_reason".into(),
+                    Value::String(if has_tools { "tool_calls" } else { "stop" }.into()),
+                );
+            }
+            if let Some(field) = self.quirks.reasoning_field {
+                for k in ["message", "delta"] {
+                    if let Some(m) = c.get_mut(k).and_then(Value::as_object_mut) {
+                        let absent = m.get("reasoning_content").is_none_or(Value::is_null);
+                        if absent {
+                            if let Some(r) = m.get(field).filter(|r| r.is_string()).cloned() {
+                                m.insert("reasoning_content".into(), r);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Folds `completion_tokens_details.reasoning_tokens` into `completion_tokens` when the total
+/// shows they were counted separately (and only then, so it is idempotent).
+fn fold_reasoning_tokens(u: &mut Map<String, Value>) {
+    let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
+    let reasoning = n(u
+        .get("completion_tokens_details")
+        .and_then(|d| d.get("reasoning_tokens")));
+    let (p, c, t) = (
+        n(u.get("prompt_tokens")),
+        n(u.get("completion_tokens")),
+        n(u.get("total_tokens")),
+    );
+    if reasoning > 0 && t == p + c + reasoning {
+        u.insert("completion_tokens".into(), Value::from(c + reasoning));
+    }
+}
+
+impl Provider for Compat {
+    fn info(&self) -> &ProviderInfo {
+        &self.info
+    }
+
+    fn supported_params(&self, model: &str) -> Vec<&'static str> {
+        let bad = self.unsupported_params(model);
+        OPENAI_PARAMS
+            .iter()
+            .copied()
+            .filter(|p| !bad.contains(p))
+            .collect()
+    }
+
+    fn chat_request(&self, req: &ChatRequest, target: &Target) -> Result<HttpRequest> {
+        let mut http = HttpRequest::post_json(self.url(target)?, &self.body(req, target)?);
+        match self.hooks.auth {
+            Some(f) => f(self, target, &mut http)?,
+            None => self.apply_auth(target, &mut http)?,
+        }
+        for (name, template) in self.headers {
+            if let Ok(v) = fill_placeholders(template, target) {
+                http.set_header(name, v);
+            }
+        }
         for (k, v) in &target.headers {
             http.set_header(k, v.clone());
         }
@@ -228,29 +462,165 @@ impl Provider for Compat {
         _req: &ChatRequest,
         _target: &Target,
     ) -> Result<ChatResponse> {
-        let v: Value = serde_json::from_slice(body)
+        let mut v: Value = serde_json::from_slice(body)
             .map_err(|e| Error::decode(format!("invalid JSON from provider: {e}")))?;
         if v.get("error").is_some_and(|e| !e.is_null()) {
             return Err(parse_openai_error(200, &[], body));
         }
+        self.normalize(&mut v);
         serde_json::from_value(v)
             .map_err(|e| Error::decode(format!("unexpected chat response shape: {e}")))
     }
 
     fn stream_decoder(&self, _req: &ChatRequest, _target: &Target) -> Box<dyn StreamDecoder> {
-        Box::new(OpenAiStream::default())
+        Box::new(OpenAiStream::new(*self))
     }
 
     fn error(&self, status: u16, headers: &Headers, body: &[u8]) -> Error {
         parse_openai_error(status, headers, body)
     }
+
+    // Beyond chat: the OpenAI wire format (`openai_format`), gated by the row's capabilities.
+
+    fn embedding_request(
+        &self,
+        req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        use super::openai_format as f;
+        if !self.info.caps.embeddings {
+            return Err(super::unsupported(&self.info, "embeddings"));
+        }
+        let body = f::embedding_body(req, &f::compat_model(self, target))?;
+        f::compat_request(self, target, f::EMBEDDINGS_PATH, &body)
+    }
+
+    fn embedding_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::EmbeddingRequest,
+        _target: &Target,
+    ) -> Result<crate::types::EmbeddingResponse> {
+        super::openai_format::embedding_response(body)
+    }
+
+    fn image_generation_request(
+        &self,
+        req: &crate::types::ImageRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        use super::openai_format as f;
+        if !self.info.caps.images {
+            return Err(super::unsupported(&self.info, "image generation"));
+        }
+        let body = f::image_body(req, &f::compat_model(self, target))?;
+        f::compat_request(self, target, f::IMAGES_PATH, &body)
+    }
+
+    fn image_generation_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::ImageRequest,
+        _target: &Target,
+    ) -> Result<crate::types::ImageResponse> {
+        super::openai_format::image_response(body)
+    }
+
+    fn native_text_completion(&self, model: &str) -> bool {
+        super::openai_format::serves(self.info.caps.text_completion, model)
+    }
+
+    fn text_completion_request(
+        &self,
+        req: &crate::types::TextCompletionRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        use super::openai_format as f;
+        if !self.native_text_completion(&target.model) {
+            return Err(super::unsupported(&self.info, "text completion"));
+        }
+        let model = f::compat_model(self, target);
+        let body = f::text_completion_body(req, &model, !self.quirks.no_stream_options)?;
+        f::compat_request(self, target, f::COMPLETIONS_PATH, &body)
+    }
+
+    fn text_completion_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::TextCompletionRequest,
+        _target: &Target,
+    ) -> Result<crate::types::TextCompletionResponse> {
+        super::openai_format::text_completion_response(body)
+    }
+
+    fn moderation_request(
+        &self,
+        req: &crate::types::ModerationRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        use super::openai_format as f;
+        if !self.info.caps.moderation {
+            return Err(super::unsupported(&self.info, "moderation"));
+        }
+        let body = f::moderation_body(req, &f::compat_model(self, target))?;
+        f::compat_request(self, target, f::MODERATIONS_PATH, &body)
+    }
+
+    fn moderation_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::ModerationRequest,
+        _target: &Target,
+    ) -> Result<crate::types::ModerationResponse> {
+        super::openai_format::moderation_response(body)
+    }
+
+    fn rerank_request(
+        &self,
+        req: &crate::types::RerankRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        use super::openai_format as f;
+        if !self.info.caps.rerank {
+            return Err(super::unsupported(&self.info, "rerank"));
+        }
+        let body = f::rerank_body(req, &f::compat_model(self, target))?;
+        f::compat_request(self, target, f::RERANK_PATH, &body)
+    }
+
+    fn rerank_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::RerankRequest,
+        _target: &Target,
+    ) -> Result<crate::types::RerankResponse> {
+        super::openai_format::rerank_response(body)
+    }
 }
 
-/// Decodes OpenAI `chat.completion.chunk` SSE events.
-#[derive(Debug, Default)]
+/// Decodes OpenAI `chat.completion.chunk` SSE events, normalized by a row's quirks.
+#[derive(Debug)]
 pub struct OpenAiStream {
+    row: Compat,
     done: bool,
     finished: bool,
+}
+
+impl Default for OpenAiStream {
+    fn default() -> Self {
+        Self::new(DEFAULT)
+    }
+}
+
+impl OpenAiStream {
+    /// A decoder applying `row`'s quirks to each chunk.
+    pub fn new(row: Compat) -> Self {
+        Self {
+            row,
+            done: false,
+            finished: false,
+        }
+    }
 }
 
 impl StreamDecoder for OpenAiStream {
@@ -263,13 +633,23 @@ impl StreamDecoder for OpenAiStream {
             self.done = true;
             return Ok(());
         }
-        if frame.event.as_deref() == Some("error") || data.starts_with("{\"error\"") {
+        let mut v: Value = serde_json::from_str(data)
+            .map_err(|e| Error::decode(format!("invalid stream chunk: {e}")))?;
+        // An error can arrive inside a 200 stream, as an `error` event or as a chunk carrying an
+        // `error` object (OpenRouter sends both an error and `finish_reason: "error"`).
+        if frame.event.as_deref() == Some("error") || v.get("error").is_some_and(|e| !e.is_null()) {
             return Err(parse_openai_error(200, &[], data.as_bytes()));
         }
-        let chunk: ChatChunk = serde_json::from_str(data)
+        self.row.normalize(&mut v);
+        let chunk: ChatChunk = serde_json::from_value(v)
             .map_err(|e| Error::decode(format!("invalid stream chunk: {e}")))?;
         if chunk.choices.iter().any(|c| c.finish_reason.is_some()) {
             self.finished = true;
+        }
+        // NOTE: Azure sends a first chunk with no choices, only `prompt_filter_results`; a
+        // chunk with neither choices nor usage carries nothing for the caller.
+        if chunk.choices.is_empty() && chunk.usage.is_none() {
+            return Ok(());
         }
         out.push(chunk);
         Ok(())
@@ -287,26 +667,117 @@ impl StreamDecoder for OpenAiStream {
     }
 }
 
-/// Maps an OpenAI-style error (`{"error": {"message", "type", "code", "param"}}`) to an
-/// [`Error`]. The HTTP status decides the class; structured codes refine it.
+/// The fields of an error body, wherever the provider put them.
+#[derive(Debug, Default)]
+struct ErrorFields {
+    message: Option<String>,
+    code: Option<String>,
+    kind: Option<String>,
+    param: Option<String>,
+    inner_code: Option<String>,
+}
+
+fn as_code(v: &Value) -> Option<String> {
+    v.as_str()
+        .map(str::to_string)
+        .or_else(|| v.as_i64().map(|n| n.to_string()))
+}
+
+/// Reads the error shapes compatible servers use:
+/// - OpenAI: `{"error": {"message", "type", "code", "param"}}` (Azure adds `innererror.code`);
+/// - a bare string: `{"error": "…"}` (DeepInfra, vLLM, several local servers);
+/// - top level: `{"message", "type", "code"}` (Mistral), `{"error_code", "message"}` (Databricks);
+/// - FastAPI: `{"detail": "…"}` or `{"detail": [{"msg": …}]}`;
+/// - Cloudflare: `{"errors": [{"code", "message"}]}`.
+fn error_fields(v: &Value) -> ErrorFields {
+    let mut f = ErrorFields::default();
+    let str_of = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+    match v.get("error") {
+        Some(e @ Value::Object(_)) => {
+            f.message = str_of(e, "message");
+            f.code = e.get("code").and_then(as_code);
+            f.kind = str_of(e, "type");
+            f.param = str_of(e, "param");
+            f.inner_code = e
+                .get("innererror")
+                .and_then(|i| i.get("code"))
+                .and_then(as_code);
+        }
+        Some(Value::String(s)) => f.message = Some(s.clone()),
+        _ => {}
+    }
+    if f.message.is_none() {
+        f.message = str_of(v, "message");
+        f.code = f.code.or_else(|| {
+            v.get("code")
+                .and_then(as_code)
+                .or_else(|| str_of(v, "error_code"))
+        });
+        f.kind = f.kind.or_else(|| str_of(v, "type"));
+        f.param = f.param.or_else(|| str_of(v, "param"));
+    }
+    if f.message.is_none() {
+        match v.get("detail") {
+            Some(Value::String(s)) => f.message = Some(s.clone()),
+            Some(Value::Array(items)) => {
+                let msgs: Vec<String> = items
+                    .iter()
+                    .map(|i| {
+                        let loc = i
+                            .get("loc")
+                            .and_then(Value::as_array)
+                            .map(|l| {
+                                l.iter()
+                                    .map(|p| p.as_str().map_or(p.to_string(), str::to_string))
+                                    .collect::<Vec<_>>()
+                                    .join(".")
+                            })
+                            .unwrap_or_default();
+                        let msg = str_of(i, "msg").unwrap_or_else(|| i.to_string());
+                        if loc.is_empty() {
+                            msg
+                        } else {
+                            format!("{loc}: {msg}")
+                        }
+                    })
+                    .collect();
+                f.message = Some(msgs.join("; "));
+            }
+            Some(d @ Value::Object(_)) => f.message = str_of(d, "message"),
+            _ => {}
+        }
+    }
+    if f.message.is_none() {
+        if let Some(first) = v
+            .get("errors")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        {
+            f.message = str_of(first, "message");
+            f.code = f.code.or_else(|| first.get("code").and_then(as_code));
+        }
+    }
+    f
+}
+
+/// Maps an error body from an OpenAI-compatible server to an [`Error`].
+///
+/// The HTTP status decides the class; only structured codes (`code`, `type`,
+/// `innererror.code`) refine it within what the status allows, so a prompt that merely
+/// mentions "429" cannot turn a 400 into a rate limit. `status == 200` means the error came
+/// inside a successful stream; then a numeric `code` gives the status (else 500).
+///
+/// ```
+/// use edgellm::provider::openai_compat::parse_openai_error;
+/// let body = br#"{"error":{"message":"This model's maximum context length is 8192 tokens","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
+/// let e = parse_openai_error(400, &[], body);
+/// assert_eq!(e.kind(), edgellm::ErrorKind::ContextWindowExceeded);
+/// assert_eq!(e.param(), Some("messages"));
+/// ```
 pub fn parse_openai_error(status: u16, headers: &[(String, String)], body: &[u8]) -> Error {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let err = v.get("error").unwrap_or(&v);
-    let (message, code, kind_s, param) = match err {
-        Value::Object(o) => (
-            o.get("message").and_then(Value::as_str).map(str::to_string),
-            o.get("code").and_then(|c| {
-                c.as_str()
-                    .map(str::to_string)
-                    .or_else(|| c.as_i64().map(|n| n.to_string()))
-            }),
-            o.get("type").and_then(Value::as_str).map(str::to_string),
-            o.get("param").and_then(Value::as_str).map(str::to_string),
-        ),
-        Value::String(s) => (Some(s.clone()), None, None, None),
-        _ => (None, None, None, None),
-    };
-    let message = message.unwrap_or_else(|| {
+    let f = error_fields(&v);
+    let message = f.message.clone().unwrap_or_else(|| {
         let text = String::from_utf8_lossy(body);
         if text.trim().is_empty() {
             format!("HTTP {status}")
@@ -315,39 +786,156 @@ pub fn parse_openai_error(status: u16, headers: &[(String, String)], body: &[u8]
         }
     });
     let status = if status == 200 {
-        code.as_deref().and_then(|c| c.parse().ok()).unwrap_or(500)
+        f.code
+            .as_deref()
+            .and_then(|c| c.parse::<u16>().ok())
+            .filter(|s| (400..600).contains(s))
+            .or(match f.kind.as_deref() {
+                Some("rate_limit_error" | "rate_limit_exceeded") => Some(429),
+                Some("invalid_request_error") => Some(400),
+                Some("authentication_error") => Some(401),
+                _ => None,
+            })
+            .unwrap_or(500)
     } else {
         status
     };
     let mut kind = ErrorKind::from_status(status);
-    match code.as_deref().or(kind_s.as_deref()) {
-        Some("context_length_exceeded" | "string_above_max_length") => {
-            kind = ErrorKind::ContextWindowExceeded
+    let codes = [
+        f.code.as_deref(),
+        f.inner_code.as_deref(),
+        f.kind.as_deref(),
+    ];
+    for c in codes.into_iter().flatten() {
+        match (c, kind) {
+            (
+                "context_length_exceeded" | "string_above_max_length",
+                ErrorKind::BadRequest | ErrorKind::ContextWindowExceeded,
+            ) => kind = ErrorKind::ContextWindowExceeded,
+            (
+                "content_policy_violation"
+                | "content_filter"
+                | "ResponsibleAIPolicyViolation"
+                | "moderation_blocked",
+                ErrorKind::BadRequest | ErrorKind::PermissionDenied,
+            ) => kind = ErrorKind::ContentPolicyViolation,
+            ("model_not_found", ErrorKind::BadRequest) => kind = ErrorKind::NotFound,
+            ("invalid_api_key", ErrorKind::BadRequest) => kind = ErrorKind::Authentication,
+            _ => continue,
         }
-        Some("content_policy_violation" | "content_filter") => {
-            kind = ErrorKind::ContentPolicyViolation
-        }
-        Some("insufficient_quota" | "rate_limit_exceeded") if status == 429 => {
-            kind = ErrorKind::RateLimited
-        }
-        Some("model_not_found") if status == 404 || status == 400 => kind = ErrorKind::NotFound,
-        Some("invalid_api_key") => kind = ErrorKind::Authentication,
-        _ => {}
+        break;
     }
-    let mut e =
-        Error::new(kind, message).with_status(if kind == ErrorKind::ContextWindowExceeded {
-            400
-        } else {
-            status
-        });
-    if let Some(c) = code {
+    let out_status = match kind {
+        ErrorKind::ContextWindowExceeded | ErrorKind::ContentPolicyViolation => 400,
+        ErrorKind::NotFound if status == 400 => 404,
+        ErrorKind::Authentication if status == 400 => 401,
+        _ => status,
+    };
+    let mut e = Error::new(kind, message).with_status(out_status);
+    if let Some(c) = f.code.or(f.inner_code) {
         e = e.with_code(c);
     }
-    if let Some(p) = param {
+    if let Some(p) = f.param {
         e = e.with_param(p);
     }
     if let Some(ms) = retry_after_ms(&headers.to_vec()) {
         e = e.with_retry_after_ms(ms);
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(status: u16, body: &str) -> Error {
+        parse_openai_error(status, &[], body.as_bytes())
+    }
+
+    #[test]
+    fn status_wins_over_numbers_in_the_message() {
+        // DeepInfra echoes the prompt; a token id "429" in it must not make this a rate limit.
+        let e = err(
+            400,
+            r#"{"error":{"message":"Invalid token 429 in prompt"}}"#,
+        );
+        assert_eq!(e.kind(), ErrorKind::BadRequest);
+        assert_eq!(e.status(), 400);
+    }
+
+    #[test]
+    fn every_body_shape_yields_its_message() {
+        assert_eq!(err(500, r#"{"error":"boom"}"#).message(), "boom");
+        assert_eq!(
+            err(
+                422,
+                r#"{"detail":[{"loc":["body","messages"],"msg":"field required"}]}"#
+            )
+            .message(),
+            "body.messages: field required"
+        );
+        assert_eq!(err(404, r#"{"detail":"Not Found"}"#).message(), "Not Found");
+        let m = err(
+            400,
+            r#"{"object":"error","message":"bad temp","type":"invalid_request_error","param":null,"code":"1001"}"#,
+        );
+        assert_eq!((m.message(), m.code()), ("bad temp", "1001"));
+        let d = err(400, r#"{"error_code":"BAD_REQUEST","message":"nope"}"#);
+        assert_eq!((d.message(), d.code()), ("nope", "BAD_REQUEST"));
+        let c = err(
+            401,
+            r#"{"errors":[{"code":10000,"message":"Authentication error"}],"success":false}"#,
+        );
+        assert_eq!((c.message(), c.code()), ("Authentication error", "10000"));
+        assert_eq!(c.kind(), ErrorKind::Authentication);
+        assert_eq!(
+            err(502, "<html>bad gateway</html>").message(),
+            "<html>bad gateway</html>"
+        );
+    }
+
+    #[test]
+    fn structured_codes_refine_only_within_the_status() {
+        let e = err(
+            400,
+            r#"{"error":{"message":"x","code":"content_filter","innererror":{"code":"ResponsibleAIPolicyViolation"}}}"#,
+        );
+        assert_eq!(e.kind(), ErrorKind::ContentPolicyViolation);
+        // A 500 stays a server error whatever the code says.
+        assert_eq!(
+            err(
+                500,
+                r#"{"error":{"message":"x","code":"context_length_exceeded"}}"#
+            )
+            .kind(),
+            ErrorKind::InternalServer
+        );
+        // In-stream errors take their status from a numeric code.
+        let s = err(
+            200,
+            r#"{"error":{"message":"upstream overloaded","code":502}}"#,
+        );
+        assert_eq!((s.kind(), s.status()), (ErrorKind::BadGateway, 502));
+    }
+
+    #[test]
+    fn placeholders_fill_from_settings() {
+        let mut t = Target::default();
+        t.extra
+            .insert("ACCOUNT".into(), Value::String("abc".into()));
+        assert_eq!(
+            fill_placeholders("https://x/{ACCOUNT}/v1", &t).unwrap(),
+            "https://x/abc/v1"
+        );
+        assert_eq!(fill_placeholders("{MISSING}", &t).unwrap_err(), "MISSING");
+    }
+
+    #[test]
+    fn reasoning_tokens_fold_once() {
+        let mut u = serde_json::json!({"prompt_tokens":10,"completion_tokens":5,"total_tokens":35,"completion_tokens_details":{"reasoning_tokens":20}});
+        let o = u.as_object_mut().unwrap();
+        fold_reasoning_tokens(o);
+        fold_reasoning_tokens(o);
+        assert_eq!(u["completion_tokens"], 25);
+    }
 }

@@ -1,7 +1,17 @@
 //! OpenAI wire types (serde). Requests keep unknown fields in `extra`; provider strings are open enums.
 
 mod chat;
+mod embedding;
+mod image;
+mod moderation;
+mod rerank;
 mod response;
+mod text_completion;
 
 pub use chat::*;
+pub use embedding::*;
+pub use image::*;
+pub use moderation::*;
+pub use rerank::*;
 pub use response::*;
+pub use text_completion::*;

@@ -1,0 +1,230 @@
+// Types for the `edgellm` package: OpenAI's chat completion shapes, LiteLLM's call options,
+// and the error classes. Payload fields are snake_case, exactly as on the wire.
+
+// -- Requests
+
+export type Role = "system" | "developer" | "user" | "assistant" | "tool" | "function";
+
+export interface TextPart {
+  type: "text";
+  text: string;
+}
+export interface ImagePart {
+  type: "image_url";
+  image_url: { url: string; detail?: "auto" | "low" | "high" };
+}
+export type ContentPart = TextPart | ImagePart | { type: string; [key: string]: unknown };
+
+export interface ToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+export interface ChatMessage {
+  role: Role | (string & {});
+  content?: string | ContentPart[] | null;
+  name?: string;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
+  [key: string]: unknown;
+}
+
+export interface Tool {
+  type: "function";
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+}
+
+/** OpenAI's chat parameters plus LiteLLM's call options. */
+export interface CompletionParams {
+  /** `<provider>/<model>` (e.g. `anthropic/claude-3-5-sonnet-20241022`), or a well-known bare name. */
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  n?: number | null;
+  stop?: string | string[] | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+  user?: string | null;
+  seed?: number | null;
+  tools?: Tool[] | null;
+  tool_choice?: "none" | "auto" | "required" | { type: "function"; function: { name: string } } | null;
+  parallel_tool_calls?: boolean | null;
+  response_format?: { type: "text" | "json_object" | "json_schema"; json_schema?: Record<string, unknown> } | null;
+  reasoning_effort?: "minimal" | "low" | "medium" | "high" | (string & {}) | null;
+
+  // LiteLLM options (never sent to the provider)
+  /** The provider key; else the provider's environment variable (`process.env` or `setEnv`). */
+  api_key?: string;
+  /** Endpoint base; alias `base_url`. */
+  api_base?: string;
+  base_url?: string;
+  api_version?: string;
+  /** Seconds to wait for the response headers and for each streamed chunk. */
+  timeout?: number;
+  /** Retries of retryable errors: at most `num_retries + 1` requests. Alias `max_retries`. */
+  num_retries?: number;
+  max_retries?: number;
+  /** Extra request headers. Alias `extra_headers`. */
+  headers?: Record<string, string>;
+  extra_headers?: Record<string, string>;
+  /** Drop parameters the provider does not support instead of raising `UnsupportedParamsError`. */
+  drop_params?: boolean;
+  /** Answer with this text (or `chat.completion` object) without any network; an error class
+   *  name such as `"litellm.RateLimitError"` raises that error. */
+  mock_response?: string | ChatCompletion;
+  /** Use this provider and send `model` unchanged. */
+  custom_llm_provider?: string;
+  metadata?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+// -- Responses
+
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call" | (string & {});
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number; [key: string]: unknown };
+  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+export interface AssistantMessage {
+  role: "assistant";
+  content: string | null;
+  tool_calls?: ToolCall[];
+  reasoning_content?: string;
+  refusal?: string | null;
+  [key: string]: unknown;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  choices: { index: number; message: AssistantMessage; finish_reason: FinishReason | null; logprobs?: unknown }[];
+  usage?: Usage;
+  system_fingerprint?: string;
+  [key: string]: unknown;
+}
+
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: "function";
+  function?: { name?: string; arguments?: string };
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+  choices: {
+    index: number;
+    delta: { role?: "assistant"; content?: string | null; tool_calls?: ToolCallDelta[]; reasoning_content?: string; [key: string]: unknown };
+    finish_reason: FinishReason | null;
+    logprobs?: unknown;
+  }[];
+  /** Only on the last chunk, and only with `stream_options: { include_usage: true }`. */
+  usage?: Usage;
+  system_fingerprint?: string;
+  [key: string]: unknown;
+}
+
+/** Where the call went (LiteLLM's `_hidden_params`). */
+export interface HiddenParams {
+  custom_llm_provider: string;
+  model: string;
+  api_base: string | null;
+  /** USD, or `null` when no price is known. */
+  response_cost: number | null;
+  /** Upstream requests sent (1 + retries). */
+  attempts: number;
+}
+
+export type CompletionResponse = ChatCompletion & { _hidden_params: HiddenParams };
+
+/** A stream of chunks: a standard `ReadableStream` that is async-iterable in every runtime.
+ *  Cancelling it, or leaving a `for await` loop early, aborts the HTTP request. */
+export type CompletionStream = ReadableStream<ChatCompletionChunk> &
+  AsyncIterable<ChatCompletionChunk> & { readonly _hidden_params: HiddenParams };
+
+// -- Functions
+
+/** A chat completion in OpenAI's format, for any supported provider. */
+export function completion(params: CompletionParams & { stream: true }): Promise<CompletionStream>;
+export function completion(params: CompletionParams & { stream?: false | null }): Promise<CompletionResponse>;
+export function completion(params: CompletionParams): Promise<CompletionResponse | CompletionStream>;
+
+/** Registers environment variables (keys, bases) for runtimes without `process.env`. Merges with
+ *  earlier calls; `null`, `undefined` or `""` removes a name; non-string values are ignored. */
+export function setEnv(vars: Record<string, unknown>): void;
+
+/** The OpenAI parameters the provider of `model` accepts, or `null` for an unknown provider. */
+export function getSupportedOpenAIParams(model: string, customLlmProvider?: string): string[] | null;
+
+/** The edgellm version. */
+export function version(): string;
+
+// -- Errors
+
+export interface APIErrorFields {
+  status?: number;
+  type?: string | null;
+  code?: string | null;
+  param?: string | null;
+  llm_provider?: string | null;
+  model?: string | null;
+  retryAfterMs?: number | null;
+}
+
+/** Base class of every error an edgellm call raises. */
+export class APIError extends Error {
+  constructor(message: string, fields?: APIErrorFields);
+  /** The upstream HTTP status, or the status this kind of error maps to. */
+  status: number | undefined;
+  /** OpenAI's `error.type` (e.g. `invalid_request_error`). */
+  type: string | null;
+  /** The provider's error code, else a stable code for the kind (e.g. `rate_limit_exceeded`). */
+  code: string | null;
+  param: string | null;
+  llm_provider: string | null;
+  model: string | null;
+  /** How long the provider asked to wait before retrying, if it said. */
+  retryAfterMs: number | null;
+  /** OpenAI's error body. */
+  error: { message: string; type: string | null; param: string | null; code: string | null };
+}
+export class BadRequestError extends APIError {}
+export class ContextWindowExceededError extends BadRequestError {}
+export class ContentPolicyViolationError extends BadRequestError {}
+export class UnsupportedParamsError extends BadRequestError {}
+export class AuthenticationError extends APIError {}
+export class BudgetExceededError extends APIError {}
+export class PermissionDeniedError extends APIError {}
+export class NotFoundError extends APIError {}
+export class UnprocessableEntityError extends APIError {}
+export class RateLimitError extends APIError {}
+export class InternalServerError extends APIError {}
+export class BadGatewayError extends InternalServerError {}
+export class ServiceUnavailableError extends InternalServerError {}
+export class APIConnectionError extends APIError {}
+export class APITimeoutError extends APIConnectionError {}
+export class APIUserAbortError extends APIError {}
+/** LiteLLM's name for `APITimeoutError`. */
+export const Timeout: typeof APITimeoutError;
+/** Every error class by name. */
+export const ERROR_CLASSES: Readonly<Record<string, typeof APIError>>;

@@ -1,0 +1,584 @@
+//! The price table: `prices.tsv` (embedded), plus models registered at run time.
+//!
+//! Rows are keyed `provider/model` with the model as the provider knows it
+//! (`openai/gpt-4o`, `bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0`). Prices are parsed from
+//! decimal text straight into integer pico-dollars, so no float ever touches the table.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{OnceLock, RwLock};
+
+use serde_json::{Map, Value};
+
+use super::money::Usd;
+use crate::provider::registry;
+use crate::{Error, ErrorKind, Result};
+
+const PRICES_TSV: &str = include_str!("prices.tsv");
+
+/// What kind of endpoint a model serves (LiteLLM's `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Chat completions.
+    Chat,
+    /// Legacy text completions.
+    Completion,
+    /// Embeddings.
+    Embedding,
+    /// Image generation.
+    ImageGeneration,
+    /// Speech to text.
+    AudioTranscription,
+    /// Text to speech.
+    AudioSpeech,
+    /// Moderation.
+    Moderation,
+    /// Reranking.
+    Rerank,
+}
+
+impl Mode {
+    /// LiteLLM's name for the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Chat => "chat",
+            Mode::Completion => "completion",
+            Mode::Embedding => "embedding",
+            Mode::ImageGeneration => "image_generation",
+            Mode::AudioTranscription => "audio_transcription",
+            Mode::AudioSpeech => "audio_speech",
+            Mode::Moderation => "moderation",
+            Mode::Rerank => "rerank",
+        }
+    }
+
+    /// Parses LiteLLM's name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "chat" | "responses" => Mode::Chat,
+            "completion" => Mode::Completion,
+            "embedding" => Mode::Embedding,
+            "image_generation" => Mode::ImageGeneration,
+            "audio_transcription" => Mode::AudioTranscription,
+            "audio_speech" => Mode::AudioSpeech,
+            "moderation" | "moderations" => Mode::Moderation,
+            "rerank" => Mode::Rerank,
+            _ => return None,
+        })
+    }
+
+    /// Whether calls in this mode are priced per token in and out.
+    pub fn is_token_priced(self) -> bool {
+        matches!(self, Mode::Chat | Mode::Completion | Mode::Embedding)
+    }
+}
+
+/// Prices that replace the base ones for the whole call once the prompt is longer than
+/// `above_tokens` (Gemini 2.5 Pro and Claude Sonnet 4's long-context rates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tier {
+    /// The prompt size (tokens) above which the tier applies.
+    pub above_tokens: u64,
+    /// Per input token.
+    pub input: Option<Usd>,
+    /// Per output token.
+    pub output: Option<Usd>,
+    /// Per cached input token read.
+    pub cache_read: Option<Usd>,
+    /// Per input token written to the cache.
+    pub cache_write: Option<Usd>,
+}
+
+/// One model's prices and limits. Token prices are per token, in pico-dollars.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelPrice {
+    /// `provider/model`.
+    pub key: String,
+    /// Provider id (LiteLLM's `litellm_provider`).
+    pub provider: String,
+    /// Endpoint kind.
+    pub mode: Mode,
+    /// Context window (input tokens).
+    pub max_input_tokens: Option<u64>,
+    /// Output limit.
+    pub max_output_tokens: Option<u64>,
+    /// Per input token.
+    pub input: Option<Usd>,
+    /// Per output token.
+    pub output: Option<Usd>,
+    /// Per cached input token read (defaults to `input`).
+    pub cache_read: Option<Usd>,
+    /// Per input token written to the cache (defaults to `input`).
+    pub cache_write: Option<Usd>,
+    /// Per reasoning token, when priced apart from output.
+    pub reasoning: Option<Usd>,
+    /// Per audio input token.
+    pub audio_input: Option<Usd>,
+    /// Per audio output token.
+    pub audio_output: Option<Usd>,
+    /// Per generated image.
+    pub per_image: Option<Usd>,
+    /// Per second of audio or of call time.
+    pub per_second: Option<Usd>,
+    /// Per input character (text-to-speech).
+    pub per_character: Option<Usd>,
+    /// Long-context prices.
+    pub tier: Option<Tier>,
+}
+
+impl ModelPrice {
+    /// An entry with no prices.
+    pub fn empty(key: impl Into<String>, provider: impl Into<String>, mode: Mode) -> Self {
+        Self {
+            key: key.into(),
+            provider: provider.into(),
+            mode,
+            max_input_tokens: None,
+            max_output_tokens: None,
+            input: None,
+            output: None,
+            cache_read: None,
+            cache_write: None,
+            reasoning: None,
+            audio_input: None,
+            audio_output: None,
+            per_image: None,
+            per_second: None,
+            per_character: None,
+            tier: None,
+        }
+    }
+
+    /// LiteLLM's `get_model_info` shape: per-token prices as float dollars per token.
+    pub fn to_litellm_json(&self) -> Value {
+        let mut m = Map::new();
+        let usd = |u: Usd| Value::from(u.to_f64());
+        let per_token = |u: Usd| Value::from(u.pico() as f64 / 1e12);
+        m.insert("key".into(), self.key.clone().into());
+        m.insert("litellm_provider".into(), self.provider.clone().into());
+        m.insert("mode".into(), self.mode.as_str().into());
+        let max = self.max_output_tokens.or(self.max_input_tokens);
+        m.insert("max_tokens".into(), max.into());
+        m.insert("max_input_tokens".into(), self.max_input_tokens.into());
+        m.insert("max_output_tokens".into(), self.max_output_tokens.into());
+        for (name, v) in [
+            ("input_cost_per_token", self.input),
+            ("output_cost_per_token", self.output),
+            ("cache_read_input_token_cost", self.cache_read),
+            ("cache_creation_input_token_cost", self.cache_write),
+            ("output_cost_per_reasoning_token", self.reasoning),
+            ("input_cost_per_audio_token", self.audio_input),
+            ("output_cost_per_audio_token", self.audio_output),
+            ("input_cost_per_character", self.per_character),
+        ] {
+            if let Some(v) = v {
+                m.insert(name.into(), per_token(v));
+            }
+        }
+        if let Some(v) = self.per_image {
+            m.insert("output_cost_per_image".into(), usd(v));
+        }
+        if let Some(v) = self.per_second {
+            m.insert("input_cost_per_second".into(), usd(v));
+        }
+        if let Some(t) = &self.tier {
+            let k = tier_suffix(t.above_tokens);
+            for (name, v) in [
+                ("input_cost_per_token", t.input),
+                ("output_cost_per_token", t.output),
+                ("cache_read_input_token_cost", t.cache_read),
+                ("cache_creation_input_token_cost", t.cache_write),
+            ] {
+                if let Some(v) = v {
+                    m.insert(format!("{name}{k}"), per_token(v));
+                }
+            }
+        }
+        Value::Object(m)
+    }
+
+    /// Applies the fields of a LiteLLM-shaped entry (`input_cost_per_token` in float dollars per
+    /// token, `max_tokens`, `mode`, …) on top of `self`.
+    pub fn merge_litellm_json(&mut self, entry: &Map<String, Value>) -> Result<()> {
+        let bad = |k: &str, what: &str| {
+            Error::bad_request(format!("model info field `{k}` must be {what}")).with_param(k)
+        };
+        for (k, v) in entry {
+            if v.is_null() {
+                continue;
+            }
+            let price = || {
+                v.as_f64()
+                    .and_then(|f| Usd::from_f64(f))
+                    .ok_or_else(|| bad(k, "a non-negative number"))
+            };
+            let count = || v.as_u64().ok_or_else(|| bad(k, "a non-negative integer"));
+            match k.as_str() {
+                "litellm_provider" => {
+                    self.provider = v.as_str().ok_or_else(|| bad(k, "a string"))?.to_string()
+                }
+                "mode" => {
+                    self.mode = v
+                        .as_str()
+                        .and_then(Mode::parse)
+                        .ok_or_else(|| bad(k, "a known mode such as `chat`"))?
+                }
+                "max_input_tokens" => self.max_input_tokens = Some(count()?),
+                "max_output_tokens" => self.max_output_tokens = Some(count()?),
+                "max_tokens" => {
+                    if self.max_output_tokens.is_none() {
+                        self.max_output_tokens = Some(count()?)
+                    }
+                }
+                "input_cost_per_token" => self.input = Some(price()?),
+                "output_cost_per_token" => self.output = Some(price()?),
+                "cache_read_input_token_cost" => self.cache_read = Some(price()?),
+                "cache_creation_input_token_cost" => self.cache_write = Some(price()?),
+                "output_cost_per_reasoning_token" => self.reasoning = Some(price()?),
+                "input_cost_per_audio_token" => self.audio_input = Some(price()?),
+                "output_cost_per_audio_token" => self.audio_output = Some(price()?),
+                "output_cost_per_image" => self.per_image = Some(price()?),
+                "input_cost_per_second" => self.per_second = Some(price()?),
+                "input_cost_per_character" => self.per_character = Some(price()?),
+                other => {
+                    if let Some((field, above)) = parse_tier_key(other) {
+                        let t = self.tier.get_or_insert(Tier {
+                            above_tokens: above,
+                            input: None,
+                            output: None,
+                            cache_read: None,
+                            cache_write: None,
+                        });
+                        t.above_tokens = above;
+                        let p = Some(price()?);
+                        match field {
+                            "input_cost_per_token" => t.input = p,
+                            "output_cost_per_token" => t.output = p,
+                            "cache_read_input_token_cost" => t.cache_read = p,
+                            _ => t.cache_write = p,
+                        }
+                    }
+                    // Other LiteLLM fields (supports_*, source, …) describe, not price: ignored.
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn tier_suffix(above: u64) -> String {
+    format!("_above_{}k_tokens", above / 1000)
+}
+
+/// `input_cost_per_token_above_200k_tokens` → (`input_cost_per_token`, 200000).
+fn parse_tier_key(k: &str) -> Option<(&str, u64)> {
+    let (field, rest) = k.split_once("_above_")?;
+    let n: u64 = rest.strip_suffix("k_tokens")?.parse().ok()?;
+    matches!(
+        field,
+        "input_cost_per_token"
+            | "output_cost_per_token"
+            | "cache_read_input_token_cost"
+            | "cache_creation_input_token_cost"
+    )
+    .then_some((field, n * 1000))
+}
+
+/// Column order of `prices.tsv` (the header line is checked against it).
+pub const COLUMNS: &[&str] = &[
+    "key",
+    "mode",
+    "max_in",
+    "max_out",
+    "in",
+    "out",
+    "cache_read",
+    "cache_write",
+    "reasoning",
+    "audio_in",
+    "audio_out",
+    "image",
+    "second",
+    "char",
+    "tier",
+    "tier_in",
+    "tier_out",
+    "tier_cache_read",
+    "tier_cache_write",
+];
+
+/// Parses one data line of `prices.tsv`.
+pub fn parse_row(line: &str) -> std::result::Result<ModelPrice, String> {
+    let cells: Vec<&str> = line.split('\t').collect();
+    if cells.len() > COLUMNS.len() {
+        return Err(format!("{} cells, expected at most {}", cells.len(), COLUMNS.len()));
+    }
+    let cell = |i: usize| cells.get(i).copied().filter(|c| !c.is_empty());
+    let key = cell(0).ok_or("empty key")?;
+    let (provider, _) = key.split_once('/').ok_or("key is not provider/model")?;
+    let mode = cell(1)
+        .and_then(Mode::parse)
+        .ok_or_else(|| format!("bad mode {:?}", cell(1)))?;
+    let int = |i: usize| -> std::result::Result<Option<u64>, String> {
+        cell(i)
+            .map(|c| c.parse().map_err(|_| format!("{}: bad integer {c:?}", COLUMNS[i])))
+            .transpose()
+    };
+    let per_m = |i: usize| -> std::result::Result<Option<Usd>, String> {
+        cell(i)
+            .map(|c| Usd::parse_per_million(c).ok_or(format!("{}: bad price {c:?}", COLUMNS[i])))
+            .transpose()
+    };
+    let usd = |i: usize| -> std::result::Result<Option<Usd>, String> {
+        cell(i)
+            .map(|c| Usd::parse(c).ok_or(format!("{}: bad price {c:?}", COLUMNS[i])))
+            .transpose()
+    };
+    let tier = match int(14)? {
+        Some(above_tokens) => Some(Tier {
+            above_tokens,
+            input: per_m(15)?,
+            output: per_m(16)?,
+            cache_read: per_m(17)?,
+            cache_write: per_m(18)?,
+        }),
+        None => None,
+    };
+    Ok(ModelPrice {
+        key: key.to_string(),
+        provider: provider.to_string(),
+        mode,
+        max_input_tokens: int(2)?,
+        max_output_tokens: int(3)?,
+        input: per_m(4)?,
+        output: per_m(5)?,
+        cache_read: per_m(6)?,
+        cache_write: per_m(7)?,
+        reasoning: per_m(8)?,
+        audio_input: per_m(9)?,
+        audio_output: per_m(10)?,
+        per_image: usd(11)?,
+        per_second: usd(12)?,
+        per_character: per_m(13)?,
+        tier,
+    })
+}
+
+/// Parses the whole table text: `(line number, error)` for every bad line.
+pub fn parse_table(text: &str) -> (Vec<ModelPrice>, Vec<(usize, String)>) {
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let mut header_seen = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if !header_seen {
+            header_seen = true;
+            if line.split('\t').collect::<Vec<_>>() != COLUMNS {
+                errors.push((i + 1, "header does not match COLUMNS".to_string()));
+            }
+            continue;
+        }
+        match parse_row(line) {
+            Ok(r) => rows.push(r),
+            Err(e) => errors.push((i + 1, e)),
+        }
+    }
+    (rows, errors)
+}
+
+/// The embedded table, parsed on first use. Bad rows are skipped here and reported by
+/// [`builtin_errors`] (a test keeps that list empty).
+pub fn builtin() -> &'static HashMap<String, ModelPrice> {
+    static TABLE: OnceLock<HashMap<String, ModelPrice>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        parse_table(PRICES_TSV)
+            .0
+            .into_iter()
+            .map(|r| (r.key.clone(), r))
+            .collect()
+    })
+}
+
+/// Lines of the embedded table that failed to parse.
+pub fn builtin_errors() -> Vec<(usize, String)> {
+    parse_table(PRICES_TSV).1
+}
+
+/// Models registered at run time; they shadow the built-in rows. Process-wide like LiteLLM's
+/// `litellm.model_cost` (one isolate in wasm).
+static REGISTERED: RwLock<BTreeMap<String, ModelPrice>> = RwLock::new(BTreeMap::new());
+
+fn registered_get(key: &str) -> Option<ModelPrice> {
+    REGISTERED
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key)
+        .cloned()
+}
+
+fn get_key(key: &str) -> Option<ModelPrice> {
+    registered_get(key).or_else(|| builtin().get(key).cloned())
+}
+
+/// Cross-region inference profile prefixes on Bedrock model ids (`us.anthropic.claude-…`); AWS
+/// bills them at the source model's price.
+const BEDROCK_REGION_PREFIXES: &[&str] = &["us.", "eu.", "apac.", "jp.", "au.", "global.", "us-gov."];
+
+/// Finds the price entry for `model`, given the provider if known.
+///
+/// `model` may carry its provider prefix (`groq/llama-3.1-8b-instant`), be a bare well-known name
+/// (`gpt-4o`) or a name registered with [`register_model`].
+///
+/// ```
+/// let p = edgellm::cost::lookup("gpt-4o-mini", None).unwrap();
+/// assert_eq!(p.key, "openai/gpt-4o-mini");
+/// let p = edgellm::cost::lookup("claude-3-5-haiku-20241022", Some("anthropic")).unwrap();
+/// assert_eq!(p.provider, "anthropic");
+/// ```
+pub fn lookup(model: &str, provider: Option<&str>) -> Option<ModelPrice> {
+    let mut keys: Vec<String> = Vec::with_capacity(4);
+    if let Some(p) = provider.filter(|p| !p.is_empty()) {
+        let bare = model.strip_prefix(p).and_then(|m| m.strip_prefix('/'));
+        let bare = bare.unwrap_or(model);
+        keys.push(format!("{p}/{bare}"));
+        if p == "bedrock" {
+            for r in BEDROCK_REGION_PREFIXES {
+                if let Some(base) = bare.strip_prefix(r) {
+                    keys.push(format!("bedrock/{base}"));
+                }
+            }
+        }
+    }
+    keys.push(model.to_string());
+    if provider.is_none() {
+        if let Some(p) = registry::infer(model) {
+            keys.push(format!("{p}/{model}"));
+        }
+    }
+    keys.iter().find_map(|k| get_key(k))
+}
+
+/// Like [`lookup`], with LiteLLM's error when the model is unknown.
+pub fn lookup_or_err(model: &str, provider: Option<&str>) -> Result<ModelPrice> {
+    lookup(model, provider).ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "model `{model}` (provider `{}`) has no price in edgellm's table: pass \
+                 `input_cost_per_token`/`output_cost_per_token` or call `registerModel`",
+                provider.unwrap_or("unknown")
+            ),
+        )
+        .with_model(model)
+    })
+}
+
+/// Adds or updates models, LiteLLM's `register_model`: `{"model-name": {"input_cost_per_token":
+/// 1e-6, "output_cost_per_token": 2e-6, "litellm_provider": "openai", "mode": "chat",
+/// "max_tokens": 8192}}`. Fields of an existing entry that are not given are kept.
+/// Returns the keys registered.
+///
+/// ```
+/// let keys = edgellm::cost::register_model(&serde_json::json!({
+///     "my-org/my-model": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6,
+///                         "litellm_provider": "openai_like", "mode": "chat"}
+/// })).unwrap();
+/// assert_eq!(keys, ["openai_like/my-org/my-model"]);
+/// let p = edgellm::cost::lookup("my-org/my-model", Some("openai_like")).unwrap();
+/// assert_eq!(p.input.unwrap().pico(), 1_000_000);
+/// ```
+pub fn register_model(models: &Value) -> Result<Vec<String>> {
+    let Value::Object(models) = models else {
+        return Err(Error::bad_request(
+            "register_model takes an object of model name → model info",
+        ));
+    };
+    let mut staged = Vec::new();
+    for (name, entry) in models {
+        let Value::Object(entry) = entry else {
+            return Err(Error::bad_request(format!(
+                "model info for `{name}` must be an object"
+            )));
+        };
+        let provider = entry
+            .get("litellm_provider")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                name.split_once('/')
+                    .filter(|(p, _)| is_known_provider(p))
+                    .map(|(p, _)| p.to_string())
+            })
+            .or_else(|| registry::infer(name).map(str::to_string));
+        let key = match &provider {
+            Some(p) => {
+                let bare = name.strip_prefix(p.as_str()).and_then(|m| m.strip_prefix('/'));
+                format!("{p}/{}", bare.unwrap_or(name))
+            }
+            None => name.clone(),
+        };
+        let mut price = get_key(&key).unwrap_or_else(|| {
+            ModelPrice::empty(key.clone(), provider.clone().unwrap_or_default(), Mode::Chat)
+        });
+        price.merge_litellm_json(entry)?;
+        staged.push((key, price));
+    }
+    let mut reg = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
+    let keys = staged.iter().map(|(k, _)| k.clone()).collect();
+    for (k, p) in staged {
+        reg.insert(k, p);
+    }
+    Ok(keys)
+}
+
+/// Whether `id` is a registered provider or one that the table prices.
+fn is_known_provider(id: &str) -> bool {
+    registry::get(id).is_some() || builtin().values().any(|r| r.provider == id)
+}
+
+/// Every built-in row (tests, docs).
+pub fn all_builtin() -> impl Iterator<Item = &'static ModelPrice> {
+    builtin().values()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_parses_all_columns() {
+        let r = parse_row(
+            "gemini/x\tchat\t1048576\t65535\t1.25\t10\t0.3125\t\t\t\t\t0.039\t0.0001\t\t200000\t2.5\t15",
+        )
+        .unwrap();
+        assert_eq!(r.provider, "gemini");
+        assert_eq!(r.input, Some(Usd::from_pico(1_250_000)));
+        assert_eq!(r.cache_read, Some(Usd::from_pico(312_500)));
+        assert_eq!(r.per_image, Some(Usd::from_pico(39_000_000_000)));
+        assert_eq!(r.per_second, Some(Usd::from_pico(100_000_000)));
+        let t = r.tier.unwrap();
+        assert_eq!(t.above_tokens, 200_000);
+        assert_eq!(t.output, Some(Usd::from_pico(15_000_000)));
+        assert!(parse_row("nokey\tchat").is_err());
+        assert!(parse_row("a/b\tnope").is_err());
+        assert!(parse_row("a/b\tchat\tx").is_err());
+    }
+
+    #[test]
+    fn litellm_json_round_trips() {
+        let p = builtin().get("gemini/gemini-2.5-pro").unwrap().clone();
+        let j = p.to_litellm_json();
+        assert_eq!(j["input_cost_per_token"], 1.25e-6);
+        assert_eq!(j["input_cost_per_token_above_200k_tokens"], 2.5e-6);
+        let mut q = ModelPrice::empty(p.key.clone(), "", Mode::Embedding);
+        q.merge_litellm_json(j.as_object().unwrap()).unwrap();
+        assert_eq!(q, p);
+    }
+
+    #[test]
+    fn bedrock_region_prefix_is_stripped() {
+        let p = lookup("us.anthropic.claude-3-5-sonnet-20241022-v2:0", Some("bedrock")).unwrap();
+        assert_eq!(p.key, "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0");
+    }
+}

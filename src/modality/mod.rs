@@ -1,0 +1,175 @@
+//! Endpoints beyond chat, in OpenAI's format across providers: embeddings, image generation,
+//! legacy text completion (native where the provider has it, else through chat, streaming
+//! included), moderation, and rerank (Cohere's shape).
+//!
+//! Each entry point is the chat engine's loop with another pair of pure provider methods:
+//! resolve the model, build the upstream request, send it through the [`Host`] with the same
+//! retry policy ([`crate::engine`]), parse. `mock_response` works as for chat: an error name
+//! raises that error, an object is returned as the response.
+//!
+//! ```
+//! use edgellm::{modality, testing::{MockHost, Reply}, host::NoEnv};
+//! let host = MockHost::new().reply(Reply::json(200, &serde_json::json!({
+//!     "object": "list", "model": "text-embedding-3-small",
+//!     "data": [{"object": "embedding", "index": 0, "embedding": [0.5, -1.0]}],
+//!     "usage": {"prompt_tokens": 1, "total_tokens": 1}
+//! })));
+//! let (req, opts) = modality::parse_embedding(serde_json::json!({
+//!     "model": "openai/text-embedding-3-small", "input": "hi",
+//!     "encoding_format": "base64", "api_key": "sk-test"
+//! })).unwrap();
+//! let out = futures_executor::block_on(modality::embedding(&host, &NoEnv, req, opts)).unwrap();
+//! assert_eq!(serde_json::to_value(&out.response.data[0].embedding).unwrap(), "AAAAPwAAgL8=");
+//! ```
+
+mod base64;
+mod embedding;
+mod image;
+mod moderation;
+mod parse;
+mod rerank;
+mod text_completion;
+
+pub use base64::encode_f32_le;
+pub use embedding::embedding;
+pub use image::image_generation;
+pub use moderation::moderation;
+pub use parse::{
+    parse_embedding, parse_image_generation, parse_moderation, parse_rerank, parse_text_completion,
+    DEFAULT_IMAGE_MODEL,
+};
+pub use rerank::rerank;
+pub use text_completion::{
+    chat_request_for, text_completion, text_completion_stream, TextCompletionStream,
+    TextStreamCompletion,
+};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::engine::{send_with_retries, CallMeta};
+use crate::host::{Env, Host};
+use crate::http::HttpRequest;
+use crate::options::CallOptions;
+use crate::provider::{registry, target_for, Provider, Target};
+use crate::types::ChatRequest;
+use crate::{Error, Result};
+
+/// A finished call: the OpenAI-shaped response and the call facts (for cost, logs, headers).
+#[derive(Debug, Clone)]
+pub struct Generation<T> {
+    /// The response.
+    pub response: T,
+    /// Call facts.
+    pub meta: CallMeta,
+}
+
+/// Resolves `model` (a LiteLLM model string) to its provider and target.
+pub fn resolve<H: Host>(
+    host: &H,
+    env: &dyn Env,
+    model: &str,
+    opts: &CallOptions,
+) -> Result<(&'static dyn Provider, Target)> {
+    let (provider, name) = registry::resolve(model, opts.custom_llm_provider.as_deref())?;
+    let target = target_for(provider, &name, opts, env, host.now_ms())?;
+    Ok((provider, target))
+}
+
+fn meta_for(target: &Target, start_ms: u64) -> CallMeta {
+    CallMeta {
+        provider: target.provider.clone(),
+        model: target.model.clone(),
+        api_base: target.api_base.clone(),
+        start_ms,
+        ..CallMeta::default()
+    }
+}
+
+/// `mock_response` for non-chat endpoints: an error name raises the error, an object is the
+/// response. Anything else is a BadRequest (there is no text to put in a vector or image).
+fn mock<T: DeserializeOwned>(
+    mock: &Value,
+    model: &str,
+    what: &str,
+    start_ms: u64,
+    end_ms: u64,
+) -> Result<Generation<T>> {
+    if let Value::Object(_) = mock {
+        let response = serde_json::from_value(mock.clone()).map_err(|e| {
+            Error::bad_request(format!("mock_response is not a valid {what} response: {e}"))
+                .with_param("mock_response")
+        })?;
+        let meta = CallMeta {
+            provider: "mock".into(),
+            model: model.to_string(),
+            start_ms,
+            end_ms,
+            ..CallMeta::default()
+        };
+        return Ok(Generation { response, meta });
+    }
+    // The chat mock knows the error names (`litellm.RateLimitError`, …); reuse it.
+    crate::mock::mock_completion(mock, &ChatRequest::user(model, ""), "mock", 0)?;
+    Err(Error::bad_request(format!(
+        "mock_response for {what} must be a response object or an error name"
+    ))
+    .with_param("mock_response"))
+}
+
+/// Sends `build()`'s request with retries, reads the body and parses it, with errors put in
+/// the provider/model context.
+async fn send_and_parse<H: Host, T>(
+    host: &H,
+    provider: &dyn Provider,
+    target: &Target,
+    opts: &CallOptions,
+    meta: &mut CallMeta,
+    build: impl Fn() -> Result<HttpRequest>,
+    parse: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
+    let resp = send_with_retries(host, provider, target, opts, build, meta).await?;
+    let ctx = |e: Error| e.in_context(&target.provider, &target.model);
+    let body = resp.bytes().await.map_err(ctx)?;
+    parse(&body).map_err(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::NoEnv;
+    use crate::testing::MockHost;
+    use crate::types::EmbeddingResponse;
+    use crate::ErrorKind;
+    use serde_json::json;
+
+    #[test]
+    fn mock_errors_and_objects() {
+        let e =
+            mock::<EmbeddingResponse>(&json!("litellm.RateLimitError"), "m", "embeddings", 0, 0)
+                .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        let e = mock::<EmbeddingResponse>(&json!("hello"), "m", "embeddings", 0, 0).unwrap_err();
+        assert_eq!(e.param(), Some("mock_response"));
+        let g = mock::<EmbeddingResponse>(&json!({"data": []}), "m", "embeddings", 1, 2).unwrap();
+        assert_eq!((g.meta.provider.as_str(), g.meta.end_ms), ("mock", 2));
+        assert!(mock::<EmbeddingResponse>(&json!({"data": 1}), "m", "embeddings", 0, 0).is_err());
+    }
+
+    #[test]
+    fn resolve_strips_the_prefix() {
+        let opts = CallOptions::default();
+        let (p, t) = resolve(
+            &MockHost::new(),
+            &NoEnv,
+            "openai/text-embedding-3-large",
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.info().id, t.model.as_str()),
+            ("openai", "text-embedding-3-large")
+        );
+        assert_eq!(t.now_ms, 1_700_000_000_000);
+    }
+}

@@ -1,0 +1,64 @@
+//! The wasm [`Host`]: `fetch`, `setTimeout`, `Date.now`, `Math.random` and WebCrypto, all
+//! through globals, so the same build runs in browsers, Web Workers, Node ≥ 20 and
+//! Cloudflare Workers.
+//!
+//! - Every request gets its own `AbortController`. The response body stream owns it: dropping
+//!   the stream (a JS `stream.cancel()`, a `break` out of `for await`, a Worker client
+//!   disconnect) aborts the HTTP request.
+//! - `timeout_ms` bounds the wait for the headers and each later wait for a body chunk; on
+//!   expiry the request is aborted and the error is [`ErrorKind::Timeout`](crate::ErrorKind).
+//! - A `TypeError` from `fetch` (DNS, refused, reset, CORS) is
+//!   [`ErrorKind::Connection`](crate::ErrorKind); an `AbortError` is
+//!   [`ErrorKind::Cancelled`](crate::ErrorKind).
+//!
+//! ```ignore
+//! let host = edgellm::wasm::FetchHost::new();
+//! let done = edgellm::engine::completion(&host, &env, req, opts).await?;
+//! ```
+
+mod crypto;
+mod fetch;
+mod timer;
+
+use std::future::Future;
+
+use crate::host::Host;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::Result;
+
+/// [`Host`] over the JS runtime's globals. Stateless and cheap: make one per call or share one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FetchHost;
+
+impl FetchHost {
+    /// A host for the current JS runtime.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl Host for FetchHost {
+    fn send(
+        &self,
+        req: HttpRequest,
+        timeout_ms: Option<u64>,
+    ) -> impl Future<Output = Result<HttpResponse>> {
+        fetch::send(req, timeout_ms)
+    }
+
+    fn sleep(&self, ms: u64) -> impl Future<Output = ()> {
+        timer::Sleep::new(ms)
+    }
+
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
+
+    fn random(&self) -> f64 {
+        js_sys::Math::random()
+    }
+
+    fn sign_rs256(&self, pkcs8_der: &[u8], data: &[u8]) -> impl Future<Output = Result<Vec<u8>>> {
+        crypto::sign_rs256(pkcs8_der, data)
+    }
+}

@@ -1,0 +1,104 @@
+//! OpenAI's streaming wire format: one `data: {json}\n\n` event per chunk, then
+//! `data: [DONE]\n\n`. An error in the middle becomes one `data: {"error": …}` event and ends
+//! the stream without `[DONE]` (what LiteLLM's proxy sends; the openai clients raise it).
+//!
+//! Each event is produced when the upstream delivers the bytes for it: nothing is buffered
+//! beyond one chunk, and dropping this stream (client gone) drops the upstream body, which
+//! aborts the upstream request.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+use serde::Serialize;
+
+use edgellm::Error;
+
+/// SSE encoder over a stream of serializable chunks.
+pub struct Sse<S> {
+    inner: S,
+    done: bool,
+    secrets: Vec<String>,
+}
+
+impl<S> Sse<S> {
+    /// Encodes `inner`; error messages are scrubbed of `secrets`.
+    pub fn new(inner: S, secrets: Vec<String>) -> Self {
+        Self {
+            inner,
+            done: false,
+            secrets,
+        }
+    }
+}
+
+/// One event for a value.
+pub fn event<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = b"data: ".to_vec();
+    serde_json::to_writer(&mut out, value).expect("chunks serialize");
+    out.extend_from_slice(b"\n\n");
+    out
+}
+
+/// The final event.
+pub const DONE: &[u8] = b"data: [DONE]\n\n";
+
+impl<S, T> Stream for Sse<S>
+where
+    S: Stream<Item = Result<T, Error>> + Unpin,
+    T: Serialize,
+{
+    type Item = Result<Vec<u8>, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(event(&chunk)))),
+            Poll::Ready(Some(Err(e))) => {
+                self.done = true;
+                let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+                let mut json = e.to_openai_json();
+                json["error"]["message"] = super::reply::scrub(e.message(), &secrets).into();
+                Poll::Ready(Some(Ok(event(&json))))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(Some(Ok(DONE.to_vec())))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgellm::ErrorKind;
+    use futures_util::{stream, StreamExt};
+    use serde_json::json;
+
+    fn collect<S: Stream<Item = Result<Vec<u8>, Error>> + Unpin>(s: S) -> String {
+        futures_executor::block_on(s.map(|b| String::from_utf8(b.unwrap()).unwrap()).collect::<Vec<_>>()).concat()
+    }
+
+    #[test]
+    fn events_then_done() {
+        let s = Sse::new(stream::iter(vec![Ok(json!({"a": 1})), Ok(json!({"b": 2}))]), vec![]);
+        assert_eq!(collect(s), "data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\n");
+    }
+
+    #[test]
+    fn error_ends_the_stream_without_done() {
+        let items: Vec<Result<serde_json::Value, Error>> = vec![
+            Ok(json!({"a": 1})),
+            Err(Error::new(ErrorKind::InternalServer, "boom with sk-secret-1")),
+            Ok(json!({"never": true})),
+        ];
+        let out = collect(Sse::new(stream::iter(items), vec!["sk-secret-1".into()]));
+        assert!(out.starts_with("data: {\"a\":1}\n\ndata: {\"error\":"), "{out}");
+        assert!(out.contains("boom with ***"), "{out}");
+        assert!(!out.contains("[DONE]") && !out.contains("never"), "{out}");
+    }
+}
