@@ -136,7 +136,8 @@ pub async fn completion<H: Host>(
         };
         return Ok(Completion { response, meta });
     }
-    let (provider, target) = resolve(host, env, &req, &opts)?;
+    let (provider, mut target) = resolve(host, env, &req, &opts)?;
+    crate::auth::authorize(host, provider.info().id, &mut target).await?;
     let mut meta = CallMeta {
         provider: target.provider.clone(),
         model: target.model.clone(),
@@ -194,7 +195,8 @@ pub async fn completion_stream<H: Host>(
             meta,
         });
     }
-    let (provider, target) = resolve(host, env, &req, &opts)?;
+    let (provider, mut target) = resolve(host, env, &req, &opts)?;
+    crate::auth::authorize(host, provider.info().id, &mut target).await?;
     let mut meta = CallMeta {
         provider: target.provider.clone(),
         model: target.model.clone(),

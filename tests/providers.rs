@@ -4,7 +4,8 @@
 //!
 //! Fixture format (see `/work/team-brief.md`, "Shared fixture format"):
 //! - `input.json`: `{"request": {...}, "env": {...}, "now_ms": 1700000000000}` (`env`, `now_ms`
-//!   optional). `request.stream == true` selects `engine::completion_stream`.
+//!   optional). `request.stream == true` selects `engine::completion_stream`. Scenarios with a
+//!   `"call"` other than `"chat"` (embeddings, images, …) belong to `tests/modalities.rs`.
 //! - `upstream_request.json`: `{"method", "url", "headers": {...}, "body": ...}`. Every listed
 //!   header must match exactly (names lowercase); the body must be equal as JSON (or as text when
 //!   it is a string and the request body is not JSON). Absent: no request may be sent (errors
@@ -18,8 +19,9 @@
 //! - `expected_chunks.jsonl`: streams only, one chunk per line as the SDK yields them.
 //!
 //! Environment: `UPDATE_FIXTURES=1` rewrites `expected.json` / `expected_chunks.jsonl` from the
-//! actual output (and writes a missing `upstream_request.json`) for review; `FIXTURE=<substring>`
-//! runs only the scenarios whose `<provider>/<scenario>` path contains it.
+//! actual output (and writes a missing `upstream_request.json`) for review — only for providers
+//! in the registry, and best combined with `FIXTURE=<id>/` so that only your own files change;
+//! `FIXTURE=<substring>` runs only the scenarios whose `<provider>/<scenario>` path contains it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -118,8 +120,15 @@ struct Scenario {
     expected_chunks: Option<Vec<Value>>,
 }
 
-fn load(dir: &Path) -> Result<Scenario, String> {
+/// Loads a chat scenario; `None` for scenarios of other endpoints (`"call": "embedding"`,
+/// …), which `tests/modalities.rs` runs.
+fn load(dir: &Path) -> Result<Option<Scenario>, String> {
     let input = read_json(&dir.join("input.json"))?.ok_or("input.json missing")?;
+    if let Some(call) = input.get("call").and_then(Value::as_str) {
+        if !matches!(call, "chat" | "completion") {
+            return Ok(None);
+        }
+    }
     let request = input
         .get("request")
         .cloned()
@@ -180,7 +189,7 @@ fn load(dir: &Path) -> Result<Scenario, String> {
     } else if raw_stream.is_some() {
         return Err("upstream.stream without upstream_response.json".into());
     }
-    Ok(Scenario {
+    Ok(Some(Scenario {
         dir: dir.to_path_buf(),
         request,
         env,
@@ -190,7 +199,7 @@ fn load(dir: &Path) -> Result<Scenario, String> {
         replies,
         expected: read_json(&dir.join("expected.json"))?,
         expected_chunks: read_jsonl(&dir.join("expected_chunks.jsonl"))?,
-    })
+    }))
 }
 
 // -- Exec
@@ -541,7 +550,13 @@ fn check_scenario(s: &Scenario) -> Vec<String> {
     }
 
     if updating() {
-        write_expected(s, &out);
+        // Never overwrite the expectations of a provider that is not in the table yet: its
+        // output would only be "unknown provider".
+        if provider_registered(&s.dir) {
+            write_expected(s, &out);
+        } else {
+            problems.push("provider not in the registry: expected files left as they are".into());
+        }
         return problems;
     }
 
@@ -677,6 +692,16 @@ fn check_splits(s: &Scenario, whole: &Outcome) -> Vec<String> {
     Vec::new()
 }
 
+/// Whether the scenario's provider directory names a registered provider.
+fn provider_registered(dir: &Path) -> bool {
+    let id = dir
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    PROVIDERS.iter().any(|e| e.provider().info().id == id)
+}
+
 fn write_json(path: &Path, v: &Value) {
     let mut text = serde_json::to_string_pretty(v).expect("serializable");
     text.push('\n');
@@ -727,11 +752,12 @@ fn fixtures_conform() {
         if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
             continue;
         }
-        ran += 1;
         let problems = match load(&dir) {
-            Ok(s) => check_scenario(&s),
+            Ok(Some(s)) => check_scenario(&s),
+            Ok(None) => continue,
             Err(e) => vec![format!("cannot load: {e}")],
         };
+        ran += 1;
         if !problems.is_empty() {
             failures.push(format!("✗ {name}\n  {}", problems.join("\n  ")));
         }

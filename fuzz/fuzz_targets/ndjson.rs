@@ -12,6 +12,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(!f.data.is_empty());
         assert!(!f.data.contains('\n'), "LF inside a line: {:?}", f.data);
         let ws = |c: char| matches!(c, ' ' | '\t' | '\r');
-        assert!(!f.data.starts_with(ws) && !f.data.ends_with(ws), "untrimmed {:?}", f.data);
+        assert!(
+            !f.data.starts_with(ws) && !f.data.ends_with(ws),
+            "untrimmed {:?}",
+            f.data
+        );
     }
 });

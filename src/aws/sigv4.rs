@@ -80,7 +80,9 @@ pub fn amz_date(now_ms: u64) -> (String, String) {
 fn uri_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/')
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
         {
             out.push(b as char);
         } else {
@@ -224,13 +226,8 @@ pub fn sign(
         .collect();
     to_sign.push(("host".into(), host));
     let payload_hash = sha256_hex(req.body.as_deref().unwrap_or(b""));
-    let (creq, signed) = canonical_request(
-        req.method.as_str(),
-        &path,
-        &query,
-        &to_sign,
-        &payload_hash,
-    );
+    let (creq, signed) =
+        canonical_request(req.method.as_str(), &path, &query, &to_sign, &payload_hash);
     let scope = format!("{date}/{region}/{service}/aws4_request");
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz}\n{scope}\n{}",

@@ -25,15 +25,18 @@ PROVIDER_MAP = {
     "sambanova": "sambanova", "nvidia_nim": "nvidia_nim", "cloudflare": "cloudflare",
     "databricks": "databricks", "watsonx": "watsonx", "ai21": "ai21", "moonshot": "moonshot",
     "dashscope": "dashscope", "hyperbolic": "hyperbolic", "jina_ai": "jina_ai",
+    "lambda_ai": "lambda_ai", "nscale": "nscale", "ovhcloud": "ovhcloud",
+    "friendliai": "friendliai", "gradient_ai": "gradient_ai",
 }
 MODES = {"chat", "completion", "embedding", "image_generation", "audio_transcription",
-         "audio_speech", "moderation"}
+         "audio_speech", "moderation", "rerank"}
 # Provider prefixes LiteLLM puts in its keys, stripped before we add our own.
 KEY_PREFIXES = ["vertex_ai/", "bedrock/", "azure/", "azure_ai/", "gemini/", "mistral/", "codestral/",
                 "groq/", "xai/", "deepseek/", "together_ai/", "fireworks_ai/", "openrouter/",
                 "perplexity/", "cerebras/", "deepinfra/", "voyage/", "sambanova/", "nvidia_nim/",
                 "cloudflare/", "databricks/", "watsonx/", "moonshot/", "dashscope/", "hyperbolic/",
-                "openai/", "anthropic/", "cohere/", "ai21/", "jina_ai/"]
+                "openai/", "anthropic/", "cohere/", "ai21/", "jina_ai/", "lambda_ai/",
+                "nscale/", "ovhcloud/", "friendliai/", "gradient_ai/"]
 
 def skip(key, v, prov):
     if key.startswith("ft:") or "realtime" in key or "/eu/" in key or "/us/" in key:
@@ -49,7 +52,38 @@ def skip(key, v, prov):
         return True
     if "input_cost_per_pixel" in v or "output_cost_per_pixel" in v:
         return True
-    return False
+    return not has_prices(v) or not consistent(v)
+
+
+def consistent(v):
+    """Drops snapshot rows that contradict themselves (a long-context tier cheaper than the base
+    price, token prices above $1000 per 1M): better no price than a wrong one."""
+    for k in ("input_cost_per_token", "output_cost_per_token"):
+        if (v.get(k) or 0) > 1e-3:
+            return False
+        for t in ("128k", "200k"):
+            above = v.get(f"{k}_above_{t}_tokens")
+            if above is not None and v.get(k) is not None and above < v[k]:
+                return False
+    return True
+
+
+def has_prices(v):
+    """Rows without the prices their mode needs are gaps, not data (tiered-only, per-query)."""
+    mode = v["mode"]
+    tok_in = v.get("input_cost_per_token") is not None
+    tok_out = v.get("output_cost_per_token") is not None
+    if mode in ("chat", "completion"):
+        return tok_in and tok_out
+    if mode in ("embedding", "rerank"):
+        return tok_in
+    if mode == "image_generation":
+        return v.get("output_cost_per_image") is not None or tok_out
+    if mode == "audio_transcription":
+        return v.get("input_cost_per_second") is not None or tok_in
+    if mode == "audio_speech":
+        return v.get("input_cost_per_character") is not None or tok_in
+    return True
 
 def per_million(x):
     if x is None:
@@ -120,6 +154,10 @@ def main():
             if model.startswith(p):
                 model = model[len(p):]
                 break
+        if prov == "ai21":
+            if not model.startswith("jamba"):
+                continue  # Jurassic-2 completions are retired
+            prov = "ai21_chat"  # LiteLLM's chat provider for Jamba, our registry's id
         ours = f"{prov}/{model}"
         if ours in out:
             continue
@@ -143,24 +181,54 @@ def main():
 EXTRA = {
     # https://platform.claude.com/docs/en/about-claude/pricing: Haiku 4.5 $1 / $5, 5m cache write
     # $1.25, cache hit $0.10; Opus 4.5 $5 / $25, write $6.25, hit $0.50. 200K context.
-    "anthropic/claude-haiku-4-5": "chat	200000	64000	1	5	0.1	1.25",
-    "anthropic/claude-haiku-4-5-20251001": "chat	200000	64000	1	5	0.1	1.25",
-    "anthropic/claude-opus-4-5": "chat	200000	64000	5	25	0.5	6.25",
-    "anthropic/claude-opus-4-5-20251101": "chat	200000	64000	5	25	0.5	6.25",
+    "anthropic/claude-haiku-4-5": "chat\t200000\t64000\t1\t5\t0.1\t1.25",
+    "anthropic/claude-haiku-4-5-20251001": "chat\t200000\t64000\t1\t5\t0.1\t1.25",
+    "anthropic/claude-opus-4-5": "chat\t200000\t64000\t5\t25\t0.5\t6.25",
+    "anthropic/claude-opus-4-5-20251101": "chat\t200000\t64000\t5\t25\t0.5\t6.25",
     # https://api-docs.deepseek.com/quick_start/pricing (from 2025-09-05, both models):
     # cache hit $0.07, cache miss $0.56, output $1.68; 128K context; max output 8K / 64K.
-    "deepseek/deepseek-chat": "chat	131072	8192	0.56	1.68	0.07",
-    "deepseek/deepseek-reasoner": "chat	131072	65536	0.56	1.68	0.07",
+    "deepseek/deepseek-chat": "chat\t131072\t8192\t0.56\t1.68\t0.07",
+    "deepseek/deepseek-reasoner": "chat\t131072\t65536\t0.56\t1.68\t0.07",
     # OpenAI image pricing, per image by quality and size (DALL-E 2 has one quality).
-    "openai/standard/1024-x-1024/dall-e-3": "image_generation										0.04",
-    "openai/standard/1024-x-1792/dall-e-3": "image_generation										0.08",
-    "openai/standard/1792-x-1024/dall-e-3": "image_generation										0.08",
-    "openai/hd/1024-x-1024/dall-e-3": "image_generation										0.08",
-    "openai/hd/1024-x-1792/dall-e-3": "image_generation										0.12",
-    "openai/hd/1792-x-1024/dall-e-3": "image_generation										0.12",
-    "openai/1024-x-1024/dall-e-2": "image_generation										0.02",
-    "openai/512-x-512/dall-e-2": "image_generation										0.018",
-    "openai/256-x-256/dall-e-2": "image_generation										0.016",
+    "openai/standard/1024-x-1024/dall-e-3": "image_generation\t\t\t\t\t\t\t\t\t\t0.04",
+    "openai/standard/1024-x-1792/dall-e-3": "image_generation\t\t\t\t\t\t\t\t\t\t0.08",
+    "openai/standard/1792-x-1024/dall-e-3": "image_generation\t\t\t\t\t\t\t\t\t\t0.08",
+    "openai/hd/1024-x-1024/dall-e-3": "image_generation\t\t\t\t\t\t\t\t\t\t0.08",
+    "openai/hd/1024-x-1792/dall-e-3": "image_generation\t\t\t\t\t\t\t\t\t\t0.12",
+    "openai/hd/1792-x-1024/dall-e-3": "image_generation\t\t\t\t\t\t\t\t\t\t0.12",
+    "openai/1024-x-1024/dall-e-2": "image_generation\t\t\t\t\t\t\t\t\t\t0.02",
+    "openai/512-x-512/dall-e-2": "image_generation\t\t\t\t\t\t\t\t\t\t0.018",
+    "openai/256-x-256/dall-e-2": "image_generation\t\t\t\t\t\t\t\t\t\t0.016",
+    # gpt-image-1: text in $5, cached $1.25, image out $40 per 1M tokens; per-image figures by
+    # quality and size from the same page (low/medium/high).
+    "openai/gpt-image-1": "image_generation\t\t\t5\t40\t1.25",
+    "openai/low/1024-x-1024/gpt-image-1": "image_generation\t\t\t\t\t\t\t\t\t\t0.011",
+    "openai/low/1024-x-1536/gpt-image-1": "image_generation\t\t\t\t\t\t\t\t\t\t0.016",
+    "openai/low/1536-x-1024/gpt-image-1": "image_generation\t\t\t\t\t\t\t\t\t\t0.016",
+    "openai/medium/1024-x-1024/gpt-image-1": "image_generation\t\t\t\t\t\t\t\t\t\t0.042",
+    "openai/medium/1024-x-1536/gpt-image-1": "image_generation\t\t\t\t\t\t\t\t\t\t0.063",
+    "openai/medium/1536-x-1024/gpt-image-1": "image_generation\t\t\t\t\t\t\t\t\t\t0.063",
+    "openai/high/1024-x-1024/gpt-image-1": "image_generation\t\t\t\t\t\t\t\t\t\t0.167",
+    "openai/high/1024-x-1536/gpt-image-1": "image_generation\t\t\t\t\t\t\t\t\t\t0.25",
+    "openai/high/1536-x-1024/gpt-image-1": "image_generation\t\t\t\t\t\t\t\t\t\t0.25",
+    # https://docs.baseten.co/development/model-apis/overview (Model APIs pricing table).
+    "baseten/deepseek-ai/DeepSeek-V3-0324": "chat\t164000\t131000\t0.77\t0.77",
+    "baseten/deepseek-ai/DeepSeek-V3.1": "chat\t164000\t131000\t0.5\t1.5",
+    "baseten/openai/gpt-oss-120b": "chat\t128000\t128000\t0.1\t0.5",
+    # https://developers.cloudflare.com/workers-ai/platform/pricing/ (per-model token prices).
+    "cloudflare/@cf/meta/llama-3.1-8b-instruct": "chat\t\t\t0.282\t0.827",
+    "cloudflare/@cf/meta/llama-3.2-1b-instruct": "chat\t\t\t0.027\t0.201",
+    # Voyage AI pricing: voyage-3.5 $0.06, voyage-3.5-lite $0.02, rerank-2.5 $0.05,
+    # rerank-2.5-lite $0.02 per 1M tokens.
+    "voyage/voyage-3.5": "embedding\t32000\t\t0.06",
+    "voyage/voyage-3.5-lite": "embedding\t32000\t\t0.02",
+    "voyage/rerank-2.5": "rerank\t32000\t\t0.05",
+    "voyage/rerank-2.5-lite": "rerank\t32000\t\t0.02",
+    # AI21 Jamba pricing: Mini $0.20 / $0.40, Large $2 / $8 per 1M tokens (256K context).
+    "ai21_chat/jamba-mini": "chat\t256000\t4096\t0.2\t0.4",
+    "ai21_chat/jamba-large": "chat\t256000\t4096\t2\t8",
+    # https://ai.google.dev/gemini-api/docs/pricing: gemini-embedding-001 $0.15 per 1M tokens.
+    "gemini/gemini-embedding-001": "embedding\t2048\t\t0.15",
 }
 
 main()

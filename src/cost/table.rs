@@ -442,12 +442,26 @@ pub fn lookup(model: &str, provider: Option<&str>) -> Option<ModelPrice> {
         let bare = model.strip_prefix(p).and_then(|m| m.strip_prefix('/'));
         let bare = bare.unwrap_or(model);
         keys.push(format!("{p}/{bare}"));
-        if p == "bedrock" {
-            for r in BEDROCK_REGION_PREFIXES {
-                if let Some(base) = bare.strip_prefix(r) {
-                    keys.push(format!("bedrock/{base}"));
+        match p {
+            "bedrock" => {
+                // `bedrock/converse/<id>` and `bedrock/invoke/<id>` pick an API, not a model.
+                let id = ["converse/", "invoke/"]
+                    .iter()
+                    .find_map(|r| bare.strip_prefix(r))
+                    .unwrap_or(bare);
+                keys.push(format!("bedrock/{id}"));
+                for r in BEDROCK_REGION_PREFIXES {
+                    if let Some(base) = id.strip_prefix(r) {
+                        keys.push(format!("bedrock/{base}"));
+                    }
                 }
             }
+            // Fireworks serves its own models as `accounts/fireworks/models/<name>`; LiteLLM
+            // accepts the short name.
+            "fireworks_ai" if !bare.starts_with("accounts/") => {
+                keys.push(format!("fireworks_ai/accounts/fireworks/models/{bare}"));
+            }
+            _ => {}
         }
     }
     keys.push(model.to_string());

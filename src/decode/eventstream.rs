@@ -334,7 +334,10 @@ mod tests {
     fn crc_matches_zlib_check_values() {
         assert_eq!(crc32(b""), 0);
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(crc32(b"The quick brown fox jumps over the lazy dog"), 0x414F_A339);
+        assert_eq!(
+            crc32(b"The quick brown fox jumps over the lazy dog"),
+            0x414F_A339
+        );
     }
 
     #[test]
@@ -385,7 +388,11 @@ mod tests {
         // A bad prelude CRC.
         let mut bad = sample();
         bad[9] ^= 1;
-        assert!(parse(&[&bad]).1.unwrap_err().message().contains("prelude CRC"));
+        assert!(parse(&[&bad])
+            .1
+            .unwrap_err()
+            .message()
+            .contains("prelude CRC"));
         // Truncated.
         let good = sample();
         let (got, r) = parse(&[&good[..good.len() - 3]]);

@@ -26,7 +26,7 @@ pub async fn embedding<H: Host>(
     if req.input.is_empty() {
         return Err(Error::bad_request("`input` must not be empty").with_param("input"));
     }
-    let (provider, target) = resolve(host, env, &req.model, &opts)?;
+    let (provider, target) = resolve(host, env, &req.model, &opts).await?;
     let mut meta = meta_for(&target, start_ms);
     let total = req.input.len();
     let batch = provider

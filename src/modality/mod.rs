@@ -64,15 +64,17 @@ pub struct Generation<T> {
     pub meta: CallMeta,
 }
 
-/// Resolves `model` (a LiteLLM model string) to its provider and target.
-pub fn resolve<H: Host>(
+/// Resolves `model` (a LiteLLM model string) to its provider and target, with credentials
+/// that need I/O (Vertex AI access tokens) filled in, as the chat engine does.
+pub async fn resolve<H: Host>(
     host: &H,
     env: &dyn Env,
     model: &str,
     opts: &CallOptions,
 ) -> Result<(&'static dyn Provider, Target)> {
     let (provider, name) = registry::resolve(model, opts.custom_llm_provider.as_deref())?;
-    let target = target_for(provider, &name, opts, env, host.now_ms())?;
+    let mut target = target_for(provider, &name, opts, env, host.now_ms())?;
+    crate::auth::authorize(host, provider.info().id, &mut target).await?;
     Ok((provider, target))
 }
 
@@ -159,13 +161,9 @@ mod tests {
     #[test]
     fn resolve_strips_the_prefix() {
         let opts = CallOptions::default();
-        let (p, t) = resolve(
-            &MockHost::new(),
-            &NoEnv,
-            "openai/text-embedding-3-large",
-            &opts,
-        )
-        .unwrap();
+        let host = MockHost::new();
+        let fut = resolve(&host, &NoEnv, "openai/text-embedding-3-large", &opts);
+        let (p, t) = futures_executor::block_on(fut).unwrap();
         assert_eq!(
             (p.info().id, t.model.as_str()),
             ("openai", "text-embedding-3-large")

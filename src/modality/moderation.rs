@@ -20,7 +20,7 @@ pub async fn moderation<H: Host>(
     if let Some(m) = &opts.mock_response {
         return mock(m, &model, "moderation", start_ms, host.now_ms());
     }
-    let (provider, target) = resolve(host, env, &model, &opts)?;
+    let (provider, target) = resolve(host, env, &model, &opts).await?;
     let mut meta = meta_for(&target, start_ms);
     let response = send_and_parse(
         host,

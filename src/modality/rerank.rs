@@ -21,7 +21,7 @@ pub async fn rerank<H: Host>(
     if let Some(m) = &opts.mock_response {
         return mock(m, &req.model, "rerank", start_ms, host.now_ms());
     }
-    let (provider, target) = resolve(host, env, &req.model, &opts)?;
+    let (provider, target) = resolve(host, env, &req.model, &opts).await?;
     let mut meta = meta_for(&target, start_ms);
     let response = send_and_parse(
         host,

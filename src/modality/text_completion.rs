@@ -236,7 +236,7 @@ pub async fn text_completion<H: Host>(
     req.stream = None;
     req.stream_options = None;
     if opts.mock_response.is_none() {
-        let (provider, target) = resolve(host, env, &req.model, &opts)?;
+        let (provider, target) = resolve(host, env, &req.model, &opts).await?;
         if provider.native_text_completion(&target.model) {
             let mut meta = meta_for(&target, host.now_ms());
             let response = send_and_parse(
@@ -295,7 +295,7 @@ pub async fn text_completion_stream<H: Host>(
 ) -> Result<TextStreamCompletion> {
     req.stream = Some(true);
     if opts.mock_response.is_none() {
-        let (provider, target) = resolve(host, env, &req.model, &opts)?;
+        let (provider, target) = resolve(host, env, &req.model, &opts).await?;
         if provider.native_text_completion(&target.model) {
             let mut meta = meta_for(&target, host.now_ms());
             let resp = send_with_retries(

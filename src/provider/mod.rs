@@ -6,13 +6,20 @@
 //! as bytes, streams go in as [`Frame`]s.
 
 pub mod anthropic;
+pub mod bedrock;
+pub mod cohere;
 pub mod azure;
 pub mod gemini;
 pub mod huggingface;
+pub mod jina_ai;
 pub mod ollama;
 pub mod openai_compat;
 pub mod openai_format;
 pub mod registry;
+
+pub use registry::supported_openai_params;
+pub mod vertex_ai;
+pub mod voyage;
 
 use serde_json::{Map, Value};
 

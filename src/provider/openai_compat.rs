@@ -748,6 +748,12 @@ fn error_fields(v: &Value) -> ErrorFields {
         }
     }
     if f.message.is_none() {
+        // Mistral nests FastAPI's validation detail: `{"message": {"detail": [...]}}`.
+        if let Some(inner @ Value::Object(_)) = v.get("message") {
+            f.message = error_fields(inner).message;
+        }
+    }
+    if f.message.is_none() {
         if let Some(first) = v
             .get("errors")
             .and_then(Value::as_array)

@@ -16,10 +16,10 @@ use super::{Provider, StreamDecoder, Target};
 use crate::decode::Frame;
 use crate::http::{HttpRequest, Method};
 use crate::types::{
-    ChatChunk, ChatRequest, ChunkChoice, Delta, EmbeddingRequest, EmbeddingResponse, ImageRequest,
-    ImageResponse, ModerationRequest, ModerationResponse, RerankMeta, RerankRequest,
-    RerankResponse, RerankResult, RerankedDocument, TextChoice, TextCompletionRequest,
-    TextCompletionResponse,
+    ChatChunk, ChatRequest, ChunkChoice, Delta, EmbeddingInput, EmbeddingRequest,
+    EmbeddingResponse, ImageRequest, ImageResponse, ModerationRequest, ModerationResponse,
+    RerankMeta, RerankRequest, RerankResponse, RerankResult, RerankedDocument, TextChoice,
+    TextCompletionRequest, TextCompletionResponse,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -247,6 +247,79 @@ pub fn rerank_result(r: &Value) -> Result<RerankResult> {
         relevance_score,
         document,
     })
+}
+
+/// The error for a parameter the provider cannot take: [`ErrorKind::UnsupportedParams`]
+/// naming it, or `Ok` when `drop_params` is on (the caller then leaves it out).
+pub fn refuse_param(target: &Target, param: &str) -> Result<()> {
+    if target.drop_params {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::UnsupportedParams,
+        format!(
+            "{}/{} does not support parameter `{param}`. Set `drop_params: true` to drop it.",
+            target.provider, target.model
+        ),
+    )
+    .with_param(param)
+    .with_provider(target.provider.clone())
+    .with_model(target.model.clone()))
+}
+
+/// The inputs as texts, or a BadRequest on `input` for token ids (which only OpenAI-format
+/// servers take).
+pub fn require_texts<'a>(input: &'a EmbeddingInput, target: &Target) -> Result<Vec<&'a str>> {
+    input.texts().ok_or_else(|| {
+        Error::bad_request(format!(
+            "{}/{} takes text inputs only, not token ids",
+            target.provider, target.model
+        ))
+        .with_param("input")
+    })
+}
+
+/// Classifies a FastAPI-style error body (`{"detail": "…"}` or `{"detail": [{"msg": …}]}`,
+/// as Voyage, Jina, vLLM and Infinity send), falling back to OpenAI's format.
+pub fn detail_error(status: u16, headers: &[(String, String)], body: &[u8]) -> Error {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let message = match v.get("detail") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|d| {
+                d.get("msg")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| d.to_string(), str::to_string)
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => return parse_openai_error(status, headers, body),
+    };
+    let mut e = Error::new(ErrorKind::from_status(status), message).with_status(status);
+    if let Some(ms) = crate::http::retry_after_ms(&headers.to_vec()) {
+        e = e.with_retry_after_ms(ms);
+    }
+    e
+}
+
+/// The stream decoder of a provider without chat: chat requests are refused before any
+/// stream exists, so a frame reaching it is a bug upstream of the decoder.
+#[derive(Debug, Default)]
+pub struct NoChatStream;
+
+impl StreamDecoder for NoChatStream {
+    fn on_frame(&mut self, _frame: &Frame, _out: &mut Vec<ChatChunk>) -> Result<()> {
+        Err(Error::bad_request(
+            "this provider does not support chat completions",
+        ))
+    }
+
+    fn finish(&mut self, _out: &mut Vec<ChatChunk>) -> Result<()> {
+        Err(Error::bad_request(
+            "this provider does not support chat completions",
+        ))
+    }
 }
 
 /// Decodes OpenAI legacy-completions SSE (`text_completion` chunks). Each chunk is carried as a

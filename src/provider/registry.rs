@@ -91,6 +91,12 @@ pub static PROVIDERS: &[Entry] = &[
     Entry::Native(&super::ollama::OLLAMA),
     Entry::Native(&super::ollama::OLLAMA_CHAT),
     Entry::Native(&super::gemini::GEMINI),
+    Entry::Native(&super::vertex_ai::VERTEX_AI),
+    Entry::Native(&super::cohere::COHERE),
+    Entry::Native(&super::voyage::VOYAGE),
+    Entry::Native(&super::jina_ai::JINA_AI),
+    Entry::Native(&super::anthropic::Anthropic),
+    Entry::Native(&super::bedrock::Bedrock),
     // https://docs.x.ai/docs/api-reference — reasoning models reject stop/penalties.
     Entry::Compat(Compat {
         info: info(
@@ -810,6 +816,19 @@ pub fn resolve(
         format!("LLM provider not provided or unknown for model `{model}`. Pass the model as `<provider>/<model>`, e.g. `openai/gpt-4o`, or set `custom_llm_provider`."),
     )
     .with_param("model"))
+}
+
+/// The OpenAI chat parameters `model`'s provider accepts (LiteLLM's
+/// `get_supported_openai_params`). Parameters outside this list fail with
+/// [`ErrorKind::UnsupportedParams`] unless `drop_params` is set.
+///
+/// ```
+/// let p = edgellm::provider::supported_openai_params("groq/llama-3.3-70b-versatile").unwrap();
+/// assert!(p.contains(&"tools") && !p.contains(&"logprobs"));
+/// ```
+pub fn supported_openai_params(model: &str) -> Result<Vec<&'static str>> {
+    let (provider, model) = resolve(model, None)?;
+    Ok(provider.supported_params(&model))
 }
 
 /// Infers the provider of a bare, well-known model name.

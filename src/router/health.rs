@@ -65,8 +65,6 @@ pub fn counts_against_deployment(e: &Error) -> bool {
         | PermissionDenied
         | UnprocessableEntity
         | Cancelled => false,
-        // New kinds: judge by status like LiteLLM does.
-        _ => !(400..500).contains(&e.status()) || matches!(e.status(), 401 | 404 | 408 | 429),
     }
 }
 
@@ -144,6 +142,12 @@ impl Health {
         h.roll_minute(now_ms);
         h.in_flight += 1;
         h.rpm += 1;
+    }
+
+    /// A call to `id` stays in flight past its routing (a stream being read); pairs with
+    /// [`Health::record_end`].
+    pub fn record_hold(&mut self, id: &str) {
+        self.entry(id).in_flight += 1;
     }
 
     /// A call to `id` ended (either way); pairs with [`Health::record_start`].

@@ -13,11 +13,11 @@ mod request;
 mod response;
 mod stream;
 
+pub(crate) use request::thinking_for_effort;
 pub use request::{
     default_max_tokens, json_mode, messages_body, FALLBACK_MAX_TOKENS, RESPONSE_FORMAT_TOOL,
     SUPPORTED_PARAMS,
 };
-pub(crate) use request::thinking_for_effort;
 pub use response::{finish_reason, parse_error, parse_message, usage_from};
 pub use stream::MessagesStream;
 
@@ -51,7 +51,11 @@ static INFO: ProviderInfo = ProviderInfo {
     id: "anthropic",
     name: "Anthropic",
     default_base: DEFAULT_BASE,
-    env: &["ANTHROPIC_API_KEY", "ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL"],
+    env: &[
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_API_BASE",
+        "ANTHROPIC_BASE_URL",
+    ],
     auth: "x-api-key",
     caps: Capabilities {
         vision: true,

@@ -11,9 +11,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::provider::{check_params, openai_compat::OPENAI_PARAMS, Target};
-use crate::types::{
-    ChatRequest, Content, ContentPart, Message, ResponseFormat, Role, ToolChoice,
-};
+use crate::types::{ChatRequest, Content, ContentPart, Message, ResponseFormat, Role, ToolChoice};
 use crate::{Error, Result};
 
 /// Name of the tool that carries a JSON `response_format` (LiteLLM's `RESPONSE_FORMAT_TOOL_NAME`).
@@ -98,7 +96,9 @@ fn bare_model(model: &str) -> &str {
 /// `output_config.effort`), as LiteLLM treats Claude 4.6 and later.
 fn adaptive_thinking(model: &str) -> bool {
     let m = bare_model(model);
-    ["-4-6", "-4-7", "-4.6", "-4.7"].iter().any(|v| m.contains(v))
+    ["-4-6", "-4-7", "-4.6", "-4.7"]
+        .iter()
+        .any(|v| m.contains(v))
 }
 
 /// `reasoning_effort` → `thinking` (LiteLLM's `_map_reasoning_effort` budgets: minimal 1024 —
@@ -191,7 +191,10 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
             if let Some(d) = &t.function.description {
                 tool.insert("description".into(), json!(d));
             }
-            tool.insert("input_schema".into(), input_schema(t.function.parameters.as_ref()));
+            tool.insert(
+                "input_schema".into(),
+                input_schema(t.function.parameters.as_ref()),
+            );
             Value::Object(tool)
         })
         .collect();
@@ -302,7 +305,9 @@ fn response_format_tool(rf: Option<&ResponseFormat>) -> Option<Value> {
             .json_schema
             .as_ref()
             .and_then(|s| s.schema.clone())
-            .unwrap_or_else(|| json!({"type": "object", "additionalProperties": true, "properties": {}})),
+            .unwrap_or_else(
+                || json!({"type": "object", "additionalProperties": true, "properties": {}}),
+            ),
         _ => return None,
     };
     Some(json!({"name": RESPONSE_FORMAT_TOOL, "input_schema": schema}))
@@ -464,16 +469,24 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
                 .with_param("messages")
             })?
         };
-        out.push(json!({"type": "tool_use", "id": tc.id, "name": tc.function.name, "input": input}));
+        out.push(
+            json!({"type": "tool_use", "id": tc.id, "name": tc.function.name, "input": input}),
+        );
     }
     Ok(out)
 }
 
 fn tool_result_block(m: &Message, i: usize) -> Result<Value> {
-    let id = m.tool_call_id.as_deref().or(m.name.as_deref()).ok_or_else(|| {
-        Error::bad_request(format!("messages[{i}]: a tool message needs `tool_call_id`"))
+    let id = m
+        .tool_call_id
+        .as_deref()
+        .or(m.name.as_deref())
+        .ok_or_else(|| {
+            Error::bad_request(format!(
+                "messages[{i}]: a tool message needs `tool_call_id`"
+            ))
             .with_param("messages")
-    })?;
+        })?;
     let content = match &m.content {
         None => json!(""),
         Some(Content::Text(t)) => json!(t),
@@ -503,7 +516,9 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
         }
         "file" => {
             let file = p.extra.get("file").and_then(Value::as_object);
-            let data = file.and_then(|f| f.get("file_data")).and_then(Value::as_str);
+            let data = file
+                .and_then(|f| f.get("file_data"))
+                .and_then(Value::as_str);
             let id = file.and_then(|f| f.get("file_id")).and_then(Value::as_str);
             match (data.and_then(split_data_url), id) {
                 (Some((media, b64)), _) => media_block(media, b64),
@@ -603,8 +618,14 @@ mod tests {
             ])
         );
         assert_eq!(msgs[2]["role"], "user");
-        assert_eq!(msgs[2]["content"][0], json!({"type": "tool_result", "tool_use_id": "t1", "content": "r1"}));
-        assert_eq!(msgs[2]["content"][1]["content"], json!([{"type": "text", "text": "r2"}]));
+        assert_eq!(
+            msgs[2]["content"][0],
+            json!({"type": "tool_result", "tool_use_id": "t1", "content": "r1"})
+        );
+        assert_eq!(
+            msgs[2]["content"][1]["content"],
+            json!([{"type": "text", "text": "r2"}])
+        );
         assert_eq!(msgs[2]["content"][2]["text"], "next");
         // Tool blocks without `tools` get LiteLLM's placeholder tool.
         assert_eq!(b["tools"][0]["name"], "dummy_tool");
@@ -623,8 +644,14 @@ mod tests {
         assert_eq!(b["metadata"], json!({"user_id": "user-123"}));
         assert_eq!(b["max_tokens"], 50);
         assert_eq!(b["top_k"], 5);
-        assert_eq!(b["tools"][0]["input_schema"]["properties"]["q"]["type"], "string");
-        assert_eq!(b["tool_choice"], json!({"type": "tool", "name": "f", "disable_parallel_tool_use": true}));
+        assert_eq!(
+            b["tools"][0]["input_schema"]["properties"]["q"]["type"],
+            "string"
+        );
+        assert_eq!(
+            b["tool_choice"],
+            json!({"type": "tool", "name": "f", "disable_parallel_tool_use": true})
+        );
         let b = body(json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "tool_choice": "required", "user": "a@b.com"})).unwrap();
         assert_eq!(b["tool_choice"], json!({"type": "any"}));
         assert!(b.get("metadata").is_none());
@@ -632,10 +659,12 @@ mod tests {
 
     #[test]
     fn images_data_and_url() {
-        let b = body(json!({"model": "x", "messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
-            {"type": "image_url", "image_url": "https://example.com/a.jpg"}
-        ]}]}))
+        let b = body(
+            json!({"model": "x", "messages": [{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "image_url", "image_url": "https://example.com/a.jpg"}
+            ]}]}),
+        )
         .unwrap();
         assert_eq!(
             b["messages"][0]["content"],
@@ -652,19 +681,32 @@ mod tests {
             "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {"type": "object", "properties": {"a": {"type": "integer"}}}}}}))
         .unwrap();
         assert_eq!(b["tools"][0]["name"], RESPONSE_FORMAT_TOOL);
-        assert_eq!(b["tools"][0]["input_schema"]["properties"]["a"]["type"], "integer");
-        assert_eq!(b["tool_choice"], json!({"type": "tool", "name": RESPONSE_FORMAT_TOOL}));
-        let b = body(json!({"model": "x", "messages": [{"role": "user", "content": "hi"}],
-            "reasoning_effort": "medium", "response_format": {"type": "json_object"}}))
+        assert_eq!(
+            b["tools"][0]["input_schema"]["properties"]["a"]["type"],
+            "integer"
+        );
+        assert_eq!(
+            b["tool_choice"],
+            json!({"type": "tool", "name": RESPONSE_FORMAT_TOOL})
+        );
+        let b = body(
+            json!({"model": "x", "messages": [{"role": "user", "content": "hi"}],
+            "reasoning_effort": "medium", "response_format": {"type": "json_object"}}),
+        )
         .unwrap();
         assert!(b.get("tool_choice").is_none());
-        assert_eq!(b["thinking"], json!({"type": "enabled", "budget_tokens": 2048}));
+        assert_eq!(
+            b["thinking"],
+            json!({"type": "enabled", "budget_tokens": 2048})
+        );
         assert_eq!(b["max_tokens"], 2048 + 4096);
     }
 
     #[test]
     fn unsupported_openai_param_errors_unless_dropped() {
-        let e = body(json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "n": 2})).unwrap_err();
+        let e =
+            body(json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "n": 2}))
+                .unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::UnsupportedParams);
         assert_eq!(e.param(), Some("n"));
         let (req, _) = crate::options::parse_chat(json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "n": 2, "logprobs": true})).unwrap();

@@ -239,18 +239,60 @@ mod tests {
     #[test]
     fn error_types_and_statuses() {
         let cases = [
-            (400, "invalid_request_error", "bad", ErrorKind::BadRequest, 400),
-            (400, "invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum", ErrorKind::ContextWindowExceeded, 400),
-            (401, "authentication_error", "x", ErrorKind::Authentication, 401),
-            (403, "permission_error", "x", ErrorKind::PermissionDenied, 403),
+            (
+                400,
+                "invalid_request_error",
+                "bad",
+                ErrorKind::BadRequest,
+                400,
+            ),
+            (
+                400,
+                "invalid_request_error",
+                "prompt is too long: 210000 tokens > 200000 maximum",
+                ErrorKind::ContextWindowExceeded,
+                400,
+            ),
+            (
+                401,
+                "authentication_error",
+                "x",
+                ErrorKind::Authentication,
+                401,
+            ),
+            (
+                403,
+                "permission_error",
+                "x",
+                ErrorKind::PermissionDenied,
+                403,
+            ),
             (404, "not_found_error", "x", ErrorKind::NotFound, 404),
             (413, "request_too_large", "x", ErrorKind::BadRequest, 413),
             (429, "rate_limit_error", "x", ErrorKind::RateLimited, 429),
             (500, "api_error", "x", ErrorKind::InternalServer, 500),
-            (529, "overloaded_error", "x", ErrorKind::ServiceUnavailable, 529),
-            (200, "overloaded_error", "x", ErrorKind::ServiceUnavailable, 529),
+            (
+                529,
+                "overloaded_error",
+                "x",
+                ErrorKind::ServiceUnavailable,
+                529,
+            ),
+            (
+                200,
+                "overloaded_error",
+                "x",
+                ErrorKind::ServiceUnavailable,
+                529,
+            ),
             (200, "rate_limit_error", "x", ErrorKind::RateLimited, 429),
-            (503, "unknown_future_error", "x", ErrorKind::ServiceUnavailable, 503),
+            (
+                503,
+                "unknown_future_error",
+                "x",
+                ErrorKind::ServiceUnavailable,
+                503,
+            ),
         ];
         for (status, t, msg, kind, want_status) in cases {
             let body = json!({"type": "error", "error": {"type": t, "message": msg}}).to_string();
@@ -260,9 +302,15 @@ mod tests {
         }
         // A "prompt is too long" text outside invalid_request_error is not a context error.
         let body = json!({"type": "error", "error": {"type": "api_error", "message": "prompt is too long"}}).to_string();
-        assert_eq!(parse_error(500, &Vec::new(), body.as_bytes()).kind(), ErrorKind::InternalServer);
+        assert_eq!(
+            parse_error(500, &Vec::new(), body.as_bytes()).kind(),
+            ErrorKind::InternalServer
+        );
         let e = parse_error(429, &vec![("retry-after".into(), "7".into())], b"not json");
-        assert_eq!((e.kind(), e.retry_after_ms()), (ErrorKind::RateLimited, Some(7000)));
+        assert_eq!(
+            (e.kind(), e.retry_after_ms()),
+            (ErrorKind::RateLimited, Some(7000))
+        );
     }
 
     #[test]
@@ -278,7 +326,10 @@ mod tests {
         let m = &r.choices[0].message;
         assert_eq!(m.content.as_deref(), Some("Hi"));
         assert_eq!(m.reasoning_content.as_deref(), Some("hmm"));
-        assert_eq!(m.tool_calls.as_ref().unwrap()[0].function.arguments, "{\"a\":1}");
+        assert_eq!(
+            m.tool_calls.as_ref().unwrap()[0].function.arguments,
+            "{\"a\":1}"
+        );
         assert_eq!(m.extra["thinking_blocks"][0]["signature"], "sig");
         assert_eq!(r.choices[0].finish_reason, Some(FinishReason::ToolCalls));
         assert_eq!(r.created, 9);
@@ -298,6 +349,9 @@ mod tests {
         assert_eq!(finish_reason("stop_sequence"), FinishReason::Stop);
         assert_eq!(finish_reason("max_tokens"), FinishReason::Length);
         assert_eq!(finish_reason("refusal"), FinishReason::ContentFilter);
-        assert_eq!(finish_reason("new_reason"), FinishReason::Other("new_reason".into()));
+        assert_eq!(
+            finish_reason("new_reason"),
+            FinishReason::Other("new_reason".into())
+        );
     }
 }

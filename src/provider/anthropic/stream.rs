@@ -19,9 +19,7 @@ use super::request::RESPONSE_FORMAT_TOOL;
 use super::response::{finish_reason, parse_error, usage_from};
 use crate::decode::Frame;
 use crate::provider::StreamDecoder;
-use crate::types::{
-    ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, ToolCallDelta,
-};
+use crate::types::{ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, ToolCallDelta};
 use crate::{Error, ErrorKind, Result};
 
 /// What a content block turned into.
@@ -419,9 +417,18 @@ mod tests {
             true,
         );
         r.unwrap();
-        assert_eq!(out[1].choices[0].delta.reasoning_content.as_deref(), Some("hm"));
-        assert_eq!(out[2].choices[0].delta.extra["thinking_blocks"][0]["signature"], "s");
-        assert_eq!(out[3].choices[0].delta.content.as_deref(), Some("{\"x\":1}"));
+        assert_eq!(
+            out[1].choices[0].delta.reasoning_content.as_deref(),
+            Some("hm")
+        );
+        assert_eq!(
+            out[2].choices[0].delta.extra["thinking_blocks"][0]["signature"],
+            "s"
+        );
+        assert_eq!(
+            out[3].choices[0].delta.content.as_deref(),
+            Some("{\"x\":1}")
+        );
         assert_eq!(out[4].choices[0].finish_reason, Some(FinishReason::Stop));
         assert!(out[5].usage.is_some());
     }

@@ -33,7 +33,9 @@ const THINKING_HEADROOM: u32 = 4096;
 
 /// The model id without a cross-region inference prefix (`us.`, `eu.`, `apac.`, `global.`, …).
 pub fn base_model(model: &str) -> &str {
-    const PREFIXES: &[&str] = &["us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca."];
+    const PREFIXES: &[&str] = &[
+        "us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.",
+    ];
     PREFIXES
         .iter()
         .find_map(|p| model.strip_prefix(p))
@@ -117,7 +119,9 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         additional.extend(extra.clone());
     }
     for key in &passthrough {
-        let Some(v) = req.extra.get(key) else { continue };
+        let Some(v) = req.extra.get(key) else {
+            continue;
+        };
         if key == "additionalModelRequestFields" {
             continue;
         }
@@ -165,7 +169,11 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         inference.insert("topP".into(), json!(p));
     }
     if let Some(stop) = &req.stop {
-        let seqs: Vec<String> = stop.to_vec().into_iter().filter(|s| !s.is_empty()).collect();
+        let seqs: Vec<String> = stop
+            .to_vec()
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
         if !seqs.is_empty() {
             inference.insert("stopSequences".into(), json!(seqs));
         }
@@ -379,16 +387,24 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
                 .with_param("messages")
             })?
         };
-        out.push(json!({"toolUse": {"toolUseId": tc.id, "name": tc.function.name, "input": input}}));
+        out.push(
+            json!({"toolUse": {"toolUseId": tc.id, "name": tc.function.name, "input": input}}),
+        );
     }
     Ok(out)
 }
 
 fn tool_result(m: &Message, i: usize) -> Result<Value> {
-    let id = m.tool_call_id.as_deref().or(m.name.as_deref()).ok_or_else(|| {
-        Error::bad_request(format!("messages[{i}]: a tool message needs `tool_call_id`"))
+    let id = m
+        .tool_call_id
+        .as_deref()
+        .or(m.name.as_deref())
+        .ok_or_else(|| {
+            Error::bad_request(format!(
+                "messages[{i}]: a tool message needs `tool_call_id`"
+            ))
             .with_param("messages")
-    })?;
+        })?;
     let mut content = content_blocks(m.content.as_ref(), i, false)?;
     content.retain(|b| b.get("cachePoint").is_none());
     if content.is_empty() {
@@ -437,7 +453,9 @@ fn bytes_block(media: &str, data: &str, i: usize, n: usize) -> Result<Value> {
     }
     if let Some(f) = document_format(media) {
         // Converse requires a document name (letters, digits, spaces, hyphens, brackets).
-        return Ok(json!({"document": {"format": f, "name": format!("document {i}-{n}"), "source": {"bytes": data}}}));
+        return Ok(
+            json!({"document": {"format": f, "name": format!("document {i}-{n}"), "source": {"bytes": data}}}),
+        );
     }
     Err(Error::bad_request(format!(
         "messages[{i}]: media type `{media}` is not supported by Bedrock Converse"
@@ -465,7 +483,9 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
                     "webp" => "webp",
                     _ => "png",
                 };
-                return Ok(json!({"image": {"format": format, "source": {"s3Location": {"uri": url}}}}));
+                return Ok(
+                    json!({"image": {"format": format, "source": {"s3Location": {"uri": url}}}}),
+                );
             }
             // Converse takes bytes or S3 only; fetching a URL is I/O the sans-IO core does not do.
             Err(Error::bad_request(format!(
@@ -522,14 +542,33 @@ mod tests {
            "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}}}],
            "tool_choice": "required"}))
         .unwrap();
-        assert_eq!(b["system"], json!([{"text": "S"}, {"cachePoint": {"type": "default"}}]));
-        assert_eq!(b["messages"][0]["content"][1], json!({"image": {"format": "jpeg", "source": {"bytes": "/9j/"}}}));
-        assert_eq!(b["messages"][1]["content"][0], json!({"toolUse": {"toolUseId": "t1", "name": "f", "input": {"x": 1}}}));
-        assert_eq!(b["messages"][2]["content"][0], json!({"toolResult": {"toolUseId": "t1", "content": [{"text": "42"}]}}));
-        assert_eq!(b["inferenceConfig"], json!({"maxTokens": 100, "temperature": 0.1, "topP": 0.5, "stopSequences": ["a"]}));
+        assert_eq!(
+            b["system"],
+            json!([{"text": "S"}, {"cachePoint": {"type": "default"}}])
+        );
+        assert_eq!(
+            b["messages"][0]["content"][1],
+            json!({"image": {"format": "jpeg", "source": {"bytes": "/9j/"}}})
+        );
+        assert_eq!(
+            b["messages"][1]["content"][0],
+            json!({"toolUse": {"toolUseId": "t1", "name": "f", "input": {"x": 1}}})
+        );
+        assert_eq!(
+            b["messages"][2]["content"][0],
+            json!({"toolResult": {"toolUseId": "t1", "content": [{"text": "42"}]}})
+        );
+        assert_eq!(
+            b["inferenceConfig"],
+            json!({"maxTokens": 100, "temperature": 0.1, "topP": 0.5, "stopSequences": ["a"]})
+        );
         assert_eq!(b["additionalModelRequestFields"], json!({"top_k": 3}));
         assert_eq!(b["toolConfig"]["toolChoice"], json!({"any": {}}));
-        assert_eq!(b["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"]["properties"]["x"]["type"], "integer");
+        assert_eq!(
+            b["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"]["properties"]["x"]
+                ["type"],
+            "integer"
+        );
     }
 
     #[test]
@@ -538,9 +577,15 @@ mod tests {
             "response_format": {"type": "json_schema", "json_schema": {"name": "person", "schema": {"type": "object"}}}}))
         .unwrap();
         assert_eq!(b["toolConfig"]["tools"][0]["toolSpec"]["name"], "person");
-        assert_eq!(b["toolConfig"]["toolChoice"], json!({"tool": {"name": "person"}}));
+        assert_eq!(
+            b["toolConfig"]["toolChoice"],
+            json!({"tool": {"name": "person"}})
+        );
         let b = body(CLAUDE, json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "reasoning_effort": "high"})).unwrap();
-        assert_eq!(b["additionalModelRequestFields"]["thinking"], json!({"type": "enabled", "budget_tokens": 4096}));
+        assert_eq!(
+            b["additionalModelRequestFields"]["thinking"],
+            json!({"type": "enabled", "budget_tokens": 4096})
+        );
         assert_eq!(b["inferenceConfig"]["maxTokens"], 8192);
         let e = body("meta.llama3-1-70b-instruct-v1:0", json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "tool_choice": "auto"})).unwrap_err();
         assert_eq!(e.param(), Some("tool_choice"));
@@ -552,7 +597,10 @@ mod tests {
 
     #[test]
     fn base_models() {
-        assert_eq!(base_model("us.anthropic.claude-3-5-sonnet-20241022-v2:0"), "anthropic.claude-3-5-sonnet-20241022-v2:0");
+        assert_eq!(
+            base_model("us.anthropic.claude-3-5-sonnet-20241022-v2:0"),
+            "anthropic.claude-3-5-sonnet-20241022-v2:0"
+        );
         assert!(supports_tool_choice("eu.amazon.nova-pro-v1:0"));
         assert!(!supports_tool_choice("cohere.command-r-v1:0"));
     }

@@ -179,7 +179,11 @@ mod tests {
             ("FAILED_PRECONDITION", ErrorKind::BadRequest),
         ] {
             assert_eq!(
-                err(400, json!({"error": {"code": 1, "message": "m", "status": s}})).kind(),
+                err(
+                    400,
+                    json!({"error": {"code": 1, "message": "m", "status": s}})
+                )
+                .kind(),
                 k,
                 "{s}"
             );
@@ -200,7 +204,10 @@ mod tests {
 
     #[test]
     fn error_inside_a_stream_uses_the_body_code() {
-        let e = err(200, json!({"error": {"code": 503, "message": "overloaded"}}));
+        let e = err(
+            200,
+            json!({"error": {"code": 503, "message": "overloaded"}}),
+        );
         assert_eq!(e.kind(), ErrorKind::ServiceUnavailable);
     }
 }

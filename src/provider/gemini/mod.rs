@@ -14,6 +14,7 @@
 //!
 //! API reference: <https://ai.google.dev/api/generate-content>.
 
+pub mod embed;
 pub(crate) mod error;
 pub mod request;
 pub(crate) mod response;
@@ -46,6 +47,7 @@ static INFO: ProviderInfo = ProviderInfo {
     auth: "x-goog-api-key",
     caps: Capabilities {
         vision: true,
+        embeddings: true,
         ..super::openai_compat::DEFAULT.info.caps
     },
 };
@@ -145,6 +147,31 @@ impl Provider for Gemini {
     fn error(&self, status: u16, headers: &Headers, body: &[u8]) -> Error {
         google_error(status, headers, body)
     }
+
+    fn embedding_batch_size(
+        &self,
+        _req: &crate::types::EmbeddingRequest,
+        _target: &Target,
+    ) -> Option<usize> {
+        Some(embed::MAX_BATCH)
+    }
+
+    fn embedding_request(
+        &self,
+        req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        embed::request(req, target)
+    }
+
+    fn embedding_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Result<crate::types::EmbeddingResponse> {
+        embed::response(body, target)
+    }
 }
 
 #[cfg(test)]
@@ -187,7 +214,10 @@ mod tests {
             "http://127.0.0.1:8080/v1alpha/models/gemini-2.0-flash:generateContent"
         );
         let cf = "https://gateway.ai.cloudflare.com/v1/acc/gw/google-ai-studio/v1beta/models/gemini-2.0-flash";
-        assert_eq!(g.url(&target(Some(cf)), true), format!("{cf}:streamGenerateContent?alt=sse"));
+        assert_eq!(
+            g.url(&target(Some(cf)), true),
+            format!("{cf}:streamGenerateContent?alt=sse")
+        );
     }
 
     #[test]
@@ -198,7 +228,10 @@ mod tests {
                 &target(None),
             )
             .unwrap();
-        assert_eq!(crate::http::header(&http.headers, "x-goog-api-key"), Some("test-key"));
+        assert_eq!(
+            crate::http::header(&http.headers, "x-goog-api-key"),
+            Some("test-key")
+        );
         assert!(!http.url.contains("test-key"));
         assert!(!format!("{http:?}").contains("test-key"));
     }
@@ -208,7 +241,10 @@ mod tests {
         let mut t = target(None);
         t.api_key = None;
         let e = Gemini
-            .chat_request(&req(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})), &t)
+            .chat_request(
+                &req(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})),
+                &t,
+            )
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Authentication);
         assert!(e.message().contains("GEMINI_API_KEY"));
@@ -216,15 +252,19 @@ mod tests {
 
     #[test]
     fn unsupported_params_fail_or_drop() {
-        let r = req(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "logit_bias": {"1": 2}}));
+        let r = req(
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "logit_bias": {"1": 2}}),
+        );
         let e = Gemini.chat_request(&r, &target(None)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnsupportedParams);
         let mut t = target(None);
         t.drop_params = true;
         assert!(Gemini.chat_request(&r, &t).is_ok());
-        let two_tools = req(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+        let two_tools = req(
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}],
             "parallel_tool_calls": false, "tools": [
-                {"type": "function", "function": {"name": "a"}}, {"type": "function", "function": {"name": "b"}}]}));
+                {"type": "function", "function": {"name": "a"}}, {"type": "function", "function": {"name": "b"}}]}),
+        );
         let e = Gemini.chat_request(&two_tools, &target(None)).unwrap_err();
         assert_eq!(e.param(), Some("parallel_tool_calls"));
     }

@@ -171,7 +171,10 @@ fn generation_config(req: &ChatRequest, model: &str) -> Result<Map<String, Value
     if let Some(effort) = &req.reasoning_effort {
         c.insert("thinkingConfig".into(), thinking_for_effort(effort, model)?);
     } else if let Some(t) = req.extra.get("thinking") {
-        c.insert("thinkingConfig".into(), thinking_for_anthropic_param(t, model));
+        c.insert(
+            "thinkingConfig".into(),
+            thinking_for_anthropic_param(t, model),
+        );
     }
     Ok(c)
 }
@@ -361,7 +364,8 @@ fn user_parts(m: &Message, i: usize) -> Result<Vec<Value>> {
 }
 
 fn user_part(p: &ContentPart, i: usize) -> Result<Option<Value>> {
-    let bad = |what: String| Error::bad_request(format!("messages[{i}]: {what}")).with_param("messages");
+    let bad =
+        |what: String| Error::bad_request(format!("messages[{i}]: {what}")).with_param("messages");
     Ok(match p.kind.as_str() {
         "text" => p
             .text
@@ -373,7 +377,7 @@ fn user_part(p: &ContentPart, i: usize) -> Result<Option<Value>> {
                 .image_url
                 .as_ref()
                 .ok_or_else(|| bad("`image_url` part without `image_url`".into()))?;
-            Some(media_part(&url.url, None).map_err(|e| bad(e))?)
+            Some(media_part(&url.url, None).map_err(bad)?)
         }
         "input_audio" => {
             let a = p
@@ -395,9 +399,13 @@ fn user_part(p: &ContentPart, i: usize) -> Result<Option<Value>> {
                 .or_else(|| f.get("file_id"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad("`file` part needs `file_data` or `file_id`".into()))?;
-            Some(media_part(src, hint).map_err(|e| bad(e))?)
+            Some(media_part(src, hint).map_err(bad)?)
         }
-        other => return Err(bad(format!("content part type `{other}` is not supported by Gemini"))),
+        other => {
+            return Err(bad(format!(
+                "content part type `{other}` is not supported by Gemini"
+            )))
+        }
     })
 }
 
@@ -465,9 +473,7 @@ fn assistant_parts(
 ) -> Result<Vec<Value>> {
     let mut out = text_parts_lenient(m);
     let calls = m.tool_calls.as_deref().unwrap_or_default();
-    let any_signed = calls
-        .iter()
-        .any(|c| split_tool_call_id(&c.id).1.is_some());
+    let any_signed = calls.iter().any(|c| split_tool_call_id(&c.id).1.is_some());
     for (n, c) in calls.iter().enumerate() {
         let args: Value = if c.function.arguments.trim().is_empty() {
             json!({})
@@ -514,7 +520,11 @@ fn function_response(name: &str, m: &Message) -> Value {
     // The tool's output goes back as `{"content": "<text>"}`, as LiteLLM sends it: keeping it a
     // string means JSON output with keys Gemini would reject in a Struct (`$ref`, LiteLLM
     // #38223) still passes, and the model reads it as written.
-    let text = m.content.as_ref().map(Content::joined_text).unwrap_or_default();
+    let text = m
+        .content
+        .as_ref()
+        .map(Content::joined_text)
+        .unwrap_or_default();
     json!({"functionResponse": {"name": name, "response": {"content": text}}})
 }
 
@@ -559,36 +569,49 @@ mod tests {
 
     #[test]
     fn generation_config_maps_every_sampling_param() {
-        let b = body(json!({"model": "gemini-2.0-flash", "messages": [{"role": "user", "content": "x"}],
+        let b = body(
+            json!({"model": "gemini-2.0-flash", "messages": [{"role": "user", "content": "x"}],
             "temperature": 0.5, "top_p": 0.9, "n": 2, "stop": "END", "max_tokens": 100,
             "seed": 7, "presence_penalty": 0.1, "frequency_penalty": 0.2, "top_k": 40,
-            "logprobs": true, "top_logprobs": 3}));
+            "logprobs": true, "top_logprobs": 3}),
+        );
         assert_eq!(
             b["generationConfig"],
             json!({"temperature": 0.5, "topP": 0.9, "candidateCount": 2, "stopSequences": ["END"],
                 "maxOutputTokens": 100, "seed": 7, "presencePenalty": 0.1, "frequencyPenalty": 0.2,
                 "topK": 40, "responseLogprobs": true, "logprobs": 3})
         );
-        let b = body(json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
-            "max_tokens": 5, "max_completion_tokens": 9}));
+        let b = body(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "max_tokens": 5, "max_completion_tokens": 9}),
+        );
         assert_eq!(b["generationConfig"]["maxOutputTokens"], 9);
     }
 
     #[test]
     fn response_formats() {
-        let b = body(json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
-            "response_format": {"type": "json_object"}}));
-        assert_eq!(b["generationConfig"], json!({"responseMimeType": "application/json"}));
+        let b = body(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_object"}}),
+        );
+        assert_eq!(
+            b["generationConfig"],
+            json!({"responseMimeType": "application/json"})
+        );
         let schema = json!({"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}},
             "$defs": {"A": {"type": "string"}}, "additionalProperties": false});
-        let b = body(json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
-            "response_format": {"type": "json_schema", "json_schema": {"name": "r", "strict": true, "schema": schema}}}));
+        let b = body(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "r", "strict": true, "schema": schema}}}),
+        );
         assert_eq!(
             b["generationConfig"],
             json!({"responseMimeType": "application/json", "responseJsonSchema": schema})
         );
-        let b = body(json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
-            "response_format": {"type": "text"}}));
+        let b = body(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "text"}}),
+        );
         assert!(b.get("generationConfig").is_none());
     }
 
@@ -599,34 +622,67 @@ mod tests {
                 ["generationConfig"]["thinkingConfig"]
                 .clone()
         };
-        assert_eq!(cfg("gemini-2.5-pro", "low"), json!({"thinkingBudget": 1024, "includeThoughts": true}));
-        assert_eq!(cfg("gemini-2.5-pro", "medium"), json!({"thinkingBudget": 2048, "includeThoughts": true}));
-        assert_eq!(cfg("gemini-2.5-pro", "high"), json!({"thinkingBudget": 4096, "includeThoughts": true}));
-        assert_eq!(cfg("gemini-2.5-flash", "none"), json!({"thinkingBudget": 0, "includeThoughts": false}));
-        assert_eq!(cfg("gemini-2.5-flash-lite", "minimal")["thinkingBudget"], 512);
-        assert_eq!(cfg("gemini-3-pro-preview", "medium"), json!({"thinkingLevel": "high", "includeThoughts": true}));
-        assert_eq!(cfg("gemini-3-flash-preview", "minimal"), json!({"thinkingLevel": "minimal", "includeThoughts": true}));
-        assert_eq!(cfg("gemini-3-pro-preview", "none"), json!({"thinkingLevel": "low", "includeThoughts": false}));
-        let e = body_err(json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "reasoning_effort": "max"}));
+        assert_eq!(
+            cfg("gemini-2.5-pro", "low"),
+            json!({"thinkingBudget": 1024, "includeThoughts": true})
+        );
+        assert_eq!(
+            cfg("gemini-2.5-pro", "medium"),
+            json!({"thinkingBudget": 2048, "includeThoughts": true})
+        );
+        assert_eq!(
+            cfg("gemini-2.5-pro", "high"),
+            json!({"thinkingBudget": 4096, "includeThoughts": true})
+        );
+        assert_eq!(
+            cfg("gemini-2.5-flash", "none"),
+            json!({"thinkingBudget": 0, "includeThoughts": false})
+        );
+        assert_eq!(
+            cfg("gemini-2.5-flash-lite", "minimal")["thinkingBudget"],
+            512
+        );
+        assert_eq!(
+            cfg("gemini-3-pro-preview", "medium"),
+            json!({"thinkingLevel": "high", "includeThoughts": true})
+        );
+        assert_eq!(
+            cfg("gemini-3-flash-preview", "minimal"),
+            json!({"thinkingLevel": "minimal", "includeThoughts": true})
+        );
+        assert_eq!(
+            cfg("gemini-3-pro-preview", "none"),
+            json!({"thinkingLevel": "low", "includeThoughts": false})
+        );
+        let e = body_err(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "reasoning_effort": "max"}),
+        );
         assert_eq!(e.param(), Some("reasoning_effort"));
     }
 
     #[test]
     fn anthropic_style_thinking_param() {
-        let b = body(json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "x"}],
-            "thinking": {"type": "enabled", "budget_tokens": 800}}));
-        assert_eq!(b["generationConfig"]["thinkingConfig"], json!({"includeThoughts": true, "thinkingBudget": 800}));
+        let b = body(
+            json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "x"}],
+            "thinking": {"type": "enabled", "budget_tokens": 800}}),
+        );
+        assert_eq!(
+            b["generationConfig"]["thinkingConfig"],
+            json!({"includeThoughts": true, "thinkingBudget": 800})
+        );
     }
 
     #[test]
     fn tools_and_tool_choice() {
-        let b = body(json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+        let b = body(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
             "tools": [
                 {"type": "function", "function": {"name": "get_weather", "description": "Weather",
                     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false}}},
                 {"type": "function", "function": {"name": "now", "parameters": {"type": "object", "properties": {}}}}
             ],
-            "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}));
+            "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}),
+        );
         assert_eq!(
             b["tools"],
             json!([{"functionDeclarations": [
@@ -639,7 +695,9 @@ mod tests {
             json!({"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}})
         );
         for (mode, want) in [("auto", "AUTO"), ("none", "NONE"), ("required", "ANY")] {
-            let b = body(json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tool_choice": mode}));
+            let b = body(
+                json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tool_choice": mode}),
+            );
             assert_eq!(b["toolConfig"]["functionCallingConfig"]["mode"], want);
         }
     }
@@ -683,7 +741,10 @@ mod tests {
             {"role": "tool", "tool_call_id": "toolu_2", "content": "b"}
         ]}));
         let parts = &b["contents"][1]["parts"];
-        assert_eq!(parts[0]["thoughtSignature"], "skip_thought_signature_validator");
+        assert_eq!(
+            parts[0]["thoughtSignature"],
+            "skip_thought_signature_validator"
+        );
         assert!(parts[1].get("thoughtSignature").is_none());
     }
 
@@ -699,16 +760,18 @@ mod tests {
 
     #[test]
     fn images_audio_and_files() {
-        let b = body(json!({"model": "m", "messages": [{"role": "user", "content": [
-            {"type": "text", "text": "What is this?"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
-            {"type": "image_url", "image_url": "https://example.com/cat.JPG?size=large"},
-            {"type": "image_url", "image_url": {"url": "gs://bucket/doc.pdf"}},
-            {"type": "image_url", "image_url": {"url": "https://example.com/noext"}},
-            {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
-            {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}},
-            {"type": "file", "file": {"file_id": "https://generativelanguage.googleapis.com/v1beta/files/abc", "format": "video/mp4"}}
-        ]}]}));
+        let b = body(
+            json!({"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+                {"type": "image_url", "image_url": "https://example.com/cat.JPG?size=large"},
+                {"type": "image_url", "image_url": {"url": "gs://bucket/doc.pdf"}},
+                {"type": "image_url", "image_url": {"url": "https://example.com/noext"}},
+                {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+                {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}},
+                {"type": "file", "file": {"file_id": "https://generativelanguage.googleapis.com/v1beta/files/abc", "format": "video/mp4"}}
+            ]}]}),
+        );
         assert_eq!(
             b["contents"][0]["parts"],
             json!([
@@ -722,17 +785,23 @@ mod tests {
                 {"fileData": {"mimeType": "video/mp4", "fileUri": "https://generativelanguage.googleapis.com/v1beta/files/abc"}}
             ])
         );
-        let e = body_err(json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "video_url", "video_url": "x"}]}]}));
+        let e = body_err(
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "video_url", "video_url": "x"}]}]}),
+        );
         assert!(e.message().contains("video_url"));
-        let e = body_err(json!({"model": "m", "messages": [{"role": "system", "content": [{"type": "image_url", "image_url": "https://a/b.png"}]}]}));
+        let e = body_err(
+            json!({"model": "m", "messages": [{"role": "system", "content": [{"type": "image_url", "image_url": "https://a/b.png"}]}]}),
+        );
         assert!(e.message().contains("system"));
     }
 
     #[test]
     fn safety_settings_and_cached_content_pass_through() {
-        let b = body(json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+        let b = body(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
             "safety_settings": [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}],
-            "cached_content": "cachedContents/abc"}));
+            "cached_content": "cachedContents/abc"}),
+        );
         assert_eq!(b["safetySettings"][0]["threshold"], "BLOCK_NONE");
         assert_eq!(b["cachedContent"], "cachedContents/abc");
     }

@@ -38,7 +38,8 @@ pub(crate) fn split_parts(candidate: &Value) -> Parts {
                 .get("thoughtSignature")
                 .and_then(Value::as_str)
                 .map(String::from);
-            out.calls.push((name.to_string(), args.to_string(), id, sig));
+            out.calls
+                .push((name.to_string(), args.to_string(), id, sig));
         } else if let Some(t) = p.get("text").and_then(Value::as_str) {
             let slot = if p.get("thought").and_then(Value::as_bool) == Some(true) {
                 &mut out.reasoning
@@ -78,8 +79,14 @@ pub(crate) fn finish_reason(
 ) -> Result<FinishReason> {
     Ok(match reason {
         "MAX_TOKENS" => FinishReason::Length,
-        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY"
-        | "IMAGE_PROHIBITED_CONTENT" | "IMAGE_RECITATION" => FinishReason::ContentFilter,
+        "SAFETY"
+        | "RECITATION"
+        | "BLOCKLIST"
+        | "PROHIBITED_CONTENT"
+        | "SPII"
+        | "IMAGE_SAFETY"
+        | "IMAGE_PROHIBITED_CONTENT"
+        | "IMAGE_RECITATION" => FinishReason::ContentFilter,
         "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" => {
             let detail = finish_message.unwrap_or("the model produced an invalid function call");
             return Err(Error::new(
@@ -283,9 +290,15 @@ mod tests {
         assert_eq!(calls[1].id, "call_1");
         assert_eq!(r.choices[0].finish_reason, Some(FinishReason::ToolCalls));
         let u = r.usage.unwrap();
-        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (10, 12, 22));
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (10, 12, 22)
+        );
         assert_eq!(u.cached_tokens(), 4);
-        assert_eq!(u.completion_tokens_details.unwrap().reasoning_tokens, Some(7));
+        assert_eq!(
+            u.completion_tokens_details.unwrap().reasoning_tokens,
+            Some(7)
+        );
     }
 
     #[test]
@@ -296,12 +309,32 @@ mod tests {
 
     #[test]
     fn finish_reasons() {
-        assert_eq!(finish_reason("STOP", false, None).unwrap(), FinishReason::Stop);
-        assert_eq!(finish_reason("MAX_TOKENS", true, None).unwrap(), FinishReason::Length);
-        for r in ["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"] {
-            assert_eq!(finish_reason(r, false, None).unwrap(), FinishReason::ContentFilter);
+        assert_eq!(
+            finish_reason("STOP", false, None).unwrap(),
+            FinishReason::Stop
+        );
+        assert_eq!(
+            finish_reason("MAX_TOKENS", true, None).unwrap(),
+            FinishReason::Length
+        );
+        for r in [
+            "SAFETY",
+            "RECITATION",
+            "BLOCKLIST",
+            "PROHIBITED_CONTENT",
+            "SPII",
+        ] {
+            assert_eq!(
+                finish_reason(r, false, None).unwrap(),
+                FinishReason::ContentFilter
+            );
         }
-        let e = finish_reason("MALFORMED_FUNCTION_CALL", false, Some("Malformed function call: x(")).unwrap_err();
+        let e = finish_reason(
+            "MALFORMED_FUNCTION_CALL",
+            false,
+            Some("Malformed function call: x("),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BadGateway);
         assert!(e.kind().is_retryable());
         assert_eq!(e.code(), "malformed_function_call");
@@ -310,8 +343,10 @@ mod tests {
 
     #[test]
     fn prompt_block_is_a_content_policy_error() {
-        let e = parse_v(json!({"promptFeedback": {"blockReason": "SAFETY", "safetyRatings": []},
-            "usageMetadata": {"promptTokenCount": 5, "totalTokenCount": 5}}))
+        let e = parse_v(
+            json!({"promptFeedback": {"blockReason": "SAFETY", "safetyRatings": []},
+            "usageMetadata": {"promptTokenCount": 5, "totalTokenCount": 5}}),
+        )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ContentPolicyViolation);
         assert!(e.message().contains("SAFETY"));
@@ -322,7 +357,10 @@ mod tests {
         let r = parse_v(json!({"candidates": [{"finishReason": "SAFETY", "index": 0,
             "safetyRatings": [{"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH", "blocked": true}]}]}))
         .unwrap();
-        assert_eq!(r.choices[0].finish_reason, Some(FinishReason::ContentFilter));
+        assert_eq!(
+            r.choices[0].finish_reason,
+            Some(FinishReason::ContentFilter)
+        );
         assert_eq!(r.choices[0].message.content, None);
         assert_eq!(r.id, "chatcmpl-1700000000000");
         assert_eq!(r.model, "gemini-2.5-flash");
@@ -342,7 +380,10 @@ mod tests {
 
     #[test]
     fn empty_and_error_bodies() {
-        assert_eq!(parse_v(json!({})).unwrap_err().kind(), ErrorKind::BadGateway);
+        assert_eq!(
+            parse_v(json!({})).unwrap_err().kind(),
+            ErrorKind::BadGateway
+        );
         assert_eq!(
             parse(b"not json", &target()).unwrap_err().kind(),
             ErrorKind::Decode

@@ -513,13 +513,15 @@ mod tests {
     #[test]
     fn primitive_types_are_upper_cased_and_unknown_keywords_dropped() {
         assert_eq!(
-            g(json!({"type": "object", "$schema": "http://json-schema.org/draft-07/schema#",
+            g(
+                json!({"type": "object", "$schema": "http://json-schema.org/draft-07/schema#",
                 "additionalProperties": false, "properties": {
                     "n": {"type": "integer", "minimum": 1, "maximum": 5, "multipleOf": 1},
                     "x": {"type": "number", "exclusiveMinimum": 0},
                     "b": {"type": "boolean", "deprecated": true},
                     "s": {"type": "string", "minLength": 2, "pattern": "^a", "readOnly": true}
-                }, "required": ["n"]})),
+                }, "required": ["n"]})
+            ),
             json!({"type": "OBJECT", "properties": {
                 "n": {"type": "INTEGER", "minimum": 1, "maximum": 5},
                 "x": {"type": "NUMBER"},
@@ -548,7 +550,10 @@ mod tests {
                    "properties": {"x": {"type": "NUMBER"}}, "required": ["x"]})
         );
         assert_eq!(out["properties"]["b"]["properties"]["y"]["type"], "NUMBER");
-        assert_eq!(out["properties"]["list"]["items"]["properties"]["x"]["type"], "NUMBER");
+        assert_eq!(
+            out["properties"]["list"]["items"]["properties"]["x"]["type"],
+            "NUMBER"
+        );
         assert!(out.get("$defs").is_none() && out.get("definitions").is_none());
     }
 
@@ -604,7 +609,10 @@ mod tests {
     #[test]
     fn one_of_becomes_any_of() {
         let s = json!({"oneOf": [{"type": "string"}, {"type": "number"}]});
-        assert_eq!(g(s), json!({"anyOf": [{"type": "STRING"}, {"type": "NUMBER"}]}));
+        assert_eq!(
+            g(s),
+            json!({"anyOf": [{"type": "STRING"}, {"type": "NUMBER"}]})
+        );
     }
 
     #[test]
@@ -698,7 +706,10 @@ mod tests {
     fn untyped_schemas_stay_any_and_implied_types_are_added() {
         // pydantic's JsonValue / `Any` is `{}`: it must not be coerced to OBJECT (LiteLLM #22391).
         assert_eq!(g(json!({})), json!({}));
-        assert_eq!(g(json!({"description": "anything"})), json!({"description": "anything"}));
+        assert_eq!(
+            g(json!({"description": "anything"})),
+            json!({"description": "anything"})
+        );
         assert_eq!(g(json!(true)), json!({}));
         assert_eq!(g(json!({"items": {"type": "string"}}))["type"], "ARRAY");
         assert_eq!(
@@ -714,7 +725,9 @@ mod tests {
             json!({"type": "OBJECT"})
         );
         assert_eq!(
-            g(json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "ghost"]})),
+            g(
+                json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "ghost"]})
+            ),
             json!({"type": "OBJECT", "properties": {"a": {"type": "STRING"}}, "required": ["a"]})
         );
         // A free-form map (`dict[str, int]`) keeps only what Gemini can say.
@@ -742,7 +755,10 @@ mod tests {
 
     #[test]
     fn function_parameters_rules() {
-        assert_eq!(function_parameters(&json!({"type": "object", "properties": {}})).unwrap(), None);
+        assert_eq!(
+            function_parameters(&json!({"type": "object", "properties": {}})).unwrap(),
+            None
+        );
         assert_eq!(function_parameters(&json!({})).unwrap(), None);
         assert_eq!(
             function_parameters(&json!({"properties": {"q": {"type": "string"}}})).unwrap(),

@@ -239,7 +239,10 @@ mod tests {
         let t1 = &c[1].choices[0].delta.tool_calls.as_ref().unwrap()[0];
         assert_eq!((t0.index, t0.id.as_deref()), (0, Some("call_0")));
         assert_eq!((t1.index, t1.id.as_deref()), (1, Some("call_1")));
-        assert_eq!(t0.function.as_ref().unwrap().arguments.as_deref(), Some("{\"x\":1}"));
+        assert_eq!(
+            t0.function.as_ref().unwrap().arguments.as_deref(),
+            Some("{\"x\":1}")
+        );
         assert_eq!(c[1].choices[0].finish_reason, Some(FinishReason::ToolCalls));
     }
 
@@ -257,7 +260,8 @@ mod tests {
 
     #[test]
     fn truncated_stream_is_an_error() {
-        let (_, r) = run(&[json!({"candidates": [{"content": {"parts": [{"text": "Hel"}]}, "index": 0}]})]);
+        let (_, r) =
+            run(&[json!({"candidates": [{"content": {"parts": [{"text": "Hel"}]}, "index": 0}]})]);
         assert_eq!(r.unwrap_err().kind(), ErrorKind::BadGateway);
         let (_, r) = run(&[]);
         assert!(r.is_err());
@@ -265,7 +269,9 @@ mod tests {
 
     #[test]
     fn in_stream_error_and_prompt_block() {
-        let (_, r) = run(&[json!({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}})]);
+        let (_, r) = run(&[
+            json!({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}),
+        ]);
         assert_eq!(r.unwrap_err().kind(), ErrorKind::RateLimited);
         let (_, r) = run(&[json!({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}})]);
         assert_eq!(r.unwrap_err().kind(), ErrorKind::ContentPolicyViolation);
@@ -276,7 +282,10 @@ mod tests {
         let (c, r) = run(&[json!({"candidates": [{"content": {"parts": [
             {"text": "hmm", "thought": true}, {"text": "4"}]}, "finishReason": "STOP", "index": 0}]})]);
         r.unwrap();
-        assert_eq!(c[0].choices[0].delta.reasoning_content.as_deref(), Some("hmm"));
+        assert_eq!(
+            c[0].choices[0].delta.reasoning_content.as_deref(),
+            Some("hmm")
+        );
         assert_eq!(c[0].choices[0].delta.content.as_deref(), Some("4"));
     }
 }

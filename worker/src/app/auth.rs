@@ -32,6 +32,7 @@ pub fn presented_key<'a>(
         let v = v.trim();
         let token = match v.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ if v.eq_ignore_ascii_case("bearer") => "",
             _ => v,
         };
         if !token.is_empty() {

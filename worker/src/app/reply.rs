@@ -12,6 +12,7 @@ use edgellm::{Error, ErrorKind};
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Vec<u8>, Error>>>>;
 
 /// A response body.
+#[allow(missing_debug_implementations)] // the stream variant has no useful Debug; see Reply's
 pub enum Body {
     /// No body (preflight, 204).
     Empty,

@@ -15,6 +15,7 @@ use serde::Serialize;
 use edgellm::Error;
 
 /// SSE encoder over a stream of serializable chunks.
+#[allow(missing_debug_implementations)] // holds secrets and an opaque stream
 pub struct Sse<S> {
     inner: S,
     done: bool,

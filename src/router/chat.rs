@@ -1,0 +1,262 @@
+//! Chat through the router: `completion` and `completion_stream`.
+
+use std::cell::{Cell, RefCell};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use futures_util::{Stream, StreamExt};
+use serde_json::{Map, Value};
+
+use super::health::Health;
+use super::{RouteInfo, RouteOutput, Router};
+use crate::config::layered_env;
+use crate::cost::{self, Usd};
+use crate::engine::{self, CallMeta, Completion};
+use crate::host::{Env, Host};
+use crate::options::CallOptions;
+use crate::stream::ChatStream;
+use crate::types::{ChatChunk, Usage};
+use crate::{Error, Result};
+
+/// A routed, finished chat completion.
+#[derive(Debug, Clone)]
+pub struct RoutedCompletion {
+    /// The response and call facts.
+    pub completion: Completion,
+    /// The route taken.
+    pub route: RouteInfo,
+    /// The options the answering deployment was called with (pricing, metadata).
+    pub options: CallOptions,
+    /// `_hidden_params.response_cost`, at the deployment's prices.
+    pub response_cost: Option<Usd>,
+}
+
+/// A routed chat stream that has delivered its first chunk (so no fallback happens any more).
+#[derive(Debug)]
+pub struct RoutedStream {
+    /// The chunks.
+    pub stream: RouterStream,
+    /// Call facts (end = first chunk).
+    pub meta: CallMeta,
+    /// The route taken.
+    pub route: RouteInfo,
+    /// The options the answering deployment was called with (pricing for
+    /// [`cost::stream_cost`]).
+    pub options: CallOptions,
+}
+
+struct ChatOut(Completion, CallOptions);
+
+impl RouteOutput for ChatOut {
+    fn usage(&self) -> Option<&Usage> {
+        self.0.response.usage.as_ref()
+    }
+}
+
+type EndHook = Box<dyn FnOnce(Result<Option<Usage>, &Error>)>;
+
+/// Releases the deployment's in-flight slot when the stream ends or is dropped.
+struct Slot {
+    health: Rc<RefCell<Health>>,
+    id: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.health.borrow_mut().record_end(&self.id);
+    }
+}
+
+/// Shared between the stream and the end hook installed on the inner [`ChatStream`].
+#[derive(Default)]
+struct StreamShared {
+    /// Set once the first chunk went out: before that, an end is the router's business.
+    delivered: Cell<bool>,
+    hooks: RefCell<Vec<EndHook>>,
+    slot: RefCell<Option<Slot>>,
+    /// The usage of a stream that ended without any chunk.
+    ended: RefCell<Option<Option<Usage>>>,
+}
+
+struct StreamOut {
+    first: Option<ChatChunk>,
+    stream: ChatStream,
+    meta: CallMeta,
+    options: CallOptions,
+    shared: Rc<StreamShared>,
+}
+
+impl RouteOutput for StreamOut {}
+
+/// The chunks of a routed stream: the first chunk (already received while routing), then the
+/// rest. Ends after the last chunk or one error.
+pub struct RouterStream {
+    first: Option<ChatChunk>,
+    rest: ChatStream,
+    shared: Rc<StreamShared>,
+}
+
+impl std::fmt::Debug for RouterStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouterStream")
+            .field("first_pending", &self.first.is_some())
+            .field("rest", &self.rest)
+            .finish()
+    }
+}
+
+impl RouterStream {
+    /// Calls `f` once when the stream ends: with the final usage on success, with the error
+    /// otherwise (callbacks, cost, spend). Several hooks may be added. Not called if the stream
+    /// is dropped before its end.
+    pub fn on_end(self, f: impl FnOnce(Result<Option<Usage>, &Error>) + 'static) -> Self {
+        let ended = self.shared.ended.borrow().clone();
+        match ended {
+            Some(usage) => f(Ok(usage)),
+            None => self.shared.hooks.borrow_mut().push(Box::new(f)),
+        }
+        self
+    }
+
+    /// The usage reported so far (final after the end).
+    pub fn usage(&self) -> Option<&Usage> {
+        self.rest.usage()
+    }
+}
+
+impl Stream for RouterStream {
+    type Item = Result<ChatChunk>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(c) = self.first.take() {
+            return Poll::Ready(Some(Ok(c)));
+        }
+        self.rest.poll_next_unpin(cx)
+    }
+}
+
+impl Router {
+    /// A chat completion through the router. `request` is an OpenAI chat body whose `model`
+    /// names a model group, plus LiteLLM options (`num_retries`, `fallbacks`, `timeout`,
+    /// `metadata`, `mock_response`, …).
+    pub async fn completion<H: Host>(
+        &self,
+        host: &H,
+        env: &dyn Env,
+        request: Value,
+    ) -> Result<RoutedCompletion> {
+        let request = into_map(request)?;
+        let env = layered_env(&self.config, env);
+        let env: &dyn Env = &env;
+        let routed = self
+            .route(host, request, |dc| async move {
+                let (req, opts) = dc.parse_chat()?;
+                let c = engine::completion(host, env, req, opts.clone()).await?;
+                Ok(ChatOut(c, opts))
+            })
+            .await?;
+        let ChatOut(completion, options) = routed.output;
+        let response_cost = cost::response_cost(&completion, &options);
+        Ok(RoutedCompletion {
+            completion,
+            route: routed.route,
+            options,
+            response_cost,
+        })
+    }
+
+    /// A streaming chat completion through the router. Retries and fallbacks apply until the
+    /// first chunk arrives (an error or a cut stream before it counts as a failed attempt);
+    /// after that, an error ends the stream.
+    pub async fn completion_stream<H: Host>(
+        &self,
+        host: &H,
+        env: &dyn Env,
+        request: Value,
+    ) -> Result<RoutedStream> {
+        let mut request = into_map(request)?;
+        // Lets the config pick `stream_timeout`.
+        request.insert("stream".into(), Value::Bool(true));
+        let env = layered_env(&self.config, env);
+        let env: &dyn Env = &env;
+        let health = self.health_rc();
+        let routed = self
+            .route(host, request, |dc| {
+                let health = health.clone();
+                async move {
+                    let (req, opts) = dc.parse_chat()?;
+                    let started = engine::completion_stream(host, env, req, opts.clone()).await?;
+                    let shared = Rc::new(StreamShared::default());
+                    let hook_shared = shared.clone();
+                    let id = dc.deployment.id.clone();
+                    let start_ms = started.meta.start_ms;
+                    let mut stream = started.stream.on_end(move |end| {
+                        if !hook_shared.delivered.get() {
+                            // Ended before any chunk: an error is a failed attempt (the router
+                            // sees it from `next()`); an empty success is kept for late hooks.
+                            if let Ok(u) = &end {
+                                *hook_shared.ended.borrow_mut() = Some(u.clone());
+                            }
+                            return;
+                        }
+                        {
+                            let mut h = health.borrow_mut();
+                            if let Ok(Some(u)) = &end {
+                                h.record_tokens(&id, start_ms, u.total_tokens);
+                            }
+                        }
+                        hook_shared.slot.borrow_mut().take();
+                        let hooks = std::mem::take(&mut *hook_shared.hooks.borrow_mut());
+                        for f in hooks {
+                            f(match &end {
+                                Ok(u) => Ok(u.clone()),
+                                Err(e) => Err(*e),
+                            });
+                        }
+                    });
+                    let first = match stream.next().await {
+                        Some(Err(e)) => return Err(e),
+                        Some(Ok(c)) => Some(c),
+                        None => None,
+                    };
+                    let mut meta = started.meta;
+                    meta.end_ms = host.now_ms();
+                    Ok(StreamOut {
+                        first,
+                        stream,
+                        meta,
+                        options: opts,
+                        shared,
+                    })
+                }
+            })
+            .await?;
+        let out = routed.output;
+        let id = routed.route.deployment_id.clone();
+        // The call is still in flight until the stream ends: hold a slot for least-busy.
+        self.health_rc().borrow_mut().record_hold(&id);
+        *out.shared.slot.borrow_mut() = Some(Slot {
+            health: self.health_rc(),
+            id,
+        });
+        out.shared.delivered.set(true);
+        Ok(RoutedStream {
+            stream: RouterStream {
+                first: out.first,
+                rest: out.stream,
+                shared: out.shared,
+            },
+            meta: out.meta,
+            route: routed.route,
+            options: out.options,
+        })
+    }
+}
+
+fn into_map(request: Value) -> Result<Map<String, Value>> {
+    match request {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::bad_request("request body must be a JSON object")),
+    }
+}

@@ -1,0 +1,322 @@
+//! The endpoints. Each one: parse the body, hand it to the core's [`edgellm::router::Router`]
+//! (which picks deployments, merges their `litellm_params`, retries, cools down and falls
+//! back), let the core parse and call, and answer in OpenAI's shape with LiteLLM's routing
+//! headers. No translation and no routing policy live here.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use edgellm::cost::{self, Usd};
+use edgellm::engine::CallMeta;
+use edgellm::modality::{self, Generation};
+use edgellm::router::{DeploymentCall, RouteInfo, RouteOutput};
+use edgellm::types::Usage;
+use edgellm::{CallOptions, Env, Error, ErrorKind, Host};
+
+use super::reply::Reply;
+use super::routes::Endpoint;
+use super::sse::Sse;
+use super::{is_secret_name, Gateway};
+
+/// What a handler works with.
+pub struct Cx<'a, H> {
+    /// I/O.
+    pub host: &'a H,
+    /// Environment for providers (config `environment_variables` over the host's).
+    pub env: &'a dyn Env,
+    /// The loaded config and router.
+    pub gw: &'a Gateway,
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::bad_request(
+            "the request body is empty; send a JSON object",
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(Error::bad_request("the request body must be a JSON object")),
+        Err(e) => Err(Error::bad_request(format!("invalid JSON in the request body: {e}"))
+            .with_code("invalid_json")),
+    }
+}
+
+/// LiteLLM refuses request-supplied endpoints unless the operator allows them: a client must
+/// not point the gateway's credentials at its own server.
+fn guard_client_params(gw: &Gateway, obj: &Map<String, Value>) -> Result<(), Error> {
+    if gw.config().general_settings.allow_client_side_credentials {
+        return Ok(());
+    }
+    for key in ["api_base", "base_url", "user_config"] {
+        if obj.contains_key(key) {
+            return Err(Error::bad_request(format!(
+                "`{key}` is not allowed in the request body; set general_settings.allow_client_side_credentials: true to allow it"
+            ))
+            .with_param(key));
+        }
+    }
+    Ok(())
+}
+
+fn check_model(obj: &mut Map<String, Value>, default_model: Option<&str>) -> Result<(), Error> {
+    match (obj.get("model"), default_model) {
+        (Some(Value::String(s)), _) if !s.trim().is_empty() => Ok(()),
+        (None | Some(Value::Null), Some(d)) => {
+            obj.insert("model".into(), Value::String(d.to_string()));
+            Ok(())
+        }
+        (None | Some(Value::Null), None) => {
+            Err(Error::bad_request("missing required parameter `model`").with_param("model"))
+        }
+        _ => Err(Error::bad_request("`model` must be a non-empty string").with_param("model")),
+    }
+}
+
+/// `api_base` without credentials that a URL could carry (userinfo, query).
+fn public_base(url: &str) -> String {
+    let no_query = url.split(['?', '#']).next().unwrap_or_default();
+    match no_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => no_query.to_string(),
+    }
+}
+
+/// LiteLLM's routing headers.
+fn routed(mut reply: Reply, route: &RouteInfo, meta: &CallMeta, cost: Option<Usd>) -> Reply {
+    let h = &mut reply.headers;
+    h.push(("x-litellm-model-id".into(), route.deployment_id.clone()));
+    h.push(("x-litellm-model-group".into(), route.model_group.clone()));
+    h.push(("x-litellm-model-name".into(), route.deployment_model.clone()));
+    if let Some(base) = route.api_base.as_deref().or(meta.api_base.as_deref()) {
+        h.push(("x-litellm-model-api-base".into(), public_base(base)));
+    }
+    h.push(("x-litellm-attempted-retries".into(), route.retries.to_string()));
+    h.push(("x-litellm-attempted-fallbacks".into(), route.fallbacks.to_string()));
+    if let Some(c) = cost {
+        h.push(("x-litellm-response-cost".into(), c.to_f64().to_string()));
+    }
+    reply
+}
+
+fn ok_json<T: Serialize>(value: &T) -> Result<Reply, Error> {
+    let v = serde_json::to_value(value)
+        .map_err(|e| Error::new(ErrorKind::InternalServer, format!("response encoding: {e}")))?;
+    Ok(Reply::json(200, &v))
+}
+
+fn secrets(gw: &Gateway) -> Vec<String> {
+    gw.secrets().into_iter().map(String::from).collect()
+}
+
+/// A non-chat call's result for the router's bookkeeping.
+struct Out<T> {
+    generation: Generation<T>,
+    options: CallOptions,
+    usage: Option<Usage>,
+}
+
+impl<T> RouteOutput for Out<T> {
+    fn usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
+    }
+}
+
+/// Options for one planned call, parsed by `parse` from the router's merged body.
+fn options_for<R>(
+    dc: &DeploymentCall,
+    parse: fn(Value) -> edgellm::Result<(R, CallOptions)>,
+) -> Result<(R, CallOptions), Error> {
+    let (req, mut opts) = parse(Value::Object(dc.body.clone()))?;
+    dc.apply_pricing(&mut opts);
+    Ok((req, opts))
+}
+
+/// Runs a body endpoint.
+pub async fn run<H: Host>(
+    cx: &Cx<'_, H>,
+    endpoint: Endpoint,
+    path_model: Option<String>,
+    body: &[u8],
+) -> Result<Reply, Error> {
+    let mut obj = parse_object(body)?;
+    if let Some(m) = path_model {
+        obj.insert("model".into(), Value::String(m));
+    }
+    guard_client_params(cx.gw, &obj)?;
+    let (host, env, router) = (cx.host, cx.env, &cx.gw.router);
+    match endpoint {
+        Endpoint::Chat => {
+            check_model(&mut obj, None)?;
+            chat(cx, obj).await
+        }
+        Endpoint::TextCompletion => {
+            check_model(&mut obj, None)?;
+            text_completion(cx, obj).await
+        }
+        Endpoint::Embeddings => {
+            check_model(&mut obj, None)?;
+            let r = router
+                .route(host, obj, |dc| async move {
+                    let (req, opts) = options_for(&dc, modality::parse_embedding)?;
+                    let generation = modality::embedding(host, env, req, opts.clone()).await?;
+                    let usage = Some(generation.response.usage.clone());
+                    Ok(Out { generation, options: opts, usage })
+                })
+                .await?;
+            let g = &r.output.generation;
+            let cost = cost::call_cost(&g.meta, Some(&g.response.model), r.output.usage.as_ref(), &r.output.options);
+            Ok(routed(ok_json(&g.response)?, &r.route, &g.meta, cost))
+        }
+        Endpoint::Images => {
+            check_model(&mut obj, Some(modality::DEFAULT_IMAGE_MODEL))?;
+            let r = router
+                .route(host, obj, |dc| async move {
+                    let (req, opts) = options_for(&dc, modality::parse_image_generation)?;
+                    let generation = modality::image_generation(host, env, req, opts.clone()).await?;
+                    Ok(Out { generation, options: opts, usage: None })
+                })
+                .await?;
+            let g = &r.output.generation;
+            Ok(routed(ok_json(&g.response)?, &r.route, &g.meta, None))
+        }
+        Endpoint::Moderations => {
+            check_model(&mut obj, Some("omni-moderation-latest"))?;
+            let r = router
+                .route(host, obj, |dc| async move {
+                    let (req, opts) = options_for(&dc, modality::parse_moderation)?;
+                    let generation = modality::moderation(host, env, req, opts.clone()).await?;
+                    Ok(Out { generation, options: opts, usage: None })
+                })
+                .await?;
+            let g = &r.output.generation;
+            Ok(routed(ok_json(&g.response)?, &r.route, &g.meta, None))
+        }
+        Endpoint::Rerank => {
+            check_model(&mut obj, None)?;
+            let r = router
+                .route(host, obj, |dc| async move {
+                    let (req, opts) = options_for(&dc, modality::parse_rerank)?;
+                    let generation = modality::rerank(host, env, req, opts.clone()).await?;
+                    Ok(Out { generation, options: opts, usage: None })
+                })
+                .await?;
+            let g = &r.output.generation;
+            Ok(routed(ok_json(&g.response)?, &r.route, &g.meta, None))
+        }
+        _ => Err(Error::new(ErrorKind::InternalServer, "not a body endpoint")),
+    }
+}
+
+async fn chat<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply, Error> {
+    let router = &cx.gw.router;
+    if obj.get("stream").and_then(Value::as_bool) == Some(true) {
+        let s = router.completion_stream(cx.host, cx.env, Value::Object(obj)).await?;
+        let reply = Reply::sse(Box::pin(Sse::new(s.stream, secrets(cx.gw))));
+        return Ok(routed(reply, &s.route, &s.meta, None));
+    }
+    let c = router.completion(cx.host, cx.env, Value::Object(obj)).await?;
+    Ok(routed(ok_json(&c.completion.response)?, &c.route, &c.completion.meta, c.response_cost))
+}
+
+/// A started text-completion stream, for the router.
+struct TextStreamOut(modality::TextStreamCompletion);
+
+impl RouteOutput for TextStreamOut {}
+
+async fn text_completion<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply, Error> {
+    let (host, env, router) = (cx.host, cx.env, &cx.gw.router);
+    if obj.get("stream").and_then(Value::as_bool) == Some(true) {
+        // Retries and fallbacks apply until the upstream answered with its headers.
+        let r = router
+            .route(host, obj, |dc| async move {
+                let (req, opts) = options_for(&dc, modality::parse_text_completion)?;
+                Ok(TextStreamOut(modality::text_completion_stream(host, env, req, opts).await?))
+            })
+            .await?;
+        let started = r.output.0;
+        let reply = Reply::sse(Box::pin(Sse::new(started.stream, secrets(cx.gw))));
+        return Ok(routed(reply, &r.route, &started.meta, None));
+    }
+    let r = router
+        .route(host, obj, |dc| async move {
+            let (req, opts) = options_for(&dc, modality::parse_text_completion)?;
+            let generation = modality::text_completion(host, env, req, opts.clone()).await?;
+            let usage = generation.response.usage.clone();
+            Ok(Out { generation, options: opts, usage })
+        })
+        .await?;
+    let g = &r.output.generation;
+    let cost = cost::call_cost(&g.meta, Some(&g.response.model), r.output.usage.as_ref(), &r.output.options);
+    Ok(routed(ok_json(&g.response)?, &r.route, &g.meta, cost))
+}
+
+/// `GET /v1/models`.
+pub fn models(gw: &Gateway) -> Reply {
+    let data: Vec<Value> = gw
+        .config()
+        .model_names()
+        .into_iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 1677610602, "owned_by": "edgellm"}))
+        .collect();
+    Reply::json(200, &json!({"object": "list", "data": data}))
+}
+
+/// `GET /v1/models/{model}`.
+pub fn model(gw: &Gateway, name: &str) -> Reply {
+    match gw.config().resolve_model(name) {
+        Some(_) => Reply::json(
+            200,
+            &json!({"id": name, "object": "model", "created": 1677610602, "owned_by": "edgellm"}),
+        ),
+        None => Reply::error(
+            &Error::new(
+                ErrorKind::NotFound,
+                format!("The model `{name}` does not exist on this gateway."),
+            )
+            .with_param("model"),
+        ),
+    }
+}
+
+/// `GET /v1/model/info`: every deployment, credentials removed, with the price table's
+/// entry for its model under the config's own `model_info`.
+pub fn model_info(gw: &Gateway) -> Reply {
+    let data: Vec<Value> = gw
+        .config()
+        .model_list
+        .iter()
+        .map(|d| {
+            let params: Map<String, Value> = d
+                .litellm_params
+                .iter()
+                .filter(|(k, _)| !is_secret_name(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let mut info = match cost::get_model_info(d.model(), None) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            info.extend(d.model_info.clone());
+            info.insert("id".into(), Value::String(d.id.clone()));
+            json!({"model_name": d.model_name, "litellm_params": params, "model_info": info})
+        })
+        .collect();
+    Reply::json(200, &json!({"data": data}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_base_drops_credentials() {
+        assert_eq!(public_base("https://user:pw@api.example/v1?key=abc"), "https://api.example/v1");
+        assert_eq!(public_base("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(public_base("https://x.openai.azure.com/openai#frag"), "https://x.openai.azure.com/openai");
+    }
+}
