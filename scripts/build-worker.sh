@@ -7,6 +7,7 @@
 #   bash scripts/build-worker.sh                          # bundles worker/config.default.yaml
 #   bash scripts/build-worker.sh --config my-config.yaml  # or EDGELLM_CONFIG_FILE=my-config.yaml
 #   NO_OPT=1 bash scripts/build-worker.sh                 # skip wasm-opt (faster iteration)
+#   FORCE=1 bash scripts/build-worker.sh                  # redo wasm-bindgen/wasm-opt even if up to date
 #   CONFIG_ONLY=1 bash scripts/build-worker.sh --config x # only re-bundle the config (no cargo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,10 @@ wasm_cargo build --release -p edgellm-worker
 T1=$SECONDS
 
 WASM=target/wasm32-unknown-unknown/release/edgellm_worker.wasm
+if [ "${FORCE:-0}" != 1 ] && [ -f "$OUT/edgellm_worker.js" ] && [ "$OUT/edgellm_worker_bg.wasm" -nt "$WASM" ]; then
+  echo "build-worker.sh: $OUT is up to date ($(wc -c <"$OUT/edgellm_worker_bg.wasm") bytes of wasm)"
+  exit 0
+fi
 rm -rf "$OUT/edgellm_worker.js" "$OUT/edgellm_worker_bg.wasm" "$OUT/snippets"
 # --target module + --experimental-reset-state-function + --force-enable-abort-handler is what
 # worker-build 0.8.7 passes for its panic recovery: every export call checks whether the

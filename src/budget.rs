@@ -50,7 +50,8 @@ impl Period {
     /// LiteLLM's names (`daily`, `weekly`, `monthly`, `yearly`) and durations such as `30s`,
     /// `30m`, `12h`, `7d`.
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = || Error::bad_request(format!("unknown budget duration `{s}`")).with_param("duration");
+        let bad =
+            || Error::bad_request(format!("unknown budget duration `{s}`")).with_param("duration");
         Ok(match s {
             "daily" => Period::Daily,
             "weekly" => Period::Weekly,
@@ -192,16 +193,24 @@ pub fn worst_case_cost(price: &ModelPrice, req: &ChatRequest) -> Usd {
         .map(u64::from)
         .or(price.max_output_tokens)
         .unwrap_or(0);
-    let input_rate = [price.input, price.cache_write, price.tier.and_then(|t| t.input)]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or_default();
-    let output_rate = [price.output, price.reasoning, price.tier.and_then(|t| t.output)]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or_default();
+    let input_rate = [
+        price.input,
+        price.cache_write,
+        price.tier.and_then(|t| t.input),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or_default();
+    let output_rate = [
+        price.output,
+        price.reasoning,
+        price.tier.and_then(|t| t.output),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or_default();
     input_rate.times(prompt) + output_rate.times(output)
 }
 
@@ -396,7 +405,12 @@ mod tests {
 
     #[test]
     fn periods_roll_over() {
-        let s = settle(&BudgetState::new(usd("1"), Period::Daily, 1000), Usd::ZERO, usd("1"), None);
+        let s = settle(
+            &BudgetState::new(usd("1"), Period::Daily, 1000),
+            Usd::ZERO,
+            usd("1"),
+            None,
+        );
         assert_eq!(roll_period(&s, 1000 + DAY_MS - 1).spent, usd("1"));
         let r = roll_period(&s, 1000 + 3 * DAY_MS + 5);
         assert_eq!(r.spent, Usd::ZERO);
@@ -429,7 +443,10 @@ mod tests {
     #[test]
     fn manager_flow() {
         let m = BudgetManager::in_memory();
-        assert!(m.reserve("nobody", usd("100"), 0).is_ok(), "no budget: unlimited");
+        assert!(
+            m.reserve("nobody", usd("100"), 0).is_ok(),
+            "no budget: unlimited"
+        );
         m.create_budget("u", usd("0.5"), Period::Every(1000), 0);
         assert!(m.is_valid_user("u"));
         let r = m.reserve("u", usd("0.4"), 0).unwrap();

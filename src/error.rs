@@ -199,8 +199,13 @@ impl fmt::Display for ErrorKind {
 }
 
 /// The error of every fallible edgellm operation.
+///
+/// Boxed so that `Result<T, Error>` stays one pointer wide on the happy path.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     status: Option<u16>,
@@ -217,7 +222,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error of `kind` with a human-readable message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             kind,
             message: message.into(),
             status: None,
@@ -226,7 +231,7 @@ impl Error {
             code: None,
             param: None,
             retry_after_ms: None,
-        }
+        }))
     }
 
     /// Shorthand for a [`ErrorKind::BadRequest`] error.
@@ -241,85 +246,85 @@ impl Error {
 
     /// Sets the HTTP status (the upstream's, or the one the gateway should answer with).
     pub fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        self.0.status = Some(status);
         self
     }
     /// Sets the provider id (`llm_provider` in JS).
     pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
-        self.provider = Some(provider.into());
+        self.0.provider = Some(provider.into());
         self
     }
     /// Sets the model the call was for.
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
-        self.model = Some(model.into());
+        self.0.model = Some(model.into());
         self
     }
     /// Sets the provider's own error code (e.g. `context_length_exceeded`).
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
+        self.0.code = Some(code.into());
         self
     }
     /// Sets the offending parameter (OpenAI's `error.param`).
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
-        self.param = Some(param.into());
+        self.0.param = Some(param.into());
         self
     }
     /// Sets how long the provider asked us to wait before retrying.
     pub fn with_retry_after_ms(mut self, ms: u64) -> Self {
-        self.retry_after_ms = Some(ms);
+        self.0.retry_after_ms = Some(ms);
         self
     }
     /// Fills provider and model where they are still unset (used by the engine).
     pub fn in_context(mut self, provider: &str, model: &str) -> Self {
-        if self.provider.is_none() {
-            self.provider = Some(provider.to_string());
+        if self.0.provider.is_none() {
+            self.0.provider = Some(provider.to_string());
         }
-        if self.model.is_none() {
-            self.model = Some(model.to_string());
+        if self.0.model.is_none() {
+            self.0.model = Some(model.to_string());
         }
         self
     }
 
     /// The classification.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
     /// The message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
     /// The HTTP status: the upstream's if known, else the kind's.
     pub fn status(&self) -> u16 {
-        self.status.unwrap_or_else(|| self.kind.http_status())
+        self.0.status.unwrap_or_else(|| self.0.kind.http_status())
     }
     /// The provider id, if known.
     pub fn provider(&self) -> Option<&str> {
-        self.provider.as_deref()
+        self.0.provider.as_deref()
     }
     /// The model, if known.
     pub fn model(&self) -> Option<&str> {
-        self.model.as_deref()
+        self.0.model.as_deref()
     }
     /// The provider's code if it gave one, else the kind's code.
     pub fn code(&self) -> &str {
-        self.code.as_deref().unwrap_or_else(|| self.kind.code())
+        self.0.code.as_deref().unwrap_or_else(|| self.0.kind.code())
     }
     /// The offending parameter, if known.
     pub fn param(&self) -> Option<&str> {
-        self.param.as_deref()
+        self.0.param.as_deref()
     }
     /// How long to wait before retrying, if the provider said.
     pub fn retry_after_ms(&self) -> Option<u64> {
-        self.retry_after_ms
+        self.0.retry_after_ms
     }
 
     /// OpenAI's error JSON: `{"error": {"message", "type", "param", "code"}}`.
     pub fn to_openai_json(&self) -> serde_json::Value {
         serde_json::json!({
             "error": {
-                "message": self.message,
-                "type": self.kind.openai_type(),
-                "param": self.param,
+                "message": self.0.message,
+                "type": self.0.kind.openai_type(),
+                "param": self.0.param,
                 "code": self.code(),
             }
         })
@@ -328,9 +333,9 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.provider {
-            Some(p) => write!(f, "{} ({p}): {}", self.kind, self.message),
-            None => write!(f, "{}: {}", self.kind, self.message),
+        match &self.0.provider {
+            Some(p) => write!(f, "{} ({p}): {}", self.0.kind, self.0.message),
+            None => write!(f, "{}: {}", self.0.kind, self.0.message),
         }
     }
 }

@@ -51,7 +51,12 @@ pub struct CallRecord<'a> {
 
 impl<'a> CallRecord<'a> {
     /// A record with the required facts; set the rest with struct update syntax.
-    pub fn new(id: &'a str, call_type: &'a str, request: &'a ChatRequest, meta: &'a CallMeta) -> Self {
+    pub fn new(
+        id: &'a str,
+        call_type: &'a str,
+        request: &'a ChatRequest,
+        meta: &'a CallMeta,
+    ) -> Self {
         Self {
             id,
             call_type,
@@ -99,7 +104,9 @@ pub fn payload(rec: &CallRecord<'_>, outcome: &Outcome<'_>) -> Value {
     let (status, response, usage, error) = match outcome {
         Outcome::Success { response, usage } => (
             "success",
-            response.map_or(Value::Null, |r| serde_json::to_value(r).unwrap_or(Value::Null)),
+            response.map_or(Value::Null, |r| {
+                serde_json::to_value(r).unwrap_or(Value::Null)
+            }),
             usage.or(response.and_then(|r| r.usage.as_ref())),
             None,
         ),

@@ -96,7 +96,10 @@ fn prices_and_limits_are_consistent() {
                 why.push("long-context output cheaper than base".into());
             }
         }
-        for (name, v) in [("max_in", p.max_input_tokens), ("max_out", p.max_output_tokens)] {
+        for (name, v) in [
+            ("max_in", p.max_input_tokens),
+            ("max_out", p.max_output_tokens),
+        ] {
             if v.is_some_and(|n| n == 0 || n > 10_000_000) {
                 why.push(format!("{name} = {v:?}"));
             }
@@ -149,19 +152,43 @@ const SELF_HOSTED: &[&str] = &[
 /// Providers without a per-token USD list price we could confirm, each with the reason. A new
 /// fixture for any other provider must come with a price row.
 const NO_LIST_PRICE: &[(&str, &str)] = &[
-    ("azure", "model strings are user-named deployments: priced through `base_model`"),
-    ("huggingface", "the router bills the inference provider it picks, or endpoint hardware time"),
-    ("featherless_ai", "flat monthly subscription, no per-token price"),
-    ("meta_llama", "Llama API preview: no published per-token price"),
-    ("github", "GitHub Models: free prototyping tier, paid use in multiplier-weighted token units"),
-    ("nvidia_nim", "trial credits on build.nvidia.com, or self-hosted NIM containers"),
+    (
+        "azure",
+        "model strings are user-named deployments: priced through `base_model`",
+    ),
+    (
+        "huggingface",
+        "the router bills the inference provider it picks, or endpoint hardware time",
+    ),
+    (
+        "featherless_ai",
+        "flat monthly subscription, no per-token price",
+    ),
+    (
+        "meta_llama",
+        "Llama API preview: no published per-token price",
+    ),
+    (
+        "github",
+        "GitHub Models: free prototyping tier, paid use in multiplier-weighted token units",
+    ),
+    (
+        "nvidia_nim",
+        "trial credits on build.nvidia.com, or self-hosted NIM containers",
+    ),
     ("scaleway", "priced in EUR; the table is USD only"),
     ("volcengine", "priced in CNY; the table is USD only"),
     ("jina_ai", "embeddings sold as prepaid token packs"),
     ("empower", "no public price page found"),
     ("galadriel", "no public price page found"),
-    ("novita", "price page not retrievable here; add rows when confirmed"),
-    ("nebius", "price page not retrievable here; add rows when confirmed"),
+    (
+        "novita",
+        "price page not retrievable here; add rows when confirmed",
+    ),
+    (
+        "nebius",
+        "price page not retrievable here; add rows when confirmed",
+    ),
 ];
 
 #[test]
@@ -190,7 +217,8 @@ fn every_model_used_in_fixtures_has_a_price() {
             if serde_json::from_str::<Value>(&expected).is_ok_and(|e| e.get("error").is_some()) {
                 continue;
             }
-            let Ok((provider, bare)) = registry::resolve(model, req["custom_llm_provider"].as_str())
+            let Ok((provider, bare)) =
+                registry::resolve(model, req["custom_llm_provider"].as_str())
             else {
                 continue;
             };
@@ -253,7 +281,10 @@ fn openai_with_cached_prompt_tokens() {
         reasoning_tokens: Some(800),
         ..Default::default()
     });
-    assert_eq!(cost_of("o3-mini", Some("openai"), &u), 100 * per_m(1.1) + 1000 * per_m(4.4));
+    assert_eq!(
+        cost_of("o3-mini", Some("openai"), &u),
+        100 * per_m(1.1) + 1000 * per_m(4.4)
+    );
 }
 
 #[test]
@@ -297,8 +328,18 @@ fn open_model_hosts() {
         ("groq", "llama-3.1-8b-instant", 0.05, 0.08),
         ("groq", "llama-3.3-70b-versatile", 0.59, 0.79),
         ("cerebras", "llama3.1-8b", 0.10, 0.10),
-        ("together_ai", "meta-llama/Llama-3.3-70B-Instruct-Turbo", 0.88, 0.88),
-        ("fireworks_ai", "accounts/fireworks/models/llama-v3p1-8b-instruct", 0.10, 0.10),
+        (
+            "together_ai",
+            "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+            0.88,
+            0.88,
+        ),
+        (
+            "fireworks_ai",
+            "accounts/fireworks/models/llama-v3p1-8b-instruct",
+            0.10,
+            0.10,
+        ),
         ("deepinfra", "meta-llama/Llama-3.3-70B-Instruct", 0.23, 0.40),
         ("openrouter", "anthropic/claude-3.5-sonnet", 3.0, 15.0),
         ("perplexity", "sonar", 1.0, 1.0),
@@ -345,16 +386,28 @@ fn cloud_platforms() {
     // Claude 3 Haiku on Bedrock, also through a cross-region inference profile: $0.25 / $1.25.
     let expected = 1000 * per_m(0.25) + 1000 * per_m(1.25);
     assert_eq!(
-        cost_of("anthropic.claude-3-haiku-20240307-v1:0", Some("bedrock"), &usage(1000, 1000)),
+        cost_of(
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            Some("bedrock"),
+            &usage(1000, 1000)
+        ),
         expected
     );
     assert_eq!(
-        cost_of("us.anthropic.claude-3-haiku-20240307-v1:0", Some("bedrock"), &usage(1000, 1000)),
+        cost_of(
+            "us.anthropic.claude-3-haiku-20240307-v1:0",
+            Some("bedrock"),
+            &usage(1000, 1000)
+        ),
         expected
     );
     // Claude 3.5 Sonnet v2 on Vertex AI: $3 / $15.
     assert_eq!(
-        cost_of("claude-3-5-sonnet-v2@20241022", Some("vertex_ai"), &usage(1000, 1000)),
+        cost_of(
+            "claude-3-5-sonnet-v2@20241022",
+            Some("vertex_ai"),
+            &usage(1000, 1000)
+        ),
         1000 * per_m(3.0) + 1000 * per_m(15.0)
     );
     // GPT-4o on Azure (global standard list price): $2.50 / $10.
@@ -371,16 +424,31 @@ fn embeddings_images_and_audio() {
         cost_of("text-embedding-3-large", Some("openai"), &usage(10_000, 0)),
         10_000 * per_m(0.13)
     );
-    assert_eq!(cost_of("voyage-3", Some("voyage"), &usage(1000, 0)), 1000 * per_m(0.06));
+    assert_eq!(
+        cost_of("voyage-3", Some("voyage"), &usage(1000, 0)),
+        1000 * per_m(0.06)
+    );
     // DALL·E 3: $0.04 standard 1024², $0.12 HD 1024×1792; DALL·E 2 512²: $0.018.
     let img = |m, s, q, n| image_cost(m, Some("openai"), s, q, n).unwrap();
-    assert_eq!(img("dall-e-3", Some("1024x1024"), None, 3), Usd::parse("0.12").unwrap());
-    assert_eq!(img("dall-e-3", Some("1024x1792"), Some("hd"), 1), Usd::parse("0.12").unwrap());
-    assert_eq!(img("dall-e-2", Some("512x512"), None, 1), Usd::parse("0.018").unwrap());
+    assert_eq!(
+        img("dall-e-3", Some("1024x1024"), None, 3),
+        Usd::parse("0.12").unwrap()
+    );
+    assert_eq!(
+        img("dall-e-3", Some("1024x1792"), Some("hd"), 1),
+        Usd::parse("0.12").unwrap()
+    );
+    assert_eq!(
+        img("dall-e-2", Some("512x512"), None, 1),
+        Usd::parse("0.018").unwrap()
+    );
     assert!(image_cost("gpt-4o", Some("openai"), Some("1024x1024"), None, 1).is_err());
     // Whisper: $0.006 per minute.
     let w = lookup("whisper-1", Some("openai")).unwrap();
-    assert_eq!(w.per_second.unwrap().times(60), Usd::parse("0.006").unwrap());
+    assert_eq!(
+        w.per_second.unwrap().times(60),
+        Usd::parse("0.006").unwrap()
+    );
 }
 
 #[test]

@@ -50,7 +50,10 @@ fn rate_limited(retry_after_s: &str) -> Reply {
 }
 
 fn timeout() -> Reply {
-    Reply::Fail(Error::new(ErrorKind::Timeout, "request timed out after 1000 ms"))
+    Reply::Fail(Error::new(
+        ErrorKind::Timeout,
+        "request timed out after 1000 ms",
+    ))
 }
 
 fn sse(chunks: &[&str], done: bool) -> Reply {
@@ -161,7 +164,11 @@ fn engine_retry_succeeds_and_honours_retry_after() {
 fn engine_does_not_retry_requests_that_cannot_succeed() {
     for (status, code, kind) in [
         (400, "invalid_request", ErrorKind::BadRequest),
-        (400, "context_length_exceeded", ErrorKind::ContextWindowExceeded),
+        (
+            400,
+            "context_length_exceeded",
+            ErrorKind::ContextWindowExceeded,
+        ),
         (401, "invalid_api_key", ErrorKind::Authentication),
         (404, "model_not_found", ErrorKind::NotFound),
     ] {
@@ -216,12 +223,20 @@ fn per_call_num_retries_wins_over_router_default() {
 #[test]
 fn retry_goes_to_another_deployment_without_waiting() {
     let r = router(json!({"model_list": [dep("g", "a"), dep("g", "b")], "num_retries": 1}));
-    let h = MockHost::new().reply(fail(500, "x")).reply(ok("from the other"));
+    let h = MockHost::new()
+        .reply(fail(500, "x"))
+        .reply(ok("from the other"));
     let done = block_on(r.completion(&h, &NoEnv, chat("g"))).unwrap();
     let seen = hosts(&h);
     assert_eq!(seen.len(), 2);
-    assert_ne!(seen[0], seen[1], "the retry must pick the deployment that did not fail");
-    assert!(h.sleeps.borrow().is_empty(), "another healthy deployment: no backoff");
+    assert_ne!(
+        seen[0], seen[1],
+        "the retry must pick the deployment that did not fail"
+    );
+    assert!(
+        h.sleeps.borrow().is_empty(),
+        "another healthy deployment: no backoff"
+    );
     assert_eq!(done.route.retries, 1);
     assert_eq!(done.route.requests, 2);
     assert_eq!(done.route.deployment_id, seen[1]);
@@ -239,7 +254,11 @@ fn single_deployment_retry_backs_off_and_honours_retry_after() {
     let sleeps = h.sleeps.borrow().clone();
     assert_eq!(sleeps.len(), 2);
     assert_eq!(sleeps[0], 2000, "Retry-After: 2");
-    assert!((750..=1250).contains(&sleeps[1]), "second retry ≈ 1 s: {}", sleeps[1]);
+    assert!(
+        (750..=1250).contains(&sleeps[1]),
+        "second retry ≈ 1 s: {}",
+        sleeps[1]
+    );
 }
 
 #[test]
@@ -268,7 +287,9 @@ fn retry_policy_overrides_num_retries_per_error_class() {
 #[test]
 fn bad_requests_are_not_retried_by_the_router() {
     let r = router(json!({"model_list": [dep("g", "a"), dep("g", "b")], "num_retries": 3}));
-    let h = MockHost::new().reply(fail(400, "invalid_value")).reply(ok("x"));
+    let h = MockHost::new()
+        .reply(fail(400, "invalid_value"))
+        .reply(ok("x"));
     let e = block_on(r.completion(&h, &NoEnv, chat("g"))).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::BadRequest);
     assert_eq!(h.requests.borrow().len(), 1);
@@ -370,7 +391,11 @@ fn context_window_errors_use_context_window_fallbacks() {
         .reply(fail(400, "context_length_exceeded"))
         .reply(ok("big window"));
     let done = block_on(r.completion(&h, &NoEnv, chat("small"))).unwrap();
-    assert_eq!(hosts(&h), ["s", "b"], "no retry, straight to the bigger model");
+    assert_eq!(
+        hosts(&h),
+        ["s", "b"],
+        "no retry, straight to the bigger model"
+    );
     assert_eq!(text(&done), "big window");
 }
 
@@ -408,7 +433,9 @@ fn plain_bad_request_does_not_fall_back() {
         "model_list": [dep("a", "a1"), dep("b", "b1")],
         "num_retries": 0, "fallbacks": [{"a": ["b"]}]
     }));
-    let h = MockHost::new().reply(fail(400, "invalid_value")).reply(ok("x"));
+    let h = MockHost::new()
+        .reply(fail(400, "invalid_value"))
+        .reply(ok("x"));
     block_on(r.completion(&h, &NoEnv, chat("a"))).unwrap_err();
     assert_eq!(hosts(&h), ["a1"]);
 }
@@ -427,7 +454,11 @@ fn default_and_per_call_fallbacks() {
     let mut req = chat("a");
     req["fallbacks"] = json!(["b"]);
     block_on(r.completion(&h, &NoEnv, req)).unwrap();
-    assert_eq!(hosts(&h), ["a1", "b1"], "per-call fallbacks replace the router's");
+    assert_eq!(
+        hosts(&h),
+        ["a1", "b1"],
+        "per-call fallbacks replace the router's"
+    );
 
     let h = MockHost::new().reply(fail(500, "x")).reply(ok("x"));
     let mut req = chat("a");
@@ -456,15 +487,25 @@ fn deployment_cools_down_after_allowed_fails_and_comes_back() {
     h.push(fail(500, "x"));
     h.push(fail(500, "x"));
     block_on(r.completion(&h, &NoEnv, chat("g"))).unwrap_err();
-    assert!(!r.health().is_cooling_down("a", h.now_ms()), "1 fail ≤ allowed_fails");
+    assert!(
+        !r.health().is_cooling_down("a", h.now_ms()),
+        "1 fail ≤ allowed_fails"
+    );
     block_on(r.completion(&h, &NoEnv, chat("g"))).unwrap_err();
-    assert_eq!(r.health().cooldown_remaining_ms("a", h.now_ms()), Some(5000));
+    assert_eq!(
+        r.health().cooldown_remaining_ms("a", h.now_ms()),
+        Some(5000)
+    );
 
     // While cooling down: 429 "No deployments available", no upstream request.
     let e = block_on(r.completion(&h, &NoEnv, chat("g"))).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited);
     assert_eq!(e.status(), 429);
-    assert!(e.message().starts_with("No deployments available"), "{}", e.message());
+    assert!(
+        e.message().starts_with("No deployments available"),
+        "{}",
+        e.message()
+    );
     assert_eq!(e.retry_after_ms(), Some(5000));
     assert_eq!(h.requests.borrow().len(), 2);
 
@@ -629,7 +670,10 @@ fn latency_based_prefers_fast_and_untried_deployments() {
             latency_buffer,
         }
     }
-    assert_eq!(pick(Strategy::LatencyBased, &deps, &cx(&health, 0.9, 0.0)), Some(1));
+    assert_eq!(
+        pick(Strategy::LatencyBased, &deps, &cx(&health, 0.9, 0.0)),
+        Some(1)
+    );
     // A timeout penalises the fastest one.
     health.record_failure(
         "b",
@@ -637,10 +681,19 @@ fn latency_based_prefers_fast_and_untried_deployments() {
         0,
         &Default::default(),
     );
-    assert_eq!(pick(Strategy::LatencyBased, &deps, &cx(&health, 0.9, 0.0)), Some(2));
+    assert_eq!(
+        pick(Strategy::LatencyBased, &deps, &cx(&health, 0.9, 0.0)),
+        Some(2)
+    );
     // With a 100 % buffer, a (90) is within 2 × c (50): the low draw picks it.
-    assert_eq!(pick(Strategy::LatencyBased, &deps, &cx(&health, 0.0, 1.0)), Some(0));
-    assert_eq!(pick(Strategy::LatencyBased, &deps, &cx(&health, 0.99, 1.0)), Some(2));
+    assert_eq!(
+        pick(Strategy::LatencyBased, &deps, &cx(&health, 0.0, 1.0)),
+        Some(0)
+    );
+    assert_eq!(
+        pick(Strategy::LatencyBased, &deps, &cx(&health, 0.99, 1.0)),
+        Some(2)
+    );
 }
 
 #[test]
@@ -684,8 +737,10 @@ fn usage_based_respects_rpm_and_tpm_limits() {
 fn usage_based_router_answers_429_when_every_deployment_is_at_its_limit() {
     let mut a = dep("g", "a");
     a["litellm_params"]["rpm"] = json!(1);
-    let r = router(json!({"model_list": [a], "routing_strategy": "usage-based-routing-v2",
-                          "num_retries": 0}));
+    let r = router(
+        json!({"model_list": [a], "routing_strategy": "usage-based-routing-v2",
+                          "num_retries": 0}),
+    );
     let h = MockHost::new().reply(ok("one"));
     block_on(r.completion(&h, &NoEnv, chat("g"))).unwrap();
     let e = block_on(r.completion(&h, &NoEnv, chat("g"))).unwrap_err();
@@ -750,12 +805,12 @@ fn planner_table_single_deployment() {
     let mut p = Planner::new(&cfg, &policy, CallPolicy::default(), "g").unwrap();
     fn cx(h: &Health, now: u64) -> PickInput<'_> {
         PickInput {
-        health: h,
-        now_ms: now,
-        pick_draw: 0.5,
-        jitter_draw: 0.5,
-        input_tokens: 0,
-    }
+            health: h,
+            now_ms: now,
+            pick_draw: 0.5,
+            jitter_draw: 0.5,
+            input_tokens: 0,
+        }
     }
     let Step::Call(a0) = p.start(&cx(&health, 0)) else {
         panic!()
@@ -766,7 +821,11 @@ fn planner_table_single_deployment() {
     let Step::Call(a1) = p.after_failure(&a0, e.clone(), &cx(&health, 0)) else {
         panic!()
     };
-    assert_eq!((a1.wait_ms, a1.retry), (500, 1), "jitter 0.5 → exactly 500 ms");
+    assert_eq!(
+        (a1.wait_ms, a1.retry),
+        (500, 1),
+        "jitter 0.5 → exactly 500 ms"
+    );
     let Step::Call(a2) = p.after_failure(&a1, e.clone(), &cx(&health, 500)) else {
         panic!()
     };
@@ -836,7 +895,13 @@ fn stream_falls_back_before_the_first_chunk_only() {
     let items: Vec<_> = block_on(s.stream.collect::<Vec<_>>());
     let text: String = items
         .iter()
-        .map(|c| c.as_ref().unwrap().choices[0].delta.content.clone().unwrap_or_default())
+        .map(|c| {
+            c.as_ref().unwrap().choices[0]
+                .delta
+                .content
+                .clone()
+                .unwrap_or_default()
+        })
         .collect();
     assert_eq!(text, "Hello");
     assert_eq!(hosts(&h), ["a1", "b1"]);
@@ -861,12 +926,19 @@ fn stream_error_after_first_chunk_ends_the_stream_without_fallback() {
     let items: Vec<_> = block_on(stream.collect::<Vec<_>>());
     assert_eq!(items.len(), 2);
     assert_eq!(
-        items[0].as_ref().unwrap().choices[0].delta.content.as_deref(),
+        items[0].as_ref().unwrap().choices[0]
+            .delta
+            .content
+            .as_deref(),
         Some("partial")
     );
     assert!(items[1].is_err());
     assert_eq!(ended.get(), 1);
-    assert_eq!(hosts(&h), ["a1"], "no retry or fallback after the first chunk");
+    assert_eq!(
+        hosts(&h),
+        ["a1"],
+        "no retry or fallback after the first chunk"
+    );
     assert_eq!(r.health().in_flight("a1"), 0);
 }
 
@@ -882,7 +954,11 @@ fn stream_retries_on_429_before_first_chunk_and_reports_usage_at_end() {
     h.push(sse(&[&chunk("Hi", Some("stop")), &usage], true));
     let s = block_on(r.completion_stream(&h, &NoEnv, chat("g"))).unwrap();
     assert_eq!(h.sleeps.borrow().as_slice(), [1000]);
-    assert_eq!(r.health().in_flight("a"), 1, "held while the stream is read");
+    assert_eq!(
+        r.health().in_flight("a"),
+        1,
+        "held while the stream is read"
+    );
     let got = Rc::new(Cell::new(0u64));
     let g2 = got.clone();
     let (meta, opts) = (s.meta.clone(), s.options.clone());
@@ -893,7 +969,11 @@ fn stream_retries_on_429_before_first_chunk_and_reports_usage_at_end() {
         assert_eq!(usd.pico(), 7 * 2_500_000 + 3 * 10_000_000);
     });
     let items: Vec<_> = block_on(stream.collect::<Vec<_>>());
-    assert_eq!(items.len(), 1, "usage chunk hidden: the caller did not ask for it");
+    assert_eq!(
+        items.len(),
+        1,
+        "usage chunk hidden: the caller did not ask for it"
+    );
     assert_eq!(got.get(), 10);
     assert_eq!(r.health().in_flight("a"), 0);
     assert_eq!(r.health().usage("a", h.now_ms()).1, 10);
@@ -909,9 +989,15 @@ fn routed_completion_is_priced_at_the_deployment_price() {
     let r = router(json!({"model_list": [d, dep("h", "b")]}));
     let h = MockHost::new().reply(ok("x")).reply(ok("y"));
     let done = block_on(r.completion(&h, &NoEnv, chat("g"))).unwrap();
-    assert_eq!(done.response_cost.unwrap().pico(), 10 * 1_000_000 + 5 * 2_000_000);
+    assert_eq!(
+        done.response_cost.unwrap().pico(),
+        10 * 1_000_000 + 5 * 2_000_000
+    );
     let done = block_on(r.completion(&h, &NoEnv, chat("h"))).unwrap();
-    assert_eq!(done.response_cost.unwrap().pico(), 10 * 2_500_000 + 5 * 10_000_000);
+    assert_eq!(
+        done.response_cost.unwrap().pico(),
+        10 * 2_500_000 + 5 * 10_000_000
+    );
     // Overrides never reach the provider.
     let body = h.requests.borrow()[0].json_body().unwrap();
     assert!(body.get("input_cost_per_token").is_none());
@@ -920,12 +1006,17 @@ fn routed_completion_is_priced_at_the_deployment_price() {
 
 #[test]
 fn base_model_prices_an_azure_style_deployment_name() {
-    let r = router(json!({"model_list": [{"model_name": "g", "litellm_params": {
+    let r = router(
+        json!({"model_list": [{"model_name": "g", "litellm_params": {
         "model": "openai/my-deployment", "api_key": "sk-test", "api_base": "http://a.test/v1"},
-        "model_info": {"id": "a", "base_model": "gpt-4o-mini"}}]}));
+        "model_info": {"id": "a", "base_model": "gpt-4o-mini"}}]}),
+    );
     let h = MockHost::new().reply(ok("x"));
     let done = block_on(r.completion(&h, &NoEnv, chat("g"))).unwrap();
-    assert_eq!(done.response_cost.unwrap().pico(), 10 * 150_000 + 5 * 600_000);
+    assert_eq!(
+        done.response_cost.unwrap().pico(),
+        10 * 150_000 + 5 * 600_000
+    );
 }
 
 #[test]

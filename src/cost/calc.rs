@@ -129,10 +129,11 @@ pub fn price_for(
 /// assert_eq!(c.total().to_f64(), 0.0075);
 /// ```
 pub fn usage_cost(price: &ModelPrice, usage: &Usage) -> CostBreakdown {
-    let tier = price
-        .tier
-        .filter(|t| usage.prompt_tokens > t.above_tokens);
-    let input = tier.and_then(|t| t.input).or(price.input).unwrap_or_default();
+    let tier = price.tier.filter(|t| usage.prompt_tokens > t.above_tokens);
+    let input = tier
+        .and_then(|t| t.input)
+        .or(price.input)
+        .unwrap_or_default();
     let output = tier
         .and_then(|t| t.output)
         .or(price.output)
@@ -243,8 +244,7 @@ pub fn time_cost(overrides: &PriceOverrides, duration_ms: u64) -> Usd {
         .unwrap_or_default()
         .saturating_add(overrides.output_cost_per_second.unwrap_or_default());
     Usd::from_pico(
-        (u128::from(rate.pico()) * u128::from(duration_ms) / 1000).min(u128::from(u64::MAX))
-            as u64,
+        (u128::from(rate.pico()) * u128::from(duration_ms) / 1000).min(u128::from(u64::MAX)) as u64,
     )
 }
 
@@ -276,7 +276,9 @@ pub fn image_cost(
     per_image.map(|p| p.times(n)).ok_or_else(|| {
         Error::new(
             crate::ErrorKind::NotFound,
-            format!("model `{model}` has no per-image price for size {size:?}, quality {quality:?}"),
+            format!(
+                "model `{model}` has no per-image price for size {size:?}, quality {quality:?}"
+            ),
         )
         .with_model(model)
     })
@@ -304,7 +306,10 @@ mod tests {
         u.cache_creation_input_tokens = Some(100);
         let c = usage_cost(&p, &u);
         // 500 × 3 + 400 × 0.3 + 100 × 3.75 (µ$ per token ×1e6 → pico)
-        assert_eq!(c.prompt.pico(), 500 * 3_000_000 + 400 * 300_000 + 100 * 3_750_000);
+        assert_eq!(
+            c.prompt.pico(),
+            500 * 3_000_000 + 400 * 300_000 + 100 * 3_750_000
+        );
         assert_eq!(c.completion.pico(), 100 * 15_000_000);
     }
 

@@ -104,7 +104,11 @@ fn parse_scaled(s: &str, scale: u32) -> Option<u64> {
         return None;
     }
     let int: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let frac_val: u64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let frac_val: u64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     let frac_scaled = frac_val.checked_mul(10u64.pow(scale - frac.len() as u32))?;
     int.checked_mul(10u64.pow(scale))?.checked_add(frac_scaled)
 }

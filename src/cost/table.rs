@@ -208,7 +208,7 @@ impl ModelPrice {
             }
             let price = || {
                 v.as_f64()
-                    .and_then(|f| Usd::from_f64(f))
+                    .and_then(Usd::from_f64)
                     .ok_or_else(|| bad(k, "a non-negative number"))
             };
             let count = || v.as_u64().ok_or_else(|| bad(k, "a non-negative integer"));
@@ -310,7 +310,11 @@ pub const COLUMNS: &[&str] = &[
 pub fn parse_row(line: &str) -> std::result::Result<ModelPrice, String> {
     let cells: Vec<&str> = line.split('\t').collect();
     if cells.len() > COLUMNS.len() {
-        return Err(format!("{} cells, expected at most {}", cells.len(), COLUMNS.len()));
+        return Err(format!(
+            "{} cells, expected at most {}",
+            cells.len(),
+            COLUMNS.len()
+        ));
     }
     let cell = |i: usize| cells.get(i).copied().filter(|c| !c.is_empty());
     let key = cell(0).ok_or("empty key")?;
@@ -320,7 +324,10 @@ pub fn parse_row(line: &str) -> std::result::Result<ModelPrice, String> {
         .ok_or_else(|| format!("bad mode {:?}", cell(1)))?;
     let int = |i: usize| -> std::result::Result<Option<u64>, String> {
         cell(i)
-            .map(|c| c.parse().map_err(|_| format!("{}: bad integer {c:?}", COLUMNS[i])))
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| format!("{}: bad integer {c:?}", COLUMNS[i]))
+            })
             .transpose()
     };
     let per_m = |i: usize| -> std::result::Result<Option<Usd>, String> {
@@ -423,7 +430,8 @@ fn get_key(key: &str) -> Option<ModelPrice> {
 
 /// Cross-region inference profile prefixes on Bedrock model ids (`us.anthropic.claude-…`); AWS
 /// bills them at the source model's price.
-const BEDROCK_REGION_PREFIXES: &[&str] = &["us.", "eu.", "apac.", "jp.", "au.", "global.", "us-gov."];
+const BEDROCK_REGION_PREFIXES: &[&str] =
+    &["us.", "eu.", "apac.", "jp.", "au.", "global.", "us-gov."];
 
 /// Finds the price entry for `model`, given the provider if known.
 ///
@@ -527,13 +535,19 @@ pub fn register_model(models: &Value) -> Result<Vec<String>> {
             .or_else(|| registry::infer(name).map(str::to_string));
         let key = match &provider {
             Some(p) => {
-                let bare = name.strip_prefix(p.as_str()).and_then(|m| m.strip_prefix('/'));
+                let bare = name
+                    .strip_prefix(p.as_str())
+                    .and_then(|m| m.strip_prefix('/'));
                 format!("{p}/{}", bare.unwrap_or(name))
             }
             None => name.clone(),
         };
         let mut price = get_key(&key).unwrap_or_else(|| {
-            ModelPrice::empty(key.clone(), provider.clone().unwrap_or_default(), Mode::Chat)
+            ModelPrice::empty(
+                key.clone(),
+                provider.clone().unwrap_or_default(),
+                Mode::Chat,
+            )
         });
         price.merge_litellm_json(entry)?;
         staged.push((key, price));
@@ -592,7 +606,11 @@ mod tests {
 
     #[test]
     fn bedrock_region_prefix_is_stripped() {
-        let p = lookup("us.anthropic.claude-3-5-sonnet-20241022-v2:0", Some("bedrock")).unwrap();
+        let p = lookup(
+            "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+            Some("bedrock"),
+        )
+        .unwrap();
         assert_eq!(p.key, "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0");
     }
 }

@@ -56,15 +56,22 @@ pub struct Quirks {
     pub reasoning_field: Option<&'static str>,
 }
 
+/// A hook that builds the chat URL.
+pub type UrlHook = fn(&Compat, &Target) -> Result<String>;
+/// A hook that sets auth headers on the request.
+pub type AuthHook = fn(&Compat, &Target, &mut HttpRequest) -> Result<()>;
+/// A hook that names the model sent upstream.
+pub type ModelHook = fn(&Target) -> String;
+
 /// Code for the few rows whose URL, auth or model naming cannot be said as data.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Hooks {
     /// Builds the full chat URL (default: base + `chat_path`).
-    pub url: Option<fn(&Compat, &Target) -> Result<String>>,
+    pub url: Option<UrlHook>,
     /// Sets the auth headers (default: from [`Compat::auth`]).
-    pub auth: Option<fn(&Compat, &Target, &mut HttpRequest) -> Result<()>>,
+    pub auth: Option<AuthHook>,
     /// Maps the model name sent upstream (default: as given).
-    pub model: Option<fn(&Target) -> String>,
+    pub model: Option<ModelHook>,
 }
 
 /// The OpenAI chat parameters (LiteLLM's `OPENAI_CHAT_COMPLETION_PARAMS`, chat subset).

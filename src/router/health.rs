@@ -200,11 +200,7 @@ impl Health {
         if !counts_against_deployment(error) {
             return false;
         }
-        while h
-            .fails
-            .front()
-            .is_some_and(|&t| t + MINUTE_MS <= now_ms)
-        {
+        while h.fails.front().is_some_and(|&t| t + MINUTE_MS <= now_ms) {
             h.fails.pop_front();
         }
         h.fails.push_back(now_ms);
@@ -309,7 +305,10 @@ mod tests {
         assert_eq!(h.cooldown_remaining_ms("a", 0), Some(20_000));
         let e = Error::new(ErrorKind::RateLimited, "x").with_retry_after_ms(3_600_000);
         h.record_failure("b", &e, 0, &rules);
-        assert_eq!(h.cooldown_remaining_ms("b", 0), Some(MAX_RETRY_AFTER_COOLDOWN_MS));
+        assert_eq!(
+            h.cooldown_remaining_ms("b", 0),
+            Some(MAX_RETRY_AFTER_COOLDOWN_MS)
+        );
     }
 
     #[test]

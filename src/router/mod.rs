@@ -42,7 +42,7 @@ use serde_json::{Map, Value};
 
 pub use chat::{RoutedCompletion, RoutedStream, RouterStream};
 pub use health::{CooldownRules, Health};
-pub use planner::{Attempt, CallPolicy, Planner, PickInput, Step};
+pub use planner::{Attempt, CallPolicy, PickInput, Planner, Step};
 pub use policy::{Policy, Strategy};
 
 use crate::config::{Deployment, ProxyConfig};

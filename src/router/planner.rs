@@ -108,10 +108,13 @@ impl CallPolicy {
                 continue;
             }
             let count = |max: u64| {
-                v.as_u64().filter(|n| *n <= max).map(|n| n as u32).ok_or_else(|| {
-                    Error::bad_request(format!("`{key}` must be an integer from 0 to {max}"))
-                        .with_param(*key)
-                })
+                v.as_u64()
+                    .filter(|n| *n <= max)
+                    .map(|n| n as u32)
+                    .ok_or_else(|| {
+                        Error::bad_request(format!("`{key}` must be an integer from 0 to {max}"))
+                            .with_param(*key)
+                    })
             };
             match *key {
                 "num_retries" | "max_retries" => p.num_retries = Some(count(100)?),
@@ -290,7 +293,10 @@ impl<'c> Planner<'c> {
             .deployments
             .iter()
             .copied()
-            .filter(|&i| !cx.health.is_cooling_down(&self.cfg.model_list[i].id, cx.now_ms))
+            .filter(|&i| {
+                !cx.health
+                    .is_cooling_down(&self.cfg.model_list[i].id, cx.now_ms)
+            })
             .filter(|i| !fresh_only || !self.group.failed.contains(i))
             .collect();
         let best = healthy

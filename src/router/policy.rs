@@ -34,10 +34,10 @@ impl Strategy {
             "usage-based-routing" | "usage-based-routing-v2" => Strategy::UsageBased,
             "cost-based-routing" => Strategy::CostBased,
             other => {
-                return Err(Error::bad_request(format!(
-                    "unknown routing_strategy `{other}`"
-                ))
-                .with_param("routing_strategy"))
+                return Err(
+                    Error::bad_request(format!("unknown routing_strategy `{other}`"))
+                        .with_param("routing_strategy"),
+                )
             }
         })
     }
@@ -90,23 +90,20 @@ impl ClassTable {
             if v.is_null() {
                 continue;
             }
-            let n = v
-                .as_u64()
-                .filter(|n| *n <= 1000)
-                .ok_or_else(|| {
-                    Error::bad_request(format!("{what}.{k} must be an integer from 0 to 1000"))
-                        .with_param(what)
-                })? as u32;
+            let n = v.as_u64().filter(|n| *n <= 1000).ok_or_else(|| {
+                Error::bad_request(format!("{what}.{k} must be an integer from 0 to 1000"))
+                    .with_param(what)
+            })? as u32;
             let class = k.strip_suffix(suffix).ok_or_else(|| {
                 Error::bad_request(format!("{what}: key `{k}` must end in `{suffix}`"))
                     .with_param(what)
             })?;
             let kinds = kinds_of_class(class);
             if kinds.is_empty() {
-                return Err(Error::bad_request(format!(
-                    "{what}: unknown error class `{class}`"
-                ))
-                .with_param(what));
+                return Err(
+                    Error::bad_request(format!("{what}: unknown error class `{class}`"))
+                        .with_param(what),
+                );
             }
             if class == "BadRequestError" {
                 t.bad_request_family = Some(n);
@@ -144,7 +141,11 @@ impl ClassTable {
         use ErrorKind::*;
         let mut v = self.entries.clone();
         if let Some(n) = self.bad_request_family {
-            for k in [UnsupportedParams, ContextWindowExceeded, ContentPolicyViolation] {
+            for k in [
+                UnsupportedParams,
+                ContextWindowExceeded,
+                ContentPolicyViolation,
+            ] {
                 if !v.iter().any(|(x, _)| *x == k) {
                     v.push((k, n));
                 }

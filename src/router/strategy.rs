@@ -46,9 +46,7 @@ fn lowest(scores: &[f64], draw: f64, buffer: f64) -> usize {
     } else {
         best
     };
-    let ties: Vec<usize> = (0..scores.len())
-        .filter(|&i| scores[i] <= limit)
-        .collect();
+    let ties: Vec<usize> = (0..scores.len()).filter(|&i| scores[i] <= limit).collect();
     ties[uniform(draw, ties.len())]
 }
 
@@ -100,7 +98,12 @@ pub fn pick(strategy: Strategy, candidates: &[&Deployment], cx: &PickContext<'_>
                 Some(k) => {
                     let w: Vec<f64> = candidates
                         .iter()
-                        .map(|d| d.litellm_params.get(k).and_then(Value::as_f64).unwrap_or(0.0))
+                        .map(|d| {
+                            d.litellm_params
+                                .get(k)
+                                .and_then(Value::as_f64)
+                                .unwrap_or(0.0)
+                        })
                         .collect();
                     weighted(&w, cx.draw)
                 }

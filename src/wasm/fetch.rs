@@ -27,12 +27,13 @@ extern "C" {
     fn global_fetch(url: &str, init: &RequestInit) -> Result<Promise, JsValue>;
 }
 
-/// Owns a request's `AbortController` and its timeout. Dropping it aborts the request, which
-/// is a no-op once the body was read to the end.
+/// Owns a request's `AbortController` and its timeout. Dropping it aborts the request unless
+/// the body was read to the end.
 struct AbortGuard {
     controller: AbortController,
     deadline: Option<(Timer, f64)>,
     timed_out: Rc<Cell<bool>>,
+    complete: bool,
 }
 
 impl AbortGuard {
@@ -56,6 +57,7 @@ impl AbortGuard {
             controller,
             deadline,
             timed_out,
+            complete: false,
         })
     }
 
@@ -95,7 +97,9 @@ impl AbortGuard {
 impl Drop for AbortGuard {
     fn drop(&mut self) {
         self.disarm();
-        self.controller.abort();
+        if !self.complete {
+            self.controller.abort();
+        }
     }
 }
 
@@ -175,7 +179,11 @@ pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<Ht
             inner: wasm_streams::ReadableStream::from_raw(raw).into_stream(),
             guard,
         }),
-        None => Box::pin(futures_util::stream::empty()),
+        None => {
+            // No body (204, HEAD): the request is complete.
+            guard.complete = true;
+            Box::pin(futures_util::stream::empty())
+        }
     };
     Ok(HttpResponse {
         status,
@@ -205,6 +213,9 @@ impl Stream for FetchBody {
             Poll::Ready(item) => item,
         };
         this.guard.disarm();
+        if item.is_none() {
+            this.guard.complete = true;
+        }
         Poll::Ready(item.map(|chunk| match chunk {
             Ok(v) => v
                 .dyn_into::<Uint8Array>()

@@ -93,8 +93,10 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
     match fam {
         Family::TitanV2 | Family::TitanG1 | Family::TitanMultimodal => {
             let [text] = texts.as_slice() else {
-                return Err(Error::bad_request("Titan embeddings take one input per request")
-                    .with_param("input"));
+                return Err(
+                    Error::bad_request("Titan embeddings take one input per request")
+                        .with_param("input"),
+                );
             };
             body.insert("inputText".into(), Value::String(text.to_string()));
             if let Some(d) = req.dimensions {
@@ -103,7 +105,10 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
                         body.insert("dimensions".into(), d.into());
                     }
                     Family::TitanMultimodal => {
-                        body.insert("embeddingConfig".into(), json!({"outputEmbeddingLength": d}));
+                        body.insert(
+                            "embeddingConfig".into(),
+                            json!({"outputEmbeddingLength": d}),
+                        );
                     }
                     _ => refuse_param(target, "dimensions")?,
                 }
@@ -129,8 +134,11 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
 }
 
 fn floats(v: &Value, what: &str) -> Result<Vec<f64>> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Error::decode(format!("Bedrock embedding `{what}` is not a float list: {e}")))
+    serde_json::from_value(v.clone()).map_err(|e| {
+        Error::decode(format!(
+            "Bedrock embedding `{what}` is not a float list: {e}"
+        ))
+    })
 }
 
 /// Parses one `InvokeModel` answer for the inputs of `req`.
@@ -147,7 +155,9 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
                 .ok_or_else(|| Error::decode("Cohere on Bedrock answered without `embeddings`"))?;
             let list = e.get("float").unwrap_or(e);
             let vectors: Vec<Vec<f64>> = serde_json::from_value(list.clone()).map_err(|err| {
-                Error::decode(format!("Cohere on Bedrock `embeddings` are not float vectors: {err}"))
+                Error::decode(format!(
+                    "Cohere on Bedrock `embeddings` are not float vectors: {err}"
+                ))
             })?;
             (vectors, 0)
         }
@@ -163,7 +173,11 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
             (vec![floats(e, "embedding")?], tokens)
         }
     };
-    Ok(EmbeddingResponse::from_vectors(&target.model, vectors, tokens))
+    Ok(EmbeddingResponse::from_vectors(
+        &target.model,
+        vectors,
+        tokens,
+    ))
 }
 
 #[cfg(test)]
@@ -182,7 +196,10 @@ mod tests {
 
     #[test]
     fn families_and_batches() {
-        assert_eq!(family("amazon.titan-embed-text-v2:0"), Some(Family::TitanV2));
+        assert_eq!(
+            family("amazon.titan-embed-text-v2:0"),
+            Some(Family::TitanV2)
+        );
         assert_eq!(family("us.cohere.embed-v4:0"), Some(Family::Cohere));
         assert_eq!(family("anthropic.claude-3"), None);
         assert_eq!(batch_size("amazon.titan-embed-text-v1"), 1);
@@ -205,7 +222,10 @@ mod tests {
             json!({"inputText": "hi", "dimensions": 256, "normalize": true})
         );
         let g1 = target("amazon.titan-embed-text-v1");
-        assert_eq!(request(&req, &g1).unwrap_err().kind(), ErrorKind::UnsupportedParams);
+        assert_eq!(
+            request(&req, &g1).unwrap_err().kind(),
+            ErrorKind::UnsupportedParams
+        );
         let c = target("cohere.embed-english-v3");
         let req = EmbeddingRequest::new("bedrock/cohere.embed-english-v3", &["a", "b"]);
         assert_eq!(
@@ -221,12 +241,20 @@ mod tests {
     #[test]
     fn responses_by_family() {
         let t = target("amazon.titan-embed-text-v2:0");
-        let r = response(br#"{"embedding": [0.5, 0.25], "inputTextTokenCount": 3}"#, &t).unwrap();
+        let r = response(
+            br#"{"embedding": [0.5, 0.25], "inputTextTokenCount": 3}"#,
+            &t,
+        )
+        .unwrap();
         assert_eq!(r.usage.prompt_tokens, 3);
         let by_type = br#"{"embedding": [9.0], "embeddingsByType": {"float": [0.5]}, "inputTextTokenCount": 1}"#;
         assert_eq!(response(by_type, &t).unwrap().data.len(), 1);
         let c = target("cohere.embed-v4:0");
-        let r = response(br#"{"embeddings": {"float": [[1.0], [2.0]]}, "id": "x"}"#, &c).unwrap();
+        let r = response(
+            br#"{"embeddings": {"float": [[1.0], [2.0]]}, "id": "x"}"#,
+            &c,
+        )
+        .unwrap();
         assert_eq!(r.data[1].index, 1);
         assert!(response(br#"{"embeddings": "x"}"#, &c).is_err());
     }

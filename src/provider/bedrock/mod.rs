@@ -18,6 +18,9 @@
 //!
 //! Requests are signed with SigV4 (service `bedrock`) at the call's `Target::now_ms`.
 
+pub mod embed;
+pub mod image;
+mod invoke;
 mod request;
 mod response;
 mod stream;
@@ -59,6 +62,8 @@ static INFO: ProviderInfo = ProviderInfo {
     auth: "SigV4",
     caps: Capabilities {
         vision: true,
+        embeddings: true,
+        images: true,
         ..super::openai_compat::DEFAULT.info.caps
     },
 };
@@ -249,6 +254,48 @@ impl Provider for Bedrock {
 
     fn error(&self, status: u16, headers: &Headers, body: &[u8]) -> Error {
         parse_error(status, headers, body)
+    }
+
+    fn embedding_batch_size(
+        &self,
+        _req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Option<usize> {
+        Some(embed::batch_size(&target.model))
+    }
+
+    fn embedding_request(
+        &self,
+        req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        embed::request(req, target)
+    }
+
+    fn embedding_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Result<crate::types::EmbeddingResponse> {
+        embed::response(body, target)
+    }
+
+    fn image_generation_request(
+        &self,
+        req: &crate::types::ImageRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        image::request(req, target)
+    }
+
+    fn image_generation_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::ImageRequest,
+        target: &Target,
+    ) -> Result<crate::types::ImageResponse> {
+        image::response(body, target)
     }
 }
 
