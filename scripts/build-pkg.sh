@@ -26,13 +26,20 @@ for target in node web; do
     web) bindgen_target=web ;;
   esac
   wasm-bindgen --target "$bindgen_target" --remove-name-section --out-name edgellm --out-dir "$out" "$WASM"
-  if [ "${NO_OPT:-0}" != 1 ] && [ -x "$OPT" ]; then
-    "$OPT" -Oz "${OPT_FEATURES[@]}" -o "$out/edgellm_bg.wasm.opt" "$out/edgellm_bg.wasm"
-    mv "$out/edgellm_bg.wasm.opt" "$out/edgellm_bg.wasm"
-  fi
   # The package's own files are the public surface; these are internal.
   rm -f "$out/.gitignore" "$out/README.md"
 done
+
+if [ "${NO_OPT:-0}" != 1 ] && [ -x "$OPT" ]; then
+  "$OPT" -Oz "${OPT_FEATURES[@]}" -o pkg/web/edgellm_bg.wasm.opt pkg/web/edgellm_bg.wasm
+  # Both targets emit the same wasm (only the JS glue differs): optimize once when that holds.
+  if cmp -s pkg/web/edgellm_bg.wasm pkg/node/edgellm_bg.wasm; then
+    cp pkg/web/edgellm_bg.wasm.opt pkg/node/edgellm_bg.wasm
+  else
+    "$OPT" -Oz "${OPT_FEATURES[@]}" -o pkg/node/edgellm_bg.wasm pkg/node/edgellm_bg.wasm
+  fi
+  mv pkg/web/edgellm_bg.wasm.opt pkg/web/edgellm_bg.wasm
+fi
 
 raw=$(wc -c <pkg/web/edgellm_bg.wasm)
 gz=$(gzip -9c pkg/web/edgellm_bg.wasm | wc -c)

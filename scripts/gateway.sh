@@ -80,6 +80,7 @@ EOF
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 inspector=${INSPECTOR_PORT:-$((port + 5229))}
 cd "$ROOT/worker"
-exec "$ROOT/node_modules/.bin/wrangler" dev --local --ip 127.0.0.1 --port "$port" \
+# Not `exec`: the EXIT trap must remove the env file when wrangler stops.
+"$ROOT/node_modules/.bin/wrangler" dev --local --ip 127.0.0.1 --port "$port" \
   --inspector-port "$inspector" --show-interactive-dev-session=false \
   --env-file "$tmp/shell.env" "${env_files[@]}"

@@ -392,30 +392,47 @@ mod tests {
     #[test]
     fn hidden_usage_is_stripped_but_recorded() {
         let with_usage_on_content = r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
-        let azure_first = r#"{"id":"","choices":[],"prompt_filter_results":[{"prompt_index":0}]}"#;
-        let bytes = sse(&[azure_first, with_usage_on_content, USAGE_CHUNK, "[DONE]"]);
+        let bytes = sse(&[with_usage_on_content, USAGE_CHUNK, "[DONE]"]);
         let mut s = stream_of(vec![Ok(bytes.clone())], false);
-        let items: Vec<_> = block_on(s.by_ref().collect());
-        assert_eq!(items.len(), 2, "{items:?}");
-        let items: Vec<ChatChunk> = items.into_iter().map(Result::unwrap).collect();
-        assert!(items[0].choices.is_empty());
-        assert!(items[0].extra.contains_key("prompt_filter_results"));
-        assert!(items.iter().all(|c| c.usage.is_none()));
+        let items: Vec<ChatChunk> = block_on(s.by_ref().collect::<Vec<_>>())
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(items[0].choices[0].delta.content.as_deref(), Some("x"));
+        assert!(items[0].usage.is_none());
         assert_eq!(s.usage().unwrap().total_tokens, 7);
 
         let mut s = stream_of(vec![Ok(bytes)], true);
-        let items: Vec<_> = block_on(s.by_ref().collect());
-        assert_eq!(items.len(), 3);
-        assert_eq!(
-            items[1]
-                .as_ref()
-                .unwrap()
-                .usage
-                .as_ref()
-                .unwrap()
-                .total_tokens,
-            2
-        );
+        let items: Vec<ChatChunk> = block_on(s.by_ref().collect::<Vec<_>>())
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].usage.as_ref().unwrap().total_tokens, 2);
+        assert_eq!(items[1].usage.as_ref().unwrap().total_tokens, 7);
+        assert_eq!(s.usage().unwrap().total_tokens, 7);
+    }
+
+    #[test]
+    fn only_usage_only_chunks_are_dropped_when_usage_is_hidden() {
+        // Whatever a decoder lets through, an empty-choices chunk without usage (Azure's
+        // `prompt_filter_results`) is not a usage chunk and reaches the caller.
+        let chunks: Vec<ChatChunk> = [
+            r#"{"id":"","choices":[],"prompt_filter_results":[{"prompt_index":0}]}"#.to_string(),
+            chunk_json("a", Some("stop")),
+            USAGE_CHUNK.to_string(),
+        ]
+        .iter()
+        .map(|j| serde_json::from_str(j).unwrap())
+        .collect();
+        let mut s = ChatStream::from_chunks(chunks, false);
+        let items: Vec<ChatChunk> = block_on(s.by_ref().collect::<Vec<_>>())
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(items[0].extra.contains_key("prompt_filter_results"));
         assert_eq!(s.usage().unwrap().total_tokens, 7);
     }
 

@@ -83,6 +83,9 @@ fn scenarios() -> Vec<PathBuf> {
     out
 }
 
+/// One queued reply: status, headers, body.
+type ReplySpec = (u16, Vec<(String, String)>, Vec<u8>);
+
 struct Scenario {
     dir: PathBuf,
     call: String,
@@ -91,7 +94,7 @@ struct Scenario {
     now_ms: u64,
     stream: bool,
     upstream_requests: Option<Vec<Value>>,
-    replies: Vec<(u16, Vec<(String, String)>, Vec<u8>)>,
+    replies: Vec<ReplySpec>,
     expected: Option<Value>,
     expected_chunks: Option<Vec<Value>>,
 }
@@ -132,7 +135,9 @@ fn load(dir: &Path) -> Result<Scenario, String> {
         };
         let n = list.len();
         for (i, r) in list.into_iter().enumerate() {
-            let status = r["status"].as_u64().ok_or("reply needs an integer `status`")? as u16;
+            let status = r["status"]
+                .as_u64()
+                .ok_or("reply needs an integer `status`")? as u16;
             let headers = r
                 .get("headers")
                 .and_then(Value::as_object)
@@ -332,7 +337,11 @@ fn json_diff(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
                 json_diff(&format!("{path}[{i}]"), va, vb, out);
             }
             if a.len() != b.len() {
-                out.push(format!("{path}: expected {} elements, got {}", a.len(), b.len()));
+                out.push(format!(
+                    "{path}: expected {} elements, got {}",
+                    a.len(),
+                    b.len()
+                ));
             }
         }
         _ if want == got => {}
@@ -343,13 +352,17 @@ fn json_diff(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
 fn check_request(n: usize, want: &Value, got: &HttpRequest, problems: &mut Vec<String>) {
     if let Some(m) = want.get("method").and_then(Value::as_str) {
         if m != got.method.as_str() {
-            problems.push(format!("request {n} method: expected {m}, got {}", got.method.as_str()));
+            problems.push(format!(
+                "request {n} method: expected {m}, got {}",
+                got.method.as_str()
+            ));
         }
     }
     match want.get("url").and_then(Value::as_str) {
-        Some(u) if u != got.url => {
-            problems.push(format!("request {n} url:\n  expected {u}\n  got      {}", got.url))
-        }
+        Some(u) if u != got.url => problems.push(format!(
+            "request {n} url:\n  expected {u}\n  got      {}",
+            got.url
+        )),
         Some(_) => {}
         None => problems.push(format!("upstream request {n} has no `url`")),
     }
@@ -362,7 +375,9 @@ fn check_request(n: usize, want: &Value, got: &HttpRequest, problems: &mut Vec<S
         let v = v.as_str().unwrap_or_default();
         match edgellm::http::header(&got.headers, name) {
             Some(g) if g == v => {}
-            other => problems.push(format!("request {n} header `{name}`: expected {v:?}, got {other:?}")),
+            other => problems.push(format!(
+                "request {n} header `{name}`: expected {v:?}, got {other:?}"
+            )),
         }
     }
     if let Some(w) = want.get("body") {
@@ -371,7 +386,10 @@ fn check_request(n: usize, want: &Value, got: &HttpRequest, problems: &mut Vec<S
                 let mut d = Vec::new();
                 json_diff("body", w, &g, &mut d);
                 if !d.is_empty() {
-                    problems.push(format!("request {n} body differs:\n    {}", d.join("\n    ")));
+                    problems.push(format!(
+                        "request {n} body differs:\n    {}",
+                        d.join("\n    ")
+                    ));
                 }
             }
             None => problems.push(format!("request {n} body is not JSON")),
@@ -408,7 +426,11 @@ fn check_scenario(s: &Scenario) -> Vec<String> {
         }
         None if updating() && !out.requests.is_empty() => {
             let reqs: Vec<Value> = out.requests.iter().map(recorded_request_json).collect();
-            let v = if reqs.len() == 1 { reqs[0].clone() } else { Value::Array(reqs) };
+            let v = if reqs.len() == 1 {
+                reqs[0].clone()
+            } else {
+                Value::Array(reqs)
+            };
             write_json(&s.dir.join("upstream_request.json"), &v);
         }
         None if !out.requests.is_empty() => problems.push(format!(
@@ -426,7 +448,10 @@ fn check_scenario(s: &Scenario) -> Vec<String> {
                 .collect();
             fs::write(s.dir.join("expected_chunks.jsonl"), lines).unwrap();
         } else if let Some(e) = &out.error {
-            write_json(&s.dir.join("expected.json"), &json!({"error": error_json(e)}));
+            write_json(
+                &s.dir.join("expected.json"),
+                &json!({"error": error_json(e)}),
+            );
         } else if let Some(r) = &out.response {
             write_json(&s.dir.join("expected.json"), r);
         }
@@ -439,7 +464,12 @@ fn check_scenario(s: &Scenario) -> Vec<String> {
         (None, None) if s.stream => match &s.expected_chunks {
             Some(want) => {
                 let mut d = Vec::new();
-                json_diff("chunks", &Value::Array(want.clone()), &Value::Array(out.chunks.clone()), &mut d);
+                json_diff(
+                    "chunks",
+                    &Value::Array(want.clone()),
+                    &Value::Array(out.chunks.clone()),
+                    &mut d,
+                );
                 if !d.is_empty() {
                     problems.push(format!("chunks differ:\n    {}", d.join("\n    ")));
                 }
@@ -502,7 +532,10 @@ fn modality_fixtures_conform() {
             failures.push(format!("✗ {name}\n  {}", problems.join("\n  ")));
         }
     }
-    eprintln!("modality fixtures: {ran} scenario(s) run, {} failed", failures.len());
+    eprintln!(
+        "modality fixtures: {ran} scenario(s) run, {} failed",
+        failures.len()
+    );
     assert!(ran > 0 || filter.is_some(), "no modality fixtures found");
     assert!(
         failures.is_empty(),
@@ -515,10 +548,20 @@ fn modality_fixtures_conform() {
 #[test]
 fn harness_checks_can_fail() {
     let mut d = Vec::new();
-    json_diff("x", &json!({"a": [1, 2]}), &json!({"a": [1, 3], "b": 0}), &mut d);
+    json_diff(
+        "x",
+        &json!({"a": [1, 2]}),
+        &json!({"a": [1, 3], "b": 0}),
+        &mut d,
+    );
     assert_eq!(d, vec!["x.a[1]: expected 2, got 3", "x.b: unexpected 0"]);
     let mut p = Vec::new();
     let got = HttpRequest::post_json("https://h/v1/embeddings", &json!({"input": "a"}));
-    check_request(0, &json!({"url": "https://h/v1/embeddings", "body": {"input": "b"}}), &got, &mut p);
+    check_request(
+        0,
+        &json!({"url": "https://h/v1/embeddings", "body": {"input": "b"}}),
+        &got,
+        &mut p,
+    );
     assert_eq!(p.len(), 1, "{p:?}");
 }

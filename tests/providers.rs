@@ -106,6 +106,9 @@ fn read_jsonl(path: &Path) -> Result<Option<Vec<Value>>, String> {
         .map(Some)
 }
 
+/// (status, headers, body) of one canned upstream reply.
+type CannedReply = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// One scenario, loaded.
 struct Scenario {
     dir: PathBuf,
@@ -114,8 +117,8 @@ struct Scenario {
     now_ms: u64,
     stream: bool,
     upstream_request: Option<Value>,
-    /// (status, headers, body) per queued reply.
-    replies: Vec<(u16, Vec<(String, String)>, Vec<u8>)>,
+    /// One queued reply per upstream attempt.
+    replies: Vec<CannedReply>,
     expected: Option<Value>,
     expected_chunks: Option<Vec<Value>>,
 }

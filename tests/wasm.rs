@@ -196,9 +196,6 @@ async fn signs_rs256_with_webcrypto() {
         .await
         .unwrap();
     assert_eq!(ok, JsValue::TRUE);
-    let e = FetchHost
-        .sign_rs256(b"not a key", data)
-        .await
-        .unwrap_err();
+    let e = FetchHost.sign_rs256(b"not a key", data).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication);
 }

@@ -69,7 +69,7 @@ impl NdjsonParser {
         if !text.is_empty() {
             out.push(Frame {
                 event: None,
-                data: String::from_utf8_lossy(text).into_owned(),
+                data: super::sse::utf8(text).into_owned(),
             });
         }
     }

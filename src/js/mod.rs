@@ -4,8 +4,10 @@
 //! `ChunkStream` into an async-iterable `ReadableStream`, and loads the wasm per runtime.
 
 mod completion;
+mod cost;
 mod env;
 mod error;
+mod router;
 mod stream;
 
 use wasm_bindgen::prelude::*;

@@ -107,7 +107,10 @@ pub static PROVIDERS: &[Entry] = &[
             "xAI",
             "https://api.x.ai/v1",
             &["XAI_API_KEY", "XAI_API_BASE"],
-            VISION,
+            Capabilities {
+                images: true,
+                ..VISION
+            },
         ),
         unsupported: Some(&[
             "functions",
@@ -206,7 +209,10 @@ pub static PROVIDERS: &[Entry] = &[
             "NVIDIA NIM",
             "https://integrate.api.nvidia.com/v1",
             &["NVIDIA_NIM_API_KEY", "NVIDIA_NIM_API_BASE"],
-            VISION,
+            Capabilities {
+                embeddings: true,
+                ..VISION
+            },
         ),
         unsupported: Some(OPENAI_ONLY),
         ..DEFAULT
@@ -272,7 +278,12 @@ pub static PROVIDERS: &[Entry] = &[
                 "TOGETHER_AI_TOKEN",
                 "TOGETHER_AI_API_BASE",
             ],
-            VISION,
+            Capabilities {
+                embeddings: true,
+                images: true,
+                rerank: true,
+                ..VISION
+            },
         ),
         unsupported: Some(OPENAI_ONLY),
         ..DEFAULT
@@ -291,7 +302,10 @@ pub static PROVIDERS: &[Entry] = &[
                 "FIREWORKS_AI_TOKEN",
                 "FIREWORKS_API_BASE",
             ],
-            VISION,
+            Capabilities {
+                embeddings: true,
+                ..VISION
+            },
         ),
         unsupported: Some(&[
             "logit_bias",
@@ -394,7 +408,10 @@ pub static PROVIDERS: &[Entry] = &[
             "DeepInfra",
             "https://api.deepinfra.com/v1/openai",
             &["DEEPINFRA_API_KEY", "DEEPINFRA_API_BASE"],
-            VISION,
+            Capabilities {
+                embeddings: true,
+                ..VISION
+            },
         ),
         unsupported: Some(OPENAI_ONLY),
         quirks: Quirks {
@@ -498,7 +515,13 @@ pub static PROVIDERS: &[Entry] = &[
                 "vLLM",
                 "",
                 &["HOSTED_VLLM_API_KEY", "HOSTED_VLLM_API_BASE"],
-                VISION,
+                Capabilities {
+                    embeddings: true,
+                    rerank: true,
+                    // vLLM serves /v1/completions for every model.
+                    text_completion: &[""],
+                    ..VISION
+                },
             )
         },
         auth: Auth::Optional,
@@ -517,7 +540,11 @@ pub static PROVIDERS: &[Entry] = &[
                 "LM Studio",
                 "http://localhost:1234/v1",
                 &["LM_STUDIO_API_KEY", "LM_STUDIO_API_BASE"],
-                CHAT_ONLY,
+                Capabilities {
+                    embeddings: true,
+                    text_completion: &[""],
+                    ..CHAT_ONLY
+                },
             )
         },
         auth: Auth::Optional,
@@ -532,7 +559,11 @@ pub static PROVIDERS: &[Entry] = &[
                 "llamafile",
                 "http://127.0.0.1:8080/v1",
                 &["LLAMAFILE_API_KEY", "LLAMAFILE_API_BASE"],
-                CHAT_ONLY,
+                Capabilities {
+                    embeddings: true,
+                    text_completion: &[""],
+                    ..CHAT_ONLY
+                },
             )
         },
         auth: Auth::Optional,
@@ -720,7 +751,10 @@ const MISTRAL: Compat = Compat {
         "Mistral AI",
         "https://api.mistral.ai/v1",
         &["MISTRAL_API_KEY", "MISTRAL_API_BASE"],
-        VISION,
+        Capabilities {
+            embeddings: true,
+            ..VISION
+        },
     ),
     unsupported: Some(&[
         "logit_bias",

@@ -63,7 +63,10 @@ pub(crate) async fn sign_rs256(pkcs8_der: &[u8], data: &[u8]) -> Result<Vec<u8>>
     let bad_key = |e: JsValue| {
         Error::new(
             ErrorKind::Authentication,
-            format!("cannot import the RS256 private key (PKCS#8): {}", describe(&e)),
+            format!(
+                "cannot import the RS256 private key (PKCS#8): {}",
+                describe(&e)
+            ),
         )
     };
     let key = subtle

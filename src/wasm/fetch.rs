@@ -38,8 +38,13 @@ struct AbortGuard {
 
 impl AbortGuard {
     fn new(timeout_ms: Option<u64>) -> Result<Self> {
-        let controller = AbortController::new()
-            .map_err(|e| js_error(ErrorKind::Connection, "cannot create an AbortController", &e))?;
+        let controller = AbortController::new().map_err(|e| {
+            js_error(
+                ErrorKind::Connection,
+                "cannot create an AbortController",
+                &e,
+            )
+        })?;
         let timed_out = Rc::new(Cell::new(false));
         let deadline = timeout_ms.map(|ms| {
             let (flag, ctrl) = (timed_out.clone(), controller.clone());
@@ -136,7 +141,11 @@ fn request_init(req: &HttpRequest, guard: &AbortGuard) -> Result<RequestInit> {
         .map_err(|e| js_error(ErrorKind::Connection, "cannot create Headers", &e))?;
     for (name, value) in &req.headers {
         headers.append(name, value).map_err(|e| {
-            js_error(ErrorKind::BadRequest, &format!("invalid header `{name}`"), &e)
+            js_error(
+                ErrorKind::BadRequest,
+                &format!("invalid header `{name}`"),
+                &e,
+            )
         })?;
     }
     init.set_headers(&headers);
@@ -216,12 +225,14 @@ impl Stream for FetchBody {
         if item.is_none() {
             this.guard.complete = true;
         }
-        Poll::Ready(item.map(|chunk| match chunk {
-            Ok(v) => v
-                .dyn_into::<Uint8Array>()
-                .map(|a| a.to_vec())
-                .map_err(|_| Error::decode("response body chunk is not a Uint8Array")),
-            Err(e) => Err(this.guard.error(&e)),
+        Poll::Ready(item.map(|chunk| {
+            match chunk {
+                Ok(v) => v
+                    .dyn_into::<Uint8Array>()
+                    .map(|a| a.to_vec())
+                    .map_err(|_| Error::decode("response body chunk is not a Uint8Array")),
+                Err(e) => Err(this.guard.error(&e)),
+            }
         }))
     }
 }

@@ -69,9 +69,10 @@ pub(crate) fn tool_call_id(index: usize, provider_id: Option<&str>, sig: Option<
 ///
 /// `MALFORMED_FUNCTION_CALL` / `UNEXPECTED_TOOL_CALL` mean the model tried to call a tool and
 /// produced nothing usable. LiteLLM reports them as `stop` with an empty message (#21744),
-/// which callers cannot tell from a real answer; here they are a retryable
-/// [`ErrorKind::BadGateway`] with the provider's reason as the code, so `num_retries` and
-/// fallbacks handle them.
+/// which callers cannot tell from a real answer; here they are an [`ErrorKind::BadGateway`]
+/// (the provider answered with something unusable) with the provider's reason as the code. The
+/// kind is retryable, so a Router falls back or retries; the engine's own `num_retries` loop
+/// ends when the response headers arrive, so it does not re-send on this.
 pub(crate) fn finish_reason(
     reason: &str,
     had_tool_calls: bool,

@@ -9,10 +9,12 @@
 //!   `vertex_ai_location`), else `VERTEXAI_LOCATION` / `VERTEX_LOCATION`, else `us-central1`;
 //!   `global` uses the host `aiplatform.googleapis.com`.
 //! - Auth: a bearer token from `vertex_access_token` or `api_key`, else
-//!   `vertex_credentials` / `VERTEXAI_CREDENTIALS` (service-account or authorized-user JSON),
-//!   exchanged for a token by [`crate::auth::authorize`] before the request is built.
-//! - `api_base`: LiteLLM's form, a URL up to the model (`…/models/<m>` or `…/endpoints/<id>`),
-//!   gets `:<method>` appended; any other `api_base` replaces the regional host.
+//!   `vertex_credentials` / `VERTEXAI_CREDENTIALS` / `VERTEX_CREDENTIALS` (service-account or
+//!   authorized-user JSON), exchanged for a token by [`crate::auth::authorize`] before the
+//!   request is built.
+//! - `api_base` (or `VERTEXAI_API_BASE` / `VERTEX_API_BASE`): LiteLLM's form, a URL up to the
+//!   model (`…/models/<m>` or `…/endpoints/<id>`), gets `:<method>` appended; any other
+//!   `api_base` replaces the regional host.
 //!
 //! References: <https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference>,
 //! <https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/use-claude>.
@@ -52,6 +54,9 @@ static INFO: ProviderInfo = ProviderInfo {
         "VERTEXAI_LOCATION",
         "VERTEX_LOCATION",
         "VERTEXAI_CREDENTIALS",
+        "VERTEX_CREDENTIALS",
+        "VERTEXAI_API_BASE",
+        "VERTEX_API_BASE",
     ],
     auth: "OAuth2 (service-account JWT) or bearer token",
     caps: Capabilities {
@@ -68,10 +73,14 @@ fn first<'a>(t: &'a Target, keys: &[&str]) -> Option<&'a str> {
 
 /// The credentials JSON configured for the call, if any.
 pub fn credentials(t: &Target) -> Option<&Value> {
-    ["vertex_credentials", "VERTEXAI_CREDENTIALS"]
-        .iter()
-        .find_map(|k| t.extra.get(*k))
-        .filter(|v| !v.is_null() && v.as_str() != Some(""))
+    [
+        "vertex_credentials",
+        "VERTEXAI_CREDENTIALS",
+        "VERTEX_CREDENTIALS",
+    ]
+    .iter()
+    .find_map(|k| t.extra.get(*k))
+    .filter(|v| !v.is_null() && v.as_str() != Some(""))
 }
 
 /// An explicit bearer token (`api_key`, or `vertex_access_token`).
