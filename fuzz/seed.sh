@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 fixtures="$here/../tests/fixtures"
 corpus="$here/corpus"
-mkdir -p "$corpus"/{sse,ndjson,request_json,stream_decoder}
+mkdir -p "$corpus"/{sse,ndjson,eventstream,request_json,stream_decoder}
 
 # add <target> <file>: copies a seed under its content hash.
 add() {
@@ -33,7 +33,7 @@ for stream in "$fixtures"/*/*/upstream.stream; do
            "$dir/upstream_response.json" 2>/dev/null || true)"
   case "$ctype" in
     *ndjson*|*jsonl*) add ndjson "$stream" ;;
-    *amazon.eventstream*) ;; # binary framing: no SSE/NDJSON target for it yet
+    *amazon.eventstream*) add eventstream "$stream" ;;
     *) add sse "$stream"; add stream_decoder "$stream" ;;
   esac
 done
@@ -55,6 +55,6 @@ addtext stream_decoder 'event: error\ndata: {"error":{"message":"x","code":429}}
 addtext request_json '{"model":"openai/gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"stream":true,"stream_options":{"include_usage":true},"api_key":"sk-test","num_retries":2}'
 addtext request_json '{"model":"x","messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"tool_choice":"auto","stop":["a"]}'
 
-for t in sse ndjson request_json stream_decoder; do
+for t in sse ndjson eventstream request_json stream_decoder; do
   echo "$t: $(ls "$corpus/$t" | wc -l) seeds"
 done

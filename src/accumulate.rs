@@ -21,8 +21,10 @@
 //! - other delta fields (`annotations`, provider extras) are merged into the message's
 //!   `extra`: arrays are appended, objects merged key by key, other values replaced by the
 //!   latest non-null one; `audio.data` and `audio.transcript` pieces are concatenated;
-//! - `usage` is the last usage reported (the usage chunk); other chunk-level fields are kept
-//!   from their first occurrence, except the per-chunk `obfuscation` padding.
+//! - `usage` is the last usage reported (the usage chunk); other chunk-level fields
+//!   (`service_tier`, Azure's `prompt_filter_results`, Perplexity's `citations`, which is
+//!   repeated on every chunk) keep their latest non-null value, except OpenAI's per-chunk
+//!   `obfuscation` padding, which is dropped.
 //!
 //! ```
 //! use edgellm::accumulate::Accumulator;
@@ -123,7 +125,7 @@ impl Accumulator {
         }
         for (k, v) in &chunk.extra {
             if !v.is_null() && !STREAM_ONLY_FIELDS.contains(&k.as_str()) {
-                self.extra.entry(k.clone()).or_insert_with(|| v.clone());
+                self.extra.insert(k.clone(), v.clone());
             }
         }
         for c in &chunk.choices {
@@ -520,8 +522,8 @@ mod tests {
         let r = build(&[
             // Azure: prompt filter results first, with no id/model.
             json!({"id":"","model":"","created":0,"choices":[],"prompt_filter_results":[{"prompt_index":0}]}),
-            json!({"id":"chatcmpl-9","model":"gpt-4o","created":5,"system_fingerprint":"fp","choices":[{"index":0,"delta":{"content":"x"}}]}),
-            json!({"id":"other","model":"other","created":6,"system_fingerprint":"fp2","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}),
+            json!({"id":"chatcmpl-9","model":"gpt-4o","created":5,"system_fingerprint":"fp","citations":["a"],"choices":[{"index":0,"delta":{"content":"x"}}]}),
+            json!({"id":"other","model":"other","created":6,"system_fingerprint":"fp2","citations":["a","b"],"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}),
         ]);
         assert_eq!(
             (r.id.as_str(), r.model.as_str(), r.created),
@@ -529,6 +531,7 @@ mod tests {
         );
         assert_eq!(r.system_fingerprint.as_deref(), Some("fp"));
         assert!(r.extra.contains_key("prompt_filter_results"));
+        assert_eq!(r.extra["citations"], json!(["a", "b"]));
     }
 
     #[test]

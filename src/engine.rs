@@ -103,6 +103,35 @@ pub(crate) async fn send_with_retries<H: Host>(
     }
 }
 
+/// [`send_with_retries`] for calls that read the whole body: a transport failure while a 2xx
+/// body is read (connection reset, idle timeout) is retried like one before the headers, within
+/// the same `num_retries` budget.
+pub(crate) async fn send_and_read_with_retries<H: Host>(
+    host: &H,
+    provider: &dyn Provider,
+    target: &Target,
+    opts: &CallOptions,
+    build: impl Fn() -> Result<crate::http::HttpRequest>,
+    meta: &mut CallMeta,
+) -> Result<Vec<u8>> {
+    let retries = opts.num_retries.unwrap_or(0);
+    let mut left = opts.clone();
+    loop {
+        let resp = send_with_retries(host, provider, target, &left, &build, meta).await?;
+        let err = match resp.bytes().await {
+            Ok(body) => return Ok(body),
+            Err(e) => e.in_context(&target.provider, &target.model),
+        };
+        let used = meta.attempts.saturating_sub(1);
+        if used >= retries || !retry::should_retry(&err) {
+            return Err(err);
+        }
+        host.sleep(retry::backoff_ms(used, Some(&err), host.random()))
+            .await;
+        left.num_retries = Some(retries - used - 1);
+    }
+}
+
 /// One chat completion (non-streaming), with retries.
 ///
 /// ```
@@ -145,7 +174,7 @@ pub async fn completion<H: Host>(
         start_ms,
         ..Default::default()
     };
-    let resp = send_with_retries(
+    let body = send_and_read_with_retries(
         host,
         provider,
         &target,
@@ -154,10 +183,6 @@ pub async fn completion<H: Host>(
         &mut meta,
     )
     .await?;
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| e.in_context(&target.provider, &target.model))?;
     let response = provider
         .chat_response(&body, &req, &target)
         .map_err(|e| e.in_context(&target.provider, &target.model))?;

@@ -96,6 +96,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "vertex_project",
     "vertex_location",
     "vertex_credentials",
+    "vertex_ai_credentials",
     "vertex_ai_project",
     "vertex_ai_location",
     "vertex_access_token",

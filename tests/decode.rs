@@ -374,7 +374,7 @@ fn fixture_framing(stream: &Path, bytes: &[u8]) -> Framing {
 #[test]
 fn every_fixture_stream_is_split_invariant() {
     let streams = fixture_streams();
-    let mut checked = 0;
+    let mut checked = std::collections::BTreeMap::<String, usize>::new();
     for path in &streams {
         let bytes = fs::read(path).unwrap();
         let name = path
@@ -389,7 +389,7 @@ fn every_fixture_stream_is_split_invariant() {
             "{name}: no frames from {} bytes",
             bytes.len()
         );
-        checked += 1;
+        *checked.entry(format!("{framing:?}")).or_default() += 1;
     }
-    eprintln!("{checked} of {} fixture streams checked", streams.len());
+    eprintln!("{} fixture streams checked: {checked:?}", streams.len());
 }

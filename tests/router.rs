@@ -191,6 +191,66 @@ fn engine_timeout_is_retried_then_raises_api_timeout_error() {
     assert_eq!(h.requests.borrow().len(), 3);
 }
 
+/// A host whose first `cuts` successful responses lose their connection mid-body.
+struct CutBodyHost {
+    inner: MockHost,
+    cuts: Cell<u32>,
+}
+
+impl Host for CutBodyHost {
+    async fn send(
+        &self,
+        req: edgellm::http::HttpRequest,
+        timeout_ms: Option<u64>,
+    ) -> edgellm::Result<edgellm::http::HttpResponse> {
+        let mut resp = self.inner.send(req, timeout_ms).await?;
+        if self.cuts.get() > 0 && resp.status == 200 {
+            self.cuts.set(self.cuts.get() - 1);
+            let pieces: Vec<edgellm::Result<Vec<u8>>> = vec![
+                Ok(b"{\"id\":".to_vec()),
+                Err(Error::new(ErrorKind::Connection, "connection reset")),
+            ];
+            resp.body = Box::pin(futures_util::stream::iter(pieces));
+        }
+        Ok(resp)
+    }
+    async fn sleep(&self, ms: u64) {
+        self.inner.sleep(ms).await
+    }
+    fn now_ms(&self) -> u64 {
+        self.inner.now_ms()
+    }
+    fn random(&self) -> f64 {
+        self.inner.random()
+    }
+}
+
+#[test]
+fn engine_retries_a_body_cut_mid_read_within_the_same_budget() {
+    let host = CutBodyHost {
+        inner: MockHost::new().reply(ok("a")).reply(ok("b")).reply(ok("c")),
+        cuts: Cell::new(1),
+    };
+    let (req, opts) = options::parse_chat(json!({"model": "openai/gpt-4o", "api_key": "sk-test",
+        "messages": [{"role": "user", "content": "Hi"}], "num_retries": 1}))
+    .unwrap();
+    let c = block_on(engine::completion(&host, &NoEnv, req.clone(), opts.clone())).unwrap();
+    assert_eq!(c.response.choices[0].message.content.as_deref(), Some("b"));
+    assert_eq!(c.meta.attempts, 2);
+
+    let host = CutBodyHost {
+        inner: MockHost::new().reply(ok("a")).reply(ok("b")).reply(ok("c")),
+        cuts: Cell::new(5),
+    };
+    let e = block_on(engine::completion(&host, &NoEnv, req, opts)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection);
+    assert_eq!(
+        host.inner.requests.borrow().len(),
+        2,
+        "num_retries 1: two requests, no more"
+    );
+}
+
 // -- Router retries
 
 #[test]

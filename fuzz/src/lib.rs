@@ -14,7 +14,7 @@ pub struct SplitMix(pub u64);
 
 impl SplitMix {
     /// The next pseudo-random number.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -30,12 +30,12 @@ pub fn splits(data: &[u8]) -> Vec<Vec<&[u8]>> {
         return out;
     }
     let mut rng = SplitMix(seed_of(data));
-    let mid = 1 + (rng.next() % (data.len() as u64 - 1)) as usize;
+    let mid = 1 + (rng.next_u64() % (data.len() as u64 - 1)) as usize;
     out.push(vec![&data[..mid], &data[mid..]]);
     for _ in 0..4 {
-        let n = 1 + (rng.next() % 16) as usize;
+        let n = 1 + (rng.next_u64() % 16) as usize;
         let mut cuts: Vec<usize> = (0..n)
-            .map(|_| 1 + (rng.next() % (data.len() as u64 - 1)) as usize)
+            .map(|_| 1 + (rng.next_u64() % (data.len() as u64 - 1)) as usize)
             .collect();
         cuts.sort_unstable();
         cuts.dedup();

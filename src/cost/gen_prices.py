@@ -4,7 +4,7 @@
 Usage: python3 gen_prices.py path/to/model_prices_and_context_window.json > src/cost/prices.tsv
 
 The JSON is public data (MIT); we keep only the providers edgellm supports, only chat, embedding,
-image, audio and moderation models, and only the price and limit fields our cost code reads.
+image, audio, rerank and moderation models, and only the price and limit fields our cost code reads.
 Hand-maintained rows (models newer than the snapshot) live in EXTRA below. Review the diff.
 """
 import json, sys, math
@@ -229,6 +229,24 @@ EXTRA = {
     "ai21_chat/jamba-large": "chat\t256000\t4096\t2\t8",
     # https://ai.google.dev/gemini-api/docs/pricing: gemini-embedding-001 $0.15 per 1M tokens.
     "gemini/gemini-embedding-001": "embedding\t2048\t\t0.15",
+    # AWS Bedrock pricing, per image: Titan Image Generator v2 standard 512² $0.008, 1024²
+    # $0.01, premium $0.01 / $0.012; SDXL 1.0 standard (≤ 50 steps) $0.04, premium $0.08.
+    "bedrock/standard/512-x-512/amazon.titan-image-generator-v2:0": "image_generation\t\t\t\t\t\t\t\t\t\t0.008",
+    "bedrock/standard/1024-x-1024/amazon.titan-image-generator-v2:0": "image_generation\t\t\t\t\t\t\t\t\t\t0.01",
+    "bedrock/premium/512-x-512/amazon.titan-image-generator-v2:0": "image_generation\t\t\t\t\t\t\t\t\t\t0.01",
+    "bedrock/premium/1024-x-1024/amazon.titan-image-generator-v2:0": "image_generation\t\t\t\t\t\t\t\t\t\t0.012",
+    "bedrock/standard/1024-x-1024/stability.stable-diffusion-xl-v1": "image_generation\t\t\t\t\t\t\t\t\t\t0.04",
+    "bedrock/premium/1024-x-1024/stability.stable-diffusion-xl-v1": "image_generation\t\t\t\t\t\t\t\t\t\t0.08",
+    # xAI pricing: grok-2-image $0.07 per image.
+    "xai/grok-2-image": "image_generation\t\t\t\t\t\t\t\t\t\t0.07",
+    "xai/grok-2-image-1212": "image_generation\t\t\t\t\t\t\t\t\t\t0.07",
+    # Together AI pricing: embeddings up to 150M parameters $0.008, 151M–350M $0.016 per 1M
+    # tokens; Salesforce Llama-Rank-V1 $0.10 per 1M tokens.
+    "together_ai/togethercomputer/m2-bert-80M-8k-retrieval": "embedding\t8192\t\t0.008",
+    "together_ai/togethercomputer/m2-bert-80M-32k-retrieval": "embedding\t32768\t\t0.008",
+    "together_ai/BAAI/bge-base-en-v1.5": "embedding\t512\t\t0.008",
+    "together_ai/BAAI/bge-large-en-v1.5": "embedding\t512\t\t0.016",
+    "together_ai/Salesforce/Llama-Rank-V1": "rerank\t8192\t\t0.1",
 }
 
 main()

@@ -4,12 +4,16 @@
 //! copy per call or per stream batch instead of one JS call per field, which measured faster
 //! than `serde-wasm-bindgen` for chunk-sized objects (see the pkg README).
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::env::JsEnv;
 use super::error::to_js;
 use super::stream::ChunkStream;
+use crate::cost;
 use crate::engine::{self, CallMeta};
 use crate::options::{self, CallOptions};
 use crate::types::{ChatRequest, ChatResponse};
@@ -22,18 +26,18 @@ pub(crate) struct HiddenParams<'a> {
     custom_llm_provider: &'a str,
     model: &'a str,
     api_base: Option<&'a str>,
-    /// USD; `null` while no price is known for the model.
+    /// USD; `null` when no price is known for the model (and, for a stream, until it ended).
     response_cost: Option<f64>,
     attempts: u32,
 }
 
 impl<'a> HiddenParams<'a> {
-    pub(crate) fn new(meta: &'a CallMeta) -> Self {
+    pub(crate) fn new(meta: &'a CallMeta, response_cost: Option<cost::Usd>) -> Self {
         Self {
             custom_llm_provider: &meta.provider,
             model: &meta.model,
             api_base: meta.api_base.as_deref(),
-            response_cost: None,
+            response_cost: response_cost.map(cost::Usd::to_f64),
             attempts: meta.attempts,
         }
     }
@@ -71,25 +75,36 @@ pub(crate) fn json_err(e: serde_json::Error) -> JsValue {
 #[wasm_bindgen]
 pub async fn completion(params: JsValue) -> Result<JsValue, JsValue> {
     let (req, opts) = parse(&params)?;
-    let done = engine::completion(&FetchHost, &JsEnv, req, opts)
+    let done = engine::completion(&FetchHost, &JsEnv, req, opts.clone())
         .await
         .map_err(to_js)?;
     let text = serde_json::to_string(&WithHidden {
         response: &done.response,
-        _hidden_params: HiddenParams::new(&done.meta),
+        _hidden_params: HiddenParams::new(&done.meta, cost::response_cost(&done, &opts)),
     })
     .map_err(json_err)?;
     js_sys::JSON::parse(&text)
 }
 
 /// A streaming chat completion. Resolves once the response headers arrived (after retries)
-/// to a [`ChunkStream`]; `pkg/` wraps it in a `ReadableStream` of chunk objects.
+/// to a [`ChunkStream`]; `pkg/` wraps it in a `ReadableStream` of chunk objects. Its
+/// `responseCost` is set when the stream ended with the provider's usage.
 #[wasm_bindgen(js_name = completionStream)]
 pub async fn completion_stream(params: JsValue) -> Result<ChunkStream, JsValue> {
     let (req, opts) = parse(&params)?;
-    let started = engine::completion_stream(&FetchHost, &JsEnv, req, opts)
+    let started = engine::completion_stream(&FetchHost, &JsEnv, req, opts.clone())
         .await
         .map_err(to_js)?;
-    let hidden = serde_json::to_string(&HiddenParams::new(&started.meta)).map_err(json_err)?;
-    Ok(ChunkStream::new(started.stream, hidden))
+    let hidden =
+        serde_json::to_string(&HiddenParams::new(&started.meta, None)).map_err(json_err)?;
+    // The cost is known once the stream ended with its usage.
+    let cost_slot = Rc::new(Cell::new(None));
+    let slot = cost_slot.clone();
+    let meta = started.meta;
+    let stream = started.stream.on_end(move |end| {
+        if let Ok(usage) = end {
+            slot.set(cost::stream_cost(&meta, usage.as_ref(), &opts).map(cost::Usd::to_f64));
+        }
+    });
+    Ok(ChunkStream::new(stream, hidden, cost_slot))
 }

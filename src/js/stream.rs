@@ -2,7 +2,7 @@
 //! array holding every chunk decoded so far (one network read usually yields several), so a
 //! stream costs one boundary crossing per network read rather than per chunk.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -70,6 +70,7 @@ struct Shared {
 pub struct ChunkStream {
     shared: Rc<Shared>,
     hidden_params: String,
+    response_cost: Rc<Cell<Option<f64>>>,
 }
 
 impl std::fmt::Debug for ChunkStream {
@@ -81,7 +82,11 @@ impl std::fmt::Debug for ChunkStream {
 }
 
 impl ChunkStream {
-    pub(crate) fn new(stream: ChatStream, hidden_params: String) -> Self {
+    pub(crate) fn new(
+        stream: ChatStream,
+        hidden_params: String,
+        response_cost: Rc<Cell<Option<f64>>>,
+    ) -> Self {
         let shared = Shared {
             batches: RefCell::new(Some(Batches {
                 stream,
@@ -92,6 +97,7 @@ impl ChunkStream {
         Self {
             shared: Rc::new(shared),
             hidden_params,
+            response_cost,
         }
     }
 }
@@ -139,5 +145,12 @@ impl ChunkStream {
     #[wasm_bindgen(getter, js_name = hiddenParams)]
     pub fn hidden_params(&self) -> String {
         self.hidden_params.clone()
+    }
+
+    /// The call's cost in USD once the stream ended with the provider's usage; `undefined`
+    /// before that or when no price is known.
+    #[wasm_bindgen(getter, js_name = responseCost)]
+    pub fn response_cost(&self) -> Option<f64> {
+        self.response_cost.get()
     }
 }

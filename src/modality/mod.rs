@@ -23,6 +23,7 @@
 //! ```
 
 mod base64;
+mod cost;
 mod embedding;
 mod image;
 mod moderation;
@@ -31,6 +32,7 @@ mod rerank;
 mod text_completion;
 
 pub use base64::encode_f32_le;
+pub use cost::{embedding_cost, image_generation_cost, text_completion_cost};
 pub use embedding::embedding;
 pub use image::image_generation;
 pub use moderation::moderation;

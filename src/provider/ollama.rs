@@ -20,6 +20,8 @@
 //!   is the prompt, longer conversations are written as LiteLLM's `### User:` / `### Assistant:`
 //!   transcript (`ollama_pt`). Tools are not available there.
 
+pub mod embed;
+
 use serde_json::{json, Map, Value};
 
 use super::openai_compat::parse_openai_error;
@@ -62,7 +64,7 @@ pub static OLLAMA_CHAT: Ollama = Ollama {
             stream: true,
             tools: true,
             vision: true,
-            embeddings: false,
+            embeddings: true,
             images: false,
             text_completion: &[],
             moderation: false,
@@ -85,7 +87,7 @@ pub static OLLAMA: Ollama = Ollama {
             stream: true,
             tools: false,
             vision: true,
-            embeddings: false,
+            embeddings: true,
             images: false,
             text_completion: &[],
             moderation: false,
@@ -532,6 +534,23 @@ impl Provider for Ollama {
 
     fn error(&self, status: u16, headers: &Headers, body: &[u8]) -> Error {
         parse_openai_error(status, headers, body)
+    }
+
+    fn embedding_request(
+        &self,
+        req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        embed::request(req, target)
+    }
+
+    fn embedding_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Result<crate::types::EmbeddingResponse> {
+        embed::response(body, target)
     }
 }
 

@@ -14,6 +14,8 @@
 //! API reference: <https://docs.cohere.com/reference/chat>,
 //! <https://docs.cohere.com/reference/chat-stream>.
 
+pub mod embed;
+pub mod rerank;
 mod stream;
 
 pub use stream::CohereStream;
@@ -69,6 +71,8 @@ static INFO: ProviderInfo = ProviderInfo {
     auth: "Bearer",
     caps: Capabilities {
         vision: true,
+        embeddings: true,
+        rerank: true,
         ..super::openai_compat::DEFAULT.info.caps
     },
 };
@@ -489,6 +493,48 @@ impl Provider for Cohere {
 
     fn error(&self, status: u16, headers: &Headers, body: &[u8]) -> Error {
         parse_error(status, headers, body)
+    }
+
+    fn embedding_batch_size(
+        &self,
+        _req: &crate::types::EmbeddingRequest,
+        _target: &Target,
+    ) -> Option<usize> {
+        Some(embed::MAX_TEXTS)
+    }
+
+    fn embedding_request(
+        &self,
+        req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        embed::request(req, target)
+    }
+
+    fn embedding_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::EmbeddingRequest,
+        target: &Target,
+    ) -> Result<crate::types::EmbeddingResponse> {
+        embed::response(body, target)
+    }
+
+    fn rerank_request(
+        &self,
+        req: &crate::types::RerankRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        rerank::request(req, target)
+    }
+
+    fn rerank_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::RerankRequest,
+        _target: &Target,
+    ) -> Result<crate::types::RerankResponse> {
+        super::openai_format::rerank_response(body)
     }
 }
 

@@ -316,6 +316,14 @@ impl Cx<'_> {
         if nullable {
             out.insert("nullable".into(), Value::Bool(true));
         }
+        if conv
+            .iter()
+            .any(|c| c.as_object().is_some_and(Map::is_empty))
+        {
+            // A branch that accepts anything makes the whole union unconstrained (e.g. the
+            // `required`-only branches of "at least one of a or b").
+            return Ok(out);
+        }
         match conv.len() {
             0 => {}
             1 => {
@@ -603,6 +611,16 @@ mod tests {
             json!({"nullable": true, "anyOf": [
                 {"type": "STRING", "nullable": true}, {"type": "INTEGER", "nullable": true}
             ]})
+        );
+    }
+
+    #[test]
+    fn a_union_with_an_unconstrained_branch_is_dropped() {
+        let s = json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+            "anyOf": [{"required": ["a"]}, {"required": ["b"]}]});
+        assert_eq!(
+            g(s),
+            json!({"type": "OBJECT", "properties": {"a": {"type": "STRING"}, "b": {"type": "STRING"}}})
         );
     }
 

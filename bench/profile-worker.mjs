@@ -1,0 +1,131 @@
+// CPU profile of the gateway Worker in workerd under load, with wasm function names.
+//
+// Rebuilds the wasm-bindgen output from the cargo artifact WITHOUT --remove-name-section (and
+// wasm-opt -Oz -g, so the code is what ships but names survive) into bench/out/worker-prof/,
+// serves it with workerd --inspector-addr, drives wrk at it (json or sse), records a V8 CPU
+// profile over the DevTools protocol and prints the top functions by self time.
+//
+//   node --experimental-websocket bench/profile-worker.mjs [--mode json|sse] [--seconds 6] [--connections 16]
+// Writes bench/out/worker-<mode>.cpuprofile (open in Chrome DevTools → Performance) and
+// bench/out/worker-<mode>-profile.json (the summary bench/report.mjs uses).
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { OUT_DIR, ROOT, SUT_CORE, cleanupOnExit, freePort, spawnPinned, waitForPort, sleep, writeResult } from "./lib/common.mjs";
+import { startUpstream } from "./lib/upstream.mjs";
+import { gatewayConfig } from "./lib/gateways.mjs";
+import { workerdConfig } from "./lib/workerd-config.mjs";
+import { chatRequest } from "./lib/bodies.mjs";
+import { runWrk } from "./lib/wrk.mjs";
+import { summarize } from "./lib/cpuprofile.mjs";
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: "string", default: "sse" },
+    seconds: { type: "string", default: "6" },
+    connections: { type: "string", default: "16" },
+  },
+});
+if (typeof WebSocket === "undefined") {
+  console.error("run with node --experimental-websocket (Node 20) or Node ≥ 22");
+  process.exit(2);
+}
+
+/** The wasm-bindgen output with names, built beside the shipped one. */
+function buildNamed() {
+  const dir = path.join(OUT_DIR, "worker-prof");
+  const wasm = path.join(ROOT, "target/wasm32-unknown-unknown/release/edgellm_worker.wasm");
+  if (!fs.existsSync(wasm)) throw new Error(`${wasm} is missing: run bash scripts/build-worker.sh`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, "js"), { recursive: true });
+  const build = path.join(dir, "build");
+  execFileSync("wasm-bindgen", [
+    "--target", "module", "--out-name", "edgellm_worker", "--no-typescript",
+    "--experimental-reset-state-function", "--force-enable-abort-handler", "--out-dir", build, wasm,
+  ]);
+  const js = path.join(build, "edgellm_worker.js");
+  fs.writeFileSync(js, fs.readFileSync(js, "utf8").replace(/^import source (.*\.wasm");$/m, "import $1;"));
+  const opt = path.join(ROOT, "node_modules/.bin/wasm-opt");
+  if (fs.existsSync(opt)) {
+    const bg = path.join(build, "edgellm_worker_bg.wasm");
+    execFileSync(opt, [
+      "-Oz", "-g", "--enable-mutable-globals", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
+      "--enable-bulk-memory", "--enable-multivalue", "--enable-reference-types", "--enable-exception-handling",
+      "-o", `${bg}.opt`, bg,
+    ]);
+    fs.renameSync(`${bg}.opt`, bg);
+  }
+  fs.copyFileSync(path.join(ROOT, "worker/js/entry.mjs"), path.join(dir, "js/entry.mjs"));
+  fs.writeFileSync(path.join(build, "config.js"), 'export default "model_list: []";\n');
+  return dir;
+}
+
+class Cdp {
+  constructor(url) {
+    this.ws = new WebSocket(url);
+    this.id = 0;
+    this.pending = new Map();
+    this.ws.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      const p = msg.id !== undefined && this.pending.get(msg.id);
+      if (p) {
+        this.pending.delete(msg.id);
+        msg.error ? p.reject(new Error(JSON.stringify(msg.error))) : p.resolve(msg.result);
+      }
+    };
+    this.open = new Promise((resolve, reject) => {
+      this.ws.onopen = resolve;
+      this.ws.onerror = reject;
+    });
+  }
+  send(method, params = {}) {
+    const id = ++this.id;
+    this.ws.send(JSON.stringify({ id, method, params }));
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+}
+
+const children = [];
+cleanupOnExit(children);
+const upstream = await startUpstream();
+children.push(upstream.child);
+const dir = buildNamed();
+const port = await freePort();
+const inspector = await freePort();
+const conf = path.join(dir, "bench.capnp");
+fs.writeFileSync(conf, workerdConfig({ snapshot: dir, port, config: JSON.stringify(gatewayConfig(upstream.url)) }));
+const workerd = spawnPinned(
+  SUT_CORE,
+  path.join(ROOT, "node_modules/.bin/workerd"),
+  ["serve", conf, `--inspector-addr=127.0.0.1:${inspector}`],
+  { log: path.join(OUT_DIR, "workerd-prof.log"), cwd: dir },
+);
+children.push(workerd);
+await waitForPort(port, 20_000, workerd);
+await waitForPort(inspector, 20_000, workerd);
+
+const mode = values.mode;
+const body = chatRequest(mode === "sse" ? "bench-sse" : "bench-json", mode === "sse");
+const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+// Warm up before profiling (JIT tiers, first-request config parse).
+await runWrk({ url, body, connections: 16, seconds: 2 });
+
+const targets = await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json();
+const cdp = new Cdp(targets[0].webSocketDebuggerUrl);
+await cdp.open;
+await cdp.send("Profiler.enable");
+await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+await cdp.send("Profiler.start");
+const load = await runWrk({ url, body, connections: Number(values.connections), seconds: Number(values.seconds) });
+const { profile } = await cdp.send("Profiler.stop");
+cdp.ws.close();
+fs.writeFileSync(path.join(OUT_DIR, `worker-${mode}.cpuprofile`), JSON.stringify(profile));
+const summary = summarize(profile, 25);
+writeResult(`worker-${mode}-profile`, { mode, connections: Number(values.connections), rps_while_profiling: load.rps, ...summary });
+console.log(`${mode}: ${load.rps.toFixed(0)} rps while profiling (profiler overhead included)`);
+for (const row of summary.top) console.log(`${row.self_pct.toFixed(1).padStart(5)}%  ${row.name}`);
+console.log("by category:", JSON.stringify(summary.categories));
+await sleep(100);
+await workerd.stop();
+await upstream.stop();
