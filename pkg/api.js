@@ -42,6 +42,19 @@ export function getSupportedOpenAIParams(model, customLlmProvider) {
   return backend.wasm.getSupportedOpenAIParams(model, customLlmProvider) ?? null;
 }
 
+/**
+ * LiteLLM's `stream_chunk_builder`: the `chat.completion` rebuilt from every chunk of one
+ * stream, in order. Usage is the stream's own (`stream_options: { include_usage: true }`).
+ * @param {object[]} chunks
+ */
+export function streamChunkBuilder(chunks) {
+  try {
+    return backend.wasm.streamChunkBuilder(chunks);
+  } catch (e) {
+    throw fromWasmError(e);
+  }
+}
+
 /** The edgellm version. */
 export function version() {
   return backend.wasm.version();
@@ -72,6 +85,8 @@ function chunkStream(inner) {
       }
       if (closed) return;
       if (batch === undefined) {
+        // Known once the stream ended with the provider's usage.
+        hidden.response_cost = inner.responseCost ?? null;
         release();
         controller.close();
         return;

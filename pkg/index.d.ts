@@ -149,7 +149,7 @@ export interface HiddenParams {
   custom_llm_provider: string;
   model: string;
   api_base: string | null;
-  /** USD, or `null` when no price is known. */
+  /** USD, or `null` when no price is known. On a stream it is set when the stream ended. */
   response_cost: number | null;
   /** Upstream requests sent (1 + retries). */
   attempts: number;
@@ -175,6 +175,10 @@ export function setEnv(vars: Record<string, unknown>): void;
 
 /** The OpenAI parameters the provider of `model` accepts, or `null` for an unknown provider. */
 export function getSupportedOpenAIParams(model: string, customLlmProvider?: string): string[] | null;
+
+/** LiteLLM's `stream_chunk_builder`: the `chat.completion` rebuilt from every chunk of one
+ *  stream, in order. Usage is the stream's own (`stream_options: { include_usage: true }`). */
+export function streamChunkBuilder(chunks: ChatCompletionChunk[]): ChatCompletion;
 
 /** The edgellm version. */
 export function version(): string;

@@ -39,7 +39,7 @@ if [ ! -x node_modules/.bin/wrangler ]; then
   exit 1
 fi
 
-# Build (a no-op when up to date); wrangler's [build] step runs the same script again, cheaply.
+# Build (a no-op when up to date).
 bash scripts/build-worker.sh
 
 # Hand the relevant shell variables to the Worker without putting values in argv.

@@ -214,6 +214,13 @@ pub fn worst_case_cost(price: &ModelPrice, req: &ChatRequest) -> Usd {
     input_rate.times(prompt) + output_rate.times(output)
 }
 
+/// [`worst_case_cost`] for a request to `model` (provider-prefixed or bare), from the price
+/// table; fails with [`ErrorKind::NotFound`] when the model has no price.
+pub fn worst_case_for(req: &ChatRequest, provider: Option<&str>) -> Result<Usd> {
+    let price = crate::cost::lookup_or_err(&req.model, provider)?;
+    Ok(worst_case_cost(&price, req))
+}
+
 /// Where budgets live.
 pub trait BudgetStore {
     /// The budget of `id`.

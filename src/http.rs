@@ -13,6 +13,8 @@ pub enum Method {
     Get,
     /// POST
     Post,
+    /// PUT (MLflow's artifact upload)
+    Put,
 }
 
 impl Method {
@@ -21,6 +23,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
         }
     }
 }

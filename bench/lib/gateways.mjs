@@ -50,12 +50,12 @@ function aliasTarget(name, url, child, extra = {}) {
 }
 
 /** Our Worker in workerd, no Miniflare or wrangler in between. */
-export async function startWorkerd(upstreamUrl, snapshot) {
+export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig(upstreamUrl)) {
   const port = await freePort();
   const dir = path.join(OUT_DIR, "workerd");
   fs.mkdirSync(dir, { recursive: true });
   const conf = path.join(snapshot, "bench.capnp");
-  fs.writeFileSync(conf, workerdConfig({ snapshot, port, config: JSON.stringify(gatewayConfig(upstreamUrl)) }));
+  fs.writeFileSync(conf, workerdConfig({ snapshot, port, config: JSON.stringify(config) }));
   const bin = path.join(ROOT, "node_modules/.bin/workerd");
   const child = spawnPinned(SUT_CORE, bin, ["serve", conf], { log: path.join(dir, "workerd.log"), cwd: snapshot });
   await waitForPort(port, 20_000, child);

@@ -1,10 +1,13 @@
 //! `completionCost`, `costPerToken`, `getModelInfo`, `registerModel`: the price table from JS.
 
+use js_sys::Reflect;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
-use crate::cost::{self, PriceOverrides};
+use crate::budget::{self, BudgetManager, Period};
+use crate::cost::{self, PriceOverrides, Usd};
+use crate::options;
 use crate::types::Usage;
 use crate::Error;
 
@@ -61,7 +64,7 @@ pub fn completion_cost(params: JsValue) -> Result<f64, JsValue> {
         None => PriceOverrides::default(),
     };
     cost::completion_cost(&usage, model, provider, &overrides)
-        .map(cost::Usd::to_f64)
+        .map(Usd::to_f64)
         .map_err(to_js)
 }
 
@@ -106,4 +109,160 @@ pub fn get_model_info(
 pub fn register_model(models: JsValue) -> Result<Vec<String>, JsValue> {
     let v = to_json(&models, "registerModel argument")?;
     cost::register_model(&v).map_err(to_js)
+}
+
+/// LiteLLM's `BudgetManager`: per-user (or project) budgets in memory, with reserve-then-settle
+/// for concurrent calls. Amounts are USD numbers; arithmetic inside is exact.
+#[wasm_bindgen(js_name = BudgetManager)]
+#[derive(Debug)]
+pub struct JsBudgetManager {
+    inner: BudgetManager,
+}
+
+fn usd_in(v: f64, what: &str) -> Result<Usd, JsValue> {
+    Usd::from_f64(v).ok_or_else(|| {
+        to_js(Error::bad_request(format!(
+            "{what} must be a non-negative number of USD"
+        )))
+    })
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// The chat request in `params` (`{ model, messages, max_tokens? }`) and its worst-case cost.
+fn worst_case(params: &JsValue) -> Result<(String, Usd), JsValue> {
+    let v = to_json(params, "request")?;
+    let (req, opts) = options::parse_chat(v).map_err(to_js)?;
+    let cost = budget::worst_case_for(&req, opts.custom_llm_provider.as_deref()).map_err(to_js)?;
+    Ok((req.model, cost))
+}
+
+#[wasm_bindgen(js_class = BudgetManager)]
+impl JsBudgetManager {
+    /// An empty manager.
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> JsBudgetManager {
+        JsBudgetManager {
+            inner: BudgetManager::in_memory(),
+        }
+    }
+
+    /// `createBudget(totalBudgetUsd, user, duration?)`: `duration` is `daily`, `weekly`,
+    /// `monthly`, `yearly` or a length such as `30d`, `12h`; none means it never resets.
+    #[wasm_bindgen(js_name = createBudget)]
+    pub fn create_budget(
+        &self,
+        total_budget: f64,
+        user: &str,
+        duration: Option<String>,
+    ) -> Result<(), JsValue> {
+        let period = match duration.as_deref() {
+            Some(d) => Period::parse(d).map_err(to_js)?,
+            None => Period::Never,
+        };
+        self.inner.create_budget(
+            user,
+            usd_in(total_budget, "total_budget")?,
+            period,
+            now_ms(),
+        );
+        Ok(())
+    }
+
+    /// The spend so far plus the most `params` (`{ model, messages, max_tokens? }`) can cost:
+    /// compare it with `getTotalBudget(user)` before calling.
+    #[wasm_bindgen(js_name = projectedCost)]
+    pub fn projected_cost(&self, params: JsValue, user: &str) -> Result<f64, JsValue> {
+        let (_, worst) = worst_case(&params)?;
+        Ok((self.inner.current_cost(user, now_ms()) + worst).to_f64())
+    }
+
+    /// Reserves the worst case of `params` on `user`'s budget and returns the USD reserved;
+    /// throws `BudgetExceededError` (402) when it does not fit. Pass the amount to `settle`.
+    pub fn reserve(&self, user: &str, params: JsValue) -> Result<f64, JsValue> {
+        let (_, worst) = worst_case(&params)?;
+        let r = self.inner.reserve(user, worst, now_ms()).map_err(to_js)?;
+        Ok(r.amount.to_f64())
+    }
+
+    /// Replaces a reservation of `reservedUsd` by the actual cost (`model` for per-model spend).
+    pub fn settle(
+        &self,
+        user: &str,
+        reserved_usd: f64,
+        actual_usd: f64,
+        model: Option<String>,
+    ) -> Result<(), JsValue> {
+        let r = budget::Reservation {
+            id: user.to_string(),
+            amount: usd_in(reserved_usd, "reserved")?,
+        };
+        let actual = usd_in(actual_usd, "actual cost")?;
+        self.inner
+            .settle_for_model(r, actual, model.as_deref(), now_ms());
+        Ok(())
+    }
+
+    /// LiteLLM's `update_cost(completion_obj, user)`: adds the response's cost
+    /// (`_hidden_params.response_cost`, else priced from its usage) and returns it.
+    #[wasm_bindgen(js_name = updateCost)]
+    pub fn update_cost(&self, user: &str, completion_obj: JsValue) -> Result<f64, JsValue> {
+        let v = to_json(&completion_obj, "completion_obj")?;
+        let cost = match v["_hidden_params"]["response_cost"].as_f64() {
+            Some(c) => usd_in(c, "response_cost")?,
+            None => {
+                let params = js_sys::Object::new();
+                let _ = Reflect::set(&params, &"completion_response".into(), &completion_obj);
+                usd_in(completion_cost(params.into())?, "cost")?
+            }
+        };
+        let model = v["model"].as_str();
+        self.inner.update_cost(user, cost, model, now_ms());
+        Ok(cost.to_f64())
+    }
+
+    /// Settled spend of `user` in the current period.
+    #[wasm_bindgen(js_name = getCurrentCost)]
+    pub fn get_current_cost(&self, user: &str) -> f64 {
+        self.inner.current_cost(user, now_ms()).to_f64()
+    }
+
+    /// The budget of `user` (0 without one).
+    #[wasm_bindgen(js_name = getTotalBudget)]
+    pub fn get_total_budget(&self, user: &str) -> f64 {
+        self.inner.total_budget(user).to_f64()
+    }
+
+    /// Spend per model of `user` in the current period.
+    #[wasm_bindgen(js_name = getModelCost)]
+    pub fn get_model_cost(&self, user: &str) -> Result<JsValue, JsValue> {
+        let m: serde_json::Map<String, Value> = self
+            .inner
+            .model_cost(user, now_ms())
+            .into_iter()
+            .map(|(k, v)| (k, Value::from(v.to_f64())))
+            .collect();
+        from_json(&Value::Object(m))
+    }
+
+    /// Whether `user` has a budget.
+    #[wasm_bindgen(js_name = isValidUser)]
+    pub fn is_valid_user(&self, user: &str) -> bool {
+        self.inner.is_valid_user(user)
+    }
+
+    /// Every user with a budget.
+    #[wasm_bindgen(js_name = getUsers)]
+    pub fn get_users(&self) -> Vec<String> {
+        self.inner.get_users()
+    }
+
+    /// Clears `user`'s spend.
+    #[wasm_bindgen(js_name = resetCost)]
+    pub fn reset_cost(&self, user: &str) {
+        self.inner.reset_cost(user, now_ms());
+    }
 }

@@ -5,7 +5,9 @@
 
 mod accumulate;
 mod completion;
+mod cost;
 mod env;
 mod error;
 mod info;
+mod router;
 mod stream;

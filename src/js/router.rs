@@ -73,7 +73,7 @@ impl Callbacks {
         cb
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.success.is_empty() && self.failure.is_empty()
     }
 

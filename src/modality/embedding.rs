@@ -53,7 +53,15 @@ pub async fn embedding<H: Host>(
             &opts,
             &mut meta,
             || provider.embedding_request(&part, &target),
-            |body| provider.embedding_response(body, &part, &target),
+            |headers, body| {
+                let mut r = provider.embedding_response(body, &part, &target)?;
+                if r.usage.prompt_tokens == 0 {
+                    if let Some(n) = provider.input_tokens_from_headers(headers) {
+                        r.usage = crate::types::Usage::new(n, 0);
+                    }
+                }
+                Ok(r)
+            },
         )
         .await?;
         merge(&mut out, resp, start, end - start)

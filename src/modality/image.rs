@@ -32,7 +32,7 @@ pub async fn image_generation<H: Host>(
         &opts,
         &mut meta,
         || provider.image_generation_request(&req, &target),
-        |body| provider.image_generation_response(body, &req, &target),
+        |_, body| provider.image_generation_response(body, &req, &target),
     )
     .await?;
     if response.created == 0 {

@@ -5,7 +5,17 @@
 //! Each entry point is the chat engine's loop with another pair of pure provider methods:
 //! resolve the model, build the upstream request, send it through the [`Host`] with the same
 //! retry policy ([`crate::engine`]), parse. `mock_response` works as for chat: an error name
-//! raises that error, an object is returned as the response.
+//! raises that error, an object is returned as the response. A text completion whose request
+//! has `stream: true` goes to [`text_completion_stream`]; the parsers leave that choice to the
+//! caller, as [`crate::options::parse_chat`] does.
+//!
+//! | endpoint | providers |
+//! | --- | --- |
+//! | embeddings | OpenAI-compatible rows with `caps.embeddings` (OpenAI, Azure, Azure AI, Mistral, Together, Fireworks, NVIDIA NIM, DeepInfra, vLLM, LM Studio, llamafile, any `openai_like`), Gemini (`batchEmbedContents`), Vertex AI (`:predict`), Cohere (v2 `/embed`), Bedrock (Titan, Cohere), Ollama (`/api/embed`), Voyage, Jina |
+//! | images | OpenAI, Azure, xAI, Together, Vertex AI Imagen, Gemini API Imagen, Bedrock (Stability, Titan, Nova Canvas) |
+//! | text completion | native `/completions` for OpenAI's instruct models and vLLM / LM Studio / llamafile / `openai_like`; every chat provider through chat |
+//! | moderation | OpenAI |
+//! | rerank | Cohere (v2), Jina, Voyage, Together, vLLM |
 //!
 //! ```
 //! use edgellm::{modality, testing::{MockHost, Reply}, host::NoEnv};
@@ -51,7 +61,7 @@ use serde_json::Value;
 
 use crate::engine::{send_with_retries, CallMeta};
 use crate::host::{Env, Host};
-use crate::http::HttpRequest;
+use crate::http::{Headers, HttpRequest};
 use crate::options::CallOptions;
 use crate::provider::{registry, target_for, Provider, Target};
 use crate::types::ChatRequest;
@@ -121,8 +131,9 @@ fn mock<T: DeserializeOwned>(
     .with_param("mock_response"))
 }
 
-/// Sends `build()`'s request with retries, reads the body and parses it, with errors put in
-/// the provider/model context.
+/// Sends `build()`'s request with retries, reads the body and parses it (with the response
+/// headers, for providers that report usage there), with errors put in the provider/model
+/// context.
 async fn send_and_parse<H: Host, T>(
     host: &H,
     provider: &dyn Provider,
@@ -130,12 +141,13 @@ async fn send_and_parse<H: Host, T>(
     opts: &CallOptions,
     meta: &mut CallMeta,
     build: impl Fn() -> Result<HttpRequest>,
-    parse: impl FnOnce(&[u8]) -> Result<T>,
+    parse: impl FnOnce(&Headers, &[u8]) -> Result<T>,
 ) -> Result<T> {
     let resp = send_with_retries(host, provider, target, opts, build, meta).await?;
     let ctx = |e: Error| e.in_context(&target.provider, &target.model);
+    let headers = resp.headers.clone();
     let body = resp.bytes().await.map_err(ctx)?;
-    parse(&body).map_err(ctx)
+    parse(&headers, &body).map_err(ctx)
 }
 
 #[cfg(test)]

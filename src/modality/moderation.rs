@@ -29,7 +29,7 @@ pub async fn moderation<H: Host>(
         &opts,
         &mut meta,
         || provider.moderation_request(&req, &target),
-        |body| provider.moderation_response(body, &req, &target),
+        |_, body| provider.moderation_response(body, &req, &target),
     )
     .await?;
     meta.end_ms = host.now_ms();

@@ -30,7 +30,7 @@ pub async fn rerank<H: Host>(
         &opts,
         &mut meta,
         || provider.rerank_request(&req, &target),
-        |body| provider.rerank_response(body, &req, &target),
+        |_, body| provider.rerank_response(body, &req, &target),
     )
     .await?;
     let response = complete(response, &req, || crate::engine::new_id(host, "rerank"));

@@ -246,7 +246,7 @@ pub async fn text_completion<H: Host>(
                 &opts,
                 &mut meta,
                 || provider.text_completion_request(&req, &target),
-                |body| provider.text_completion_response(body, &req, &target),
+                |_, body| provider.text_completion_response(body, &req, &target),
             )
             .await?;
             meta.end_ms = host.now_ms();

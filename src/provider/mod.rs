@@ -193,6 +193,12 @@ pub trait Provider: Sync {
         None
     }
 
+    /// Input tokens the provider reports in response headers instead of the body (Bedrock's
+    /// `InvokeModel`); used when a parsed embeddings response carries none.
+    fn input_tokens_from_headers(&self, _headers: &Headers) -> Option<u64> {
+        None
+    }
+
     /// Builds the upstream embeddings request for `req.input` (already cut to the batch size).
     fn embedding_request(&self, _req: &EmbeddingRequest, _target: &Target) -> Result<HttpRequest> {
         Err(unsupported(self.info(), "embeddings"))

@@ -884,6 +884,13 @@ pub fn infer(model: &str) -> Option<&'static str> {
         ("claude-", "anthropic"),
         ("gemini-", "gemini"),
         ("command", "cohere"),
+        // Cohere's embed and rerank models (LiteLLM's `cohere_embedding_models`, rerank list).
+        ("embed-english-", "cohere"),
+        ("embed-multilingual-", "cohere"),
+        ("embed-v4", "cohere"),
+        ("rerank-v3", "cohere"),
+        ("rerank-english-", "cohere"),
+        ("rerank-multilingual-", "cohere"),
         ("mistral-", "mistral"),
         ("codestral", "mistral"),
         ("grok-", "xai"),

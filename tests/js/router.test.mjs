@@ -10,7 +10,7 @@ import { sdk } from "./helpers.mjs";
 
 // The wasm-bindgen module the package loaded (Router and the cost helpers are its exports).
 const wasm = await import("../../pkg/node/edgellm.js");
-const { Router, completionCost, costPerToken, getModelInfo, registerModel, setCallbacks } = wasm;
+const { Router, BudgetManager, completionCost, costPerToken, getModelInfo, registerModel, setCallbacks } = wasm;
 
 const messages = [{ role: "user", content: "Hello" }];
 const okBody = (content = "Hi!") => ({
@@ -292,6 +292,32 @@ describe("cost helpers", () => {
       ["openai_like/acme-chat"]);
     assert.ok(Math.abs(completionCost({ model: "acme-chat", custom_llm_provider: "openai_like", usage }) - 0.005) < 1e-15);
     assert.throws(() => registerModel({ x: { input_cost_per_token: -1 } }), (e) => e.name === "BadRequestError");
+  });
+
+  test("BudgetManager reserves the worst case, settles the actual cost, refuses over budget", async () => {
+    const bm = new BudgetManager();
+    bm.createBudget(0.001, "alice", "daily");
+    assert.ok(bm.isValidUser("alice"));
+    assert.deepEqual(bm.getUsers(), ["alice"]);
+    // gpt-4o-mini output is $0.60 per 1M: 1000 max_tokens → at most $0.0006 plus the prompt.
+    const req = { model: "gpt-4o-mini", messages, max_tokens: 1000 };
+    const reserved = bm.reserve("alice", req);
+    assert.ok(reserved > 0.0006 && reserved < 0.0007, `${reserved}`);
+    // A second call with the same worst case no longer fits while the first is in flight.
+    assert.throws(() => bm.reserve("alice", req), (e) => e.name === "BudgetExceededError" && e.status === 402);
+    bm.settle("alice", reserved, 0.0001, "gpt-4o-mini");
+    assert.ok(Math.abs(bm.getCurrentCost("alice") - 0.0001) < 1e-15);
+    assert.ok(Math.abs(bm.getModelCost("alice")["gpt-4o-mini"] - 0.0001) < 1e-15);
+    // update_cost from a routed response (priced from _hidden_params.response_cost).
+    const router = new Router({ model_list: [dep("g", "ok")] });
+    const r = await router.completion(chat("g"));
+    const added = bm.updateCost("alice", r);
+    assert.equal(added, r._hidden_params.response_cost);
+    assert.ok(bm.projectedCost(req, "alice") > bm.getCurrentCost("alice"));
+    bm.resetCost("alice");
+    assert.equal(bm.getCurrentCost("alice"), 0);
+    assert.equal(bm.getTotalBudget("alice"), 0.001);
+    assert.throws(() => bm.createBudget(1, "bob", "fortnightly"), (e) => e.name === "BadRequestError");
   });
 
   test("the package entry point still loads", () => {

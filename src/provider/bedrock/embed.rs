@@ -9,8 +9,9 @@
 //!
 //! Titan takes one text per call, so a batch becomes one request per input (as in LiteLLM),
 //! joined in order by the engine with summed `inputTextTokenCount`. Cohere's `input_type`
-//! defaults to `search_document` (LiteLLM's `COHERE_DEFAULT_EMBEDDING_INPUT_TYPE`); Cohere on
-//! Bedrock reports no token counts in the body, so its usage is 0.
+//! defaults to `search_document` (LiteLLM's `COHERE_DEFAULT_EMBEDDING_INPUT_TYPE`). Cohere on
+//! Bedrock reports no token counts in the body; usage then comes from the
+//! `X-Amzn-Bedrock-Input-Token-Count` response header.
 //! `encoding_format: base64` is produced from the floats by the engine (LiteLLM asks Titan for
 //! `binary` embeddings instead, which are 1-bit quantized, not OpenAI's base64 floats).
 //!
@@ -21,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use super::super::openai_format::{refuse_param, require_texts};
 use super::{base_model, invoke};
-use crate::http::HttpRequest;
+use crate::http::{header, Headers, HttpRequest};
 use crate::provider::Target;
 use crate::types::{EmbeddingRequest, EmbeddingResponse};
 use crate::{Error, Result};
@@ -131,6 +132,15 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
         }
     }
     invoke::request(target, &Value::Object(body))
+}
+
+/// `X-Amzn-Bedrock-Input-Token-Count`: `InvokeModel` reports token counts in headers, the only
+/// place Cohere-on-Bedrock usage is given.
+pub fn input_tokens_from_headers(headers: &Headers) -> Option<u64> {
+    header(headers, "x-amzn-bedrock-input-token-count")?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn floats(v: &Value, what: &str) -> Result<Vec<f64>> {

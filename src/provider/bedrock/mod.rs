@@ -272,6 +272,10 @@ impl Provider for Bedrock {
         embed::request(req, target)
     }
 
+    fn input_tokens_from_headers(&self, headers: &Headers) -> Option<u64> {
+        embed::input_tokens_from_headers(headers)
+    }
+
     fn embedding_response(
         &self,
         body: &[u8],

@@ -16,6 +16,7 @@
 
 pub mod embed;
 pub(crate) mod error;
+pub mod image;
 pub mod request;
 pub(crate) mod response;
 pub mod schema;
@@ -48,6 +49,7 @@ static INFO: ProviderInfo = ProviderInfo {
     caps: Capabilities {
         vision: true,
         embeddings: true,
+        images: true,
         ..super::openai_compat::DEFAULT.info.caps
     },
 };
@@ -171,6 +173,23 @@ impl Provider for Gemini {
         target: &Target,
     ) -> Result<crate::types::EmbeddingResponse> {
         embed::response(body, target)
+    }
+
+    fn image_generation_request(
+        &self,
+        req: &crate::types::ImageRequest,
+        target: &Target,
+    ) -> Result<HttpRequest> {
+        image::request(req, target)
+    }
+
+    fn image_generation_response(
+        &self,
+        body: &[u8],
+        _req: &crate::types::ImageRequest,
+        target: &Target,
+    ) -> Result<crate::types::ImageResponse> {
+        image::response(body, target)
     }
 }
 

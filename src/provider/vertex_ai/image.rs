@@ -43,8 +43,8 @@ pub fn aspect_ratio(size: &str) -> Option<&'static str> {
     .map(|(r, _, _)| r)
 }
 
-/// The upstream request.
-pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
+/// The Imagen `:predict` body (shared with the Gemini API's Imagen models).
+pub fn body(req: &ImageRequest, target: &Target) -> Result<Value> {
     for (p, set) in [
         ("quality", req.quality.is_some()),
         ("style", req.style.is_some()),
@@ -72,7 +72,12 @@ pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
     for (k, v) in &req.extra {
         parameters.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    let body = json!({"instances": [{"prompt": req.prompt}], "parameters": parameters});
+    Ok(json!({"instances": [{"prompt": req.prompt}], "parameters": parameters}))
+}
+
+/// The upstream request.
+pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
+    let body = body(req, target)?;
     let url = format!("{}:predict", model_prefix(target, Family::Gemini)?);
     let token = require_bearer(target)?;
     let mut http = HttpRequest::post_json(url, &body);

@@ -1,0 +1,86 @@
+//! What gets logged: a call's standard logging payload (success or failure), or a budget alert.
+
+use serde_json::{json, Value};
+
+/// One thing to log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogEvent {
+    /// A call that succeeded: its [`crate::logging::payload`] (for streams, built at the end
+    /// of the stream with the accumulated output).
+    Success(Value),
+    /// A call that failed: its payload with `error_information`.
+    Failure(Value),
+    /// A spend limit crossed (LiteLLM's `budget_alerts`).
+    Budget(BudgetAlert),
+}
+
+impl LogEvent {
+    /// A success or failure event for a payload, by its `status`.
+    pub fn from_payload(payload: Value) -> Self {
+        if payload["status"] == "failure" {
+            LogEvent::Failure(payload)
+        } else {
+            LogEvent::Success(payload)
+        }
+    }
+
+    /// The payload of a call event.
+    pub fn payload(&self) -> Option<&Value> {
+        match self {
+            LogEvent::Success(p) | LogEvent::Failure(p) => Some(p),
+            LogEvent::Budget(_) => None,
+        }
+    }
+}
+
+/// A budget alert, with the fields of LiteLLM's `WebhookEvent`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BudgetAlert {
+    /// `budget_crossed`, `threshold_crossed`, `soft_budget_crossed` or
+    /// `projected_limit_exceeded`.
+    pub event: String,
+    /// Whose budget: `user`, `key`, `team`, `customer`, `proxy`, …
+    pub event_group: String,
+    /// A sentence for people (`Budget Crossed for key …`).
+    pub event_message: String,
+    /// Spend so far, USD.
+    pub spend: f64,
+    /// The hard limit, USD.
+    pub max_budget: Option<f64>,
+    /// The soft limit, USD.
+    pub soft_budget: Option<f64>,
+    /// The key's hash (never the key).
+    pub token: Option<String>,
+    /// User id.
+    pub user_id: Option<String>,
+    /// Team id.
+    pub team_id: Option<String>,
+    /// Team alias.
+    pub team_alias: Option<String>,
+    /// Key alias.
+    pub key_alias: Option<String>,
+    /// Customer (end user) id.
+    pub customer_id: Option<String>,
+    /// When it happened, ms since the epoch.
+    pub at_ms: u64,
+}
+
+impl BudgetAlert {
+    /// LiteLLM's `WebhookEvent` JSON.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "event": self.event,
+            "event_group": self.event_group,
+            "event_message": self.event_message,
+            "spend": self.spend,
+            "max_budget": self.max_budget,
+            "soft_budget": self.soft_budget,
+            "token": self.token,
+            "user_id": self.user_id,
+            "team_id": self.team_id,
+            "team_alias": self.team_alias,
+            "key_alias": self.key_alias,
+            "customer_id": self.customer_id,
+        })
+    }
+}
