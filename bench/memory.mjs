@@ -17,7 +17,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { LOAD_CORE, OUT_DIR, cleanupOnExit, median, percentile, rssKiB, sleep, writeResult } from "./lib/common.mjs";
 import { startUpstream, SDK_STREAM_CHUNKS } from "./lib/upstream.mjs";
-import { API_KEY, gatewayConfig, snapshotWorker, startWorkerd } from "./lib/gateways.mjs";
+import { API_KEY, MASTER_KEY, gatewayConfig, snapshotWorker, startWorkerd } from "./lib/gateways.mjs";
 import { chatRequest } from "./lib/bodies.mjs";
 
 const { values } = parseArgs({
@@ -59,7 +59,7 @@ function stream(url, model) {
     let bytes = 0;
     let tail = "";
     let events = 0;
-    const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` } }, (res) => {
+    const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json", authorization: `Bearer ${MASTER_KEY}` } }, (res) => {
       res.setEncoding("utf8");
       res.on("data", (d) => {
         if (first === null && d.includes("data: ")) first = performance.now() - t0;

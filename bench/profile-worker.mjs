@@ -14,8 +14,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { OUT_DIR, ROOT, SUT_CORE, cleanupOnExit, freePort, spawnPinned, waitForPort, sleep, writeResult } from "./lib/common.mjs";
 import { startUpstream } from "./lib/upstream.mjs";
-import { gatewayConfig } from "./lib/gateways.mjs";
-import { workerdConfig } from "./lib/workerd-config.mjs";
+import { MASTER_KEY, gatewayConfig } from "./lib/gateways.mjs";
+import { gatewayModules, workerdConfig } from "./lib/workerd-config.mjs";
 import { chatRequest } from "./lib/bodies.mjs";
 import { runWrk } from "./lib/wrk.mjs";
 import { summarize } from "./lib/cpuprofile.mjs";
@@ -94,7 +94,7 @@ const dir = buildNamed();
 const port = await freePort();
 const inspector = await freePort();
 const conf = path.join(dir, "bench.capnp");
-fs.writeFileSync(conf, workerdConfig({ snapshot: dir, port, config: JSON.stringify(gatewayConfig(upstream.url)) }));
+fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(dir), port, bindings: { EDGELLM_CONFIG: JSON.stringify(gatewayConfig(upstream.url)) } }));
 const workerd = spawnPinned(
   SUT_CORE,
   path.join(ROOT, "node_modules/.bin/workerd"),
@@ -108,8 +108,9 @@ await waitForPort(inspector, 20_000, workerd);
 const mode = values.mode;
 const body = chatRequest(mode === "sse" ? "bench-sse" : "bench-json", mode === "sse");
 const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+const headers = { Authorization: `Bearer ${MASTER_KEY}` };
 // Warm up before profiling (JIT tiers, first-request config parse).
-await runWrk({ url, body, connections: 16, seconds: 2 });
+await runWrk({ url, body, headers, connections: 16, seconds: 2 });
 
 const targets = await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json();
 const cdp = new Cdp(targets[0].webSocketDebuggerUrl);
@@ -117,7 +118,7 @@ await cdp.open;
 await cdp.send("Profiler.enable");
 await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
 await cdp.send("Profiler.start");
-const load = await runWrk({ url, body, connections: Number(values.connections), seconds: Number(values.seconds) });
+const load = await runWrk({ url, body, headers, connections: Number(values.connections), seconds: Number(values.seconds) });
 const { profile } = await cdp.send("Profiler.stop");
 cdp.ws.close();
 fs.writeFileSync(path.join(OUT_DIR, `worker-${mode}.cpuprofile`), JSON.stringify(profile));

@@ -810,6 +810,11 @@ impl ProxyConfig {
                         ),
                     ));
                 }
+                if s == "provider-budget-routing" {
+                    ctx.warn(format!(
+                        "`{P}.routing_strategy: provider-budget-routing`: provider budgets are not tracked; deployments are picked as with simple-shuffle"
+                    ));
+                }
                 Some(s.clone())
             }
             Some(_) => return Err(err(&format!("{P}.routing_strategy"), "must be a string")),

@@ -36,6 +36,7 @@ pub mod engine;
 pub mod error;
 pub mod host;
 pub mod http;
+pub mod integrations;
 pub mod logging;
 pub mod mock;
 pub mod modality;

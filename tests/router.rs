@@ -1095,6 +1095,20 @@ fn mock_response_deployments_route_without_network() {
 }
 
 #[test]
+fn sdk_kwargs_without_effect_are_reported_not_dropped() {
+    let r = router(
+        json!({"model_list": [dep("g", "a")], "redis_host": "localhost",
+                          "request_timeout": 7}),
+    );
+    assert!(
+        r.warnings().iter().any(|w| w.contains("redis_host")),
+        "{:?}",
+        r.warnings()
+    );
+    assert_eq!(r.config().timeout_ms(), Some(7000));
+}
+
+#[test]
 fn proxy_config_shape_is_accepted() {
     let env: std::collections::HashMap<String, String> =
         [("KEY_A".to_string(), "sk-test-from-env".to_string())].into();

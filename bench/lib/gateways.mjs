@@ -11,9 +11,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BENCH_DIR, OUT_DIR, ROOT, SUT_CORE, freePort, spawnPinned, waitForPort, sleep } from "./common.mjs";
-import { workerdConfig } from "./workerd-config.mjs";
+import { gatewayModules, workerdConfig } from "./workerd-config.mjs";
 
 export const API_KEY = "sk-bench-not-a-real-key";
+/** The gateways' own key (LiteLLM refuses to start without one; edgellm checks it the same way). */
+export const MASTER_KEY = "sk-bench-master-0123456789abcdef0123456789abcdef";
 
 /** The LiteLLM-style config (as JSON, which both edgellm and LiteLLM read). */
 export function gatewayConfig(upstreamUrl) {
@@ -21,7 +23,7 @@ export function gatewayConfig(upstreamUrl) {
     model_name: name,
     litellm_params: { model: "openai/gpt-4o-mini", api_base: `${upstreamUrl}/${prefix}/v1`, api_key: API_KEY },
   });
-  return { model_list: [dep("bench-json", "json"), dep("bench-sse", "sse")] };
+  return { model_list: [dep("bench-json", "json"), dep("bench-sse", "sse")], general_settings: { master_key: MASTER_KEY } };
 }
 
 /** Copies the built Worker (worker/js + worker/build) so a rebuild by someone else mid-run cannot change it. */
@@ -43,7 +45,7 @@ function aliasTarget(name, url, child, extra = {}) {
     name,
     url,
     child,
-    request: (mode) => ({ path: "/v1/chat/completions", model: mode === "sse" ? "bench-sse" : "bench-json", headers: { Authorization: `Bearer ${API_KEY}` } }),
+    request: (mode) => ({ path: "/v1/chat/completions", model: mode === "sse" ? "bench-sse" : "bench-json", headers: { Authorization: `Bearer ${MASTER_KEY}` } }),
     stop: () => child.stop(),
     ...extra,
   };
@@ -55,11 +57,31 @@ export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig
   const dir = path.join(OUT_DIR, "workerd");
   fs.mkdirSync(dir, { recursive: true });
   const conf = path.join(snapshot, "bench.capnp");
-  fs.writeFileSync(conf, workerdConfig({ snapshot, port, config: JSON.stringify(config) }));
+  fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(snapshot), port, bindings: { EDGELLM_CONFIG: JSON.stringify(config) } }));
   const bin = path.join(ROOT, "node_modules/.bin/workerd");
   const child = spawnPinned(SUT_CORE, bin, ["serve", conf], { log: path.join(dir, "workerd.log"), cwd: snapshot });
   await waitForPort(port, 20_000, child);
   return aliasTarget("edgellm-workerd", `http://127.0.0.1:${port}`, child, { rssPids: () => [child.pid] });
+}
+
+/**
+ * A reference JS Worker (bench/lib/js-worker/worker.mjs) in the same workerd: `passthrough`
+ * (the floor for any Worker gateway) or `per-event` (re-frames each SSE event in JS).
+ */
+export async function startJsWorker(mode, upstreamUrl) {
+  const port = await freePort();
+  const dir = path.join(BENCH_DIR, "lib", "js-worker");
+  const conf = path.join(OUT_DIR, `js-worker-${mode}.capnp`);
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const bases = { "bench-json": `${upstreamUrl}/json/v1`, "bench-sse": `${upstreamUrl}/sse/v1` };
+  // embed paths are relative to the config file: point at the worker source from bench/out.
+  const text = workerdConfig({ modules: ["worker.mjs"], port, bindings: { BASES: JSON.stringify(bases), MODE: mode } })
+    .replace('embed "worker.mjs"', `embed ${JSON.stringify(path.relative(OUT_DIR, path.join(dir, "worker.mjs")))}`);
+  fs.writeFileSync(conf, text);
+  const bin = path.join(ROOT, "node_modules/.bin/workerd");
+  const child = spawnPinned(SUT_CORE, bin, ["serve", conf], { log: path.join(OUT_DIR, `js-worker-${mode}.log`), cwd: OUT_DIR });
+  await waitForPort(port, 20_000, child);
+  return aliasTarget(`workerd-js-${mode}`, `http://127.0.0.1:${port}`, child);
 }
 
 /** Our Worker through Miniflare (a Node host process plus its workerd child, both pinned). */
@@ -182,6 +204,9 @@ export function directTarget(upstreamUrl) {
 }
 
 export const STARTERS = {
+  "workerd-js-passthrough": (u) => startJsWorker("passthrough", u),
+  "workerd-js-per-event": (u) => startJsWorker("per-event", u),
+  "workerd-js-batched": (u) => startJsWorker("batched", u),
   "edgellm-workerd": startWorkerd,
   "edgellm-miniflare": startMiniflare,
   "edgellm-wrangler": startWranglerDev,

@@ -101,6 +101,8 @@ pub struct LoggingSettings {
     pub timeout_ms: u64,
     /// Retries of a transient failure (connection error, timeout, 408, 429, 5xx).
     pub max_retries: u32,
+    /// How long the SDK collects finished calls before sending them as one batch, ms.
+    pub flush_interval_ms: u64,
 }
 
 impl Default for LoggingSettings {
@@ -113,6 +115,7 @@ impl Default for LoggingSettings {
             callback_settings: Map::new(),
             timeout_ms: 10_000,
             max_retries: 2,
+            flush_interval_ms: 50,
         }
     }
 }
@@ -122,15 +125,21 @@ fn names(v: &Value, key: &str) -> Result<Vec<String>> {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),
         // Functions (JS callbacks) are handled by the caller; only names count here.
-        Some(Value::Array(a)) => Ok(a.iter().filter_map(|x| x.as_str().map(String::from)).collect()),
-        Some(_) => Err(Error::bad_request(format!("`{key}` must be a list of names")).with_param(key)),
+        Some(Value::Array(a)) => Ok(a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect()),
+        Some(_) => {
+            Err(Error::bad_request(format!("`{key}` must be a list of names")).with_param(key))
+        }
     }
 }
 
 impl LoggingSettings {
     /// Reads the settings from an object with LiteLLM's keys (`success_callback`,
     /// `failure_callback`, `callbacks`, `turn_off_message_logging`, `callback_settings`) plus
-    /// `logging_timeout` (seconds) and `logging_max_retries`. Missing keys keep defaults.
+    /// `logging_timeout` (seconds), `logging_max_retries` and `logging_flush_interval`
+    /// (seconds). Missing keys keep defaults.
     ///
     /// ```
     /// let s = edgellm::integrations::LoggingSettings::from_json(&serde_json::json!({
@@ -157,15 +166,18 @@ impl LoggingSettings {
             Value::Bool(b) => self.turn_off_message_logging = *b,
             Value::String(s) => self.turn_off_message_logging = s.eq_ignore_ascii_case("true"),
             _ => {
-                return Err(Error::bad_request("`turn_off_message_logging` must be a boolean")
-                    .with_param("turn_off_message_logging"))
+                return Err(
+                    Error::bad_request("`turn_off_message_logging` must be a boolean")
+                        .with_param("turn_off_message_logging"),
+                )
             }
         }
         match &v["callback_settings"] {
             Value::Null => {}
             Value::Object(m) => {
                 for (k, v) in m {
-                    self.callback_settings.insert(k.to_ascii_lowercase(), v.clone());
+                    self.callback_settings
+                        .insert(k.to_ascii_lowercase(), v.clone());
                 }
             }
             _ => {
@@ -179,12 +191,17 @@ impl LoggingSettings {
         if let Some(n) = v["logging_max_retries"].as_u64() {
             self.max_retries = n.min(10) as u32;
         }
+        if let Some(secs) = v["logging_flush_interval"].as_f64() {
+            self.flush_interval_ms = (secs.clamp(0.0, 60.0) * 1000.0) as u64;
+        }
         Ok(())
     }
 
     /// Whether any logger is named at all.
     pub fn is_empty(&self) -> bool {
-        self.success_callback.is_empty() && self.failure_callback.is_empty() && self.callbacks.is_empty()
+        self.success_callback.is_empty()
+            && self.failure_callback.is_empty()
+            && self.callbacks.is_empty()
     }
 }
 
@@ -210,13 +227,19 @@ struct Logger {
     target: Target,
 }
 
-fn resolve(kind: LoggerKind, explicit: &Map<String, Value>, env: &dyn Env) -> std::result::Result<Target, String> {
+fn resolve(
+    kind: LoggerKind,
+    explicit: &Map<String, Value>,
+    env: &dyn Env,
+) -> std::result::Result<Target, String> {
     Ok(match kind {
         LoggerKind::Langfuse => Target::Langfuse(langfuse::Config::resolve(explicit, env)?),
         LoggerKind::Lunary => Target::Lunary(lunary::Config::resolve(explicit, env)?),
         LoggerKind::Mlflow => Target::Mlflow(mlflow::Config::resolve(explicit, env)?),
         LoggerKind::Helicone => Target::Helicone(helicone::Config::resolve(explicit, env)?),
-        LoggerKind::PromptLayer => Target::PromptLayer(promptlayer::Config::resolve(explicit, env)?),
+        LoggerKind::PromptLayer => {
+            Target::PromptLayer(promptlayer::Config::resolve(explicit, env)?)
+        }
         LoggerKind::Traceloop => Target::Otlp(otel::Config::traceloop(explicit, env)?),
         LoggerKind::Otel => Target::Otlp(otel::Config::otel(explicit, env)?),
         LoggerKind::Slack => Target::Slack(slack::Config::resolve(explicit, env)?),
@@ -405,7 +428,10 @@ impl Dispatcher {
                     simple(slack::requests(c, &texts), true)
                 }
                 Target::Webhook(c) => {
-                    let mut jobs = simple(webhook::requests(c, &payloads), c.format == webhook::Format::Single);
+                    let mut jobs = simple(
+                        webhook::requests(c, &payloads),
+                        c.format == webhook::Format::Single,
+                    );
                     let alert_json: Vec<Value> = alerts.iter().map(|a| a.to_json()).collect();
                     jobs.extend(simple(webhook::alert_requests(c, &alert_json), true));
                     jobs
@@ -445,7 +471,9 @@ mod tests {
     #[test]
     fn success_and_failure_lists_select_loggers() {
         let d = Dispatcher::new(
-            &settings(json!({"success_callback": ["langfuse", "slack"], "failure_callback": ["langfuse", "slack", "lunary"]})),
+            &settings(
+                json!({"success_callback": ["langfuse", "slack"], "failure_callback": ["langfuse", "slack", "lunary"]}),
+            ),
             &env(),
         );
         assert_eq!(d.logger_names(), ["langfuse", "slack", "lunary"]);
@@ -460,16 +488,34 @@ mod tests {
 
     #[test]
     fn callbacks_cover_both_and_batches_stay_batched() {
-        let d = Dispatcher::new(&settings(json!({"callbacks": ["LANGFUSE", "webhook"]})), &env());
+        let d = Dispatcher::new(
+            &settings(json!({"callbacks": ["LANGFUSE", "webhook"]})),
+            &env(),
+        );
         let plan = d.plan(&[
             LogEvent::Success(testdata::success()),
             LogEvent::Failure(testdata::failure()),
             LogEvent::Success(testdata::stream_success()),
         ]);
         assert_eq!(plan.jobs.len(), 2);
-        assert_eq!(plan.jobs[0].request.json_body().unwrap()["batch"].as_array().unwrap().len(), 6);
+        assert_eq!(
+            plan.jobs[0].request.json_body().unwrap()["batch"]
+                .as_array()
+                .unwrap()
+                .len(),
+            6
+        );
         assert_eq!(plan.jobs[0].events, 3);
-        assert_eq!(plan.jobs[1].request.json_body().unwrap().as_array().unwrap().len(), 3);
+        assert_eq!(
+            plan.jobs[1]
+                .request
+                .json_body()
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
     }
 
     #[test]
@@ -481,7 +527,11 @@ mod tests {
         assert_eq!(d.logger_names(), ["langfuse"]);
         let plan = d.plan(&[LogEvent::Success(testdata::success())]);
         assert_eq!(plan.jobs.len(), 1);
-        let skipped: Vec<_> = plan.skipped.iter().map(|r| (r.logger.as_str(), r.error.clone().unwrap())).collect();
+        let skipped: Vec<_> = plan
+            .skipped
+            .iter()
+            .map(|r| (r.logger.as_str(), r.error.clone().unwrap()))
+            .collect();
         assert_eq!(skipped[0].0, "prometheus");
         assert_eq!(skipped[1].0, "helicone");
         assert!(skipped[1].1.contains("HELICONE_API_KEY"));
@@ -513,12 +563,18 @@ mod tests {
             "callback_settings": {"langfuse": {"langfuse_host": "http://127.0.0.1:1", "langfuse_public_key": "pk2", "langfuse_secret_key": "sk2"}},
         }));
         let plan = Dispatcher::new(&s, &env()).plan(&[LogEvent::Success(testdata::success())]);
-        assert_eq!(plan.jobs[0].request.url, "http://127.0.0.1:1/api/public/ingestion");
+        assert_eq!(
+            plan.jobs[0].request.url,
+            "http://127.0.0.1:1/api/public/ingestion"
+        );
     }
 
     #[test]
     fn mlflow_jobs_carry_their_upload_and_budget_alerts_reach_slack_and_webhook() {
-        let d = Dispatcher::new(&settings(json!({"callbacks": ["mlflow", "slack", "webhook"]})), &env());
+        let d = Dispatcher::new(
+            &settings(json!({"callbacks": ["mlflow", "slack", "webhook"]})),
+            &env(),
+        );
         let alert = crate::integrations::BudgetAlert {
             event: "budget_crossed".into(),
             event_group: "team".into(),
@@ -527,17 +583,31 @@ mod tests {
             max_budget: Some(2.0),
             ..Default::default()
         };
-        let plan = d.plan(&[LogEvent::Success(testdata::success()), LogEvent::Budget(alert)]);
+        let plan = d.plan(&[
+            LogEvent::Success(testdata::success()),
+            LogEvent::Budget(Box::new(alert)),
+        ]);
         let names: Vec<_> = plan.jobs.iter().map(|j| j.logger).collect();
         assert_eq!(names, ["mlflow", "slack", "webhook", "webhook"]);
-        assert!(matches!(plan.jobs[0].then, Some(FollowUp::MlflowUpload(..))));
-        assert!(plan.jobs[1].request.json_body().unwrap()["text"].as_str().unwrap().contains("budget_alerts"));
-        assert_eq!(plan.jobs[3].request.json_body().unwrap()["event"], "budget_crossed");
+        assert!(matches!(
+            plan.jobs[0].then,
+            Some(FollowUp::MlflowUpload(..))
+        ));
+        assert!(plan.jobs[1].request.json_body().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("budget_alerts"));
+        assert_eq!(
+            plan.jobs[3].request.json_body().unwrap()["event"],
+            "budget_crossed"
+        );
     }
 
     #[test]
     fn settings_parse_like_litellm() {
-        let s = settings(json!({"success_callback": "langfuse", "turn_off_message_logging": "True", "logging_max_retries": 99}));
+        let s = settings(
+            json!({"success_callback": "langfuse", "turn_off_message_logging": "True", "logging_max_retries": 99}),
+        );
         assert_eq!(s.success_callback, ["langfuse"]);
         assert!(s.turn_off_message_logging);
         assert_eq!(s.max_retries, 10);

@@ -11,7 +11,7 @@ pub enum LogEvent {
     /// A call that failed: its payload with `error_information`.
     Failure(Value),
     /// A spend limit crossed (LiteLLM's `budget_alerts`).
-    Budget(BudgetAlert),
+    Budget(Box<BudgetAlert>),
 }
 
 impl LogEvent {

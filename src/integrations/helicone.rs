@@ -28,8 +28,13 @@ pub struct Config {
 impl Config {
     /// Explicit settings first, then the environment.
     pub fn resolve(explicit: &Map<String, Value>, env: &dyn Env) -> Result<Self, String> {
-        let key = util::setting(explicit, &["helicone_api_key", "api_key"], env, &["HELICONE_API_KEY"])
-            .ok_or("set HELICONE_API_KEY")?;
+        let key = util::setting(
+            explicit,
+            &["helicone_api_key", "api_key"],
+            env,
+            &["HELICONE_API_KEY"],
+        )
+        .ok_or("set HELICONE_API_KEY")?;
         let base = util::setting(
             explicit,
             &["helicone_api_base", "api_base"],
@@ -99,7 +104,8 @@ pub fn body(p: &Value) -> Value {
     let start = util::ms(p, "startTime");
     let mut timing = json!({"startTime": time(start), "endTime": time(util::ms(p, "endTime"))});
     if p["stream"] == true {
-        timing["timeToFirstToken"] = json!(util::ms(p, "completionStartTime").saturating_sub(start));
+        timing["timeToFirstToken"] =
+            json!(util::ms(p, "completionStartTime").saturating_sub(start));
     }
     json!({
         "providerRequest": {"url": "custom-model-nopath", "json": request, "meta": meta(p)},
@@ -127,8 +133,14 @@ mod tests {
 
     fn cfg() -> Config {
         let env: HashMap<String, String> = [
-            ("HELICONE_API_KEY".to_string(), "sk-helicone-test".to_string()),
-            ("HELICONE_API_BASE".to_string(), "http://127.0.0.1:9/".to_string()),
+            (
+                "HELICONE_API_KEY".to_string(),
+                "sk-helicone-test".to_string(),
+            ),
+            (
+                "HELICONE_API_BASE".to_string(),
+                "http://127.0.0.1:9/".to_string(),
+            ),
         ]
         .into();
         Config::resolve(&Map::new(), &env).unwrap()
@@ -149,10 +161,19 @@ mod tests {
         assert_eq!(b["providerRequest"]["json"]["temperature"], 0.2);
         assert_eq!(b["providerRequest"]["json"]["messages"][1]["content"], "Hi");
         assert_eq!(b["providerRequest"]["meta"]["Helicone-User-Id"], "user-7");
-        assert_eq!(b["providerRequest"]["meta"]["Helicone-Session-Id"], "sess-1");
-        assert_eq!(b["providerRequest"]["meta"]["Helicone-Property-team"], "core");
+        assert_eq!(
+            b["providerRequest"]["meta"]["Helicone-Session-Id"],
+            "sess-1"
+        );
+        assert_eq!(
+            b["providerRequest"]["meta"]["Helicone-Property-team"],
+            "core"
+        );
         assert_eq!(b["providerResponse"]["status"], 200);
-        assert_eq!(b["providerResponse"]["json"]["choices"][0]["message"]["content"], "Hello!");
+        assert_eq!(
+            b["providerResponse"]["json"]["choices"][0]["message"]["content"],
+            "Hello!"
+        );
         assert_eq!(b["providerResponse"]["json"]["usage"]["total_tokens"], 15);
         assert_eq!(
             b["timing"],
@@ -167,8 +188,14 @@ mod tests {
     fn failure_and_stream() {
         let b = body(&testdata::failure());
         assert_eq!(b["providerResponse"]["status"], 429);
-        assert_eq!(b["providerResponse"]["json"]["error"]["message"], "Rate limit reached");
-        assert_eq!(b["providerResponse"]["json"]["error"]["type"], "RateLimitError");
+        assert_eq!(
+            b["providerResponse"]["json"]["error"]["message"],
+            "Rate limit reached"
+        );
+        assert_eq!(
+            b["providerResponse"]["json"]["error"]["type"],
+            "RateLimitError"
+        );
         let b = body(&testdata::stream_success());
         assert_eq!(b["timing"]["timeToFirstToken"], 400);
         assert_eq!(b["providerRequest"]["json"]["stream"], true);

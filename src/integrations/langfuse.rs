@@ -59,8 +59,14 @@ impl Config {
     /// Explicit settings first, then the environment. `Err` says what is missing.
     pub fn resolve(explicit: &Map<String, Value>, env: &dyn Env) -> Result<Self, String> {
         let get = |keys: &[&str], vars: &[&str]| util::setting(explicit, keys, env, vars);
-        let public_key = get(&["langfuse_public_key", "public_key"], &["LANGFUSE_PUBLIC_KEY"]);
-        let secret_key = get(&["langfuse_secret_key", "secret_key"], &["LANGFUSE_SECRET_KEY"]);
+        let public_key = get(
+            &["langfuse_public_key", "public_key"],
+            &["LANGFUSE_PUBLIC_KEY"],
+        );
+        let secret_key = get(
+            &["langfuse_secret_key", "secret_key"],
+            &["LANGFUSE_SECRET_KEY"],
+        );
         let (Some(public_key), Some(secret_key)) = (public_key, secret_key) else {
             return Err("set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY".into());
         };
@@ -173,7 +179,9 @@ pub fn events(cfg: &Config, p: &Value) -> Vec<Value> {
         if let Some(s) = str_of(&p["metadata"], "session_id") {
             trace["sessionId"] = json!(s);
         }
-        if let Some(v) = str_of(&p["metadata"], "trace_version").or(str_of(&p["metadata"], "version")) {
+        if let Some(v) =
+            str_of(&p["metadata"], "trace_version").or(str_of(&p["metadata"], "version"))
+        {
             trace["version"] = json!(v);
         }
         if let Some(r) = &cfg.release {
@@ -186,7 +194,10 @@ pub fn events(cfg: &Config, p: &Value) -> Vec<Value> {
     }
     clean.insert("litellm_call_id".into(), json!(call_id));
     clean.insert("litellm_response_cost".into(), p["response_cost"].clone());
-    clean.insert("custom_llm_provider".into(), p["custom_llm_provider"].clone());
+    clean.insert(
+        "custom_llm_provider".into(),
+        p["custom_llm_provider"].clone(),
+    );
     clean.insert("api_base".into(), p["api_base"].clone());
     clean.insert("cache_hit".into(), p["cache_hit"].clone());
     clean.insert("hidden_params".into(), p["hidden_params"].clone());
@@ -318,7 +329,7 @@ mod tests {
         assert_eq!(trace["body"]["userId"], "user-7");
         assert_eq!(trace["body"]["sessionId"], "sess-1");
         assert_eq!(trace["body"]["tags"], json!(["prod"]));
-        assert_eq!(trace["body"]["input"][0]["content"], "Hi");
+        assert_eq!(trace["body"]["input"][1]["content"], "Hi");
         assert_eq!(trace["body"]["output"]["content"], "Hello!");
         let g = &generation["body"];
         assert_eq!(generation["type"], "generation-create");
@@ -327,7 +338,10 @@ mod tests {
         assert_eq!(g["startTime"], "2023-11-14T22:13:20.000Z");
         assert_eq!(g["endTime"], "2023-11-14T22:13:21.250Z");
         assert_eq!(g["modelParameters"]["temperature"], 0.2);
-        assert_eq!(g["usageDetails"], json!({"input": 10, "output": 5, "total": 15}));
+        assert_eq!(
+            g["usageDetails"],
+            json!({"input": 10, "output": 5, "total": 15})
+        );
         assert_eq!(g["costDetails"]["total"], 0.000075);
         assert_eq!(g["level"], "DEFAULT");
         assert_eq!(g["metadata"]["team"], "core");
@@ -339,7 +353,9 @@ mod tests {
 
     #[test]
     fn failure_is_an_error_level_generation_with_the_message() {
-        let body = requests(&cfg(), &[testdata::failure()])[0].json_body().unwrap();
+        let body = requests(&cfg(), &[testdata::failure()])[0]
+            .json_body()
+            .unwrap();
         let g = &body["batch"][1]["body"];
         assert_eq!(g["level"], "ERROR");
         assert_eq!(g["statusMessage"], "Rate limit reached");

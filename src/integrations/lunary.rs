@@ -33,8 +33,13 @@ impl Config {
             &["LUNARY_PUBLIC_KEY", "LUNARY_APP_ID"],
         )
         .ok_or("set LUNARY_PUBLIC_KEY")?;
-        let api_url = util::setting(explicit, &["lunary_api_url", "api_url"], env, &["LUNARY_API_URL"])
-            .unwrap_or_else(|| "https://api.lunary.ai".into());
+        let api_url = util::setting(
+            explicit,
+            &["lunary_api_url", "api_url"],
+            env,
+            &["LUNARY_API_URL"],
+        )
+        .unwrap_or_else(|| "https://api.lunary.ai".into());
         Ok(Self {
             api_url: util::trim_base(&api_url),
             public_key: Secret::new(key),
@@ -84,7 +89,10 @@ pub fn events(p: &Value) -> Vec<Value> {
     let md = util::metadata(p);
     let mut metadata = md.clone();
     metadata.insert("litellm_call_id".into(), p["id"].clone());
-    metadata.insert("custom_llm_provider".into(), p["custom_llm_provider"].clone());
+    metadata.insert(
+        "custom_llm_provider".into(),
+        p["custom_llm_provider"].clone(),
+    );
     metadata.insert("response_cost".into(), p["response_cost"].clone());
     metadata.insert("response_time".into(), p["response_time"].clone());
     let mut start = json!({
@@ -121,9 +129,7 @@ pub fn events(p: &Value) -> Vec<Value> {
     } else {
         let output = p["response"]["choices"]
             .as_array()
-            .map(|cs| {
-                Value::Array(cs.iter().map(|c| c["message"].clone()).collect())
-            })
+            .map(|cs| Value::Array(cs.iter().map(|c| c["message"].clone()).collect()))
             .unwrap_or(Value::Null);
         json!({
             "type": "llm",
@@ -147,10 +153,14 @@ pub fn requests(cfg: &Config, payloads: &[Value]) -> Vec<HttpRequest> {
         return Vec::new();
     }
     let events: Vec<Value> = payloads.iter().flat_map(events).collect();
-    vec![
-        HttpRequest::post_json(format!("{}/v1/runs/ingest", cfg.api_url), &json!({"events": events}))
-            .with_header("authorization", format!("Bearer {}", cfg.public_key.expose())),
-    ]
+    vec![HttpRequest::post_json(
+        format!("{}/v1/runs/ingest", cfg.api_url),
+        &json!({"events": events}),
+    )
+    .with_header(
+        "authorization",
+        format!("Bearer {}", cfg.public_key.expose()),
+    )]
 }
 
 #[cfg(test)]
@@ -160,8 +170,11 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg() -> Config {
-        let env: HashMap<String, String> =
-            [("LUNARY_PUBLIC_KEY".to_string(), "lunary-pk-test".to_string())].into();
+        let env: HashMap<String, String> = [(
+            "LUNARY_PUBLIC_KEY".to_string(),
+            "lunary-pk-test".to_string(),
+        )]
+        .into();
         Config::resolve(&Map::new(), &env).unwrap()
     }
 
@@ -191,7 +204,10 @@ mod tests {
         assert_eq!(start["metadata"]["response_cost"], 0.000075);
         assert_eq!(end["event"], "end");
         assert_eq!(end["runId"], start["runId"]);
-        assert_eq!(end["output"], json!({"role": "assistant", "content": "Hello!"}));
+        assert_eq!(
+            end["output"],
+            json!({"role": "assistant", "content": "Hello!"})
+        );
         assert_eq!(end["tokensUsage"], json!({"prompt": 10, "completion": 5}));
         assert_eq!(end["timestamp"], "2023-11-14T22:13:21.250Z");
         // A UUID, as Lunary's run table requires.

@@ -42,17 +42,29 @@ impl Config {
     /// Explicit settings first, then MLflow's variables.
     pub fn resolve(explicit: &Map<String, Value>, env: &dyn Env) -> Result<Self, String> {
         let get = |keys: &[&str], vars: &[&str]| util::setting(explicit, keys, env, vars);
-        let uri = get(&["mlflow_tracking_uri", "tracking_uri"], &["MLFLOW_TRACKING_URI"])
-            .ok_or("set MLFLOW_TRACKING_URI")?;
+        let uri = get(
+            &["mlflow_tracking_uri", "tracking_uri"],
+            &["MLFLOW_TRACKING_URI"],
+        )
+        .ok_or("set MLFLOW_TRACKING_URI")?;
         if !(uri.starts_with("http://") || uri.starts_with("https://")) {
             return Err(format!(
                 "MLFLOW_TRACKING_URI must be an http(s) tracking server, not `{uri}`"
             ));
         }
         let auth = match (
-            get(&["mlflow_tracking_token", "token"], &["MLFLOW_TRACKING_TOKEN"]),
-            get(&["mlflow_tracking_username", "username"], &["MLFLOW_TRACKING_USERNAME"]),
-            get(&["mlflow_tracking_password", "password"], &["MLFLOW_TRACKING_PASSWORD"]),
+            get(
+                &["mlflow_tracking_token", "token"],
+                &["MLFLOW_TRACKING_TOKEN"],
+            ),
+            get(
+                &["mlflow_tracking_username", "username"],
+                &["MLFLOW_TRACKING_USERNAME"],
+            ),
+            get(
+                &["mlflow_tracking_password", "password"],
+                &["MLFLOW_TRACKING_PASSWORD"],
+            ),
         ) {
             (Some(t), _, _) => Some(format!("Bearer {t}")),
             (None, Some(u), Some(p)) => Some(util::basic_auth(&u, &p)),
@@ -60,8 +72,11 @@ impl Config {
         };
         Ok(Self {
             tracking_uri: util::trim_base(&uri),
-            experiment_id: get(&["mlflow_experiment_id", "experiment_id"], &["MLFLOW_EXPERIMENT_ID"])
-                .unwrap_or_else(|| "0".into()),
+            experiment_id: get(
+                &["mlflow_experiment_id", "experiment_id"],
+                &["MLFLOW_EXPERIMENT_ID"],
+            )
+            .unwrap_or_else(|| "0".into()),
             auth,
         })
     }
@@ -90,7 +105,10 @@ fn preview(v: &Value) -> String {
     if s.chars().count() <= PREVIEW_CHARS {
         return s;
     }
-    s.chars().take(PREVIEW_CHARS - 3).chain("...".chars()).collect()
+    s.chars()
+        .take(PREVIEW_CHARS - 3)
+        .chain("...".chars())
+        .collect()
 }
 
 /// LiteLLM's span inputs: the messages plus tools/stream/tool_choice/user when set.
@@ -124,7 +142,11 @@ pub fn start(cfg: &Config, p: &Value) -> (HttpRequest, Upload) {
     let start_ms = util::ms(p, "startTime");
     let end_ms = util::ms(p, "endTime").max(start_ms);
     let inputs = inputs(p);
-    let outputs = if failed { Value::Null } else { p["response"].clone() };
+    let outputs = if failed {
+        Value::Null
+    } else {
+        p["response"].clone()
+    };
     let usage = json!({
         "input_tokens": p["prompt_tokens"],
         "output_tokens": p["completion_tokens"],
@@ -226,14 +248,12 @@ pub fn upload(cfg: &Config, start_response: &[u8], up: &Upload) -> Result<HttpRe
     let location = v["trace"]["trace_info"]["tags"]["mlflow.artifactLocation"]
         .as_str()
         .ok_or("StartTraceV3 response has no mlflow.artifactLocation tag")?;
-    let path = location
-        .strip_prefix("mlflow-artifacts:")
-        .ok_or_else(|| {
-            format!(
-                "trace artifacts go to `{location}`, which the tracking server does not serve; \
+    let path = location.strip_prefix("mlflow-artifacts:").ok_or_else(|| {
+        format!(
+            "trace artifacts go to `{location}`, which the tracking server does not serve; \
                  run `mlflow server` with artifact serving (the default)"
-            )
-        })?;
+        )
+    })?;
     // `mlflow-artifacts:/0/…` or `mlflow-artifacts://host:port/0/…`: keep the path.
     let path = match path.strip_prefix("//") {
         Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
@@ -270,9 +290,14 @@ mod tests {
 
     #[test]
     fn settings() {
-        let env: HashMap<String, String> =
-            [("MLFLOW_TRACKING_URI".to_string(), "file:///tmp/mlruns".to_string())].into();
-        assert!(Config::resolve(&Map::new(), &env).unwrap_err().contains("http"));
+        let env: HashMap<String, String> = [(
+            "MLFLOW_TRACKING_URI".to_string(),
+            "file:///tmp/mlruns".to_string(),
+        )]
+        .into();
+        assert!(Config::resolve(&Map::new(), &env)
+            .unwrap_err()
+            .contains("http"));
         let env: HashMap<String, String> = [
             ("MLFLOW_TRACKING_URI".to_string(), "http://m".to_string()),
             ("MLFLOW_TRACKING_USERNAME".to_string(), "u".to_string()),
@@ -289,20 +314,34 @@ mod tests {
         let (req, up) = start(&cfg(), &testdata::success());
         assert_eq!(req.url, "http://127.0.0.1:5000/api/3.0/mlflow/traces");
         assert_eq!(req.method, Method::Post);
-        assert_eq!(crate::http::header(&req.headers, "authorization"), Some("Bearer mlf-token"));
+        assert_eq!(
+            crate::http::header(&req.headers, "authorization"),
+            Some("Bearer mlf-token")
+        );
         let b = req.json_body().unwrap();
         let info = &b["trace"]["trace_info"];
         assert_eq!(info["trace_id"], up.trace_id);
         assert!(up.trace_id.starts_with("tr-") && up.trace_id.len() == 35);
         assert_eq!(info["client_request_id"], "call-1");
         assert_eq!(info["trace_location"]["type"], "MLFLOW_EXPERIMENT");
-        assert_eq!(info["trace_location"]["mlflow_experiment"]["experiment_id"], "7");
+        assert_eq!(
+            info["trace_location"]["mlflow_experiment"]["experiment_id"],
+            "7"
+        );
         assert_eq!(info["request_time"], "2023-11-14T22:13:20.000Z");
         assert_eq!(info["execution_duration"], "1.25s");
         assert_eq!(info["state"], "OK");
         assert_eq!(info["trace_metadata"]["mlflow.trace_schema.version"], "3");
-        let usage: Value = serde_json::from_str(info["trace_metadata"]["mlflow.trace.tokenUsage"].as_str().unwrap()).unwrap();
-        assert_eq!(usage, json!({"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}));
+        let usage: Value = serde_json::from_str(
+            info["trace_metadata"]["mlflow.trace.tokenUsage"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            usage,
+            json!({"input_tokens": 10, "output_tokens": 5, "total_tokens": 15})
+        );
         assert_eq!(info["trace_metadata"]["mlflow.trace.user"], "user-7");
         assert_eq!(info["tags"]["mlflow.traceName"], "litellm-completion");
         assert_eq!(info["tags"]["prod"], "");
@@ -324,11 +363,18 @@ mod tests {
         assert_eq!(span["status"]["code"], "STATUS_CODE_OK");
         assert_eq!(span["start_time_unix_nano"], 1_700_000_000_000_000_000u64);
         assert_eq!(span["attributes"]["mlflow.spanType"], "\"LLM\"");
-        assert_eq!(span["attributes"]["mlflow.traceRequestId"], format!("\"{}\"", up.trace_id));
-        let inputs: Value = serde_json::from_str(span["attributes"]["mlflow.spanInputs"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            span["attributes"]["mlflow.traceRequestId"],
+            format!("\"{}\"", up.trace_id)
+        );
+        let inputs: Value =
+            serde_json::from_str(span["attributes"]["mlflow.spanInputs"].as_str().unwrap())
+                .unwrap();
         assert_eq!(inputs["messages"][1]["content"], "Hi");
         assert_eq!(inputs["user"], "user-7");
-        let outputs: Value = serde_json::from_str(span["attributes"]["mlflow.spanOutputs"].as_str().unwrap()).unwrap();
+        let outputs: Value =
+            serde_json::from_str(span["attributes"]["mlflow.spanOutputs"].as_str().unwrap())
+                .unwrap();
         assert_eq!(outputs["choices"][0]["message"]["content"], "Hello!");
         // 16-byte trace id and 8-byte span id, base64.
         assert_eq!(span["trace_id"].as_str().unwrap().len(), 24);
@@ -338,10 +384,16 @@ mod tests {
     #[test]
     fn failure_is_an_error_trace_with_an_exception_event() {
         let (req, up) = start(&cfg(), &testdata::failure());
-        assert_eq!(req.json_body().unwrap()["trace"]["trace_info"]["state"], "ERROR");
+        assert_eq!(
+            req.json_body().unwrap()["trace"]["trace_info"]["state"],
+            "ERROR"
+        );
         let span = &up.trace_data["spans"][0];
         assert_eq!(span["status"]["code"], "STATUS_CODE_ERROR");
-        assert_eq!(span["events"][0]["attributes"]["exception.message"], "Rate limit reached");
+        assert_eq!(
+            span["events"][0]["attributes"]["exception.message"],
+            "Rate limit reached"
+        );
         assert!(span["attributes"].get("mlflow.spanOutputs").is_none());
     }
 
@@ -349,10 +401,14 @@ mod tests {
     fn upload_needs_a_served_artifact_location() {
         let (_, up) = start(&cfg(), &testdata::success());
         let s3 = json!({"trace": {"trace_info": {"tags": {"mlflow.artifactLocation": "s3://b/0/traces/x"}}}});
-        assert!(upload(&cfg(), s3.to_string().as_bytes(), &up).unwrap_err().contains("s3://"));
+        assert!(upload(&cfg(), s3.to_string().as_bytes(), &up)
+            .unwrap_err()
+            .contains("s3://"));
         assert!(upload(&cfg(), b"nope", &up).is_err());
         let remote = json!({"trace": {"trace_info": {"tags": {"mlflow.artifactLocation": "mlflow-artifacts://h:5000/0/traces/t/artifacts"}}}});
         let put = upload(&cfg(), remote.to_string().as_bytes(), &up).unwrap();
-        assert!(put.url.ends_with("/api/2.0/mlflow-artifacts/artifacts/0/traces/t/artifacts/traces.json"));
+        assert!(put
+            .url
+            .ends_with("/api/2.0/mlflow-artifacts/artifacts/0/traces/t/artifacts/traces.json"));
     }
 }

@@ -65,13 +65,20 @@ impl Config {
         )
         .unwrap_or_else(|| "https://api.traceloop.com".into());
         let mut headers = util::header_list(explicit.get("headers"), env.var("TRACELOOP_HEADERS"));
-        let key = util::setting(explicit, &["traceloop_api_key", "api_key"], env, &["TRACELOOP_API_KEY"]);
+        let key = util::setting(
+            explicit,
+            &["traceloop_api_key", "api_key"],
+            env,
+            &["TRACELOOP_API_KEY"],
+        );
         match key {
             Some(k) if !headers.iter().any(|(h, _)| h == "authorization") => {
                 headers.push(("authorization".into(), format!("Bearer {k}")));
             }
             None if base.contains("api.traceloop.com") => {
-                return Err("set TRACELOOP_API_KEY (or TRACELOOP_BASE_URL for a local collector)".into())
+                return Err(
+                    "set TRACELOOP_API_KEY (or TRACELOOP_BASE_URL for a local collector)".into(),
+                )
             }
             _ => {}
         }
@@ -214,7 +221,10 @@ pub fn span(p: &Value) -> Value {
         }
     }
     if let Some(msgs) = p["messages"].as_array() {
-        a.set("gen_ai.input.messages", Value::Array(msgs.clone()).to_string());
+        a.set(
+            "gen_ai.input.messages",
+            Value::Array(msgs.clone()).to_string(),
+        );
         for (i, m) in msgs.iter().enumerate() {
             message_attrs(&mut a, "gen_ai.prompt", i, m);
         }
@@ -231,7 +241,10 @@ pub fn span(p: &Value) -> Value {
         }
         for (i, c) in choices.iter().enumerate() {
             message_attrs(&mut a, "gen_ai.completion", i, &c["message"]);
-            a.set(&format!("gen_ai.completion.{i}.finish_reason"), c["finish_reason"].clone());
+            a.set(
+                &format!("gen_ai.completion.{i}.finish_reason"),
+                c["finish_reason"].clone(),
+            );
         }
     }
     let start_ns = util::ms(p, "startTime") * 1_000_000;
@@ -296,7 +309,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {
@@ -311,30 +327,64 @@ mod tests {
     #[test]
     fn endpoints_and_headers_follow_otel_and_traceloop_variables() {
         let none = Map::new();
-        let c = Config::otel(&none, &env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/"), ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=abc")])).unwrap();
+        let c = Config::otel(
+            &none,
+            &env(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=abc"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.url, "http://c:4318/v1/traces");
-        assert_eq!(c.headers, vec![("x-honeycomb-team".to_string(), "abc".to_string())]);
+        assert_eq!(
+            c.headers,
+            vec![("x-honeycomb-team".to_string(), "abc".to_string())]
+        );
         let c = Config::otel(&none, &env(&[("OTEL_ENDPOINT", "http://c:4318/v1/logs")])).unwrap();
         assert_eq!(c.url, "http://c:4318/v1/traces");
-        let c = Config::otel(&none, &env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c/custom")])).unwrap();
+        let c = Config::otel(
+            &none,
+            &env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c/custom")]),
+        )
+        .unwrap();
         assert_eq!(c.url, "http://c/custom");
         assert!(Config::otel(&none, &env(&[])).is_err());
         let c = Config::traceloop(&none, &env(&[("TRACELOOP_API_KEY", "tl-key")])).unwrap();
         assert_eq!(c.url, "https://api.traceloop.com/v1/traces");
-        assert_eq!(c.headers, vec![("authorization".to_string(), "Bearer tl-key".to_string())]);
+        assert_eq!(
+            c.headers,
+            vec![("authorization".to_string(), "Bearer tl-key".to_string())]
+        );
         assert!(Config::traceloop(&none, &env(&[])).is_err());
-        let c = Config::traceloop(&none, &env(&[("TRACELOOP_BASE_URL", "http://127.0.0.1:4318")])).unwrap();
+        let c = Config::traceloop(
+            &none,
+            &env(&[("TRACELOOP_BASE_URL", "http://127.0.0.1:4318")]),
+        )
+        .unwrap();
         assert_eq!(c.url, "http://127.0.0.1:4318/v1/traces");
         assert!(c.headers.is_empty());
     }
 
     #[test]
     fn success_span_carries_gen_ai_attributes() {
-        let cfg = Config::otel(&Map::new(), &env(&[("OTEL_ENDPOINT", "http://c:4318"), ("OTEL_SERVICE_NAME", "gw")])).unwrap();
+        let cfg = Config::otel(
+            &Map::new(),
+            &env(&[
+                ("OTEL_ENDPOINT", "http://c:4318"),
+                ("OTEL_SERVICE_NAME", "gw"),
+            ]),
+        )
+        .unwrap();
         let r = &requests(&cfg, &[testdata::success()])[0];
-        assert_eq!(crate::http::header(&r.headers, "content-type"), Some("application/json"));
+        assert_eq!(
+            crate::http::header(&r.headers, "content-type"),
+            Some("application/json")
+        );
         let body = r.json_body().unwrap();
-        assert_eq!(body["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"], "gw");
+        assert_eq!(
+            body["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"],
+            "gw"
+        );
         let s = &body["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
         assert_eq!(s["traceId"].as_str().unwrap().len(), 32);
         assert_eq!(s["spanId"].as_str().unwrap().len(), 16);
@@ -347,13 +397,19 @@ mod tests {
         assert_eq!(attr(s, "gen_ai.request.model")["stringValue"], "gpt-4o");
         assert_eq!(attr(s, "gen_ai.request.temperature")["doubleValue"], 0.2);
         assert_eq!(attr(s, "gen_ai.request.max_tokens")["intValue"], "64");
-        assert_eq!(attr(s, "gen_ai.response.model")["stringValue"], "gpt-4o-2024-08-06");
+        assert_eq!(
+            attr(s, "gen_ai.response.model")["stringValue"],
+            "gpt-4o-2024-08-06"
+        );
         assert_eq!(attr(s, "gen_ai.response.id")["stringValue"], "chatcmpl-1");
         assert_eq!(attr(s, "gen_ai.usage.input_tokens")["intValue"], "10");
         assert_eq!(attr(s, "gen_ai.usage.output_tokens")["intValue"], "5");
         assert_eq!(attr(s, "gen_ai.cost.total_cost")["doubleValue"], 0.000075);
         assert_eq!(attr(s, "gen_ai.prompt.1.content")["stringValue"], "Hi");
-        assert_eq!(attr(s, "gen_ai.completion.0.content")["stringValue"], "Hello!");
+        assert_eq!(
+            attr(s, "gen_ai.completion.0.content")["stringValue"],
+            "Hello!"
+        );
         assert_eq!(
             attr(s, "gen_ai.response.finish_reasons")["arrayValue"]["values"][0]["stringValue"],
             "stop"
@@ -361,7 +417,12 @@ mod tests {
         assert_eq!(attr(s, "llm.user")["stringValue"], "user-7");
         assert_eq!(attr(s, "metadata.team")["stringValue"], "core");
         assert_eq!(attr(s, "litellm.call_id")["stringValue"], "call-1");
-        let input: Value = serde_json::from_str(attr(s, "gen_ai.input.messages")["stringValue"].as_str().unwrap()).unwrap();
+        let input: Value = serde_json::from_str(
+            attr(s, "gen_ai.input.messages")["stringValue"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(input[1]["content"], "Hi");
     }
 
@@ -378,7 +439,8 @@ mod tests {
     #[test]
     fn traceparent_links_to_the_callers_span() {
         let mut p = testdata::stream_success();
-        p["metadata"]["traceparent"] = json!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        p["metadata"]["traceparent"] =
+            json!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
         let s = span(&p);
         assert_eq!(s["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(s["parentSpanId"], "00f067aa0ba902b7");

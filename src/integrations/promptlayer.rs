@@ -99,7 +99,11 @@ pub fn body(p: &Value) -> Value {
     let mut tags: Vec<String> = md
         .get("pl_tags")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     tags.extend(util::tags(p));
     let metadata: Map<String, Value> = md
@@ -128,7 +132,10 @@ pub fn body(p: &Value) -> Value {
     if util::is_failure(p) {
         body["status"] = json!("ERROR");
         body["error_message"] = json!(util::error_message(p));
-        if let Some(t) = p["error_information"]["error_kind"].as_str().and_then(error_type) {
+        if let Some(t) = p["error_information"]["error_kind"]
+            .as_str()
+            .and_then(error_type)
+        {
             body["error_type"] = json!(t);
         }
     }
@@ -164,7 +171,10 @@ mod tests {
         p["metadata"]["pl_tags"] = json!(["exp-1"]);
         let r = &requests(&cfg(), &[p])[0];
         assert_eq!(r.url, "https://api.promptlayer.com/log-request");
-        assert_eq!(crate::http::header(&r.headers, "x-api-key"), Some("pl-test"));
+        assert_eq!(
+            crate::http::header(&r.headers, "x-api-key"),
+            Some("pl-test")
+        );
         let b = r.json_body().unwrap();
         assert_eq!(b["provider"], "openai");
         assert_eq!(b["model"], "gpt-4o");
@@ -203,7 +213,10 @@ mod tests {
         p["response"]["choices"][0]["message"] = json!({"role": "assistant", "content": null,
             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]});
         let b = body(&p);
-        assert_eq!(b["output"]["messages"][0]["tool_calls"][0]["function"]["name"], "f");
+        assert_eq!(
+            b["output"]["messages"][0]["tool_calls"][0]["function"]["name"],
+            "f"
+        );
         assert_eq!(b["output"]["messages"][0]["content"], json!([]));
     }
 }

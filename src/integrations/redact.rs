@@ -82,7 +82,10 @@ mod tests {
             "error_str": null,
         });
         let r = payload(&p);
-        assert_eq!(r["messages"], json!([{"role": "user", "content": REDACTED}]));
+        assert_eq!(
+            r["messages"],
+            json!([{"role": "user", "content": REDACTED}])
+        );
         let m = &r["response"]["choices"][0]["message"];
         assert!(m["content"].is_null());
         assert_eq!(m["reasoning_content"], REDACTED);

@@ -279,7 +279,10 @@ mod tests {
         for _ in 0..10 {
             host.push(Reply::json(500, &serde_json::json!({"error": "down"})));
         }
-        let opts = SendOptions { timeout_ms: 60_000, max_retries: 2 };
+        let opts = SendOptions {
+            timeout_ms: 60_000,
+            max_retries: 2,
+        };
         let report = block_on(flush(&host, plan(&["langfuse"]), opts));
         let r = &report.results[0];
         assert!(!r.ok);
@@ -289,13 +292,23 @@ mod tests {
 
     #[test]
     fn client_errors_are_not_retried_and_retry_after_is_honoured() {
-        let host = MockHost::new().reply(Reply::json(401, &serde_json::json!({"message": "bad key"})));
+        let host =
+            MockHost::new().reply(Reply::json(401, &serde_json::json!({"message": "bad key"})));
         let report = block_on(flush(&host, plan(&["langfuse"]), SendOptions::default()));
         assert_eq!(report.results[0].requests, 1);
-        assert!(report.results[0].error.as_deref().unwrap().contains("bad key"));
+        assert!(report.results[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("bad key"));
 
         let host = MockHost::new()
-            .reply(Reply::bytes(429, vec![("retry-after".into(), "2".into())], b"{}", 64))
+            .reply(Reply::bytes(
+                429,
+                vec![("retry-after".into(), "2".into())],
+                b"{}",
+                64,
+            ))
             .reply(Reply::json(200, &serde_json::json!({})));
         let report = block_on(flush(&host, plan(&["langfuse"]), SendOptions::default()));
         assert!(report.ok());
@@ -308,7 +321,10 @@ mod tests {
         for _ in 0..5 {
             host.push(Reply::connection_error());
         }
-        let opts = SendOptions { timeout_ms: 400, max_retries: 5 };
+        let opts = SendOptions {
+            timeout_ms: 400,
+            max_retries: 5,
+        };
         let report = block_on(flush(&host, plan(&["langfuse"]), opts));
         // 250 ms backoff fits in 400 ms, the next 500 ms does not.
         assert_eq!(report.results[0].requests, 2);
@@ -351,10 +367,17 @@ mod tests {
     #[test]
     fn a_hanging_logger_is_reported_and_others_still_deliver() {
         let host = HangingHost(MockHost::new());
-        let opts = SendOptions { timeout_ms: 1_000, max_retries: 2 };
+        let opts = SendOptions {
+            timeout_ms: 1_000,
+            max_retries: 2,
+        };
         let report = block_on(flush(&host, plan(&["langfuse", "unknown-thing"]), opts));
         assert_eq!(report.results.len(), 2);
-        assert!(report.results[0].error.as_deref().unwrap().contains("timed out after 1000 ms"));
+        assert!(report.results[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("timed out after 1000 ms"));
         assert!(!report.results[1].ok);
         assert_eq!(report.failures().count(), 2);
     }

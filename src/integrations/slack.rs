@@ -54,11 +54,15 @@ fn frame(alert_type: &str, at_ms: u64, message: &str) -> String {
 /// The alert text for a failed call.
 pub fn failure_text(p: &Value) -> String {
     let mut msg = format!(
-        "LLM API call failed: `{}`\n\nModel: `{}`\nProvider: `{}`",
+        "LLM API call failed: `{}`\n\nModel: `{}`",
         util::error_message(p),
         util::text(&p["model"]),
-        util::text(&p["custom_llm_provider"]),
     );
+    let provider = str_of(p, "custom_llm_provider")
+        .or_else(|| str_of(&p["error_information"], "llm_provider"));
+    if let Some(provider) = provider {
+        msg.push_str(&format!("\nProvider: `{provider}`"));
+    }
     if let Some(group) = str_of(p, "model_group") {
         msg.push_str(&format!("\nModel group: `{group}`"));
     }
@@ -68,7 +72,10 @@ pub fn failure_text(p: &Value) -> String {
     if let Some(status) = p["error_information"]["status_code"].as_u64() {
         msg.push_str(&format!("\nStatus: `{status}`"));
     }
-    msg.push_str(&format!("\nMessages: `{}`", quote(&p["messages"].to_string())));
+    msg.push_str(&format!(
+        "\nMessages: `{}`",
+        quote(&p["messages"].to_string())
+    ));
     if let Some(alias) = str_of(&p["metadata"], "user_api_key_alias") {
         msg.push_str(&format!("\nKey alias: `{alias}`"));
     }
@@ -132,7 +139,10 @@ mod tests {
         let r = &requests(&cfg, &[text])[0];
         assert_eq!(r.url, "https://hooks.slack.com/services/T0/B0/x");
         let t = r.json_body().unwrap()["text"].as_str().unwrap().to_string();
-        assert!(t.starts_with("Alert type: `llm_exceptions`\nLevel: `High`\nTimestamp: `22:13:21`"), "{t}");
+        assert!(
+            t.starts_with("Alert type: `llm_exceptions`\nLevel: `High`\nTimestamp: `22:13:21`"),
+            "{t}"
+        );
         assert!(t.contains("LLM API call failed: `Rate limit reached`"));
         assert!(t.contains("Model: `gpt-4o`"));
         assert!(t.contains("Status: `429`"));

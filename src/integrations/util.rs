@@ -41,8 +41,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Standard base64 with padding (HTTP Basic auth, MLflow span ids).
 pub(crate) fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let b = [
@@ -205,7 +204,10 @@ pub(crate) fn setting(
 
 /// `k1=v1,k2=v2` (OTel's `OTEL_EXPORTER_OTLP_HEADERS`, LiteLLM's `GENERIC_LOGGER_HEADERS`) or
 /// an explicit object of strings.
-pub(crate) fn header_list(explicit: Option<&Value>, env_text: Option<String>) -> Vec<(String, String)> {
+pub(crate) fn header_list(
+    explicit: Option<&Value>,
+    env_text: Option<String>,
+) -> Vec<(String, String)> {
     if let Some(Value::Object(m)) = explicit {
         return m
             .iter()
@@ -303,7 +305,8 @@ mod tests {
 
     #[test]
     fn end_user_prefers_the_request_user() {
-        let p = json!({"model_parameters": {"user": "u1"}, "metadata": {"user_api_key_user_id": "k"}});
+        let p =
+            json!({"model_parameters": {"user": "u1"}, "metadata": {"user_api_key_user_id": "k"}});
         assert_eq!(end_user(&p).as_deref(), Some("u1"));
         let p = json!({"model_parameters": {}, "metadata": {"user_api_key_user_id": "k"}});
         assert_eq!(end_user(&p).as_deref(), Some("k"));

@@ -81,7 +81,10 @@ pub fn requests(cfg: &Config, payloads: &[Value]) -> Vec<HttpRequest> {
         return Vec::new();
     }
     match cfg.format {
-        Format::JsonArray => vec![cfg.post(json_bytes(&Value::Array(payloads.to_vec())), "application/json")],
+        Format::JsonArray => vec![cfg.post(
+            json_bytes(&Value::Array(payloads.to_vec())),
+            "application/json",
+        )],
         Format::Ndjson => {
             let mut body = Vec::new();
             for p in payloads {
@@ -114,8 +117,14 @@ mod tests {
 
     fn cfg(format: &str) -> Config {
         let env: HashMap<String, String> = [
-            ("GENERIC_LOGGER_ENDPOINT".to_string(), "http://127.0.0.1:8080/logs".to_string()),
-            ("GENERIC_LOGGER_HEADERS".to_string(), "Authorization=Bearer wh-1".to_string()),
+            (
+                "GENERIC_LOGGER_ENDPOINT".to_string(),
+                "http://127.0.0.1:8080/logs".to_string(),
+            ),
+            (
+                "GENERIC_LOGGER_HEADERS".to_string(),
+                "Authorization=Bearer wh-1".to_string(),
+            ),
         ]
         .into();
         let explicit = json!({"log_format": format});
@@ -124,10 +133,16 @@ mod tests {
 
     #[test]
     fn json_array_batches_payloads() {
-        let reqs = requests(&cfg("json_array"), &[testdata::success(), testdata::failure()]);
+        let reqs = requests(
+            &cfg("json_array"),
+            &[testdata::success(), testdata::failure()],
+        );
         assert_eq!(reqs.len(), 1);
         assert_eq!(reqs[0].url, "http://127.0.0.1:8080/logs");
-        assert_eq!(crate::http::header(&reqs[0].headers, "authorization"), Some("Bearer wh-1"));
+        assert_eq!(
+            crate::http::header(&reqs[0].headers, "authorization"),
+            Some("Bearer wh-1")
+        );
         let b = reqs[0].json_body().unwrap();
         assert_eq!(b[0]["status"], "success");
         assert_eq!(b[0]["total_tokens"], 15);
@@ -139,9 +154,16 @@ mod tests {
         let r = &requests(&cfg("ndjson"), &[testdata::success(), testdata::failure()])[0];
         let text = String::from_utf8(r.body.clone().unwrap()).unwrap();
         assert_eq!(text.lines().count(), 2);
-        assert_eq!(crate::http::header(&r.headers, "content-type"), Some("application/x-ndjson"));
-        assert_eq!(requests(&cfg("single"), &[testdata::success(), testdata::failure()]).len(), 2);
-        let env: HashMap<String, String> = [("WEBHOOK_URL".to_string(), "http://h".to_string())].into();
+        assert_eq!(
+            crate::http::header(&r.headers, "content-type"),
+            Some("application/x-ndjson")
+        );
+        assert_eq!(
+            requests(&cfg("single"), &[testdata::success(), testdata::failure()]).len(),
+            2
+        );
+        let env: HashMap<String, String> =
+            [("WEBHOOK_URL".to_string(), "http://h".to_string())].into();
         let bad = json!({"log_format": "xml"});
         assert!(Config::resolve(bad.as_object().unwrap(), &env).is_err());
     }

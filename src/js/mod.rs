@@ -9,5 +9,6 @@ mod cost;
 mod env;
 mod error;
 mod info;
+mod logging;
 mod router;
 mod stream;

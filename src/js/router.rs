@@ -36,6 +36,8 @@ use crate::Error;
 pub(crate) struct Callbacks {
     success: Vec<Function>,
     failure: Vec<Function>,
+    /// Logger names among the callbacks (`"langfuse"`, …): see `super::logging`.
+    names: super::logging::Names,
 }
 
 thread_local! {
@@ -47,7 +49,7 @@ fn functions(v: &JsValue) -> Vec<Function> {
         return vec![f.clone()];
     }
     if Array::is_array(v) {
-        // Names of LiteLLM's integrations ("langfuse", …) have no meaning here: skipped.
+        // Names of LiteLLM's integrations ("langfuse", …) are `Names`, not functions.
         return Array::from(v)
             .iter()
             .filter_map(|x| x.dyn_into::<Function>().ok())
@@ -64,21 +66,32 @@ impl Callbacks {
         let mut cb = Callbacks {
             success: functions(&get("success_callback")),
             failure: functions(&get("failure_callback")),
+            names: super::logging::Names::from_values(
+                &get("success_callback"),
+                &get("failure_callback"),
+            ),
         };
         GLOBAL.with(|g| {
             let g = g.borrow();
             cb.success.extend(g.success.iter().cloned());
             cb.failure.extend(g.failure.iter().cloned());
+            cb.names.extend(&g.names);
         });
         cb
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.success.is_empty() && self.failure.is_empty()
+        self.success.is_empty() && self.failure.is_empty() && self.names.is_empty()
+    }
+
+    /// Whether anything listens for failures (functions or logger names).
+    pub(crate) fn has_failure(&self) -> bool {
+        !self.failure.is_empty() || self.names.has_failure()
     }
 
     /// Calls the success or failure callbacks with LiteLLM's arguments.
     pub(crate) fn fire(&self, rec: &CallRecord<'_>, outcome: &Outcome<'_>, end_ms: u64) {
+        self.names.log(rec, outcome, end_ms);
         let fns = match outcome {
             Outcome::Success { .. } => &self.success,
             Outcome::Failure(_) => &self.failure,
@@ -130,6 +143,10 @@ pub fn set_callbacks(config: &JsValue) {
     let cb = Callbacks {
         success: functions(&get("success_callback")),
         failure: functions(&get("failure_callback")),
+        names: super::logging::Names::from_values(
+            &get("success_callback"),
+            &get("failure_callback"),
+        ),
     };
     GLOBAL.with(|g| *g.borrow_mut() = cb);
 }
@@ -228,7 +245,7 @@ impl JsRouter {
                     from_json(&v)
                 }
                 Err(e) => {
-                    if !callbacks.failure.is_empty() {
+                    if callbacks.has_failure() {
                         let req = request_for_log(&request);
                         let meta = CallMeta {
                             model: req.model.clone(),
@@ -265,7 +282,7 @@ impl JsRouter {
             {
                 Ok(s) => s,
                 Err(e) => {
-                    if !callbacks.failure.is_empty() {
+                    if callbacks.has_failure() {
                         let end_ms = js_sys::Date::now() as u64;
                         let req = request_for_log(&request);
                         let meta = CallMeta {
@@ -292,6 +309,11 @@ impl JsRouter {
             };
             Ok(RouterChunkStream::new(started.stream, log, hidden).into())
         })
+    }
+
+    /// Settings that were read but have no effect here (e.g. `redis_host`).
+    pub fn warnings(&self) -> Vec<String> {
+        self.inner.warnings().to_vec()
     }
 
     /// Public model names (`/v1/models`).

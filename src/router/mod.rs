@@ -50,28 +50,6 @@ use crate::host::{Env, Host};
 use crate::types::Usage;
 use crate::{Error, Result};
 
-/// Router-level keys of LiteLLM's `Router(...)` constructor, which the proxy config keeps under
-/// `router_settings`.
-const ROUTER_KWARGS: &[&str] = &[
-    "routing_strategy",
-    "routing_strategy_args",
-    "num_retries",
-    "timeout",
-    "stream_timeout",
-    "fallbacks",
-    "context_window_fallbacks",
-    "content_policy_fallbacks",
-    "default_fallbacks",
-    "max_fallbacks",
-    "allowed_fails",
-    "allowed_fails_policy",
-    "cooldown_time",
-    "retry_after",
-    "retry_policy",
-    "model_group_alias",
-    "enable_pre_call_checks",
-];
-
 /// Facts about a routed call: response headers (`x-litellm-model-id`, …), logs, callbacks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteInfo {
@@ -193,22 +171,17 @@ impl Router {
             .iter()
             .any(|k| root.contains_key(*k));
         if !is_proxy_shape {
-            let mut settings = Map::new();
-            for k in ROUTER_KWARGS {
-                if let Some(v) = root.remove(*k) {
-                    settings.insert((*k).to_string(), v);
-                }
-            }
-            // LiteLLM's SDK name for the global timeout.
-            if let Some(v) = root.remove("request_timeout") {
-                settings.entry("timeout").or_insert(v);
-            }
             let mut out = Map::new();
             if let Some(ml) = root.remove("model_list") {
                 out.insert("model_list".into(), ml);
             }
-            out.insert("router_settings".into(), Value::Object(settings));
-            // Anything else (set_verbose, redis_*, cache settings, …) does not route: dropped.
+            // LiteLLM's SDK name for the global timeout.
+            if let Some(v) = root.remove("request_timeout") {
+                root.entry("timeout").or_insert(v);
+            }
+            // Every other keyword argument is a router setting; the config check warns about
+            // the ones that have no effect here (redis_*, cache_*, set_verbose, …).
+            out.insert("router_settings".into(), Value::Object(root));
             root = out;
         }
         Self::new(ProxyConfig::from_value(Value::Object(root), env)?)
@@ -217,6 +190,11 @@ impl Router {
     /// The checked configuration.
     pub fn config(&self) -> &ProxyConfig {
         &self.config
+    }
+
+    /// Settings that were read but have no effect here (see [`ProxyConfig::warnings`]).
+    pub fn warnings(&self) -> &[String] {
+        &self.config.warnings
     }
 
     /// The policy in force.

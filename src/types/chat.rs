@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 /// `POST /v1/chat/completions` body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatRequest {
     /// `provider/model`, a bare well-known model name, or a router alias.
     pub model: String,
@@ -116,6 +117,7 @@ impl ChatRequest {
 
 /// `stream_options`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StreamOptions {
     /// Send a final chunk with `usage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +129,7 @@ pub struct StreamOptions {
 
 /// `stop`: one string or several.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Stop {
     /// A single sequence.
@@ -147,6 +150,7 @@ impl Stop {
 
 /// A message author.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Instructions.
@@ -165,6 +169,7 @@ pub enum Role {
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Message {
     /// Author.
     pub role: Role,
@@ -209,6 +214,7 @@ impl Message {
 
 /// Message content: a string or a list of typed parts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Content {
     /// Plain text.
@@ -237,6 +243,7 @@ impl Content {
 
 /// One content part. Kept as a loose struct so unknown part types pass through unchanged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContentPart {
     /// `text`, `image_url`, `input_audio`, `file`, …
     #[serde(rename = "type")]
@@ -310,6 +317,7 @@ impl<'de> Deserialize<'de> for ImageUrl {
 
 /// A tool definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Tool {
     /// Always `function` for chat completions.
     #[serde(rename = "type", default = "function_type")]
@@ -324,6 +332,7 @@ fn function_type() -> String {
 
 /// A callable function's schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FunctionDef {
     /// Function name.
     pub name: String,
@@ -340,6 +349,7 @@ pub struct FunctionDef {
 
 /// A tool call made by the assistant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToolCall {
     /// Call id, echoed back in the tool result's `tool_call_id`.
     pub id: String,
@@ -352,6 +362,7 @@ pub struct ToolCall {
 
 /// The function part of a tool call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FunctionCall {
     /// Function name.
     pub name: String,
@@ -362,6 +373,7 @@ pub struct FunctionCall {
 
 /// `tool_choice`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum ToolChoice {
     /// `"auto"`, `"none"` or `"required"`.
@@ -372,6 +384,7 @@ pub enum ToolChoice {
 
 /// `{"type":"function","function":{"name":…}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NamedToolChoice {
     /// Always `function`.
     #[serde(rename = "type", default = "function_type")]
@@ -382,6 +395,7 @@ pub struct NamedToolChoice {
 
 /// A function name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NamedFunction {
     /// Function name.
     pub name: String,
@@ -389,6 +403,7 @@ pub struct NamedFunction {
 
 /// `response_format`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ResponseFormat {
     /// `text`, `json_object` or `json_schema`.
     #[serde(rename = "type")]
@@ -400,6 +415,7 @@ pub struct ResponseFormat {
 
 /// `response_format.json_schema`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JsonSchemaFormat {
     /// Schema name.
     pub name: String,

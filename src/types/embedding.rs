@@ -16,6 +16,7 @@ use super::Usage;
 /// assert_eq!(r.input.texts().unwrap(), vec!["a", "b"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EmbeddingRequest {
     /// `provider/model`, a bare well-known model name, or a router alias.
     pub model: String,
@@ -62,6 +63,7 @@ impl EmbeddingRequest {
 
 /// The `input` of an embeddings request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum EmbeddingInput {
     /// One text.
@@ -112,6 +114,7 @@ impl EmbeddingInput {
 
 /// `list` of embeddings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EmbeddingResponse {
     /// Always `list`.
     #[serde(default = "list_object")]
@@ -167,6 +170,7 @@ fn embedding_object() -> String {
 
 /// One vector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Embedding {
     /// Always `embedding`.
     #[serde(default = "embedding_object")]
@@ -191,6 +195,7 @@ impl Embedding {
 
 /// A vector as floats or as OpenAI's base64 (little-endian f32 bytes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum EmbeddingVector {
     /// Floats (`encoding_format: float`).

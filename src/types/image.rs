@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 /// assert_eq!(r.dimensions(), Some((1024, 1024)));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageRequest {
     /// `provider/model` (OpenAI's default when omitted is `dall-e-2`).
     pub model: String,
@@ -72,6 +73,7 @@ impl ImageRequest {
 
 /// The generated images.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageResponse {
     /// Unix seconds.
     #[serde(default)]
@@ -106,6 +108,7 @@ impl ImageResponse {
 
 /// One image.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageData {
     /// Where to download it (`response_format: url`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +126,7 @@ pub struct ImageData {
 
 /// gpt-image-1 token usage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageUsage {
     /// Input (text and image) tokens.
     #[serde(default)]

@@ -6,6 +6,8 @@ mod image;
 mod moderation;
 mod rerank;
 mod response;
+#[cfg(feature = "schema")]
+mod schema;
 mod text_completion;
 
 pub use chat::*;

@@ -16,6 +16,7 @@ pub const DEFAULT_MODERATION_MODEL: &str = "omni-moderation-latest";
 /// assert_eq!(r.model_or_default(), "omni-moderation-latest");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ModerationRequest {
     /// A string, an array of strings, or an array of `text` / `image_url` parts.
     pub input: Value,
@@ -39,6 +40,7 @@ impl ModerationRequest {
 
 /// The moderation verdicts, one per input.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ModerationResponse {
     /// Response id.
     #[serde(default)]
@@ -56,6 +58,7 @@ pub struct ModerationResponse {
 
 /// The verdict for one input.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ModerationResult {
     /// Whether any category was flagged.
     pub flagged: bool,

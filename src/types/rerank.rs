@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 /// assert_eq!(r.document_texts(), vec!["Carson City is in Nevada.", "Washington, D.C."]);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankRequest {
     /// `provider/model`.
     pub model: String,
@@ -58,6 +59,7 @@ impl RerankRequest {
 
 /// One document to rank.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum RerankDocument {
     /// Plain text.
@@ -81,6 +83,7 @@ impl RerankDocument {
 
 /// The ranking, best first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankResponse {
     /// Response id.
     #[serde(default)]
@@ -98,6 +101,7 @@ pub struct RerankResponse {
 
 /// One ranked document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankResult {
     /// Position of the document in the request.
     pub index: u32,
@@ -110,6 +114,7 @@ pub struct RerankResult {
 
 /// A returned document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankedDocument {
     /// Its text.
     pub text: String,
@@ -117,6 +122,7 @@ pub struct RerankedDocument {
 
 /// Cohere's `meta`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankMeta {
     /// `{"version": "2"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +140,7 @@ pub struct RerankMeta {
 
 /// Billing units.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankBilledUnits {
     /// Cohere search units (one query over up to 100 documents).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +155,7 @@ pub struct RerankBilledUnits {
 
 /// Token counts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankTokens {
     /// Input tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,6 +7,7 @@ use super::chat::ToolCall;
 
 /// `chat.completion`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatResponse {
     /// Response id.
     pub id: String,
@@ -71,6 +72,7 @@ fn chunk_object() -> String {
 
 /// One choice of a `chat.completion`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Choice {
     /// Position.
     #[serde(default)]
@@ -87,6 +89,7 @@ pub struct Choice {
 
 /// The assistant's message in a response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AssistantMessage {
     /// Always `assistant`.
     #[serde(default = "assistant_role")]
@@ -185,6 +188,7 @@ impl<'de> Deserialize<'de> for FinishReason {
 
 /// Token usage, passed through from the provider (never estimated when the provider reports it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Usage {
     /// Input tokens, including cached ones.
     #[serde(default)]
@@ -235,6 +239,7 @@ impl Usage {
 
 /// `usage.prompt_tokens_details`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PromptTokensDetails {
     /// Tokens served from the prompt cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,6 +254,7 @@ pub struct PromptTokensDetails {
 
 /// `usage.completion_tokens_details`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CompletionTokensDetails {
     /// Reasoning tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -260,6 +266,7 @@ pub struct CompletionTokensDetails {
 
 /// `chat.completion.chunk`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatChunk {
     /// Same id on every chunk of one stream.
     pub id: String,
@@ -288,6 +295,7 @@ pub struct ChatChunk {
 
 /// One choice's delta.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChunkChoice {
     /// Position.
     #[serde(default)]
@@ -305,6 +313,7 @@ pub struct ChunkChoice {
 
 /// A streamed delta.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Delta {
     /// `assistant` on the first chunk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -328,6 +337,7 @@ pub struct Delta {
 
 /// A piece of a tool call: the first piece has id and name, later ones append to `arguments`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToolCallDelta {
     /// Which tool call (stable across pieces).
     #[serde(default)]
@@ -345,6 +355,7 @@ pub struct ToolCallDelta {
 
 /// Name (first piece) and a fragment of the JSON arguments.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FunctionCallDelta {
     /// Function name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -17,6 +17,7 @@ use super::{FinishReason, Stop, StreamOptions, Usage};
 /// assert_eq!(r.prompt.texts().unwrap(), vec!["Say this is a test"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TextCompletionRequest {
     /// `provider/model`.
     pub model: String,
@@ -117,6 +118,7 @@ impl TextCompletionRequest {
 
 /// `prompt`: text(s) or token ids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Prompt {
     /// One prompt.
@@ -143,6 +145,7 @@ impl Prompt {
 
 /// `text_completion`: a response, or (with `stream`) one chunk of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TextCompletionResponse {
     /// Response id (same on every chunk of one stream).
     pub id: String,
@@ -190,6 +193,7 @@ fn text_completion_object() -> String {
 
 /// One choice.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TextChoice {
     /// The generated text (stream: the new piece).
     #[serde(default)]

@@ -7,7 +7,9 @@ use std::rc::Rc;
 use futures_util::{StreamExt, TryStreamExt};
 use worker::js_sys;
 use worker::wasm_bindgen::JsValue;
-use worker::{console_log, console_warn, Context, Env, Headers, Request, Response, ResponseBuilder};
+use worker::{
+    console_log, console_warn, Context, Env, Headers, Request, Response, ResponseBuilder,
+};
 
 use edgellm::wasm::FetchHost;
 use edgellm::Host;
@@ -87,7 +89,7 @@ fn gateway(env: &WorkerEnv) -> Loaded {
 
 /// Reads the body, refusing more than `limit` bytes (by `content-length`, and while reading
 /// for chunked bodies) without buffering past the limit.
-async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Reply> {
+pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Reply> {
     let declared = req
         .headers()
         .get("content-length")
@@ -120,7 +122,13 @@ async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Reply> {
 /// replaced rather than failing the whole response.
 fn header_safe(v: &str) -> String {
     v.chars()
-        .map(|c| if c == '\t' || (' '..='~').contains(&c) { c } else { '?' })
+        .map(|c| {
+            if c == '\t' || (' '..='~').contains(&c) {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 
@@ -142,10 +150,10 @@ fn to_response(reply: Reply) -> worker::Result<Response> {
 }
 
 /// Handles one request.
-pub async fn handle(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let started = js_sys::Date::now();
     let host = FetchHost::new();
-    let wenv = WorkerEnv(env.into());
+    let wenv = WorkerEnv(env.clone().into());
     let head = Head {
         method: req.inner().method().to_ascii_uppercase(),
         path: req.path(),
@@ -165,7 +173,23 @@ pub async fn handle(mut req: Request, env: Env, _ctx: Context) -> worker::Result
     }
     let loaded = gateway(&wenv);
     let gw = loaded.as_ref().as_ref().map_err(String::as_str);
-    let mut reply = match app::begin(gw, &head) {
+    // Virtual keys (`crate::keys`): management routes and requests with a non-master key.
+    let keyed = crate::keys_edge::handle(
+        &mut req,
+        &env,
+        std::rc::Rc::new(ctx),
+        &host,
+        &wenv,
+        gw,
+        &head,
+        &request_id,
+    )
+    .await;
+    let begun = match keyed {
+        Some(r) => Begin::Done(r),
+        None => app::begin(gw, &head),
+    };
+    let mut reply = match begun {
         Begin::Done(r) => r,
         Begin::Body {
             endpoint,

@@ -12,10 +12,13 @@
 //! the `edgellm` core.
 
 pub mod app;
+pub mod keys;
 pub mod yaml;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;
+#[cfg(target_arch = "wasm32")]
+mod keys_edge;
 
 #[cfg(target_arch = "wasm32")]
 #[worker::event(fetch)]

@@ -65,7 +65,10 @@ pub fn parse(text: &str) -> Result<Value, String> {
             Event::Scalar(text, style, anchor, tag) => {
                 let plain = style == ScalarStyle::Plain;
                 if plain && text == "<<" && tag.is_none() {
-                    if let Some(Frame::Map { key: key @ None, .. }) = stack.last_mut() {
+                    if let Some(Frame::Map {
+                        key: key @ None, ..
+                    }) = stack.last_mut()
+                    {
                         *key = Some(Key::Merge);
                         continue;
                     }
@@ -115,7 +118,9 @@ pub fn parse(text: &str) -> Result<Value, String> {
         match stack.last_mut() {
             None => root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
-            Some(Frame::Map { map, key, merges, .. }) => match key.take() {
+            Some(Frame::Map {
+                map, key, merges, ..
+            }) => match key.take() {
                 None => *key = Some(Key::Str(key_string(value).map_err(|e| at(&span, e))?)),
                 Some(Key::Merge) => merges.push(value),
                 // PyYAML keeps the last of duplicate keys; so does insert.
@@ -175,7 +180,10 @@ fn scalar(text: &str, plain: bool, tag: Option<&Tag>) -> Result<Value, String> {
                 other => Err(format!("unsupported YAML tag `!!{other}`")),
             };
         }
-        return Err(format!("unsupported YAML tag `{}{}`", tag.handle, tag.suffix));
+        return Err(format!(
+            "unsupported YAML tag `{}{}`",
+            tag.handle, tag.suffix
+        ));
     }
     if !plain {
         return Ok(Value::String(text.into()));
@@ -247,7 +255,11 @@ fn float(text: &str) -> Option<Result<Value, &'static str>> {
         return None;
     }
     let f: f64 = text.parse().ok()?;
-    Some(Number::from_f64(f).map(Value::Number).ok_or("not a finite number"))
+    Some(
+        Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or("not a finite number"),
+    )
 }
 
 #[cfg(test)]
@@ -313,8 +325,14 @@ list:
   - *d
 ";
         let v = parse(text).unwrap();
-        assert_eq!(v["list"][0], json!({"model": "a", "timeout": 9, "api_base": "http://127.0.0.1:1/v1"}));
-        assert_eq!(v["list"][1], json!({"api_base": "http://127.0.0.1:1/v1", "timeout": 5}));
+        assert_eq!(
+            v["list"][0],
+            json!({"model": "a", "timeout": 9, "api_base": "http://127.0.0.1:1/v1"})
+        );
+        assert_eq!(
+            v["list"][1],
+            json!({"api_base": "http://127.0.0.1:1/v1", "timeout": 5})
+        );
     }
 
     #[test]
@@ -322,12 +340,21 @@ list:
         let v = parse("[1, -2, 0x1f, 0o17, 1.5, -0.5, 2e3, '3', \"4\", on, OFF, ~, null, '', 12abc, 1.2.3, sk-1e5]").unwrap();
         assert_eq!(
             v,
-            json!([1, -2, 31, 15, 1.5, -0.5, 2000.0, "3", "4", true, false, null, null, "", "12abc", "1.2.3", "sk-1e5"])
+            json!([
+                1, -2, 31, 15, 1.5, -0.5, 2000.0, "3", "4", true, false, null, null, "", "12abc",
+                "1.2.3", "sk-1e5"
+            ])
         );
         assert_eq!(parse("!!str 12").unwrap(), json!("12"));
-        assert_eq!(parse("{1: a, true: b}").unwrap(), json!({"1": "a", "true": "b"}));
+        assert_eq!(
+            parse("{1: a, true: b}").unwrap(),
+            json!({"1": "a", "true": "b"})
+        );
         assert_eq!(parse("").unwrap(), Value::Null);
-        assert_eq!(parse("{\"json\": [1, {\"also\": \"yaml\"}]}").unwrap(), json!({"json": [1, {"also": "yaml"}]}));
+        assert_eq!(
+            parse("{\"json\": [1, {\"also\": \"yaml\"}]}").unwrap(),
+            json!({"json": [1, {"also": "yaml"}]})
+        );
     }
 
     #[test]

@@ -82,13 +82,34 @@ mod tests {
 
     #[test]
     fn key_sources() {
-        assert_eq!(presented_key(headers(&[("authorization", "Bearer sk-1")]), None), Some("sk-1"));
-        assert_eq!(presented_key(headers(&[("authorization", "bearer  sk-1 ")]), None), Some("sk-1"));
-        assert_eq!(presented_key(headers(&[("authorization", "sk-raw")]), None), Some("sk-raw"));
-        assert_eq!(presented_key(headers(&[("x-api-key", "sk-2")]), None), Some("sk-2"));
-        assert_eq!(presented_key(headers(&[("api-key", "sk-3")]), None), Some("sk-3"));
-        assert_eq!(presented_key(headers(&[("x-my-key", "sk-4")]), Some("x-my-key")), Some("sk-4"));
-        assert_eq!(presented_key(headers(&[("authorization", "Bearer ")]), None), None);
+        assert_eq!(
+            presented_key(headers(&[("authorization", "Bearer sk-1")]), None),
+            Some("sk-1")
+        );
+        assert_eq!(
+            presented_key(headers(&[("authorization", "bearer  sk-1 ")]), None),
+            Some("sk-1")
+        );
+        assert_eq!(
+            presented_key(headers(&[("authorization", "sk-raw")]), None),
+            Some("sk-raw")
+        );
+        assert_eq!(
+            presented_key(headers(&[("x-api-key", "sk-2")]), None),
+            Some("sk-2")
+        );
+        assert_eq!(
+            presented_key(headers(&[("api-key", "sk-3")]), None),
+            Some("sk-3")
+        );
+        assert_eq!(
+            presented_key(headers(&[("x-my-key", "sk-4")]), Some("x-my-key")),
+            Some("sk-4")
+        );
+        assert_eq!(
+            presented_key(headers(&[("authorization", "Bearer ")]), None),
+            None
+        );
         assert_eq!(presented_key(headers(&[]), None), None);
     }
 
@@ -100,6 +121,9 @@ mod tests {
         let e = check(Some(&mk), Some("sk-wrong")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Authentication);
         assert!(!e.message().contains("sk-wrong") && !e.message().contains("sk-master"));
-        assert_eq!(check(Some(&mk), None).unwrap_err().kind().http_status(), 401);
+        assert_eq!(
+            check(Some(&mk), None).unwrap_err().kind().http_status(),
+            401
+        );
     }
 }

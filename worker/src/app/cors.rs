@@ -5,7 +5,8 @@ use edgellm::config::Cors;
 use super::reply::Reply;
 
 /// Response headers browsers may read (the id and LiteLLM's routing/cost headers).
-const EXPOSE: &str = "x-request-id, x-litellm-call-id, x-litellm-model-id, x-litellm-model-api-base, \
+const EXPOSE: &str =
+    "x-request-id, x-litellm-call-id, x-litellm-model-id, x-litellm-model-api-base, \
 x-litellm-model-group, x-litellm-model-name, x-litellm-response-cost, x-litellm-attempted-retries, \
 x-litellm-attempted-fallbacks, x-litellm-response-duration-ms, x-litellm-version, retry-after";
 
@@ -18,7 +19,9 @@ pub fn decorate(reply: &mut Reply, cors: &Cors, origin: Option<&str>) {
     if allow != "*" {
         reply.headers.push(("vary".into(), "Origin".into()));
     }
-    reply.headers.push(("access-control-allow-origin".into(), allow));
+    reply
+        .headers
+        .push(("access-control-allow-origin".into(), allow));
     if cors.credentials() {
         reply
             .headers
@@ -81,10 +84,18 @@ mod tests {
 
     #[test]
     fn default_policy_allows_any_origin_and_echoes_headers() {
-        let r = preflight(&Cors::default(), Some("https://a.example"), Some("POST"), Some("authorization, content-type, x-stainless-os"));
+        let r = preflight(
+            &Cors::default(),
+            Some("https://a.example"),
+            Some("POST"),
+            Some("authorization, content-type, x-stainless-os"),
+        );
         assert_eq!(r.status, 204);
         assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-        assert_eq!(r.header("access-control-allow-headers"), Some("authorization, content-type, x-stainless-os"));
+        assert_eq!(
+            r.header("access-control-allow-headers"),
+            Some("authorization, content-type, x-stainless-os")
+        );
         assert_eq!(r.header("access-control-allow-methods"), Some("POST"));
         assert_eq!(r.header("access-control-allow-credentials"), None);
     }
@@ -98,16 +109,28 @@ mod tests {
             ..Cors::default()
         };
         let r = preflight(&cors, Some("https://app.example"), Some("POST"), None);
-        assert_eq!(r.header("access-control-allow-origin"), Some("https://app.example"));
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://app.example")
+        );
         assert_eq!(r.header("access-control-allow-methods"), Some("GET, POST"));
         assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
         assert_eq!(r.header("vary"), Some("Origin"));
-        assert_eq!(preflight(&cors, Some("https://evil.example"), None, None).status, 400);
+        assert_eq!(
+            preflight(&cors, Some("https://evil.example"), None, None).status,
+            400
+        );
 
         let mut ok = Reply::empty(200);
         decorate(&mut ok, &cors, Some("https://app.example"));
-        assert_eq!(ok.header("access-control-allow-origin"), Some("https://app.example"));
-        assert!(ok.header("access-control-expose-headers").unwrap().contains("x-request-id"));
+        assert_eq!(
+            ok.header("access-control-allow-origin"),
+            Some("https://app.example")
+        );
+        assert!(ok
+            .header("access-control-expose-headers")
+            .unwrap()
+            .contains("x-request-id"));
         let mut no = Reply::empty(200);
         decorate(&mut no, &cors, Some("https://evil.example"));
         assert_eq!(no.header("access-control-allow-origin"), None);

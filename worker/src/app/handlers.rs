@@ -17,6 +17,7 @@ use super::reply::Reply;
 use super::routes::Endpoint;
 use super::sse::Sse;
 use super::{is_secret_name, Gateway};
+use crate::keys::meter::Meter;
 
 /// What a handler works with.
 pub struct Cx<'a, H> {
@@ -37,8 +38,10 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Error> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Error::bad_request("the request body must be a JSON object")),
-        Err(e) => Err(Error::bad_request(format!("invalid JSON in the request body: {e}"))
-            .with_code("invalid_json")),
+        Err(e) => Err(
+            Error::bad_request(format!("invalid JSON in the request body: {e}"))
+                .with_code("invalid_json"),
+        ),
     }
 }
 
@@ -91,14 +94,26 @@ fn routed(mut reply: Reply, route: &RouteInfo, meta: &CallMeta, cost: Option<Usd
     let h = &mut reply.headers;
     h.push(("x-litellm-model-id".into(), route.deployment_id.clone()));
     h.push(("x-litellm-model-group".into(), route.model_group.clone()));
-    h.push(("x-litellm-model-name".into(), route.deployment_model.clone()));
+    h.push((
+        "x-litellm-model-name".into(),
+        route.deployment_model.clone(),
+    ));
     if let Some(base) = route.api_base.as_deref().or(meta.api_base.as_deref()) {
         h.push(("x-litellm-model-api-base".into(), public_base(base)));
     }
-    h.push(("x-litellm-attempted-retries".into(), route.retries.to_string()));
-    h.push(("x-litellm-attempted-fallbacks".into(), route.fallbacks.to_string()));
+    h.push((
+        "x-litellm-attempted-retries".into(),
+        route.retries.to_string(),
+    ));
+    h.push((
+        "x-litellm-attempted-fallbacks".into(),
+        route.fallbacks.to_string(),
+    ));
     if let Some(c) = cost {
         h.push(("x-litellm-response-cost".into(), c.to_f64().to_string()));
+    }
+    if reply.meter.is_none() {
+        reply.meter = Some(Meter::finished(route, meta, cost));
     }
     reply
 }
@@ -165,11 +180,20 @@ pub async fn run<H: Host>(
                     let (req, opts) = options_for(&dc, modality::parse_embedding)?;
                     let generation = modality::embedding(host, env, req, opts.clone()).await?;
                     let usage = Some(generation.response.usage.clone());
-                    Ok(Out { generation, options: opts, usage })
+                    Ok(Out {
+                        generation,
+                        options: opts,
+                        usage,
+                    })
                 })
                 .await?;
             let g = &r.output.generation;
-            let cost = cost::call_cost(&g.meta, Some(&g.response.model), r.output.usage.as_ref(), &r.output.options);
+            let cost = cost::call_cost(
+                &g.meta,
+                Some(&g.response.model),
+                r.output.usage.as_ref(),
+                &r.output.options,
+            );
             Ok(routed(ok_json(&g.response)?, &r.route, &g.meta, cost))
         }
         Endpoint::Images => {
@@ -177,8 +201,13 @@ pub async fn run<H: Host>(
             let r = router
                 .route(host, obj, |dc| async move {
                     let (req, opts) = options_for(&dc, modality::parse_image_generation)?;
-                    let generation = modality::image_generation(host, env, req, opts.clone()).await?;
-                    Ok(Out { generation, options: opts, usage: None })
+                    let generation =
+                        modality::image_generation(host, env, req, opts.clone()).await?;
+                    Ok(Out {
+                        generation,
+                        options: opts,
+                        usage: None,
+                    })
                 })
                 .await?;
             let g = &r.output.generation;
@@ -190,7 +219,11 @@ pub async fn run<H: Host>(
                 .route(host, obj, |dc| async move {
                     let (req, opts) = options_for(&dc, modality::parse_moderation)?;
                     let generation = modality::moderation(host, env, req, opts.clone()).await?;
-                    Ok(Out { generation, options: opts, usage: None })
+                    Ok(Out {
+                        generation,
+                        options: opts,
+                        usage: None,
+                    })
                 })
                 .await?;
             let g = &r.output.generation;
@@ -202,7 +235,11 @@ pub async fn run<H: Host>(
                 .route(host, obj, |dc| async move {
                     let (req, opts) = options_for(&dc, modality::parse_rerank)?;
                     let generation = modality::rerank(host, env, req, opts.clone()).await?;
-                    Ok(Out { generation, options: opts, usage: None })
+                    Ok(Out {
+                        generation,
+                        options: opts,
+                        usage: None,
+                    })
                 })
                 .await?;
             let g = &r.output.generation;
@@ -215,16 +252,31 @@ pub async fn run<H: Host>(
 async fn chat<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply, Error> {
     let router = &cx.gw.router;
     if obj.get("stream").and_then(Value::as_bool) == Some(true) {
-        let s = router.completion_stream(cx.host, cx.env, Value::Object(obj)).await?;
-        let reply = Reply::sse(Box::pin(Sse::new(s.stream, secrets(cx.gw))));
+        let s = router
+            .completion_stream(cx.host, cx.env, Value::Object(obj))
+            .await?;
+        let meter = Meter::pending(&s.route, &s.meta);
+        let stream = s
+            .stream
+            .on_end(meter.on_stream_end(s.meta.clone(), s.options.clone()));
+        let mut reply = Reply::sse(Box::pin(Sse::new(stream, secrets(cx.gw))));
+        reply.meter = Some(meter);
         return Ok(routed(reply, &s.route, &s.meta, None));
     }
-    let c = router.completion(cx.host, cx.env, Value::Object(obj)).await?;
-    Ok(routed(ok_json(&c.completion.response)?, &c.route, &c.completion.meta, c.response_cost))
+    let c = router
+        .completion(cx.host, cx.env, Value::Object(obj))
+        .await?;
+    Ok(routed(
+        ok_json(&c.completion.response)?,
+        &c.route,
+        &c.completion.meta,
+        c.response_cost,
+    ))
 }
 
-/// A started text-completion stream, for the router.
-struct TextStreamOut(modality::TextStreamCompletion);
+/// A started text-completion stream and the options it was called with (its pricing), for
+/// the router.
+struct TextStreamOut(modality::TextStreamCompletion, CallOptions);
 
 impl RouteOutput for TextStreamOut {}
 
@@ -235,11 +287,18 @@ async fn text_completion<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Re
         let r = router
             .route(host, obj, |dc| async move {
                 let (req, opts) = options_for(&dc, modality::parse_text_completion)?;
-                Ok(TextStreamOut(modality::text_completion_stream(host, env, req, opts).await?))
+                Ok(TextStreamOut(
+                    modality::text_completion_stream(host, env, req, opts.clone()).await?,
+                    opts,
+                ))
             })
             .await?;
-        let started = r.output.0;
-        let reply = Reply::sse(Box::pin(Sse::new(started.stream, secrets(cx.gw))));
+        let (started, opts) = (r.output.0, r.output.1);
+        let meter = Meter::pending(&r.route, &started.meta);
+        let hook = meter.on_stream_end(started.meta.clone(), opts);
+        let stream = started.stream.map_inner(|s| s.on_end(hook));
+        let mut reply = Reply::sse(Box::pin(Sse::new(stream, secrets(cx.gw))));
+        reply.meter = Some(meter);
         return Ok(routed(reply, &r.route, &started.meta, None));
     }
     let r = router
@@ -247,11 +306,20 @@ async fn text_completion<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Re
             let (req, opts) = options_for(&dc, modality::parse_text_completion)?;
             let generation = modality::text_completion(host, env, req, opts.clone()).await?;
             let usage = generation.response.usage.clone();
-            Ok(Out { generation, options: opts, usage })
+            Ok(Out {
+                generation,
+                options: opts,
+                usage,
+            })
         })
         .await?;
     let g = &r.output.generation;
-    let cost = cost::call_cost(&g.meta, Some(&g.response.model), r.output.usage.as_ref(), &r.output.options);
+    let cost = cost::call_cost(
+        &g.meta,
+        Some(&g.response.model),
+        r.output.usage.as_ref(),
+        &r.output.options,
+    );
     Ok(routed(ok_json(&g.response)?, &r.route, &g.meta, cost))
 }
 
@@ -261,7 +329,9 @@ pub fn models(gw: &Gateway) -> Reply {
         .config()
         .model_names()
         .into_iter()
-        .map(|id| json!({"id": id, "object": "model", "created": 1677610602, "owned_by": "edgellm"}))
+        .map(
+            |id| json!({"id": id, "object": "model", "created": 1677610602, "owned_by": "edgellm"}),
+        )
         .collect();
     Reply::json(200, &json!({"object": "list", "data": data}))
 }
@@ -315,8 +385,17 @@ mod tests {
 
     #[test]
     fn public_base_drops_credentials() {
-        assert_eq!(public_base("https://user:pw@api.example/v1?key=abc"), "https://api.example/v1");
-        assert_eq!(public_base("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
-        assert_eq!(public_base("https://x.openai.azure.com/openai#frag"), "https://x.openai.azure.com/openai");
+        assert_eq!(
+            public_base("https://user:pw@api.example/v1?key=abc"),
+            "https://api.example/v1"
+        );
+        assert_eq!(
+            public_base("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            public_base("https://x.openai.azure.com/openai#frag"),
+            "https://x.openai.azure.com/openai"
+        );
     }
 }

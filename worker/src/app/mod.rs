@@ -179,6 +179,12 @@ fn config_error(msg: &str) -> Error {
 
 /// Routing, health probes, config errors and auth: everything decided from the head.
 pub fn begin(gw: Result<&Gateway, &str>, head: &Head) -> Begin {
+    begin_as(gw, head, false)
+}
+
+/// [`begin`] for a request whose key `crate::keys` has already verified as a virtual key
+/// (`virtual_key`), so the master-key check is skipped.
+pub fn begin_as(gw: Result<&Gateway, &str>, head: &Head, virtual_key: bool) -> Begin {
     let default_cors = edgellm::config::Cors::default();
     let cors = gw.map_or(&default_cors, |g| &g.config().general_settings.cors);
     if head.method == "OPTIONS" {
@@ -205,7 +211,9 @@ pub fn begin(gw: Result<&Gateway, &str>, head: &Head) -> Begin {
                 head.method, head.path
             ))
             .with_code("method_not_allowed");
-            return Begin::Done(with_status(405, &e).with_header("allow", format!("{allowed}, OPTIONS")));
+            return Begin::Done(
+                with_status(405, &e).with_header("allow", format!("{allowed}, OPTIONS")),
+            );
         }
     };
     if endpoint == Endpoint::Liveliness {
@@ -215,13 +223,21 @@ pub fn begin(gw: Result<&Gateway, &str>, head: &Head) -> Begin {
         Ok(g) => g,
         Err(msg) => {
             let e = config_error(msg);
-            let status = if endpoint == Endpoint::Readiness { 503 } else { 500 };
+            let status = if endpoint == Endpoint::Readiness {
+                503
+            } else {
+                500
+            };
             return Begin::Done(with_status(status, &e));
         }
     };
     let settings = &gw.config().general_settings;
     let key = auth::presented_key(|h| head.header(h), settings.key_header_name.as_deref());
-    let authorized = auth::check(settings.master_key.as_ref(), key);
+    let authorized = if virtual_key {
+        Ok(())
+    } else {
+        auth::check(settings.master_key.as_ref(), key)
+    };
     match (&endpoint, authorized) {
         (Endpoint::Readiness, ok) => return Begin::Done(readiness(gw, ok.is_ok())),
         (Endpoint::Root, _) => return Begin::Done(root()),
@@ -304,13 +320,26 @@ pub async fn run<H: Host>(
 
 /// Adds what every response carries: `x-request-id`, `x-litellm-call-id`,
 /// `x-litellm-version`, `x-litellm-response-duration-ms` and CORS.
-pub fn finish(reply: &mut Reply, gw: Option<&Gateway>, head: &Head, request_id: &str, duration_ms: u64) {
-    reply.headers.push(("x-request-id".into(), request_id.into()));
-    reply.headers.push(("x-litellm-call-id".into(), request_id.into()));
-    reply.headers.push(("x-litellm-version".into(), VERSION.into()));
+pub fn finish(
+    reply: &mut Reply,
+    gw: Option<&Gateway>,
+    head: &Head,
+    request_id: &str,
+    duration_ms: u64,
+) {
     reply
         .headers
-        .push(("x-litellm-response-duration-ms".into(), duration_ms.to_string()));
+        .push(("x-request-id".into(), request_id.into()));
+    reply
+        .headers
+        .push(("x-litellm-call-id".into(), request_id.into()));
+    reply
+        .headers
+        .push(("x-litellm-version".into(), VERSION.into()));
+    reply.headers.push((
+        "x-litellm-response-duration-ms".into(),
+        duration_ms.to_string(),
+    ));
     if head.method != "OPTIONS" {
         let default_cors = edgellm::config::Cors::default();
         let cors = gw.map_or(&default_cors, |g| &g.config().general_settings.cors);

@@ -30,6 +30,9 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Body,
+    /// What the call cost, for virtual-key spend tracking (`crate::keys`); set by the
+    /// handlers for routed calls.
+    pub meter: Option<crate::keys::meter::Meter>,
 }
 
 impl std::fmt::Debug for Reply {
@@ -54,6 +57,7 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: Body::Full(serde_json::to_vec(value).expect("a Value always serializes")),
+            meter: None,
         }
     }
 
@@ -66,6 +70,7 @@ impl Reply {
                 ("cache-control".into(), "no-cache".into()),
             ],
             body: Body::Stream(stream),
+            meter: None,
         }
     }
 
@@ -75,6 +80,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Body::Empty,
+            meter: None,
         }
     }
 
@@ -129,7 +135,11 @@ pub fn scrub(text: &str, secrets: &[&str]) -> String {
     out.split_inclusive(char::is_whitespace)
         .map(|word| {
             if word.contains("****") {
-                let trail: String = word.chars().rev().take_while(|c| c.is_whitespace()).collect();
+                let trail: String = word
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_whitespace())
+                    .collect();
                 format!("***{trail}")
             } else {
                 word.to_string()
@@ -162,6 +172,9 @@ mod tests {
             "Incorrect API key provided: sk-proj-****************abcd. url=https://x?key=SECRETKEY1 done",
             &["SECRETKEY1"],
         );
-        assert_eq!(s, "Incorrect API key provided: *** url=https://x?key=*** done");
+        assert_eq!(
+            s,
+            "Incorrect API key provided: *** url=https://x?key=*** done"
+        );
     }
 }

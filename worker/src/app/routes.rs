@@ -151,16 +151,45 @@ mod tests {
 
     #[test]
     fn openai_paths_with_and_without_v1() {
-        for p in ["/v1/chat/completions", "/chat/completions", "/v1/chat/completions/"] {
-            assert_eq!(route("POST", p), Matched::Found(Endpoint::Chat, None), "{p}");
+        for p in [
+            "/v1/chat/completions",
+            "/chat/completions",
+            "/v1/chat/completions/",
+        ] {
+            assert_eq!(
+                route("POST", p),
+                Matched::Found(Endpoint::Chat, None),
+                "{p}"
+            );
         }
-        assert_eq!(route("POST", "/v1/completions"), Matched::Found(Endpoint::TextCompletion, None));
-        assert_eq!(route("POST", "/embeddings"), Matched::Found(Endpoint::Embeddings, None));
-        assert_eq!(route("POST", "/v1/images/generations"), Matched::Found(Endpoint::Images, None));
-        assert_eq!(route("GET", "/v1/models"), Matched::Found(Endpoint::Models, None));
-        assert_eq!(route("GET", "/models"), Matched::Found(Endpoint::Models, None));
-        assert_eq!(route("GET", "/model/info"), Matched::Found(Endpoint::ModelInfo, None));
-        assert_eq!(route("GET", "/v1/model/info"), Matched::Found(Endpoint::ModelInfo, None));
+        assert_eq!(
+            route("POST", "/v1/completions"),
+            Matched::Found(Endpoint::TextCompletion, None)
+        );
+        assert_eq!(
+            route("POST", "/embeddings"),
+            Matched::Found(Endpoint::Embeddings, None)
+        );
+        assert_eq!(
+            route("POST", "/v1/images/generations"),
+            Matched::Found(Endpoint::Images, None)
+        );
+        assert_eq!(
+            route("GET", "/v1/models"),
+            Matched::Found(Endpoint::Models, None)
+        );
+        assert_eq!(
+            route("GET", "/models"),
+            Matched::Found(Endpoint::Models, None)
+        );
+        assert_eq!(
+            route("GET", "/model/info"),
+            Matched::Found(Endpoint::ModelInfo, None)
+        );
+        assert_eq!(
+            route("GET", "/v1/model/info"),
+            Matched::Found(Endpoint::ModelInfo, None)
+        );
         assert_eq!(
             route("GET", "/v1/models/openai%2Fgpt-4o"),
             Matched::Found(Endpoint::Model("openai/gpt-4o".into()), None)
@@ -177,16 +206,34 @@ mod tests {
             route("POST", "/engines/e1/embeddings"),
             Matched::Found(Endpoint::Embeddings, Some("e1".into()))
         );
-        assert_eq!(route("POST", "/openai/deployments/x/models"), Matched::NotFound);
-        assert_eq!(route("POST", "/openai/deployments//chat/completions"), Matched::NotFound);
+        assert_eq!(
+            route("POST", "/openai/deployments/x/models"),
+            Matched::NotFound
+        );
+        assert_eq!(
+            route("POST", "/openai/deployments//chat/completions"),
+            Matched::NotFound
+        );
     }
 
     #[test]
     fn health_and_errors() {
-        assert_eq!(route("GET", "/health/liveliness"), Matched::Found(Endpoint::Liveliness, None));
-        assert_eq!(route("GET", "/health/liveness"), Matched::Found(Endpoint::Liveliness, None));
-        assert_eq!(route("GET", "/health/readiness"), Matched::Found(Endpoint::Readiness, None));
-        assert_eq!(route("GET", "/v1/chat/completions"), Matched::WrongMethod("POST"));
+        assert_eq!(
+            route("GET", "/health/liveliness"),
+            Matched::Found(Endpoint::Liveliness, None)
+        );
+        assert_eq!(
+            route("GET", "/health/liveness"),
+            Matched::Found(Endpoint::Liveliness, None)
+        );
+        assert_eq!(
+            route("GET", "/health/readiness"),
+            Matched::Found(Endpoint::Readiness, None)
+        );
+        assert_eq!(
+            route("GET", "/v1/chat/completions"),
+            Matched::WrongMethod("POST")
+        );
         assert_eq!(route("DELETE", "/v1/models"), Matched::WrongMethod("GET"));
         assert_eq!(route("POST", "/v2/chat"), Matched::NotFound);
         assert_eq!(route("GET", "/"), Matched::Found(Endpoint::Root, None));

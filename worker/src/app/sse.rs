@@ -81,24 +81,40 @@ mod tests {
     use serde_json::json;
 
     fn collect<S: Stream<Item = Result<Vec<u8>, Error>> + Unpin>(s: S) -> String {
-        futures_executor::block_on(s.map(|b| String::from_utf8(b.unwrap()).unwrap()).collect::<Vec<_>>()).concat()
+        futures_executor::block_on(
+            s.map(|b| String::from_utf8(b.unwrap()).unwrap())
+                .collect::<Vec<_>>(),
+        )
+        .concat()
     }
 
     #[test]
     fn events_then_done() {
-        let s = Sse::new(stream::iter(vec![Ok(json!({"a": 1})), Ok(json!({"b": 2}))]), vec![]);
-        assert_eq!(collect(s), "data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\n");
+        let s = Sse::new(
+            stream::iter(vec![Ok(json!({"a": 1})), Ok(json!({"b": 2}))]),
+            vec![],
+        );
+        assert_eq!(
+            collect(s),
+            "data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\n"
+        );
     }
 
     #[test]
     fn error_ends_the_stream_without_done() {
         let items: Vec<Result<serde_json::Value, Error>> = vec![
             Ok(json!({"a": 1})),
-            Err(Error::new(ErrorKind::InternalServer, "boom with sk-secret-1")),
+            Err(Error::new(
+                ErrorKind::InternalServer,
+                "boom with sk-secret-1",
+            )),
             Ok(json!({"never": true})),
         ];
         let out = collect(Sse::new(stream::iter(items), vec!["sk-secret-1".into()]));
-        assert!(out.starts_with("data: {\"a\":1}\n\ndata: {\"error\":"), "{out}");
+        assert!(
+            out.starts_with("data: {\"a\":1}\n\ndata: {\"error\":"),
+            "{out}"
+        );
         assert!(out.contains("boom with ***"), "{out}");
         assert!(!out.contains("[DONE]") && !out.contains("never"), "{out}");
     }

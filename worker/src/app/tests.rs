@@ -28,10 +28,13 @@ general_settings:
 "#;
 
 fn env() -> HashMap<String, String> {
-    [("UPSTREAM_KEY", "sk-upstream-secret"), ("MASTER", "sk-master")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    [
+        ("UPSTREAM_KEY", "sk-upstream-secret"),
+        ("MASTER", "sk-master"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 fn gateway() -> Gateway {
@@ -55,7 +58,11 @@ const AUTH: (&str, &str) = ("authorization", "Bearer sk-master");
 fn call(host: &MockHost, gw: &Gateway, h: &Head, body: &[u8]) -> Reply {
     let mut reply = match begin(Ok(gw), h) {
         Begin::Done(r) => r,
-        Begin::Body { endpoint, path_model, limit } => {
+        Begin::Body {
+            endpoint,
+            path_model,
+            limit,
+        } => {
             if body.len() > limit {
                 too_large(limit)
             } else {
@@ -68,7 +75,8 @@ fn call(host: &MockHost, gw: &Gateway, h: &Head, body: &[u8]) -> Reply {
 }
 
 fn chat_body(model: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({"model": model, "messages": [{"role": "user", "content": "Hi"}]})).unwrap()
+    serde_json::to_vec(&json!({"model": model, "messages": [{"role": "user", "content": "Hi"}]}))
+        .unwrap()
 }
 
 fn upstream_ok() -> Canned {
@@ -83,15 +91,29 @@ fn upstream_ok() -> Canned {
 #[test]
 fn chat_goes_upstream_with_the_deployment_key_and_routing_headers() {
     let host = MockHost::new().reply(upstream_ok());
-    let r = call(&host, &gateway(), &head("POST", "/v1/chat/completions", &[AUTH]), &chat_body("gpt"));
+    let r = call(
+        &host,
+        &gateway(),
+        &head("POST", "/v1/chat/completions", &[AUTH]),
+        &chat_body("gpt"),
+    );
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.json_body().unwrap()["choices"][0]["message"]["content"], "Hi!");
+    assert_eq!(
+        r.json_body().unwrap()["choices"][0]["message"]["content"],
+        "Hi!"
+    );
     let sent = host.last_request().unwrap();
     assert_eq!(sent.url, "http://127.0.0.1:9/v1/chat/completions");
-    assert_eq!(edgellm::http::header(&sent.headers, "authorization"), Some("Bearer sk-upstream-secret"));
+    assert_eq!(
+        edgellm::http::header(&sent.headers, "authorization"),
+        Some("Bearer sk-upstream-secret")
+    );
     assert_eq!(sent.json_body().unwrap()["model"], "gpt-4o");
     assert_eq!(r.header("x-litellm-model-group"), Some("gpt"));
-    assert_eq!(r.header("x-litellm-model-api-base"), Some("http://127.0.0.1:9/v1"));
+    assert_eq!(
+        r.header("x-litellm-model-api-base"),
+        Some("http://127.0.0.1:9/v1")
+    );
     assert_eq!(r.header("x-litellm-attempted-retries"), Some("0"));
     assert_eq!(r.header("x-litellm-response-cost"), Some("0.00002"));
     assert_eq!(r.header("x-request-id"), Some("req-1"));
@@ -102,43 +124,86 @@ fn chat_goes_upstream_with_the_deployment_key_and_routing_headers() {
 fn auth_is_required_and_checked() {
     let gw = gateway();
     let host = MockHost::new();
-    for headers in [vec![], vec![("authorization", "Bearer sk-wrong")], vec![("x-api-key", "nope")]] {
-        let r = call(&host, &gw, &head("POST", "/v1/chat/completions", &headers), &chat_body("gpt"));
+    for headers in [
+        vec![],
+        vec![("authorization", "Bearer sk-wrong")],
+        vec![("x-api-key", "nope")],
+    ] {
+        let r = call(
+            &host,
+            &gw,
+            &head("POST", "/v1/chat/completions", &headers),
+            &chat_body("gpt"),
+        );
         assert_eq!(r.status, 401);
         let j = r.json_body().unwrap();
         assert_eq!(j["error"]["type"], "authentication_error");
         assert!(!j.to_string().contains("sk-master"));
     }
     for h in [("x-api-key", "sk-master"), ("api-key", "sk-master")] {
-        let r = call(&host, &gw, &head("POST", "/v1/chat/completions", &[h]), &chat_body("demo"));
+        let r = call(
+            &host,
+            &gw,
+            &head("POST", "/v1/chat/completions", &[h]),
+            &chat_body("demo"),
+        );
         assert_eq!(r.status, 200, "{h:?} {r:?}");
     }
-    assert!(host.requests.borrow().is_empty(), "no upstream call without auth");
+    assert!(
+        host.requests.borrow().is_empty(),
+        "no upstream call without auth"
+    );
 }
 
 #[test]
 fn open_gateway_without_master_key() {
     let gw = Gateway::load("model_list:\n  - model_name: d\n    litellm_params: {model: openai/x, mock_response: hi}\n", "t", &HashMap::new()).unwrap();
-    let r = call(&MockHost::new(), &gw, &head("POST", "/chat/completions", &[]), &chat_body("d"));
+    let r = call(
+        &MockHost::new(),
+        &gw,
+        &head("POST", "/chat/completions", &[]),
+        &chat_body("d"),
+    );
     assert_eq!(r.status, 200);
-    assert_eq!(r.json_body().unwrap()["choices"][0]["message"]["content"], "hi");
+    assert_eq!(
+        r.json_body().unwrap()["choices"][0]["message"]["content"],
+        "hi"
+    );
 }
 
 #[test]
 fn mock_response_streams_sse_with_done() {
     let host = MockHost::new();
-    let body = serde_json::to_vec(&json!({"model": "demo", "stream": true, "messages": [{"role": "user", "content": "Hi"}]})).unwrap();
-    let r = call(&host, &gateway(), &head("POST", "/v1/chat/completions", &[AUTH]), &body);
+    let body = serde_json::to_vec(
+        &json!({"model": "demo", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .unwrap();
+    let r = call(
+        &host,
+        &gateway(),
+        &head("POST", "/v1/chat/completions", &[AUTH]),
+        &body,
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/event-stream"));
-    let Body::Stream(s) = r.body else { panic!("not a stream") };
-    let text: String = block_on(s.map(|b| String::from_utf8(b.unwrap()).unwrap()).collect::<Vec<_>>()).concat();
+    let Body::Stream(s) = r.body else {
+        panic!("not a stream")
+    };
+    let text: String = block_on(
+        s.map(|b| String::from_utf8(b.unwrap()).unwrap())
+            .collect::<Vec<_>>(),
+    )
+    .concat();
     assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
     let content: String = text
         .split("\n\n")
         .filter_map(|e| e.strip_prefix("data: "))
         .filter(|d| *d != "[DONE]")
-        .filter_map(|d| serde_json::from_str::<Value>(d).unwrap()["choices"][0]["delta"]["content"].as_str().map(String::from))
+        .filter_map(|d| {
+            serde_json::from_str::<Value>(d).unwrap()["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(String::from)
+        })
         .collect();
     assert_eq!(content, "Hello from the demo");
 }
@@ -149,7 +214,12 @@ fn upstream_errors_keep_their_class_and_never_leak_keys() {
         401,
         &json!({"error": {"message": "Incorrect API key provided: sk-upstream-secret", "type": "invalid_request_error", "code": "invalid_api_key"}}),
     ));
-    let r = call(&host, &gateway(), &head("POST", "/v1/chat/completions", &[AUTH]), &chat_body("gpt"));
+    let r = call(
+        &host,
+        &gateway(),
+        &head("POST", "/v1/chat/completions", &[AUTH]),
+        &chat_body("gpt"),
+    );
     assert_eq!(r.status, 401);
     let j = r.json_body().unwrap();
     assert!(!j.to_string().contains("sk-upstream-secret"), "{j}");
@@ -157,9 +227,17 @@ fn upstream_errors_keep_their_class_and_never_leak_keys() {
 
     let host = MockHost::new();
     for _ in 0..5 {
-        host.push(Canned::json(429, &json!({"error": {"message": "slow down", "type": "rate_limit_error"}})));
+        host.push(Canned::json(
+            429,
+            &json!({"error": {"message": "slow down", "type": "rate_limit_error"}}),
+        ));
     }
-    let r = call(&host, &gateway(), &head("POST", "/v1/chat/completions", &[AUTH]), &chat_body("gpt"));
+    let r = call(
+        &host,
+        &gateway(),
+        &head("POST", "/v1/chat/completions", &[AUTH]),
+        &chat_body("gpt"),
+    );
     assert_eq!(r.status, 429, "{r:?}");
     assert_eq!(r.json_body().unwrap()["error"]["type"], "rate_limit_error");
 }
@@ -169,32 +247,95 @@ fn bad_input_is_a_clear_4xx() {
     let gw = gateway();
     let host = MockHost::new();
     let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
-        ("POST", "/v1/chat/completions", b"{not json".to_vec(), 400, "invalid JSON"),
+        (
+            "POST",
+            "/v1/chat/completions",
+            b"{not json".to_vec(),
+            400,
+            "invalid JSON",
+        ),
         ("POST", "/v1/chat/completions", b"".to_vec(), 400, "empty"),
-        ("POST", "/v1/chat/completions", b"[1]".to_vec(), 400, "JSON object"),
-        ("POST", "/v1/chat/completions", br#"{"messages": []}"#.to_vec(), 400, "model"),
-        ("POST", "/v1/chat/completions", br#"{"model": 3, "messages": []}"#.to_vec(), 400, "model"),
-        ("POST", "/v1/chat/completions", chat_body("nope"), 400, "Invalid model name"),
-        ("POST", "/v1/chat/completions", br#"{"model": "demo", "messages": "hi"}"#.to_vec(), 400, "messages"),
-        ("POST", "/v1/chat/completions", br#"{"model": "demo", "messages": [], "api_base": "http://evil"}"#.to_vec(), 400, "api_base"),
+        (
+            "POST",
+            "/v1/chat/completions",
+            b"[1]".to_vec(),
+            400,
+            "JSON object",
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            br#"{"messages": []}"#.to_vec(),
+            400,
+            "model",
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            br#"{"model": 3, "messages": []}"#.to_vec(),
+            400,
+            "model",
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            chat_body("nope"),
+            400,
+            "Invalid model name",
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            br#"{"model": "demo", "messages": "hi"}"#.to_vec(),
+            400,
+            "messages",
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            br#"{"model": "demo", "messages": [], "api_base": "http://evil"}"#.to_vec(),
+            400,
+            "api_base",
+        ),
         ("GET", "/v1/chat/completions", vec![], 405, "not allowed"),
         ("POST", "/v1/nope", vec![], 404, "Invalid URL"),
     ];
     for (m, p, body, status, needle) in cases {
         let r = call(&host, &gw, &head(m, p, &[AUTH]), &body);
-        assert_eq!(r.status, status, "{m} {p} {:?}", String::from_utf8_lossy(&body));
-        let msg = r.json_body().unwrap()["error"]["message"].as_str().unwrap().to_string();
+        assert_eq!(
+            r.status,
+            status,
+            "{m} {p} {:?}",
+            String::from_utf8_lossy(&body)
+        );
+        let msg = r.json_body().unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(msg.contains(needle), "{msg}");
     }
-    let r = call(&host, &gw, &head("GET", "/v1/chat/completions", &[AUTH]), b"");
+    let r = call(
+        &host,
+        &gw,
+        &head("GET", "/v1/chat/completions", &[AUTH]),
+        b"",
+    );
     assert_eq!(r.header("allow"), Some("POST, OPTIONS"));
     assert!(host.requests.borrow().is_empty());
 }
 
 #[test]
 fn body_cap() {
-    let gw = Gateway::load("general_settings: {max_request_size_mb: 0.001}\nmodel_list: []", "t", &HashMap::new()).unwrap();
-    let Begin::Body { limit, .. } = begin(Ok(&gw), &head("POST", "/v1/chat/completions", &[])) else { panic!() };
+    let gw = Gateway::load(
+        "general_settings: {max_request_size_mb: 0.001}\nmodel_list: []",
+        "t",
+        &HashMap::new(),
+    )
+    .unwrap();
+    let Begin::Body { limit, .. } = begin(Ok(&gw), &head("POST", "/v1/chat/completions", &[]))
+    else {
+        panic!()
+    };
     assert_eq!(limit, 1048);
     assert_eq!(too_large(limit).status, 413);
     assert_eq!(gateway().max_body_bytes(), DEFAULT_MAX_BODY);
@@ -205,24 +346,50 @@ fn models_health_and_root() {
     let gw = gateway();
     let host = MockHost::new();
     let r = call(&host, &gw, &head("GET", "/v1/models", &[AUTH]), b"");
-    let ids: Vec<String> = r.json_body().unwrap()["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = r.json_body().unwrap()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, vec!["gpt", "demo"]);
-    assert_eq!(call(&host, &gw, &head("GET", "/models", &[]), b"").status, 401);
-    assert_eq!(call(&host, &gw, &head("GET", "/v1/models/gpt", &[AUTH]), b"").status, 200);
-    assert_eq!(call(&host, &gw, &head("GET", "/v1/models/zzz", &[AUTH]), b"").status, 404);
+    assert_eq!(
+        call(&host, &gw, &head("GET", "/models", &[]), b"").status,
+        401
+    );
+    assert_eq!(
+        call(&host, &gw, &head("GET", "/v1/models/gpt", &[AUTH]), b"").status,
+        200
+    );
+    assert_eq!(
+        call(&host, &gw, &head("GET", "/v1/models/zzz", &[AUTH]), b"").status,
+        404
+    );
 
-    let info = call(&host, &gw, &head("GET", "/model/info", &[AUTH]), b"").json_body().unwrap();
+    let info = call(&host, &gw, &head("GET", "/model/info", &[AUTH]), b"")
+        .json_body()
+        .unwrap();
     assert!(!info.to_string().contains("sk-upstream-secret"), "{info}");
-    assert_eq!(info["data"][0]["litellm_params"]["api_base"], "http://127.0.0.1:9/v1");
+    assert_eq!(
+        info["data"][0]["litellm_params"]["api_base"],
+        "http://127.0.0.1:9/v1"
+    );
     assert!(info["data"][0]["litellm_params"].get("api_key").is_none());
 
     let live = call(&host, &gw, &head("GET", "/health/liveliness", &[]), b"");
     assert_eq!(live.json_body().unwrap(), json!("I'm alive!"));
-    assert_eq!(call(&host, &gw, &head("GET", "/health/liveness", &[]), b"").status, 200);
-    let ready = call(&host, &gw, &head("GET", "/health/readiness", &[]), b"").json_body().unwrap();
+    assert_eq!(
+        call(&host, &gw, &head("GET", "/health/liveness", &[]), b"").status,
+        200
+    );
+    let ready = call(&host, &gw, &head("GET", "/health/readiness", &[]), b"")
+        .json_body()
+        .unwrap();
     assert_eq!(ready["status"], "healthy");
     assert!(ready.get("config_warning_messages").is_none());
-    let ready = call(&host, &gw, &head("GET", "/health/readiness", &[AUTH]), b"").json_body().unwrap();
+    let ready = call(&host, &gw, &head("GET", "/health/readiness", &[AUTH]), b"")
+        .json_body()
+        .unwrap();
     assert!(ready.get("config_warning_messages").is_some());
     assert_eq!(call(&host, &gw, &head("GET", "/", &[]), b"").status, 200);
 }
@@ -232,15 +399,25 @@ fn config_errors_answer_500_but_liveliness_stays_up() {
     let err = Gateway::load("model_list: {}", "t", &HashMap::new()).unwrap_err();
     assert!(err.contains("model_list"), "{err}");
     let h = head("POST", "/v1/chat/completions", &[]);
-    let Begin::Done(r) = begin(Err(&err), &h) else { panic!() };
+    let Begin::Done(r) = begin(Err(&err), &h) else {
+        panic!()
+    };
     assert_eq!(r.status, 500);
     assert_eq!(r.json_body().unwrap()["error"]["code"], "config_error");
-    let Begin::Done(r) = begin(Err(&err), &head("GET", "/health/readiness", &[])) else { panic!() };
+    let Begin::Done(r) = begin(Err(&err), &head("GET", "/health/readiness", &[])) else {
+        panic!()
+    };
     assert_eq!(r.status, 503);
-    let Begin::Done(r) = begin(Err(&err), &head("GET", "/health/liveliness", &[])) else { panic!() };
+    let Begin::Done(r) = begin(Err(&err), &head("GET", "/health/liveliness", &[])) else {
+        panic!()
+    };
     assert_eq!(r.status, 200);
-    assert!(Gateway::load("a: [1", "t", &HashMap::new()).unwrap_err().contains("YAML"));
-    assert!(Gateway::load("{\"a\": ", "t", &HashMap::new()).unwrap_err().contains("JSON"));
+    assert!(Gateway::load("a: [1", "t", &HashMap::new())
+        .unwrap_err()
+        .contains("YAML"));
+    assert!(Gateway::load("{\"a\": ", "t", &HashMap::new())
+        .unwrap_err()
+        .contains("JSON"));
 }
 
 #[test]
@@ -258,10 +435,37 @@ fn azure_path_names_the_model() {
 #[test]
 fn cors_on_responses_and_preflight() {
     let gw = gateway();
-    let r = call(&MockHost::new(), &gw, &head("OPTIONS", "/v1/chat/completions", &[("origin", "https://a.example"), ("access-control-request-headers", "authorization, content-type")]), b"");
+    let r = call(
+        &MockHost::new(),
+        &gw,
+        &head(
+            "OPTIONS",
+            "/v1/chat/completions",
+            &[
+                ("origin", "https://a.example"),
+                (
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                ),
+            ],
+        ),
+        b"",
+    );
     assert_eq!(r.status, 204);
-    assert_eq!(r.header("access-control-allow-headers"), Some("authorization, content-type"));
-    let r = call(&MockHost::new(), &gw, &head("GET", "/v1/models", &[AUTH, ("origin", "https://a.example")]), b"");
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("authorization, content-type")
+    );
+    let r = call(
+        &MockHost::new(),
+        &gw,
+        &head(
+            "GET",
+            "/v1/models",
+            &[AUTH, ("origin", "https://a.example")],
+        ),
+        b"",
+    );
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
 
@@ -283,5 +487,8 @@ fn request_ids() {
 fn secrets_are_collected() {
     let gw = gateway();
     let s = gw.secrets();
-    assert!(s.contains(&"sk-upstream-secret") && s.contains(&"sk-master"), "{s:?}");
+    assert!(
+        s.contains(&"sk-upstream-secret") && s.contains(&"sk-master"),
+        "{s:?}"
+    );
 }

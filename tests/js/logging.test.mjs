@@ -1,0 +1,238 @@
+// Logging integrations from the SDK in Node: string callbacks ("langfuse", "lunary", "mlflow",
+// "helicone", "promptlayer", "traceloop", "slack", "webhook") deliver a success, a failure and a
+// streamed call to local mocks of each service's ingestion API (tests/mock/ingest.mjs checks
+// the request shapes), after the call returned; a dead or broken logger never delays or
+// fails the call, and is reported by flushLogging().
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, test } from "node:test";
+
+import { startMockServer } from "../mock/server.mjs";
+import { startIngestServer, ingestEnv, assertDelivered, SERVICES, CALLBACK } from "../mock/ingest.mjs";
+import "./helpers.mjs";
+
+// The wasm-bindgen module the package loaded (Router, callbacks and logging are its exports).
+const wasm = await import("../../pkg/node/edgellm.js");
+const { Router, setCallbacks, setEnv, setLoggingSettings, flushLogging } = wasm;
+
+const okBody = {
+  id: "chatcmpl-log-1",
+  object: "chat.completion",
+  created: 1700000000,
+  model: "gpt-4o-2024-08-06",
+  choices: [{ index: 0, message: { role: "assistant", content: "Hello from upstream" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 },
+};
+const chunk = (delta, finish = null) =>
+  `data: ${JSON.stringify({ id: "chatcmpl-s", object: "chat.completion.chunk", created: 1, model: "gpt-4o",
+    choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+const sse =
+  chunk({ role: "assistant", content: "Str" }) + chunk({ content: "eamed" }) + chunk({}, "stop") +
+  `data: ${JSON.stringify({ id: "chatcmpl-s", object: "chat.completion.chunk", created: 1, model: "gpt-4o", choices: [],
+    usage: { prompt_tokens: 6, completion_tokens: 2, total_tokens: 8 } })}\n\n` + "data: [DONE]\n\n";
+
+let upstream, ingest, router;
+
+before(async () => {
+  upstream = await startMockServer({
+    routes: {
+      "POST /ok/v1/chat/completions": { body: okBody },
+      "POST /limited/v1/chat/completions": {
+        status: 429,
+        body: { error: { message: "Rate limit reached for gpt-4o", type: "requests", code: "rate_limit_exceeded", param: null } },
+      },
+      "POST /stream/v1/chat/completions": { headers: { "content-type": "text/event-stream" }, stream: sse },
+    },
+  });
+  ingest = await startIngestServer();
+  setEnv(ingestEnv(ingest.url));
+  const dep = (name, path) => ({
+    model_name: name,
+    litellm_params: {
+      model: "openai/gpt-4o",
+      api_key: "sk-test-logging",
+      api_base: `${upstream.url}/${path}/v1`,
+      input_cost_per_token: 0.000001,
+      output_cost_per_token: 0.000002,
+    },
+    model_info: { id: path },
+  });
+  router = new Router({ model_list: [dep("ok", "ok"), dep("limited", "limited"), dep("stream", "stream")], num_retries: 0 });
+});
+
+after(async () => {
+  setCallbacks({});
+  setLoggingSettings({});
+  setEnv(Object.fromEntries(Object.keys(ingestEnv("")).map((k) => [k, null])));
+  await upstream.close();
+  await ingest.close();
+});
+
+beforeEach(async () => {
+  await flushLogging();
+  ingest.reset();
+  setCallbacks({});
+  setLoggingSettings({});
+});
+
+const messages = [{ role: "user", content: "Say hello" }];
+
+async function drain(handle) {
+  const chunks = [];
+  for (;;) {
+    const batch = await handle.next();
+    if (batch === undefined) return chunks;
+    chunks.push(...JSON.parse(batch));
+  }
+}
+
+/** Runs one call of `kind` with `name` as its string callback; returns the flush report. */
+async function call(kind, name) {
+  const params = (model) => ({ model, messages, success_callback: [name], failure_callback: [name], metadata: { tags: ["t1"] } });
+  if (kind === "success") {
+    const r = await router.completion(params("ok"));
+    assert.equal(r.choices[0].message.content, "Hello from upstream");
+  } else if (kind === "failure") {
+    await assert.rejects(router.completion(params("limited")), (e) => e.name === "RateLimitError");
+  } else {
+    const chunks = await drain(await router.completionStream(params("stream")));
+    assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join(""), "Streamed");
+  }
+  return flushLogging();
+}
+
+const WANT = {
+  success: { model: "gpt-4o", userText: "Say hello", output: "Hello from upstream", promptTokens: 11, completionTokens: 4 },
+  // A call the router could not place is logged under the model the caller asked for.
+  failure: { model: "limited", userText: "Say hello", error: "Rate limit reached" },
+  stream: { model: "gpt-4o", userText: "Say hello", output: "Streamed", promptTokens: 6, completionTokens: 2 },
+};
+
+describe("each integration receives success, failure and streamed calls", () => {
+  for (const service of SERVICES) {
+    for (const kind of ["success", "failure", "stream"]) {
+      test(`${service}: ${kind}`, async () => {
+        const report = await call(kind, CALLBACK[service] ?? service);
+        const expected = service === "slack" && kind !== "failure" ? 0 : 1;
+        assert.equal(report.length, expected, JSON.stringify(report));
+        for (const r of report) assert.ok(r.ok, JSON.stringify(r));
+        await assertDelivered(assert, ingest, service, kind, WANT[kind]);
+      });
+    }
+  }
+});
+
+describe("configuration", () => {
+  test("module-wide names (setCallbacks) and per-logger settings (setLoggingSettings)", async () => {
+    setCallbacks({ success_callback: ["webhook", "langfuse"] });
+    setLoggingSettings({
+      callback_settings: {
+        webhook: { message_logging: false },
+        langfuse: { langfuse_public_key: "pk-explicit", langfuse_secret_key: "sk-explicit" },
+      },
+    });
+    await router.completion({ model: "ok", messages });
+    const report = await flushLogging();
+    assert.deepEqual(report.map((r) => [r.logger, r.ok]).sort(), [["langfuse", true], ["webhook", true]]);
+    const [wh] = ingest.of("webhook");
+    assert.equal(wh.json[0].messages[0].content, "redacted-by-litellm");
+    assert.equal(wh.json[0].response.choices[0].message.content, "redacted-by-litellm");
+    assert.equal(wh.json[0].total_tokens, 15);
+    const [lf] = ingest.of("langfuse");
+    assert.equal(lf.headers.authorization, `Basic ${Buffer.from("pk-explicit:sk-explicit").toString("base64")}`);
+    assert.equal(lf.json.batch[1].body.output.content, "Hello from upstream");
+  });
+
+  test("turn_off_message_logging redacts for every logger", async () => {
+    setLoggingSettings({ turn_off_message_logging: true });
+    await router.completion({ model: "ok", messages, success_callback: ["langfuse", "traceloop"] });
+    await flushLogging();
+    for (const r of ingest.records) {
+      assert.ok(!r.body.includes("Say hello") && !r.body.includes("Hello from upstream"), r.body.slice(0, 300));
+      assert.ok(r.body.includes("redacted-by-litellm"));
+    }
+    assert.equal(ingest.of("langfuse").length, 1);
+  });
+
+  test("calls that end together share one batch", async () => {
+    await Promise.all([1, 2, 3].map(() => router.completion({ model: "ok", messages, success_callback: ["langfuse", "lunary"] })));
+    const report = await flushLogging();
+    assert.deepEqual(ingest.of("langfuse").map((r) => r.json.batch.length), [6]);
+    assert.deepEqual(ingest.of("lunary").map((r) => r.json.events.length), [6]);
+    assert.deepEqual(report.map((r) => r.events).sort(), [3, 3]);
+  });
+
+  test("an unknown or unconfigured logger is reported, not thrown", async () => {
+    setEnv({ HELICONE_API_KEY: null });
+    try {
+      const r = await router.completion({ model: "ok", messages, success_callback: ["prometheus", "helicone", () => {}] });
+      assert.equal(r.choices[0].message.content, "Hello from upstream");
+      const report = await flushLogging();
+      const byName = Object.fromEntries(report.map((x) => [x.logger, x]));
+      assert.equal(byName.prometheus.ok, false);
+      assert.match(byName.helicone.error, /HELICONE_API_KEY/);
+      assert.equal(ingest.records.length, 0);
+    } finally {
+      setEnv(ingestEnv(ingest.url));
+    }
+  });
+});
+
+describe("a logger never slows or breaks a call", () => {
+  const timed = async (fn) => {
+    const t0 = performance.now();
+    const v = await fn();
+    return [v, performance.now() - t0];
+  };
+
+  test("a hung logger endpoint: the call returns at once, the flush reports a timeout", async () => {
+    // Baseline without logging.
+    const [, base] = await timed(() => router.completion({ model: "ok", messages }));
+    setLoggingSettings({
+      logging_timeout: 0.6,
+      callback_settings: { webhook: { endpoint: `${ingest.url}/dead/logs` }, langfuse: { langfuse_host: `${ingest.url}/dead` } },
+    });
+    const [r, took] = await timed(() => router.completion({ model: "ok", messages, success_callback: ["webhook", "langfuse"] }));
+    assert.equal(r.choices[0].message.content, "Hello from upstream");
+    assert.ok(took < base + 150, `call took ${took.toFixed(0)} ms with a dead logger vs ${base.toFixed(0)} ms without`);
+    await ingest.waitFor((recs) => recs.filter((x) => x.service === "dead").length === 2);
+    const [report, flushTook] = await timed(() => flushLogging());
+    assert.equal(report.length, 2);
+    for (const x of report) {
+      assert.equal(x.ok, false);
+      assert.match(x.error, /timed out|no time left|Timeout|timeout/i);
+    }
+    assert.ok(flushTook < 3000, `flush took ${flushTook} ms`);
+  });
+
+  test("a refused connection and a 500 are retried a bounded number of times, then reported", async () => {
+    setLoggingSettings({
+      logging_max_retries: 2,
+      callback_settings: {
+        webhook: { endpoint: "http://127.0.0.1:9/nothing-listens" },
+        langfuse: { langfuse_host: `${ingest.url}/broken` },
+      },
+    });
+    const r = await router.completion({ model: "ok", messages, success_callback: ["webhook", "langfuse"] });
+    assert.equal(r.id, "chatcmpl-log-1");
+    const report = await flushLogging();
+    const byName = Object.fromEntries(report.map((x) => [x.logger, x]));
+    assert.equal(byName.langfuse.ok, false);
+    assert.equal(byName.langfuse.requests, 3);
+    assert.equal(byName.langfuse.status, 500);
+    assert.equal(ingest.of("broken").length, 3);
+    assert.equal(byName.webhook.ok, false);
+    assert.equal(byName.webhook.requests, 3);
+  });
+
+  test("a throwing JS callback next to a string callback changes nothing", async () => {
+    const r = await router.completion({
+      model: "ok",
+      messages,
+      success_callback: [() => { throw new Error("boom"); }, "webhook"],
+    });
+    assert.equal(r.object, "chat.completion");
+    const report = await flushLogging();
+    assert.equal(report.length, 1);
+    assert.ok(report[0].ok);
+  });
+});
