@@ -17,7 +17,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { LOAD_CORE, OUT_DIR, cleanupOnExit, median, percentile, rssKiB, sleep, writeResult } from "./lib/common.mjs";
 import { startUpstream, SDK_STREAM_CHUNKS } from "./lib/upstream.mjs";
-import { API_KEY, MASTER_KEY, gatewayConfig, snapshotWorker, startWorkerd } from "./lib/gateways.mjs";
+import { API_KEY, MASTER_KEY, gatewayConfig, snapshotWorker, startJsWorker, startWorkerd } from "./lib/gateways.mjs";
 import { chatRequest } from "./lib/bodies.mjs";
 
 const { values } = parseArgs({
@@ -128,6 +128,8 @@ for (let r = 1; r <= ROUNDS; r++) {
     failed: results.length - ok.length,
     first_chunk_ms: { p50: median(firsts), p99: percentile(firsts, 99), max: Math.max(...firsts) },
     total_ms: { p50: median(totals), p99: percentile(totals, 99) },
+    // First chunk to last byte, per stream: ≈ the upstream's own span when streamed, ≈ 0 if buffered.
+    span_ms: { p50: median(ok.map((x) => x.total_ms - x.first_ms)), min: Math.min(...ok.map((x) => x.total_ms - x.first_ms)) },
     failures: results.filter((x) => !x.complete).slice(0, 3),
   };
   rounds.push(row);
@@ -147,29 +149,43 @@ const directRow = {
 };
 console.log(`  direct (no gateway): ${directOk.length}/${STREAMS} complete; first chunk p50 ${directRow.first_chunk_ms.p50.toFixed(1)} ms; end p50 ${directRow.total_ms.p50.toFixed(0)} ms`);
 
-// Large streams: does RSS grow with the body size, and keep growing across rounds?
-const big = [];
-for (let r = 1; r <= BIG_ROUNDS; r++) {
-  const before = rssKiB(pid);
-  const [res, peak] = await withPeak(pid, () => Promise.all(Array.from({ length: BIG_STREAMS }, () => stream(url, "bench-big"))));
-  await sleep(1000);
-  const ok = res.filter((x) => x.complete);
-  const row = {
-    round: r,
-    complete: ok.length,
-    bytes_each: ok[0]?.bytes ?? null,
-    total_mib: mib(ok.reduce((a, x) => a + x.bytes, 0) / 1024),
-    rss_before_mib: mib(before),
-    rss_peak_mib: mib(peak),
-    rss_after_mib: mib(rssKiB(pid)),
-    first_chunk_ms_p50: median(ok.map((x) => x.first_ms)),
-    total_ms_p50: median(ok.map((x) => x.total_ms)),
-  };
-  big.push(row);
-  console.log(`  big round ${r}: ${ok.length}/${BIG_STREAMS} × ${row.bytes_each} bytes (${row.total_mib} MiB); RSS ${row.rss_before_mib} → peak ${row.rss_peak_mib} → ${row.rss_after_mib} MiB; first chunk p50 ${row.first_chunk_ms_p50.toFixed(1)} ms, end p50 ${row.total_ms_p50.toFixed(0)} ms`);
+/** BIG_ROUNDS rounds of BIG_STREAMS concurrent large streams through `target` (pid for RSS). */
+async function bigRounds(label, pid, url, rounds) {
+  const rows = [];
+  for (let r = 1; r <= rounds; r++) {
+    const before = rssKiB(pid);
+    const [res, peak] = await withPeak(pid, () => Promise.all(Array.from({ length: BIG_STREAMS }, () => stream(url, "bench-big"))));
+    await sleep(1000);
+    const ok = res.filter((x) => x.complete);
+    const row = {
+      round: r,
+      complete: ok.length,
+      bytes_each: ok[0]?.bytes ?? null,
+      total_mib: mib(ok.reduce((a, x) => a + x.bytes, 0) / 1024),
+      rss_before_mib: mib(before),
+      rss_peak_mib: mib(peak),
+      rss_after_mib: mib(rssKiB(pid)),
+      first_chunk_ms_p50: median(ok.map((x) => x.first_ms)),
+      total_ms_p50: median(ok.map((x) => x.total_ms)),
+    };
+    rows.push(row);
+    console.log(`  ${label} big round ${r}: ${ok.length}/${BIG_STREAMS} × ${row.bytes_each} bytes (${row.total_mib} MiB); RSS ${row.rss_before_mib} → peak ${row.rss_peak_mib} → ${row.rss_after_mib} MiB; first chunk p50 ${row.first_chunk_ms_p50.toFixed(1)} ms, end p50 ${row.total_ms_p50.toFixed(0)} ms`);
+  }
+  return rows;
 }
 
+// Large streams: does RSS grow with the body size, and keep growing across rounds?
+const big = await bigRounds("edgellm", pid, url, BIG_ROUNDS);
 await gw.stop();
+
+// The same large streams through a minimal JS Worker (per-event re-framing, TransformStream) in
+// the same workerd: what the runtime holds on its own.
+const js = await startJsWorker("per-event", upstream.url, { "bench-big": `${upstream.url}/sdk-sse/v1` });
+children.push(js.child);
+await stream(`${js.url}/v1/chat/completions`, "bench-big");
+const jsBig = await bigRounds("js-worker", js.child.pid, `${js.url}/v1/chat/completions`, 2);
+const jsIdle = mib(rssKiB(js.child.pid));
+await js.stop();
 drip.stop();
 await upstream.stop();
 agent.destroy();
@@ -182,6 +198,6 @@ const file = writeResult("memory", {
   rounds,
   // Growth after the first round: the later rounds' after-RSS minus round 2's.
   growth_mib_after_round2: afters.length > 2 ? Number((Math.max(...afters.slice(2)) - afters[1]).toFixed(1)) : null,
-  big: { streams: BIG_STREAMS, chunks_each: SDK_STREAM_CHUNKS, rounds: big },
+  big: { streams: BIG_STREAMS, chunks_each: SDK_STREAM_CHUNKS, rounds: big, js_worker_rounds: jsBig, js_worker_rss_after_mib: jsIdle },
 });
 console.log(`wrote ${file}`);

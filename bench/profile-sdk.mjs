@@ -1,13 +1,37 @@
 // CPU profiles of edgellm's `completion` in Node (node --cpu-prof on bench/sdk/client.mjs,
-// pinned to the SUT core, against nginx): the stream decode and the non-stream call.
+// pinned to the SUT core, against nginx): the stream decode and the non-stream call. The package
+// is rebuilt from the cargo output into bench/out/pkg-prof/ WITHOUT --remove-name-section (and
+// wasm-opt -Oz -g), so the profile names the Rust functions; the code is otherwise what ships.
 // Writes bench/out/sdk-<scenario>.cpuprofile and bench/out/sdk-<scenario>-profile.json.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { BENCH_DIR, OUT_DIR, SUT_CORE, cleanupOnExit, writeResult } from "./lib/common.mjs";
+import { BENCH_DIR, OUT_DIR, ROOT, SUT_CORE, cleanupOnExit, writeResult } from "./lib/common.mjs";
 import { startUpstream } from "./lib/upstream.mjs";
 import { summarize } from "./lib/cpuprofile.mjs";
 
+function buildNamedPkg() {
+  const dir = path.join(OUT_DIR, "pkg-prof");
+  const wasm = path.join(ROOT, "target/wasm32-unknown-unknown/release/edgellm.wasm");
+  if (!fs.existsSync(wasm)) throw new Error(`${wasm} is missing: run bash scripts/build-pkg.sh`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of fs.readdirSync(path.join(ROOT, "pkg"))) {
+    if (/\.(m?js|json)$/.test(f)) fs.copyFileSync(path.join(ROOT, "pkg", f), path.join(dir, f));
+  }
+  const out = path.join(dir, "node");
+  execFileSync("wasm-bindgen", ["--target", "experimental-nodejs-module", "--out-name", "edgellm", "--out-dir", out, wasm]);
+  const opt = path.join(ROOT, "node_modules/.bin/wasm-opt");
+  const bg = path.join(out, "edgellm_bg.wasm");
+  if (fs.existsSync(opt)) {
+    execFileSync(opt, ["-Oz", "-g", "--enable-mutable-globals", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
+      "--enable-bulk-memory", "--enable-multivalue", "--enable-reference-types", "-o", `${bg}.opt`, bg]);
+    fs.renameSync(`${bg}.opt`, bg);
+  }
+  return path.join(dir, "node.js");
+}
+
+const named = buildNamedPkg();
 const children = [];
 cleanupOnExit(children);
 const upstream = await startUpstream();
@@ -18,7 +42,7 @@ for (const scenario of ["stream", "call"]) {
   execFileSync("taskset", ["-c", SUT_CORE, process.execPath, "--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval", "100",
     path.join(BENCH_DIR, "sdk/client.mjs"), "edgellm", scenario, upstream.url], {
     stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, BENCH_CALL_SECONDS: "3", BENCH_STREAM_REPS: "5" },
+    env: { ...process.env, BENCH_CALL_SECONDS: "3", BENCH_STREAM_REPS: "5", BENCH_PKG: named },
     timeout: 120_000,
   });
   const file = fs.readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));

@@ -56,7 +56,7 @@ function buildNamed() {
     ]);
     fs.renameSync(`${bg}.opt`, bg);
   }
-  fs.copyFileSync(path.join(ROOT, "worker/js/entry.mjs"), path.join(dir, "js/entry.mjs"));
+  fs.cpSync(path.join(ROOT, "worker/js"), path.join(dir, "js"), { recursive: true });
   fs.writeFileSync(path.join(build, "config.js"), 'export default "model_list: []";\n');
   return dir;
 }

@@ -1,8 +1,7 @@
-// The public API, shared by every runtime's entry point. Thin: it adapts the wasm exports to
-// idiomatic JS (error classes, an async-iterable ReadableStream) and does no LLM work itself.
+// The public functions, shared by every runtime's entry point. Thin: each adapts a wasm export
+// (see convert.js) and does no LLM work itself.
 import { backend } from "./backend.js";
-import { APIError, ERROR_CLASSES } from "./errors.js";
-import { ensureAsyncIterable } from "./async-iter.js";
+import { chunkStream, converting } from "./convert.js";
 
 /**
  * A chat completion in OpenAI's format, for any supported provider.
@@ -13,14 +12,10 @@ import { ensureAsyncIterable } from "./async-iter.js";
  */
 export async function completion(params) {
   const wasm = backend.wasm;
-  try {
-    if (params != null && params.stream === true) {
-      return chunkStream(await wasm.completionStream(params));
-    }
-    return await wasm.completion(params);
-  } catch (e) {
-    throw fromWasmError(e);
+  if (params != null && params.stream === true) {
+    return chunkStream(await converting(() => wasm.completionStream(params)));
   }
+  return converting(() => wasm.completion(params));
 }
 
 /**
@@ -48,65 +43,57 @@ export function getSupportedOpenAIParams(model, customLlmProvider) {
  * @param {object[]} chunks
  */
 export function streamChunkBuilder(chunks) {
-  try {
-    return backend.wasm.streamChunkBuilder(chunks);
-  } catch (e) {
-    throw fromWasmError(e);
-  }
+  return converting(() => backend.wasm.streamChunkBuilder(chunks));
+}
+
+/**
+ * LiteLLM's `completion_cost`: USD for a response.
+ * @param {{ completion_response: object, model?: string, custom_llm_provider?: string,
+ *           usage?: object, input_cost_per_token?: number, output_cost_per_token?: number }} params
+ */
+export function completionCost(params) {
+  return converting(() => backend.wasm.completionCost(params));
+}
+
+/**
+ * LiteLLM's `cost_per_token`: `[prompt_cost_usd, completion_cost_usd]`.
+ * @returns {[number, number]}
+ */
+export function costPerToken(model, promptTokens, completionTokens, customLlmProvider) {
+  return Array.from(converting(() => backend.wasm.costPerToken(model, promptTokens, completionTokens, customLlmProvider)));
+}
+
+/** LiteLLM's `get_model_info`: prices and limits of a model. Throws `NotFoundError` when unknown. */
+export function getModelInfo(model, customLlmProvider) {
+  return converting(() => backend.wasm.getModelInfo(model, customLlmProvider));
+}
+
+/** LiteLLM's `register_model`: adds or updates prices; returns the keys registered. */
+export function registerModel(models) {
+  return converting(() => backend.wasm.registerModel(models));
+}
+
+/** Module-wide callbacks (LiteLLM's `success_callback` / `failure_callback`). */
+export function setCallbacks(config) {
+  return converting(() => backend.wasm.setCallbacks(config));
+}
+
+/** Module-wide logging settings (logger credentials, timeouts, batching). */
+export function setLoggingSettings(settings) {
+  return converting(() => backend.wasm.setLoggingSettings(settings));
+}
+
+/** Resolves when every call logged so far was delivered to its loggers, to the delivery reports. */
+export function flushLogging() {
+  return backend.wasm.flushLogging();
+}
+
+/** The logger names `success_callback` / `failure_callback` accept. */
+export function loggingIntegrations() {
+  return backend.wasm.loggingIntegrations();
 }
 
 /** The edgellm version. */
 export function version() {
   return backend.wasm.version();
-}
-
-// The wasm ChunkStream hands over JSON text of chunk batches (one per network read); this
-// turns it into a ReadableStream of chunk objects. Cancelling the ReadableStream (including a
-// `break` out of `for await`) cancels the wasm stream, which aborts the HTTP request.
-function chunkStream(inner) {
-  const hidden = JSON.parse(inner.hiddenParams);
-  let closed = false;
-  const release = () => {
-    if (!closed) {
-      closed = true;
-      inner.free();
-    }
-  };
-  const stream = new ReadableStream({
-    async pull(controller) {
-      let batch;
-      try {
-        batch = await inner.next();
-      } catch (e) {
-        if (closed) return;
-        release();
-        controller.error(fromWasmError(e));
-        return;
-      }
-      if (closed) return;
-      if (batch === undefined) {
-        // Known once the stream ended with the provider's usage.
-        hidden.response_cost = inner.responseCost ?? null;
-        release();
-        controller.close();
-        return;
-      }
-      for (const chunk of JSON.parse(batch)) controller.enqueue(chunk);
-    },
-    cancel() {
-      if (closed) return;
-      inner.cancel();
-      release();
-    },
-  });
-  Object.defineProperty(stream, "_hidden_params", { value: hidden, enumerable: true });
-  return ensureAsyncIterable(stream);
-}
-
-// An error from the wasm module is an `Error` whose `name` is the class name and that carries
-// `edgellmKind`; it becomes an instance of that class. Anything else passes unchanged.
-function fromWasmError(e) {
-  if (!(e instanceof Error) || typeof e.edgellmKind !== "string") return e;
-  const cls = Object.hasOwn(ERROR_CLASSES, e.name) ? ERROR_CLASSES[e.name] : APIError;
-  return new cls(e.message, e);
 }

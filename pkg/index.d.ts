@@ -183,6 +183,108 @@ export function streamChunkBuilder(chunks: ChatCompletionChunk[]): ChatCompletio
 /** The edgellm version. */
 export function version(): string;
 
+// -- Cost
+
+/** LiteLLM's `completion_cost`: USD for a response. Throws `NotFoundError` for a model
+ *  without a price. */
+export function completionCost(params: {
+  completion_response: ChatCompletion | CompletionResponse;
+  model?: string;
+  custom_llm_provider?: string;
+  usage?: Usage;
+  input_cost_per_token?: number;
+  output_cost_per_token?: number;
+}): number;
+
+/** LiteLLM's `cost_per_token`: `[prompt_cost_usd, completion_cost_usd]`. */
+export function costPerToken(
+  model: string,
+  promptTokens: number,
+  completionTokens: number,
+  customLlmProvider?: string,
+): [number, number];
+
+/** LiteLLM's `get_model_info`: prices and limits. Throws `NotFoundError` for an unknown model. */
+export function getModelInfo(model: string, customLlmProvider?: string): Record<string, unknown>;
+
+/** LiteLLM's `register_model`: adds or updates prices; returns the keys registered. */
+export function registerModel(models: Record<string, Record<string, unknown>>): string[];
+
+/** LiteLLM's BudgetManager: per-user budgets (USD) over completion costs. */
+export class BudgetManager {
+  constructor();
+  createBudget(totalBudget: number, user: string, duration?: string | null): void;
+  projectedCost(params: CompletionParams, user: string): number;
+  reserve(user: string, params: CompletionParams): number;
+  settle(user: string, reservedUsd: number, actualUsd: number, model?: string | null): void;
+  updateCost(user: string, completionObj: CompletionResponse): number;
+  getCurrentCost(user: string): number;
+  getTotalBudget(user: string): number;
+  getModelCost(user: string): Record<string, number>;
+  isValidUser(user: string): boolean;
+  getUsers(): string[];
+  resetCost(user: string): void;
+}
+
+// -- Router
+
+/** One deployment of a model group (LiteLLM's `model_list` entry). */
+export interface Deployment {
+  model_name: string;
+  litellm_params: { model: string; api_key?: string; api_base?: string; [key: string]: unknown };
+  model_info?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** LiteLLM's Router settings. */
+export interface RouterConfig {
+  model_list: Deployment[];
+  routing_strategy?: string;
+  num_retries?: number;
+  fallbacks?: Record<string, string[]>[];
+  context_window_fallbacks?: Record<string, string[]>[];
+  content_policy_fallbacks?: Record<string, string[]>[];
+  allowed_fails?: number;
+  cooldown_time?: number;
+  [key: string]: unknown;
+}
+
+/** LiteLLM's Router: load balancing, retries, fallbacks and cooldowns across deployments. */
+export class Router {
+  constructor(config: RouterConfig);
+  completion(params: CompletionParams & { stream: true }): Promise<CompletionStream>;
+  completion(params: CompletionParams & { stream?: false | null }): Promise<CompletionResponse>;
+  completion(params: CompletionParams): Promise<CompletionResponse | CompletionStream>;
+  /** The model group names. */
+  modelNames(): string[];
+  /** Deployments cooling down. */
+  cooldowns(): unknown;
+  /** Settings that were read but have no effect here. */
+  warnings(): string[];
+}
+
+// -- Callbacks and logging
+
+/** A callback gets LiteLLM's `kwargs` (model, messages, response_cost, …) and the response. */
+export type Callback = (kwargs: Record<string, unknown>, response?: unknown, startTime?: unknown, endTime?: unknown) => unknown;
+
+/** Module-wide callbacks: functions, or logger names (see `loggingIntegrations()`). */
+export function setCallbacks(config: {
+  success_callback?: (Callback | string)[];
+  failure_callback?: (Callback | string)[];
+  [key: string]: unknown;
+}): void;
+
+/** Module-wide logging settings (logger credentials, timeouts, batching). */
+export function setLoggingSettings(settings: Record<string, unknown>): void;
+
+/** Resolves when every call logged so far was delivered, to the delivery reports. Never rejects.
+ *  In a Worker: `ctx.waitUntil(flushLogging())`. */
+export function flushLogging(): Promise<Record<string, unknown>[]>;
+
+/** The logger names callbacks accept. */
+export function loggingIntegrations(): string[];
+
 // -- Errors
 
 export interface APIErrorFields {

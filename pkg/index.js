@@ -7,4 +7,5 @@ await init({ module_or_path: new URL("./web/edgellm_bg.wasm", import.meta.url) }
 backend.wasm = wasm;
 
 export * from "./api.js";
+export * from "./router.js";
 export * from "./errors.js";

@@ -6,4 +6,5 @@ import { backend } from "./backend.js";
 backend.wasm = wasm;
 
 export * from "./api.js";
+export * from "./router.js";
 export * from "./errors.js";

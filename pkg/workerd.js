@@ -10,4 +10,5 @@ initSync({ module });
 backend.wasm = wasm;
 
 export * from "./api.js";
+export * from "./router.js";
 export * from "./errors.js";

@@ -225,6 +225,8 @@ pub struct LitellmSettings {
     pub failure_callback: Vec<String>,
     /// `callbacks` names.
     pub callbacks: Vec<String>,
+    /// `turn_off_message_logging`: loggers get no prompts or outputs.
+    pub turn_off_message_logging: Option<bool>,
 }
 
 /// CORS policy (`general_settings.cors_allow_*`, LiteLLM's names; defaults as LiteLLM: any
@@ -292,6 +294,8 @@ pub struct GeneralSettings {
     pub allow_client_side_credentials: bool,
     /// `max_request_size_mb`.
     pub max_request_size_mb: Option<f64>,
+    /// `alerting` destinations (`slack`: failures and budget alerts to `SLACK_WEBHOOK_URL`).
+    pub alerting: Vec<String>,
 }
 
 /// The whole checked configuration.
@@ -307,6 +311,9 @@ pub struct ProxyConfig {
     pub general_settings: GeneralSettings,
     /// `environment_variables` (resolved), which LiteLLM exports to the environment.
     pub environment_variables: BTreeMap<String, String>,
+    /// `callback_settings`: per-logger settings (`os.environ/` resolved), e.g.
+    /// `{"langfuse": {"message_logging": false}}`.
+    pub callback_settings: Map<String, Value>,
     /// Keys that were read but have no effect here, and unset `os.environ/` references.
     pub warnings: Vec<String>,
 }
@@ -717,6 +724,11 @@ impl ProxyConfig {
             Self::litellm_settings(section(&mut root, "litellm_settings")?, &mut ctx)?;
         let general_settings =
             Self::general_settings(section(&mut root, "general_settings")?, &mut ctx)?;
+        let mut callback_settings = Value::Object(section(&mut root, "callback_settings")?);
+        resolve_env(&mut callback_settings, "callback_settings", &mut ctx);
+        let Value::Object(callback_settings) = callback_settings else {
+            unreachable!("resolve_env keeps a mapping a mapping")
+        };
 
         const FATAL_TOP: &[(&str, &str)] = &[(
             "include",
@@ -732,6 +744,7 @@ impl ProxyConfig {
             litellm_settings,
             general_settings,
             environment_variables,
+            callback_settings,
             warnings,
         };
         for (what, chains) in [
@@ -891,6 +904,7 @@ impl ProxyConfig {
                 "success_callback",
                 "failure_callback",
                 "callbacks",
+                "turn_off_message_logging",
                 "set_verbose",
                 "json_logs",
             ],
@@ -908,6 +922,7 @@ impl ProxyConfig {
             success_callback: str_list(&m, P, "success_callback")?.unwrap_or_default(),
             failure_callback: str_list(&m, P, "failure_callback")?.unwrap_or_default(),
             callbacks: str_list(&m, P, "callbacks")?.unwrap_or_default(),
+            turn_off_message_logging: opt_bool(&m, P, "turn_off_message_logging")?,
         };
         opt_bool(&m, P, "set_verbose")?;
         opt_bool(&m, P, "json_logs")?;
@@ -950,6 +965,7 @@ impl ProxyConfig {
                 "cors_allow_headers",
                 "allow_client_side_credentials",
                 "max_request_size_mb",
+                "alerting",
             ],
             FATAL,
             ctx,
@@ -1024,6 +1040,7 @@ impl ProxyConfig {
             allow_client_side_credentials: opt_bool(&m, P, "allow_client_side_credentials")?
                 .unwrap_or(false),
             max_request_size_mb,
+            alerting: str_list(&m, P, "alerting")?.unwrap_or_default(),
         })
     }
 

@@ -104,6 +104,20 @@ export function processTree(pid) {
   return out;
 }
 
+/** CPU time (user + system) in ms used so far by every process in the tree under `pid`. */
+export function treeCpuMs(pid) {
+  const hz = 100; // USER_HZ: 100 on Linux x86-64
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {}
+  }
+  return (ticks * 1000) / hz;
+}
+
 /** Resident set size in KiB of one pid (VmRSS), or 0 if it is gone. */
 export function rssKiB(pid) {
   try {

@@ -11,6 +11,9 @@ function category(frame) {
   if (/edgellm_worker\.js|edgellm\.js$/.test(url)) return "wasm-bindgen glue (JS)";
   if (/entry\.mjs|api\.js|async-iter\.js|errors\.js/.test(url)) return "edgellm JS";
   if (url === "") return "runtime builtins (JS/native)";
+  if (url.startsWith("node:")) return /undici/.test(url) ? "Node fetch (undici)" : /webstreams/.test(url) ? "Node web streams" : "Node internals (JS)";
+  if (/\/bench\//.test(url)) return "benchmark harness";
+  if (/\/pkg(-prof)?\//.test(url)) return "edgellm JS";
   return `other JS (${url.split("/").slice(-2).join("/")})`;
 }
 
@@ -45,7 +48,7 @@ export function summarize(profile, n = 25) {
     total_ms: total / 1000,
     busy_ms: busy / 1000,
     categories: Object.fromEntries(
-      [...cats].filter(([c]) => c !== "idle").sort((a, b) => b[1] - a[1]).map(([c, us]) => [c, Number(pct(us).toFixed(1))]),
+      [...cats].filter(([c, us]) => c !== "idle" && pct(us) >= 0.1).sort((a, b) => b[1] - a[1]).map(([c, us]) => [c, Number(pct(us).toFixed(1))]),
     ),
     top: [...fns]
       .sort((a, b) => b[1] - a[1])

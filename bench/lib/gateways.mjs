@@ -68,12 +68,12 @@ export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig
  * A reference JS Worker (bench/lib/js-worker/worker.mjs) in the same workerd: `passthrough`
  * (the floor for any Worker gateway) or `per-event` (re-frames each SSE event in JS).
  */
-export async function startJsWorker(mode, upstreamUrl) {
+export async function startJsWorker(mode, upstreamUrl, extraBases = {}) {
   const port = await freePort();
   const dir = path.join(BENCH_DIR, "lib", "js-worker");
   const conf = path.join(OUT_DIR, `js-worker-${mode}.capnp`);
   fs.mkdirSync(OUT_DIR, { recursive: true });
-  const bases = { "bench-json": `${upstreamUrl}/json/v1`, "bench-sse": `${upstreamUrl}/sse/v1` };
+  const bases = { "bench-json": `${upstreamUrl}/json/v1`, "bench-sse": `${upstreamUrl}/sse/v1`, ...extraBases };
   // embed paths are relative to the config file: point at the worker source from bench/out.
   const text = workerdConfig({ modules: ["worker.mjs"], port, bindings: { BASES: JSON.stringify(bases), MODE: mode } })
     .replace('embed "worker.mjs"', `embed ${JSON.stringify(path.relative(OUT_DIR, path.join(dir, "worker.mjs")))}`);

@@ -12,9 +12,10 @@ function walk(dir, base = dir) {
   });
 }
 
-/** The gateway's modules in a snapshot dir (js/entry.mjs first: the main module, then build/). */
+/** The gateway's modules in a snapshot dir: js/entry.mjs first (the main module), the rest of js/, then build/. */
 export function gatewayModules(snapshot) {
-  return ["js/entry.mjs", ...walk(path.join(snapshot, "build")).sort().map((f) => path.join("build", f))];
+  const js = walk(path.join(snapshot, "js")).sort().map((f) => path.join("js", f)).filter((f) => f !== "js/entry.mjs");
+  return ["js/entry.mjs", ...js, ...walk(path.join(snapshot, "build")).sort().map((f) => path.join("build", f))];
 }
 
 /**

@@ -69,7 +69,8 @@ async function makeCall() {
       };
     }
     case "edgellm": {
-      const { completion } = await import("../../pkg/node.js");
+      // BENCH_PKG: another build of the package (bench/profile-sdk.mjs uses one with wasm names).
+      const { completion } = await import(process.env.BENCH_PKG ?? "../../pkg/node.js");
       // LiteLLM's Anthropic api_base is the host part; `/v1/messages` is appended.
       const apiBase = anthropic ? base.replace(/\/v1$/, "") : base;
       const params = { model: anthropic ? `anthropic/${CLAUDE}` : "openai/gpt-4o-mini", messages, max_tokens: 64, api_base: apiBase, api_key: KEY };

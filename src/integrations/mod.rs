@@ -30,6 +30,7 @@
 pub mod capture;
 pub mod dispatch;
 pub mod event;
+pub mod gateway;
 pub mod helicone;
 pub mod langfuse;
 pub mod lunary;

@@ -161,6 +161,15 @@ impl<S> LoggedStream<S> {
         }
     }
 
+    /// Passes `inner` through without logging.
+    pub fn passthrough(inner: S) -> Self {
+        Self {
+            inner,
+            acc: Accumulator::new(),
+            finish: None,
+        }
+    }
+
     fn end(&mut self, how: StreamEnd<'_>) {
         if let Some((finish, pending)) = self.finish.take() {
             match finish(how) {
@@ -181,7 +190,9 @@ where
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
-                this.acc.push(&chunk);
+                if this.finish.is_some() {
+                    this.acc.push(&chunk);
+                }
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(e))) => {
@@ -189,8 +200,10 @@ where
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(None) => {
-                let done = std::mem::take(&mut this.acc).finish();
-                this.end(StreamEnd::Done(Box::new(done)));
+                if this.finish.is_some() {
+                    let done = std::mem::take(&mut this.acc).finish();
+                    this.end(StreamEnd::Done(Box::new(done)));
+                }
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,

@@ -55,7 +55,10 @@ mod tests {
     #[test]
     fn image_url_schema_accepts_both_forms() {
         let s = schemars::schema_for!(ImageUrl);
-        assert_eq!(s.get("anyOf").and_then(|v| v.as_array()).map(Vec::len), Some(2));
+        assert_eq!(
+            s.get("anyOf").and_then(|v| v.as_array()).map(Vec::len),
+            Some(2)
+        );
         let chat = schemars::schema_for!(crate::types::ChatRequest);
         let required = chat.get("required").cloned().unwrap_or_default();
         assert_eq!(required, json!(["model", "messages"]));

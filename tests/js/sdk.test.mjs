@@ -62,7 +62,8 @@ describe("completion", () => {
       custom_llm_provider: "openai",
       model: "gpt-4o",
       api_base: `${mock.url}/v1`,
-      response_cost: null,
+      // gpt-4o: $2.50 / $10 per 1M tokens; 5 prompt + 2 completion tokens.
+      response_cost: (5 * 2_500_000 + 2 * 10_000_000) / 1e12,
       attempts: 1,
     });
     assert.equal(mock.requests.length, 1);
@@ -73,6 +74,12 @@ describe("completion", () => {
     assert.equal(req.headers["content-type"], "application/json");
     // LiteLLM options never reach the provider.
     assert.deepEqual(req.json, { model: "gpt-4o", messages, temperature: 0.5, max_tokens: 20 });
+  });
+
+  test("response_cost is null for a model without a price", async () => {
+    mock.reply({ body: { ...okBody, model: "my-finetune" } });
+    const r = await completion(openai({ model: "openai/my-finetune-xyz" }));
+    assert.equal(r._hidden_params.response_cost, null);
   });
 
   test("extra headers are sent", async () => {
@@ -271,5 +278,50 @@ describe("misc exports", () => {
     assert.ok(p.includes("temperature") && p.includes("tools"), p.join(","));
     assert.ok(Array.isArray(getSupportedOpenAIParams("gpt-4o")));
     assert.equal(getSupportedOpenAIParams("nosuchprovider/x"), null);
+  });
+});
+
+describe("Router and cost through the package", () => {
+  const router = () =>
+    new sdk.Router({
+      model_list: [
+        { model_name: "chat", litellm_params: { model: "openai/gpt-4o", api_key: "sk-router", api_base: `${mock.url}/a/v1` } },
+      ],
+    });
+
+  test("Router.completion returns the response; errors are classes", async () => {
+    mock.reply({ body: okBody });
+    const r = await router().completion({ model: "chat", messages });
+    assert.equal(r.choices[0].message.content, "Hi!");
+    assert.equal(mock.requests[0].path, "/a/v1/chat/completions");
+    assert.equal(mock.requests[0].headers.authorization, "Bearer sk-router");
+    mock.reply({ status: 401, body: { error: { message: "bad key", type: "invalid_request_error", code: "invalid_api_key" } } });
+    await assert.rejects(router().completion({ model: "chat", messages }), AuthenticationError);
+    assert.throws(() => new sdk.Router({ model_list: "nope" }), APIError);
+  });
+
+  test("Router.completion stream is an async-iterable ReadableStream that aborts on break", async () => {
+    const chunk = (t) => `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-4o", choices: [{ index: 0, delta: { content: t }, finish_reason: null }] })}\n\n`;
+    mock.reply({ headers: { "content-type": "text/event-stream" }, stream: chunk("a") + chunk("b"), holdOpen: true });
+    const stream = await router().completion({ model: "chat", messages, stream: true });
+    assert.ok(stream instanceof ReadableStream);
+    for await (const c of stream) {
+      assert.equal(c.choices[0].delta.content, "a");
+      break;
+    }
+    const closed = await Promise.race([mock.requests[0].closed, new Promise((r) => setTimeout(() => r("open"), 3000))]);
+    assert.equal(closed, true);
+  });
+
+  test("cost helpers", () => {
+    assert.deepEqual(sdk.costPerToken("gpt-4o", 1_000_000, 1_000_000), [2.5, 10]);
+    assert.equal(sdk.getModelInfo("gpt-4o").litellm_provider, "openai");
+    assert.throws(() => sdk.getModelInfo("nosuch/model-xyz"), NotFoundError);
+    const resp = { ...okBody, model: "gpt-4o" };
+    assert.equal(sdk.completionCost({ completion_response: resp }), (5 * 2_500_000 + 2 * 10_000_000) / 1e12);
+    const budget = new sdk.BudgetManager();
+    budget.createBudget(1, "alice");
+    assert.equal(budget.getTotalBudget("alice"), 1);
+    assert.deepEqual(budget.getUsers(), ["alice"]);
   });
 });

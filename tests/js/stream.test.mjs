@@ -69,6 +69,27 @@ describe("stream", () => {
     assert.equal(last.usage.total_tokens, 16);
   });
 
+  test("_hidden_params.response_cost is set when the stream ends", async () => {
+    mock.replyFixture("openai", "stream_basic");
+    const stream = await completion(params());
+    assert.equal(stream._hidden_params.response_cost, null, "unknown before the end");
+    await collect(stream);
+    // gpt-4o-mini: $0.15 / $0.60 per 1M tokens; the stream's usage: 9 prompt + 7 completion.
+    assert.equal(stream._hidden_params.response_cost, (9 * 150_000 + 7 * 600_000) / 1e12);
+  });
+
+  test("streamChunkBuilder rebuilds the response from the chunks", async () => {
+    mock.replyFixture("openai", "stream_basic");
+    const { chunks } = await collect(await completion(params({ stream_options: { include_usage: true } })));
+    const built = sdk.streamChunkBuilder(chunks);
+    assert.equal(built.object, "chat.completion");
+    assert.equal(built.choices[0].message.content, "Hello! How can I help?");
+    assert.equal(built.choices[0].finish_reason, "stop");
+    assert.equal(built.usage.total_tokens, 16);
+    assert.throws(() => sdk.streamChunkBuilder("nope"), sdk.BadRequestError);
+    assert.throws(() => sdk.streamChunkBuilder([{ choices: "x" }]), sdk.BadRequestError);
+  });
+
   test("reading with getReader() works as well", async () => {
     mock.replyFixture("openai", "stream_basic", { chunkSize: 5, chunkDelayMs: 0 });
     const reader = (await completion(params())).getReader();

@@ -14,7 +14,8 @@
 //   1. queued replies (`mock.reply(spec, ...)`, `mock.replyFixture(...)`), one per request, FIFO;
 //   2. path prefixes, which compose (strip the prefix, route the rest):
 //        /__origin/<http|https>/<host>/...  records the original URL (used by redirectFetch)
-//        /__fault/status/<code>/...         an OpenAI-style error (?retry_after=S&retry_after_ms=MS&code=&type=&message=)
+//        /__fault/status/<code>/...         an OpenAI-style error (?retry_after=S&retry_after_ms=MS&code=&type=&message=;
+//                                           the query may sit in an api_base: `<mock>/__fault/status/429/v1?retry_after=1`)
 //        /__fault/hang/...                  never answers (until the client goes away)
 //        /__fault/slow/<ms>/...             waits <ms> before answering with what the rest routes to
 //        /__fault/cut/<bytes>/...           answers with what the rest routes to, then drops the
@@ -195,7 +196,13 @@ export async function startMockServer(options = {}) {
     if (queue.length > 0 && !url.startsWith("/__origin/")) {
       return { ...queue.shift(), ...mods };
     }
-    const [pathname, query = ""] = url.split(/\?(.*)/s);
+    let [pathname, query = ""] = url.split(/\?(.*)/s);
+    // An api_base with a query (`.../__fault/status/429/v1?retry_after=1`) gets the provider's
+    // path appended after the query (`?retry_after=1/chat/completions`): move it back.
+    if (pathname.startsWith("/__fault/") && query.includes("/")) {
+      pathname += query.slice(query.indexOf("/"));
+      query = query.slice(0, query.indexOf("/"));
+    }
     const parts = pathname.split("/");
     const rest = (n) => "/" + parts.slice(n).join("/") + (query ? `?${query}` : "");
     if (parts[1] === "__origin") {
@@ -208,7 +215,8 @@ export async function startMockServer(options = {}) {
       const params = new URLSearchParams(query);
       if (parts[2] === "status") {
         const status = Number(parts[3]);
-        record.upstreamPath = rest(4);
+        // The query configured the fault; it is not part of the upstream request.
+        record.upstreamPath = "/" + parts.slice(4).join("/");
         const headers = { "content-type": "application/json" };
         if (params.has("retry_after")) headers["retry-after"] = params.get("retry_after");
         if (params.has("retry_after_ms")) headers["retry-after-ms"] = params.get("retry_after_ms");

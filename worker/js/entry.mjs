@@ -11,6 +11,9 @@
 import * as gateway from "../build/edgellm_worker.js";
 import bundledConfig from "../build/config.js";
 
+// The virtual-key counters (Durable Object class; bound as EDGELLM_COUNTERS in wrangler.toml).
+export { SpendCounter } from "./counter.mjs";
+
 globalThis.__EDGELLM_CONFIG__ = bundledConfig;
 
 const waiting = new Set();

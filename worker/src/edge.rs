@@ -76,7 +76,7 @@ fn gateway(env: &WorkerEnv) -> Loaded {
                     gw.config().model_list.len(),
                     gw.config().model_names().len()
                 );
-                for w in &gw.config().warnings {
+                for w in gw.warnings() {
                     console_warn!("edgellm: config warning: {w}");
                 }
             }
@@ -151,6 +151,7 @@ fn to_response(reply: Reply) -> worker::Result<Response> {
 
 /// Handles one request.
 pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let ctx = std::rc::Rc::new(ctx);
     let started = js_sys::Date::now();
     let host = FetchHost::new();
     let wenv = WorkerEnv(env.clone().into());
@@ -177,7 +178,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
     let keyed = crate::keys_edge::handle(
         &mut req,
         &env,
-        std::rc::Rc::new(ctx),
+        ctx.clone(),
         &host,
         &wenv,
         gw,
@@ -196,7 +197,13 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
             path_model,
             limit,
         } => match (read_body(&mut req, limit).await, gw) {
-            (Ok(body), Ok(gw)) => app::run(&host, &wenv, gw, endpoint, path_model, &body).await,
+            (Ok(body), Ok(gw)) => {
+                let log = crate::logs::request_log(Some(gw), &head, &request_id);
+                let reply =
+                    app::run_logged(&host, &wenv, gw, endpoint, path_model, &body, &log).await;
+                crate::logs::deliver(&ctx, log, Some(gw), &wenv);
+                reply
+            }
             (Err(r), _) => r,
             (Ok(_), Err(e)) => Reply::fail(edgellm::ErrorKind::InternalServer, e.to_string()),
         },

@@ -9,6 +9,8 @@ use std::rc::Rc;
 
 use serde_json::Value;
 use worker::js_sys::{self, Reflect, Uint8Array};
+// `#[durable_object]`'s expansion names the `wasm_bindgen` crate by that path.
+use worker::wasm_bindgen;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{
     durable_object, Context, DurableObject, Env, KvStore, Method, ObjectNamespace, Request,
@@ -37,10 +39,20 @@ struct WorkerKv(KvStore);
 
 impl Kv for WorkerKv {
     async fn get(&self, name: &str) -> Result<Option<String>> {
-        self.0.get(name).text().await.map_err(|e| js_err("KV get", e))
+        self.0
+            .get(name)
+            .text()
+            .await
+            .map_err(|e| js_err("KV get", e))
     }
 
-    async fn put(&self, name: &str, value: &str, metadata: Option<Value>, ttl_s: Option<u64>) -> Result<()> {
+    async fn put(
+        &self,
+        name: &str,
+        value: &str,
+        metadata: Option<Value>,
+        ttl_s: Option<u64>,
+    ) -> Result<()> {
         let mut put = self.0.put(name, value).map_err(|e| js_err("KV put", e))?;
         if let Some(m) = metadata {
             put = put.metadata(m).map_err(|e| js_err("KV put", e))?;
@@ -53,7 +65,10 @@ impl Kv for WorkerKv {
     }
 
     async fn delete(&self, name: &str) -> Result<()> {
-        self.0.delete(name).await.map_err(|e| js_err("KV delete", e))
+        self.0
+            .delete(name)
+            .await
+            .map_err(|e| js_err("KV delete", e))
     }
 
     async fn list(&self, prefix: &str, cursor: Option<String>, limit: u64) -> Result<Page> {
@@ -71,7 +86,11 @@ impl Kv for WorkerKv {
                     metadata: k.metadata,
                 })
                 .collect(),
-            cursor: if page.list_complete { None } else { page.cursor },
+            cursor: if page.list_complete {
+                None
+            } else {
+                page.cursor
+            },
         })
     }
 }
@@ -91,14 +110,18 @@ impl Counters for DoCounters {
         let mut init = RequestInit::new();
         init.with_method(Method::Post)
             .with_body(Some(JsValue::from_str(&body)));
-        let req = Request::new_with_init("https://counter/op", &init).map_err(|e| js_err("counter", e))?;
+        let req = Request::new_with_init("https://counter/op", &init)
+            .map_err(|e| js_err("counter", e))?;
         let mut resp = stub
             .fetch_with_request(req)
             .await
             .map_err(|e| js_err("counter", e))?;
         let text = resp.text().await.map_err(|e| js_err("counter", e))?;
         if resp.status_code() != 200 {
-            return Err(js_err("counter", format!("HTTP {}: {text}", resp.status_code())));
+            return Err(js_err(
+                "counter",
+                format!("HTTP {}: {text}", resp.status_code()),
+            ));
         }
         serde_json::from_str(&text).map_err(|e| js_err("counter answer", e))
     }
@@ -111,6 +134,12 @@ impl Counters for DoCounters {
 #[durable_object(fetch)]
 pub struct SpendCounter {
     state: State,
+}
+
+impl std::fmt::Debug for SpendCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpendCounter")
+    }
 }
 
 const STATE_KEY: &str = "s";
@@ -127,12 +156,15 @@ impl DurableObject for SpendCounter {
         };
         let storage = self.state.storage();
         let mut state: CounterState = match storage.get::<String>(STATE_KEY).await? {
-            Some(text) => serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))?,
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))?
+            }
             None => CounterState::default(),
         };
         let (outcome, dirty) = state.apply(op);
         if dirty {
-            let text = serde_json::to_string(&state).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let text = serde_json::to_string(&state)
+                .map_err(|e| worker::Error::RustError(e.to_string()))?;
             storage.put(STATE_KEY, text).await?;
         }
         Response::from_json(&outcome)
@@ -144,7 +176,8 @@ fn random_key() -> KeyBytes {
     let mut out = [0u8; secret::KEY_BYTES];
     let filled = (|| -> std::result::Result<(), JsValue> {
         let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?;
-        let f: js_sys::Function = Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))?.dyn_into()?;
+        let f: js_sys::Function =
+            Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))?.dyn_into()?;
         let arr = Uint8Array::new_with_length(secret::KEY_BYTES as u32);
         f.call1(&crypto, &arr)?;
         arr.copy_to(&mut out);
@@ -185,9 +218,20 @@ pub async fn handle(
         clock: Rc::new(|| js_sys::Date::now() as u64),
         log_ttl_s: log_ttl(env),
     };
-    let query = req.url().ok().and_then(|u| u.query().map(String::from)).unwrap_or_default();
-    keys.handle(host, wenv, gw, head, &query, request_id, &random_key, |limit| {
-        crate::edge::read_body(req, limit)
-    })
+    let query = req
+        .url()
+        .ok()
+        .and_then(|u| u.query().map(String::from))
+        .unwrap_or_default();
+    keys.handle(
+        host,
+        wenv,
+        gw,
+        head,
+        &query,
+        request_id,
+        &random_key,
+        |limit| crate::edge::read_body(req, limit),
+    )
     .await
 }

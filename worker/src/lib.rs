@@ -19,6 +19,8 @@ pub mod yaml;
 mod edge;
 #[cfg(target_arch = "wasm32")]
 mod keys_edge;
+#[cfg(target_arch = "wasm32")]
+mod logs;
 
 #[cfg(target_arch = "wasm32")]
 #[worker::event(fetch)]

@@ -37,6 +37,40 @@ test("the bundled default config answers edgellm-demo without any key", async ()
   }
 });
 
+test("config problems: errors answer 500 config_error (alive, not ready); unknown keys are warnings", async () => {
+  // master_key names a secret that is not set: fail closed rather than run an open gateway.
+  const broken = await startGateway({
+    config: "model_list: []\ngeneral_settings: {master_key: os.environ/NOT_SET_ANYWHERE}\n",
+  });
+  try {
+    const r = await fetch(`${broken.url}/v1/chat/completions`, { method: "POST", body: "{}" });
+    assert.equal(r.status, 500);
+    const body = await r.json();
+    assert.equal(body.error.code, "config_error");
+    assert.match(body.error.message, /master_key/);
+    assert.equal((await fetch(`${broken.url}/health/liveliness`)).status, 200);
+    assert.equal((await fetch(`${broken.url}/health/readiness`)).status, 503);
+  } finally {
+    await broken.close();
+  }
+  const warned = await startGateway({
+    config:
+      "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, mock_response: hi, max_budget: 5}\n" +
+      "litellm_settings: {cache: true}\nsomething_else: 1\n",
+  });
+  try {
+    const ready = await (await fetch(`${warned.url}/health/readiness`)).json();
+    assert.equal(ready.status, "healthy");
+    assert.equal(ready.config_warnings, 3);
+    const text = ready.config_warning_messages.join("\n");
+    for (const key of ["max_budget", "cache", "something_else"]) assert.match(text, new RegExp(key));
+    const r = await warned.client().chat.completions.create({ model: "m", messages: [{ role: "user", content: "x" }] });
+    assert.equal(r.choices[0].message.content, "hi", "warnings do not stop the gateway");
+  } finally {
+    await warned.close();
+  }
+});
+
 test("scripts/gateway.sh serves the demo model with wrangler dev", { timeout: 600_000 }, async () => {
   const port = await freePort();
   const inspector = await freePort();

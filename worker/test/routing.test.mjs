@@ -25,8 +25,13 @@ before(async () => {
       "POST /v1/embeddings": {
         body: { object: "list", model: "text-embedding-3-small", data: [{ object: "embedding", index: 0, embedding: [0.25, -0.5] }], usage: { prompt_tokens: 2, total_tokens: 2 } },
       },
-      "POST /v1/completions": {
-        body: { id: "cmpl-1", object: "text_completion", created: 1700000000, model: "gpt-3.5-turbo-instruct", choices: [{ index: 0, text: " world", finish_reason: "stop", logprobs: null }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } },
+      "POST /v1/completions": (r) => {
+        const chunk = (text, finish_reason = null) => ({ id: "cmpl-1", object: "text_completion", created: 1700000000, model: "gpt-3.5-turbo-instruct", choices: [{ index: 0, text, finish_reason, logprobs: null }] });
+        if (r.json?.stream) {
+          const events = [chunk(" wor"), chunk("ld"), chunk("", "stop")].map((c) => `data: ${JSON.stringify(c)}\n\n`);
+          return { headers: { "content-type": "text/event-stream" }, stream: events.join("") + "data: [DONE]\n\n" };
+        }
+        return { body: { ...chunk(" world", "stop"), usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } } };
       },
       "POST /v1/images/generations": { body: { created: 1700000000, data: [{ url: "https://img.example/1.png" }] } },
     },
@@ -142,13 +147,19 @@ test("models and model info", async () => {
   assert.equal(info.data[0].model_info.id, "dep-a");
 });
 
-test("embeddings, legacy completions and image generation", async () => {
+test("embeddings, legacy completions (streamed too) and image generation", async () => {
   mock.reset();
   const emb = await gw.client().embeddings.create({ model: "embed", input: "hello", encoding_format: "float" });
   assert.deepEqual(emb.data[0].embedding, [0.25, -0.5]);
   assert.equal(mock.requests[0].upstreamPath, "/v1/embeddings");
   const cmpl = await gw.client().completions.create({ model: "instruct", prompt: "hello" });
   assert.equal(cmpl.choices[0].text, " world");
+  let streamed = "";
+  for await (const c of await gw.client().completions.create({ model: "instruct", prompt: "hello", stream: true })) {
+    assert.equal(c.object, "text_completion");
+    streamed += c.choices[0]?.text ?? "";
+  }
+  assert.equal(streamed, " world");
   const img = await gw.client().images.generate({ model: "dall-e-3", prompt: "a fox" });
   assert.equal(img.data[0].url, "https://img.example/1.png");
 });

@@ -26,8 +26,8 @@ fn env_for(text: &str) -> HashMap<String, String> {
 
 fn check(path: &str, text: &str) -> Gateway {
     let gw = Gateway::load(text, path, &env_for(text)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(gw.warnings().is_empty(), "{path}: {:?}", gw.warnings());
     let cfg = gw.config();
-    assert!(cfg.warnings.is_empty(), "{path}: {:?}", cfg.warnings);
     assert!(!cfg.model_list.is_empty(), "{path}");
     for d in &cfg.model_list {
         registry::resolve(d.model(), None)
@@ -56,4 +56,19 @@ fn default_config_is_clean_and_keyless() {
     let gw = check("worker/config.default.yaml", text);
     assert!(gw.config().general_settings.master_key.is_none());
     assert!(gw.config().resolve_model("edgellm-demo").is_some());
+}
+
+#[test]
+fn callbacks_the_gateway_does_not_run_are_warned_about() {
+    let gw = Gateway::load(
+        "model_list: []\nlitellm_settings: {success_callback: [langfuse]}\n",
+        "t",
+        &HashMap::new(),
+    )
+    .unwrap();
+    assert!(
+        gw.warnings().iter().any(|w| w.contains("langfuse")),
+        "{:?}",
+        gw.warnings()
+    );
 }

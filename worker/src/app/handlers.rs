@@ -18,6 +18,7 @@ use super::routes::Endpoint;
 use super::sse::Sse;
 use super::{is_secret_name, Gateway};
 use crate::keys::meter::Meter;
+use edgellm::integrations::gateway::RequestLog;
 
 /// What a handler works with.
 pub struct Cx<'a, H> {
@@ -27,6 +28,8 @@ pub struct Cx<'a, H> {
     pub env: &'a dyn Env,
     /// The loaded config and router.
     pub gw: &'a Gateway,
+    /// Logging of this request's calls (`litellm_settings.success_callback`, …).
+    pub log: &'a RequestLog,
 }
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Error> {
@@ -251,21 +254,27 @@ pub async fn run<H: Host>(
 
 async fn chat<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply, Error> {
     let router = &cx.gw.router;
+    let call = cx.log.chat(&obj);
     if obj.get("stream").and_then(Value::as_bool) == Some(true) {
-        let s = router
-            .completion_stream(cx.host, cx.env, Value::Object(obj))
-            .await?;
+        let s = call.started(
+            router
+                .completion_stream(cx.host, cx.env, Value::Object(obj))
+                .await,
+        )?;
         let meter = Meter::pending(&s.route, &s.meta);
         let stream = s
             .stream
             .on_end(meter.on_stream_end(s.meta.clone(), s.options.clone()));
+        let stream = call.stream(stream, &s.meta, &s.route, &s.options);
         let mut reply = Reply::sse(Box::pin(Sse::new(stream, secrets(cx.gw))));
         reply.meter = Some(meter);
         return Ok(routed(reply, &s.route, &s.meta, None));
     }
-    let c = router
-        .completion(cx.host, cx.env, Value::Object(obj))
-        .await?;
+    let c = call.completion(
+        router
+            .completion(cx.host, cx.env, Value::Object(obj))
+            .await,
+    )?;
     Ok(routed(
         ok_json(&c.completion.response)?,
         &c.route,

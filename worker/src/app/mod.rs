@@ -38,6 +38,7 @@ pub struct Gateway {
     /// Where the config came from (for the readiness probe and logs).
     pub source: String,
     secrets: Vec<String>,
+    warnings: Vec<String>,
 }
 
 /// Parameter names whose values are credentials (scrubbed from every message we send).
@@ -88,12 +89,31 @@ impl Gateway {
         secrets.retain(|s| s.len() >= 4);
         secrets.sort();
         secrets.dedup();
+        let mut warnings = config.warnings.clone();
+        let ls = &config.litellm_settings;
+        for name in ls
+            .success_callback
+            .iter()
+            .chain(&ls.failure_callback)
+            .chain(&ls.callbacks)
+        {
+            warnings.push(format!(
+                "litellm_settings callback `{name}` is accepted but the gateway does not run logging callbacks yet"
+            ));
+        }
         let router = Router::new(config).map_err(|e| e.message().to_string())?;
         Ok(Self {
             router,
             source: source.to_string(),
             secrets,
+            warnings,
         })
+    }
+
+    /// What the config sets that has no effect here: the config's own warnings and the
+    /// gateway's (logged once per isolate, listed by the readiness probe).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The checked config.
@@ -267,10 +287,10 @@ fn readiness(gw: &Gateway, authorized: bool) -> Reply {
         "edgellm_version": VERSION,
         "config_source": gw.source,
         "models": gw.config().model_names().len(),
-        "config_warnings": gw.config().warnings.len(),
+        "config_warnings": gw.warnings().len(),
     });
     if authorized {
-        body["config_warning_messages"] = json!(gw.config().warnings);
+        body["config_warning_messages"] = json!(gw.warnings());
     }
     Reply::json(200, &body)
 }
@@ -299,11 +319,27 @@ pub async fn run<H: Host>(
     path_model: Option<String>,
     body: &[u8],
 ) -> Reply {
+    let log = edgellm::integrations::gateway::RequestLog::off();
+    run_logged(host, env, gw, endpoint, path_model, body, &log).await
+}
+
+/// [`run`], recording the request's calls in `log` for the configured loggers
+/// (`litellm_settings.success_callback`, …; see `edgellm::integrations::gateway`).
+pub async fn run_logged<H: Host>(
+    host: &H,
+    env: &dyn Env,
+    gw: &Gateway,
+    endpoint: Endpoint,
+    path_model: Option<String>,
+    body: &[u8],
+    log: &edgellm::integrations::gateway::RequestLog,
+) -> Reply {
     let env = edgellm::config::layered_env(gw.config(), env);
     let cx = handlers::Cx {
         host,
         env: &env,
         gw,
+        log,
     };
     match handlers::run(&cx, endpoint, path_model, body).await {
         Ok(reply) => reply,

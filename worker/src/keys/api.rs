@@ -146,11 +146,15 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 None,
             );
         };
-        let admin = presented.is_some_and(|k| auth::constant_time_eq(master.expose().as_bytes(), k.as_bytes()));
+        let admin = presented
+            .is_some_and(|k| auth::constant_time_eq(master.expose().as_bytes(), k.as_bytes()));
         let q = Query(parse_query(query));
         if !admin {
             return match (method, path, presented) {
-                ("GET", "/key/info", Some(own)) => self.own_info(own, &q).await.unwrap_or_else(|e| errors::from_error(&e)),
+                ("GET", "/key/info", Some(own)) => self
+                    .own_info(own, &q)
+                    .await
+                    .unwrap_or_else(|e| errors::from_error(&e)),
                 (_, _, None) => errors::from_error(&Error::new(
                     ErrorKind::Authentication,
                     "Authentication error: no API key passed. Send `Authorization: Bearer <key>`.",
@@ -195,9 +199,17 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             ("GET", "/global/spend") => self.global_spend().await,
             ("GET", "/global/spend/logs") => self.global_spend_logs(&q).await,
             (_, p) if ROUTES.iter().any(|(_, r)| *r == p) => {
-                let allowed = ROUTES.iter().find(|(_, r)| *r == p).map_or("GET", |(m, _)| m);
-                Ok(proxy_error(405, "bad_request_error", &format!("{method} is not allowed on {p}; use {allowed}"), None)
-                    .with_header("allow", allowed.to_string()))
+                let allowed = ROUTES
+                    .iter()
+                    .find(|(_, r)| *r == p)
+                    .map_or("GET", |(m, _)| m);
+                Ok(proxy_error(
+                    405,
+                    "bad_request_error",
+                    &format!("{method} is not allowed on {p}; use {allowed}"),
+                    None,
+                )
+                .with_header("allow", allowed.to_string()))
             }
             _ => Ok(errors::not_found(&format!("Invalid URL ({method} {path})"))),
         };
@@ -211,14 +223,19 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         }
     }
 
-    async fn put_json<T: serde::Serialize>(&self, name: &str, value: &T, metadata: Option<Value>) -> Result<()> {
+    async fn put_json<T: serde::Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+        metadata: Option<Value>,
+    ) -> Result<()> {
         let text = serde_json::to_string(value).map_err(store_err)?;
         self.kv.put(name, &text, metadata, None).await
     }
 
     async fn counter(&self, name: &str, op: Op) -> Result<Snapshot> {
         match self.counters.call(name, &op).await? {
-            Outcome::Ok(s) => Ok(s),
+            Outcome::Ok(s) => Ok(*s),
             Outcome::Refused(r) => Err(Error::new(ErrorKind::InternalServer, r.message)),
         }
     }
@@ -246,7 +263,10 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             }
         }
         let records = join_all(names.iter().map(|n| self.get_json::<KeyRecord>(n))).await;
-        Ok(records.into_iter().filter_map(|r| r.ok().flatten()).collect())
+        Ok(records
+            .into_iter()
+            .filter_map(|r| r.ok().flatten())
+            .collect())
     }
 
     async fn key_json(&self, rec: &KeyRecord) -> Value {
@@ -263,13 +283,15 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         random_key: &dyn Fn() -> KeyBytes,
     ) -> Result<Reply> {
         let key = match f.string("key")? {
-            Some(k) if k.starts_with("sk-") && k.len() >= 8 && !k.chars().any(char::is_whitespace) => k,
-            Some(_) => {
-                return Err(Error::bad_request(
-                    "a custom `key` must start with `sk-`, be at least 8 characters and hold no spaces",
-                )
-                .with_param("key"))
+            Some(k)
+                if k.starts_with("sk-") && k.len() >= 8 && !k.chars().any(char::is_whitespace) =>
+            {
+                k
             }
+            Some(_) => return Err(Error::bad_request(
+                "a custom `key` must start with `sk-`, be at least 8 characters and hold no spaces",
+            )
+            .with_param("key")),
             None => secret::new_key(&random_key()),
         };
         let hash = secret::hash_key(&key);
@@ -303,9 +325,15 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 self.put_json(&model::user_kv(u), &user, None).await?;
             }
         }
-        let snap = self.configure(&model::key_counter(&hash), rec.limits()).await?;
-        self.put_json(&model::key_kv(&hash), &rec, Some(json!({"alias": rec.key_alias, "created_ms": now})))
+        let snap = self
+            .configure(&model::key_counter(&hash), rec.limits())
             .await?;
+        self.put_json(
+            &model::key_kv(&hash),
+            &rec,
+            Some(json!({"alias": rec.key_alias, "created_ms": now})),
+        )
+        .await?;
         let mut out = rec.to_json(Some(&snap));
         let o = out.as_object_mut().expect("object");
         o.insert("key".into(), json!(key));
@@ -315,7 +343,8 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
     }
 
     async fn load_key(&self, key_or_hash: &str) -> Result<Option<KeyRecord>> {
-        self.get_json(&model::key_kv(&secret::to_hash(key_or_hash))).await
+        self.get_json(&model::key_kv(&secret::to_hash(key_or_hash)))
+            .await
     }
 
     async fn key_info(&self, key: &str) -> Result<Reply> {
@@ -329,10 +358,20 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
     async fn own_info(&self, own: &str, q: &Query) -> Result<Reply> {
         let asked = q.get("key").unwrap_or(own);
         if secret::to_hash(asked) != secret::hash_key(own) {
-            return Ok(proxy_error(403, "auth_error", "You are not allowed to access this key's info.", Some("key")));
+            return Ok(proxy_error(
+                403,
+                "auth_error",
+                "You are not allowed to access this key's info.",
+                Some("key"),
+            ));
         }
         match self.load_key(own).await? {
-            Some(rec) if self.live(&model::key_counter(&rec.token)).await.is_some_and(|s| !s.revoked) => {
+            Some(rec)
+                if self
+                    .live(&model::key_counter(&rec.token))
+                    .await
+                    .is_some_and(|s| !s.revoked) =>
+            {
                 ok(json!({"key": asked, "info": self.key_json(&rec).await}))
             }
             _ => Ok(errors::refusal(
@@ -348,7 +387,9 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
     }
 
     async fn save_key(&self, rec: &KeyRecord) -> Result<Snapshot> {
-        let snap = self.configure(&model::key_counter(&rec.token), rec.limits()).await?;
+        let snap = self
+            .configure(&model::key_counter(&rec.token), rec.limits())
+            .await?;
         self.put_json(
             &model::key_kv(&rec.token),
             rec,
@@ -381,7 +422,9 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         rec.updated_ms = now;
         let snap = self.save_key(&rec).await?;
         let mut out = rec.to_json(Some(&snap));
-        out.as_object_mut().expect("object").insert("key".into(), json!(key));
+        out.as_object_mut()
+            .expect("object")
+            .insert("key".into(), json!(key));
         ok(out)
     }
 
@@ -410,7 +453,11 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             if self.kv.get(&model::key_kv(&hash)).await?.is_none() {
                 return Ok(errors::not_found(&format!(
                     "Failed to delete all keys. Key not found in database: {}",
-                    if secret::is_hash(k) { k.clone() } else { secret::abbreviate(k) }
+                    if secret::is_hash(k) {
+                        k.clone()
+                    } else {
+                        secret::abbreviate(k)
+                    }
                 )));
             }
             targets.push((k.clone(), hash));
@@ -418,7 +465,10 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         if !aliases.is_empty() {
             let all = self.all_keys().await?;
             for a in &aliases {
-                let found: Vec<&KeyRecord> = all.iter().filter(|r| r.key_alias.as_deref() == Some(a)).collect();
+                let found: Vec<&KeyRecord> = all
+                    .iter()
+                    .filter(|r| r.key_alias.as_deref() == Some(a))
+                    .collect();
                 if found.is_empty() {
                     return Ok(errors::not_found(&format!(
                         "Failed to delete all keys. No key with alias {a}"
@@ -430,7 +480,8 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         let now_ms = self.now();
         for (_, hash) in &targets {
             // The counter object refuses the key from now on; then the record goes.
-            self.counter(&model::key_counter(hash), Op::Revoke { now_ms }).await?;
+            self.counter(&model::key_counter(hash), Op::Revoke { now_ms })
+                .await?;
             self.kv.delete(&model::key_kv(hash)).await?;
         }
         let mut out = json!({"deleted_keys": keys});
@@ -447,9 +498,12 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         let size = q.num("size", 10)?.clamp(1, 1000);
         let mut recs = self.all_keys().await?;
         recs.retain(|r| {
-            q.get("user_id").is_none_or(|u| r.user_id.as_deref() == Some(u))
-                && q.get("team_id").is_none_or(|t| r.team_id.as_deref() == Some(t))
-                && q.get("key_alias").is_none_or(|a| r.key_alias.as_deref() == Some(a))
+            q.get("user_id")
+                .is_none_or(|u| r.user_id.as_deref() == Some(u))
+                && q.get("team_id")
+                    .is_none_or(|t| r.team_id.as_deref() == Some(t))
+                && q.get("key_alias")
+                    .is_none_or(|a| r.key_alias.as_deref() == Some(a))
         });
         recs.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.token.cmp(&b.token)));
         let total = recs.len() as u64;
@@ -470,12 +524,19 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
     }
 
     /// `POST /user/new`: the user, and (unless `auto_create_key: false`) a key for it.
-    async fn user_new<H: Host>(&self, host: &H, f: &Fields<'_>, random_key: &dyn Fn() -> KeyBytes) -> Result<Reply> {
+    async fn user_new<H: Host>(
+        &self,
+        host: &H,
+        f: &Fields<'_>,
+        random_key: &dyn Fn() -> KeyBytes,
+    ) -> Result<Reply> {
         let user_id = f
             .string("user_id")?
             .unwrap_or_else(|| crate::app::request_id(None, || host.random()));
         if self.kv.get(&model::user_kv(&user_id)).await?.is_some() {
-            return Err(Error::bad_request(format!("User {user_id} already exists")).with_param("user_id"));
+            return Err(
+                Error::bad_request(format!("User {user_id} already exists")).with_param("user_id")
+            );
         }
         let now = self.now();
         let mut policy = Policy::default();
@@ -490,7 +551,9 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             created_ms: now,
             updated_ms: now,
         };
-        let snap = self.configure(&model::user_counter(&user_id), rec.limits()).await?;
+        let snap = self
+            .configure(&model::user_counter(&user_id), rec.limits())
+            .await?;
         self.put_json(&model::user_kv(&user_id), &rec, None).await?;
         let mut out = rec.to_json(Some(&snap));
         if f.bool("auto_create_key")?.unwrap_or(true) {
@@ -502,7 +565,12 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 }
             }
             let key_reply = self
-                .generate(host, &Fields(&key_fields), Some(user_id.clone()), random_key)
+                .generate(
+                    host,
+                    &Fields(&key_fields),
+                    Some(user_id.clone()),
+                    random_key,
+                )
                 .await?;
             let k = key_reply.json_body().unwrap_or_default();
             let o = out.as_object_mut().expect("object");
@@ -515,7 +583,10 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
 
     async fn user_info(&self, q: &Query) -> Result<Reply> {
         let user_id = q.get("user_id").ok_or_else(|| missing("user_id"))?;
-        let Some(rec) = self.get_json::<UserRecord>(&model::user_kv(user_id)).await? else {
+        let Some(rec) = self
+            .get_json::<UserRecord>(&model::user_kv(user_id))
+            .await?
+        else {
             return Ok(errors::not_found(&format!("User {user_id} not found")));
         };
         let live = self.live(&model::user_counter(user_id)).await;
@@ -546,7 +617,10 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             .string("team_id")?
             .unwrap_or_else(|| crate::app::request_id(None, || host.random()));
         if self.kv.get(&model::team_kv(&team_id)).await?.is_some() {
-            return Err(Error::bad_request(format!("Team id = {team_id} already exists. Please use a different team id.")).with_param("team_id"));
+            return Err(Error::bad_request(format!(
+                "Team id = {team_id} already exists. Please use a different team id."
+            ))
+            .with_param("team_id"));
         }
         let now = self.now();
         let mut policy = Policy::default();
@@ -554,7 +628,10 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         let members = match f.0.get("members_with_roles") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a.clone(),
-            Some(_) => return Err(Error::bad_request("`members_with_roles` must be a list").with_param("members_with_roles")),
+            Some(_) => {
+                return Err(Error::bad_request("`members_with_roles` must be a list")
+                    .with_param("members_with_roles"))
+            }
         };
         let rec = TeamRecord {
             team_id: team_id.clone(),
@@ -564,15 +641,22 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             created_ms: now,
             updated_ms: now,
         };
-        let snap = self.configure(&model::team_counter(&team_id), rec.limits()).await?;
+        let snap = self
+            .configure(&model::team_counter(&team_id), rec.limits())
+            .await?;
         self.put_json(&model::team_kv(&team_id), &rec, None).await?;
         ok(rec.to_json(Some(&snap)))
     }
 
     async fn team_info(&self, q: &Query) -> Result<Reply> {
         let team_id = q.get("team_id").ok_or_else(|| missing("team_id"))?;
-        let Some(rec) = self.get_json::<TeamRecord>(&model::team_kv(team_id)).await? else {
-            return Ok(errors::not_found(&format!("Team not found, passed team_id={team_id}")));
+        let Some(rec) = self
+            .get_json::<TeamRecord>(&model::team_kv(team_id))
+            .await?
+        else {
+            return Ok(errors::not_found(&format!(
+                "Team not found, passed team_id={team_id}"
+            )));
         };
         let live = self.live(&model::team_counter(team_id)).await;
         let keys: Vec<KeyRecord> = self
@@ -598,7 +682,12 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         let api_key = q.get("api_key").map(secret::to_hash);
         let parse_date = |k: &str| -> Result<Option<u64>> {
             q.get(k)
-                .map(|v| time::parse(v).ok_or_else(|| Error::bad_request(format!("`{k}` must be a date (YYYY-MM-DD)")).with_param(k)))
+                .map(|v| {
+                    time::parse(v).ok_or_else(|| {
+                        Error::bad_request(format!("`{k}` must be a date (YYYY-MM-DD)"))
+                            .with_param(k)
+                    })
+                })
                 .transpose()
         };
         let start = parse_date("start_date")?;
@@ -622,16 +711,19 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 if start.is_some_and(|s| at < s) {
                     break 'pages;
                 }
-                let log: SpendLog = match entry.metadata.and_then(|m| serde_json::from_value(m).ok()) {
-                    Some(l) => l,
-                    None => match self.get_json::<SpendLog>(&entry.name).await? {
+                let log: SpendLog =
+                    match entry.metadata.and_then(|m| serde_json::from_value(m).ok()) {
                         Some(l) => l,
-                        None => continue,
-                    },
-                };
+                        None => match self.get_json::<SpendLog>(&entry.name).await? {
+                            Some(l) => l,
+                            None => continue,
+                        },
+                    };
                 let keep = api_key.as_deref().is_none_or(|k| log.api_key == k)
-                    && q.get("user_id").is_none_or(|u| log.user.as_deref() == Some(u))
-                    && q.get("team_id").is_none_or(|t| log.team_id.as_deref() == Some(t))
+                    && q.get("user_id")
+                        .is_none_or(|u| log.user.as_deref() == Some(u))
+                    && q.get("team_id")
+                        .is_none_or(|t| log.team_id.as_deref() == Some(t))
                     && q.get("request_id").is_none_or(|r| log.request_id == r);
                 if keep {
                     out.push(serde_json::to_value(&log).map_err(store_err)?);

@@ -320,7 +320,7 @@ pub struct Snapshot {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {
     /// Done; the state after it.
-    Ok(Snapshot),
+    Ok(Box<Snapshot>),
     /// Refused; nothing changed but expired holds.
     Refused(Refusal),
 }
@@ -408,7 +408,9 @@ impl CounterState {
             r -= s.requests;
             t -= s.tokens;
             if fits(r, t) {
-                return ((s.second + WINDOW_SECS) * 1000).saturating_sub(now_ms).max(1);
+                return ((s.second + WINDOW_SECS) * 1000)
+                    .saturating_sub(now_ms)
+                    .max(1);
             }
         }
         WINDOW_SECS * 1000
@@ -457,11 +459,19 @@ impl CounterState {
         }
     }
 
-    fn admissible(&self, model: Option<&str>, require_configured: bool, now_ms: u64) -> Option<Outcome> {
+    fn admissible(
+        &self,
+        model: Option<&str>,
+        require_configured: bool,
+        now_ms: u64,
+    ) -> Option<Outcome> {
         let who = self.limits.label.as_deref().unwrap_or("key");
         let kind = self.kind();
         if self.revoked || (require_configured && !self.configured) {
-            return Some(refuse(Reason::Unknown, "Invalid proxy server token passed."));
+            return Some(refuse(
+                Reason::Unknown,
+                "Invalid proxy server token passed.",
+            ));
         }
         if self.limits.blocked {
             let upper = kind[..1].to_ascii_uppercase() + &kind[1..];
@@ -515,7 +525,7 @@ impl CounterState {
                     self.period_start_ms = now_ms;
                 }
                 self.limits = limits;
-                (Outcome::Ok(self.snapshot(false)), true)
+                (Outcome::Ok(Box::new(self.snapshot(false))), true)
             }
             Op::Check {
                 model,
@@ -525,7 +535,7 @@ impl CounterState {
                 self.tidy(now_ms);
                 let out = self
                     .admissible(model.as_deref(), require_configured, now_ms)
-                    .unwrap_or_else(|| Outcome::Ok(self.snapshot(false)));
+                    .unwrap_or_else(|| Outcome::Ok(Box::new(self.snapshot(false))));
                 (out, true)
             }
             Op::Reserve {
@@ -537,11 +547,12 @@ impl CounterState {
                 hold_ms,
             } => {
                 self.tidy(now_ms);
-                if let Some(refused) = self.admissible(model.as_deref(), require_configured, now_ms) {
+                if let Some(refused) = self.admissible(model.as_deref(), require_configured, now_ms)
+                {
                     return (refused, true);
                 }
                 if self.held.contains_key(&id) {
-                    return (Outcome::Ok(self.snapshot(false)), true);
+                    return (Outcome::Ok(Box::new(self.snapshot(false))), true);
                 }
                 let who = self.limits.label.clone().unwrap_or_else(|| "key".into());
                 if let Some(max) = self.limits.max_parallel_requests {
@@ -549,7 +560,9 @@ impl CounterState {
                         return (
                             Outcome::Refused(Refusal {
                                 reason: Reason::Parallel,
-                                message: format!("Max parallel request limit reached for {who}. Limit: {max}"),
+                                message: format!(
+                                    "Max parallel request limit reached for {who}. Limit: {max}"
+                                ),
                                 retry_after_ms: Some(1000),
                                 limit: Some(max),
                             }),
@@ -591,7 +604,9 @@ impl CounterState {
                 match budget::reserve(&self.budget(), amount) {
                     Ok(b) => self.set_budget(b),
                     Err(e) => {
-                        let msg = e.message().replacen("exceeded!", &format!("exceeded! {who}"), 1);
+                        let msg = e
+                            .message()
+                            .replacen("exceeded!", &format!("exceeded! {who}"), 1);
                         return (refuse(Reason::Budget, msg), true);
                     }
                 }
@@ -605,7 +620,7 @@ impl CounterState {
                         second,
                     },
                 );
-                (Outcome::Ok(self.snapshot(false)), true)
+                (Outcome::Ok(Box::new(self.snapshot(false))), true)
             }
             Op::Settle {
                 id,
@@ -617,7 +632,7 @@ impl CounterState {
             } => {
                 self.tidy(now_ms);
                 if self.settled.contains(&id) {
-                    return (Outcome::Ok(self.snapshot(false)), false);
+                    return (Outcome::Ok(Box::new(self.snapshot(false))), false);
                 }
                 let held = self.held.remove(&id).map_or(Usd::ZERO, |h| h.amount);
                 self.set_budget(budget::settle(&self.budget(), held, cost, model.as_deref()));
@@ -645,7 +660,7 @@ impl CounterState {
                 while self.settled.len() > SETTLED_KEPT {
                     self.settled.pop_front();
                 }
-                (Outcome::Ok(self.snapshot(false)), true)
+                (Outcome::Ok(Box::new(self.snapshot(false))), true)
             }
             Op::Release { id, now_ms } => {
                 self.tidy(now_ms);
@@ -656,23 +671,23 @@ impl CounterState {
                         s.requests = s.requests.saturating_sub(1);
                     }
                 }
-                (Outcome::Ok(self.snapshot(false)), true)
+                (Outcome::Ok(Box::new(self.snapshot(false))), true)
             }
             Op::Revoke { now_ms } => {
                 self.tidy(now_ms);
                 self.revoked = true;
-                (Outcome::Ok(self.snapshot(false)), true)
+                (Outcome::Ok(Box::new(self.snapshot(false))), true)
             }
             Op::ResetSpend { now_ms } => {
                 self.tidy(now_ms);
                 self.spend = Usd::ZERO;
                 self.model_spend.clear();
                 self.period_start_ms = now_ms;
-                (Outcome::Ok(self.snapshot(false)), true)
+                (Outcome::Ok(Box::new(self.snapshot(false))), true)
             }
             Op::Info { now_ms } => {
                 self.tidy(now_ms);
-                (Outcome::Ok(self.snapshot(true)), false)
+                (Outcome::Ok(Box::new(self.snapshot(true))), false)
             }
         }
     }
@@ -728,7 +743,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused_but_unconfigured_owners_are_not() {
         let mut s = CounterState::default();
-        assert_eq!(reason(&reserve(&mut s, "a", Usd::ZERO, T0)), Some(Reason::Unknown));
+        assert_eq!(
+            reason(&reserve(&mut s, "a", Usd::ZERO, T0)),
+            Some(Reason::Unknown)
+        );
         let (o, _) = s.apply(Op::Reserve {
             id: "a".into(),
             amount: usd("5"),
@@ -742,24 +760,43 @@ mod tests {
 
     #[test]
     fn reservations_bound_concurrent_spend_and_settle_books_the_real_cost() {
-        let mut s = configured(Limits { max_budget: Some(usd("1")), ..Default::default() });
+        let mut s = configured(Limits {
+            max_budget: Some(usd("1")),
+            ..Default::default()
+        });
         assert_eq!(reason(&reserve(&mut s, "a", usd("0.6"), T0)), None);
         let refused = reserve(&mut s, "b", usd("0.6"), T0);
         assert_eq!(reason(&refused), Some(Reason::Budget));
-        let Outcome::Refused(r) = refused else { unreachable!() };
-        assert!(r.message.starts_with("Budget has been exceeded! key Current cost: 0"), "{}", r.message);
+        let Outcome::Refused(r) = refused else {
+            unreachable!()
+        };
+        assert!(
+            r.message
+                .starts_with("Budget has been exceeded! key Current cost: 0"),
+            "{}",
+            r.message
+        );
         settle(&mut s, "a", usd("0.1"), 10, T0 + 5);
-        assert_eq!((s.spend, s.reserved, s.total_spend), (usd("0.1"), Usd::ZERO, usd("0.1")));
+        assert_eq!(
+            (s.spend, s.reserved, s.total_spend),
+            (usd("0.1"), Usd::ZERO, usd("0.1"))
+        );
         assert_eq!(s.model_spend["gpt"], usd("0.1"));
         // A second settle of the same request is not booked again.
         settle(&mut s, "a", usd("0.1"), 10, T0 + 6);
         assert_eq!(s.spend, usd("0.1"));
         assert_eq!(reason(&reserve(&mut s, "b", usd("0.9"), T0 + 7)), None);
-        s.apply(Op::Release { id: "b".into(), now_ms: T0 + 8 });
+        s.apply(Op::Release {
+            id: "b".into(),
+            now_ms: T0 + 8,
+        });
         assert_eq!(s.reserved, Usd::ZERO);
         // Spend at the limit refuses even zero-cost calls (LiteLLM's check).
         settle(&mut s, "c", usd("0.9"), 0, T0 + 9);
-        assert_eq!(reason(&reserve(&mut s, "d", Usd::ZERO, T0 + 10)), Some(Reason::Budget));
+        assert_eq!(
+            reason(&reserve(&mut s, "d", Usd::ZERO, T0 + 10)),
+            Some(Reason::Budget)
+        );
     }
 
     #[test]
@@ -770,9 +807,15 @@ mod tests {
             ..Default::default()
         });
         settle(&mut s, "a", usd("1"), 0, T0 + 1);
-        assert_eq!(reason(&reserve(&mut s, "b", Usd::ZERO, T0 + 2)), Some(Reason::Budget));
+        assert_eq!(
+            reason(&reserve(&mut s, "b", Usd::ZERO, T0 + 2)),
+            Some(Reason::Budget)
+        );
         assert_eq!(s.snapshot(false).budget_reset_at_ms, Some(T0 + 3_600_000));
-        assert_eq!(reason(&reserve(&mut s, "b", usd("0.5"), T0 + 3_600_000)), None);
+        assert_eq!(
+            reason(&reserve(&mut s, "b", usd("0.5"), T0 + 3_600_000)),
+            None
+        );
         assert_eq!(s.spend, Usd::ZERO);
         assert_eq!(s.total_spend, usd("1"));
     }
@@ -785,36 +828,76 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(reason(&reserve(&mut s, "a", Usd::ZERO, T0)), None);
-        let (o, _) = s.apply(Op::Check { model: Some("claude".into()), require_configured: true, now_ms: T0 });
+        let (o, _) = s.apply(Op::Check {
+            model: Some("claude".into()),
+            require_configured: true,
+            now_ms: T0,
+        });
         assert_eq!(reason(&o), Some(Reason::Model));
-        assert_eq!(reason(&reserve(&mut s, "b", Usd::ZERO, T0 + 1000)), Some(Reason::Expired));
-        let mut s = configured(Limits { blocked: true, ..Default::default() });
-        assert_eq!(reason(&reserve(&mut s, "a", Usd::ZERO, T0)), Some(Reason::Blocked));
+        assert_eq!(
+            reason(&reserve(&mut s, "b", Usd::ZERO, T0 + 1000)),
+            Some(Reason::Expired)
+        );
+        let mut s = configured(Limits {
+            blocked: true,
+            ..Default::default()
+        });
+        assert_eq!(
+            reason(&reserve(&mut s, "a", Usd::ZERO, T0)),
+            Some(Reason::Blocked)
+        );
         s.apply(Op::Revoke { now_ms: T0 });
-        assert_eq!(reason(&reserve(&mut s, "a", Usd::ZERO, T0)), Some(Reason::Unknown));
+        assert_eq!(
+            reason(&reserve(&mut s, "a", Usd::ZERO, T0)),
+            Some(Reason::Unknown)
+        );
     }
 
     #[test]
     fn rpm_is_a_sliding_minute_with_retry_after() {
-        let mut s = configured(Limits { rpm_limit: Some(2), ..Default::default() });
+        let mut s = configured(Limits {
+            rpm_limit: Some(2),
+            ..Default::default()
+        });
         assert_eq!(reason(&reserve(&mut s, "a", Usd::ZERO, T0)), None);
         assert_eq!(reason(&reserve(&mut s, "b", Usd::ZERO, T0 + 10_000)), None);
-        let Outcome::Refused(r) = reserve(&mut s, "c", Usd::ZERO, T0 + 20_000) else { panic!() };
-        assert_eq!((r.reason, r.retry_after_ms, r.limit), (Reason::Rpm, Some(40_000), Some(2)));
-        assert!(r.message.contains("Limit type: requests. Current limit: 2, Remaining: 0"), "{}", r.message);
+        let Outcome::Refused(r) = reserve(&mut s, "c", Usd::ZERO, T0 + 20_000) else {
+            panic!()
+        };
+        assert_eq!(
+            (r.reason, r.retry_after_ms, r.limit),
+            (Reason::Rpm, Some(40_000), Some(2))
+        );
+        assert!(
+            r.message
+                .contains("Limit type: requests. Current limit: 2, Remaining: 0"),
+            "{}",
+            r.message
+        );
         // A released (never run) request gives its slot back.
-        s.apply(Op::Release { id: "b".into(), now_ms: T0 + 20_000 });
+        s.apply(Op::Release {
+            id: "b".into(),
+            now_ms: T0 + 20_000,
+        });
         assert_eq!(reason(&reserve(&mut s, "c", Usd::ZERO, T0 + 20_000)), None);
-        assert_eq!(reason(&reserve(&mut s, "d", Usd::ZERO, T0 + 59_999)), Some(Reason::Rpm));
+        assert_eq!(
+            reason(&reserve(&mut s, "d", Usd::ZERO, T0 + 59_999)),
+            Some(Reason::Rpm)
+        );
         assert_eq!(reason(&reserve(&mut s, "d", Usd::ZERO, T0 + 60_000)), None);
     }
 
     #[test]
     fn tpm_counts_settled_tokens() {
-        let mut s = configured(Limits { tpm_limit: Some(100), ..Default::default() });
+        let mut s = configured(Limits {
+            tpm_limit: Some(100),
+            ..Default::default()
+        });
         reserve(&mut s, "a", Usd::ZERO, T0);
         settle(&mut s, "a", Usd::ZERO, 100, T0 + 5_000);
-        let Outcome::Refused(r) = reserve(&mut s, "b", Usd::ZERO, T0 + 6_000) else { panic!() };
+        let Outcome::Refused(r) = reserve(&mut s, "b", Usd::ZERO, T0 + 6_000) else {
+            panic!()
+        };
         assert_eq!((r.reason, r.retry_after_ms), (Reason::Tpm, Some(59_000)));
         assert_eq!(reason(&reserve(&mut s, "b", Usd::ZERO, T0 + 65_000)), None);
     }
@@ -827,9 +910,15 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(reason(&reserve(&mut s, "a", usd("1"), T0)), None);
-        assert_eq!(reason(&reserve(&mut s, "b", Usd::ZERO, T0)), Some(Reason::Parallel));
+        assert_eq!(
+            reason(&reserve(&mut s, "b", Usd::ZERO, T0)),
+            Some(Reason::Parallel)
+        );
         // The hold expires: its reservation is released.
-        assert_eq!(reason(&reserve(&mut s, "b", usd("1"), T0 + DEFAULT_HOLD_MS)), None);
+        assert_eq!(
+            reason(&reserve(&mut s, "b", usd("1"), T0 + DEFAULT_HOLD_MS)),
+            None
+        );
         assert_eq!(s.reserved, usd("1"));
         // The late settle of "a" is still booked, once.
         settle(&mut s, "a", usd("0.25"), 0, T0 + DEFAULT_HOLD_MS + 1);
@@ -841,13 +930,23 @@ mod tests {
         let mut s = configured(Limits::default());
         settle(&mut s, "a", usd("0.5"), 3, T0);
         settle(&mut s, "b", usd("0.25"), 4, T0 + 3_600_000);
-        let Outcome::Ok(snap) = s.apply(Op::Info { now_ms: T0 + 3_600_001 }).0 else { panic!() };
+        let Outcome::Ok(snap) = s
+            .apply(Op::Info {
+                now_ms: T0 + 3_600_001,
+            })
+            .0
+        else {
+            panic!()
+        };
         assert_eq!(snap.hours.len(), 2);
         assert_eq!(snap.hours[1].spend, usd("0.25"));
         assert_eq!((snap.requests, snap.prompt_tokens), (2, 7));
         let text = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<CounterState>(&text).unwrap(), s);
         let op = Op::Info { now_ms: 1 };
-        assert_eq!(serde_json::to_value(&op).unwrap(), serde_json::json!({"op": "info", "now_ms": 1}));
+        assert_eq!(
+            serde_json::to_value(&op).unwrap(),
+            serde_json::json!({"op": "info", "now_ms": 1})
+        );
     }
 }

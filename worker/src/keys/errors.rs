@@ -99,6 +99,9 @@ mod tests {
         assert_eq!(limited.header("retry-after"), Some("2"));
         assert_eq!(limited.header("retry-after-ms"), Some("1500"));
         let team = refusal(&r(Reason::Model, "team not allowed to access model"), "abc");
-        assert_eq!(team.json_body().unwrap()["error"]["type"], "team_model_access_denied");
+        assert_eq!(
+            team.json_body().unwrap()["error"]["type"],
+            "team_model_access_denied"
+        );
     }
 }

@@ -76,6 +76,7 @@ fn store_error(e: &Error) -> Reply {
 
 impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
     /// Serves an OpenAI-endpoint request that presents the virtual key `key`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn serve_virtual<H, F, Fut>(
         &self,
         host: &H,
@@ -129,11 +130,14 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 Endpoint::Moderations => Some("omni-moderation-latest".to_string()),
                 _ => None,
             });
-        let amount = model
-            .as_deref()
-            .map_or(Usd::ZERO, |m| super::worst::worst_case(gw, &endpoint, m, &obj));
+        let amount = model.as_deref().map_or(Usd::ZERO, |m| {
+            super::worst::worst_case(gw, &endpoint, m, &obj)
+        });
         let start_ms = self.now();
-        let admission = match self.admit(&hash, request_id, amount, model.as_deref(), start_ms).await {
+        let admission = match self
+            .admit(&hash, request_id, amount, model.as_deref(), start_ms)
+            .await
+        {
             Ok(a) => a,
             Err(r) => return r,
         };
@@ -148,9 +152,10 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             stream: false,
         };
         let mut reply = app::run(host, env, gw, endpoint, path_model, &body).await;
-        reply
-            .headers
-            .push(("x-litellm-key-spend".into(), admission.key.spend.to_f64().to_string()));
+        reply.headers.push((
+            "x-litellm-key-spend".into(),
+            admission.key.spend.to_f64().to_string(),
+        ));
         if let Some(max) = admission.key.limits.max_budget {
             reply
                 .headers
@@ -162,14 +167,18 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             };
             let keys = self.clone();
             let meter = reply.meter.clone();
-            let facts = Facts { stream: true, ..facts };
+            let facts = Facts {
+                stream: true,
+                ..facts
+            };
             let finish = Box::new(move |end: StreamEnd| -> LocalBoxFuture<'static, ()> {
                 async move {
                     let (reading, routed) = meter.map_or_else(
                         || (Reading::Pending, Routed::default()),
                         |m| (m.reading(), m.routed()),
                     );
-                    keys.finish_stream(end, reading, routed, admission, facts).await;
+                    keys.finish_stream(end, reading, routed, admission, facts)
+                        .await;
                 }
                 .boxed_local()
             });
@@ -208,14 +217,17 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 error: error_message(&reply),
             },
         };
-        let routed = reply
-            .meter
-            .as_ref()
-            .map(|m| m.routed())
-            .unwrap_or_default();
+        let routed = reply.meter.as_ref().map(|m| m.routed()).unwrap_or_default();
         let status = reply.status;
-        if let Some(after) = self.book(&admission, &facts, outcome, &routed, status).await {
-            if let Some(h) = reply.headers.iter_mut().find(|(k, _)| k == "x-litellm-key-spend") {
+        if let Some(after) = self
+            .book(&admission, &facts, outcome, &routed, status)
+            .await
+        {
+            if let Some(h) = reply
+                .headers
+                .iter_mut()
+                .find(|(k, _)| k == "x-litellm-key-spend")
+            {
                 h.1 = after.spend.to_f64().to_string();
             }
         }
@@ -235,7 +247,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             now_ms: self.now(),
         };
         let snap = match self.counters.call(&model::key_counter(hash), &op).await {
-            Ok(Outcome::Ok(s)) => s,
+            Ok(Outcome::Ok(s)) => *s,
             Ok(Outcome::Refused(r)) => return errors::refusal(&r, hash),
             Err(e) => return store_error(&e),
         };
@@ -277,7 +289,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         };
         let key_name = model::key_counter(hash);
         let key = match self.counters.call(&key_name, &reserve(true)).await {
-            Ok(Outcome::Ok(s)) => s,
+            Ok(Outcome::Ok(s)) => *s,
             Ok(Outcome::Refused(r)) => return Err(errors::refusal(&r, hash)),
             Err(e) => return Err(store_error(&e)),
         };
@@ -347,7 +359,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             .collect();
         let results = join_all(names.iter().map(|n| self.settle_once(n, &op))).await;
         let after = match results.into_iter().next() {
-            Some(Some(Outcome::Ok(s))) => Some(s),
+            Some(Some(Outcome::Ok(s))) => Some(*s),
             _ => None,
         };
         let log = SpendLog {
@@ -369,7 +381,12 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             user: facts.user.clone(),
             team_id: facts.team_id.clone(),
             key_alias: alias_of(admission.key.limits.label.as_deref()),
-            status: if error.is_none() { "success" } else { "failure" }.into(),
+            status: if error.is_none() {
+                "success"
+            } else {
+                "failure"
+            }
+            .into(),
             error,
             http_status,
             stream: facts.stream,
@@ -396,11 +413,18 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             let mut short = log.clone();
             short.error = short.error.map(|e| e.chars().take(200).collect());
             short.api_base = None;
-            serde_json::to_value(&short).ok().filter(|v| v.to_string().len() <= 1000)
+            serde_json::to_value(&short)
+                .ok()
+                .filter(|v| v.to_string().len() <= 1000)
         };
         let _ = self
             .kv
-            .put(&model::log_kv(end_ms, &log.request_id), &text, meta, Some(self.log_ttl_s))
+            .put(
+                &model::log_kv(end_ms, &log.request_id),
+                &text,
+                meta,
+                Some(self.log_ttl_s),
+            )
             .await;
     }
 
@@ -536,4 +560,3 @@ impl Drop for Settling {
         }
     }
 }
-

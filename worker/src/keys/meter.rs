@@ -70,7 +70,11 @@ impl Meter {
 
     /// A complete response that cost `cost` (usage is read from its body).
     pub fn finished(route: &RouteInfo, meta: &CallMeta, cost: Option<Usd>) -> Self {
-        Self::new(route, meta.api_base.as_deref(), Reading::Done(Metered { cost, usage: None }))
+        Self::new(
+            route,
+            meta.api_base.as_deref(),
+            Reading::Done(Metered { cost, usage: None }),
+        )
     }
 
     /// A stream: filled by the hook [`Meter::on_stream_end`] returns.
@@ -134,9 +138,14 @@ mod tests {
         assert_eq!(m.routed().api_base.as_deref(), Some("http://x/v1"));
         let hook = m.on_stream_end(meta, CallOptions::default());
         hook(Ok(Some(Usage::new(1000, 500))));
-        let Reading::Done(done) = m.reading() else { panic!() };
+        let Reading::Done(done) = m.reading() else {
+            panic!()
+        };
         // gpt-4o: $2.50 / $10 per 1M tokens.
-        assert_eq!(done.cost.unwrap().pico(), 1000 * 2_500_000 + 500 * 10_000_000);
+        assert_eq!(
+            done.cost.unwrap().pico(),
+            1000 * 2_500_000 + 500 * 10_000_000
+        );
         assert_eq!(done.usage.unwrap().completion_tokens, 500);
     }
 }

@@ -55,7 +55,9 @@ pub struct Keys<K, C> {
 
 impl<K, C> std::fmt::Debug for Keys<K, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys").field("log_ttl_s", &self.log_ttl_s).finish()
+        f.debug_struct("Keys")
+            .field("log_ttl_s", &self.log_ttl_s)
+            .finish()
     }
 }
 
@@ -90,7 +92,8 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         Fut: Future<Output = Result<Vec<u8>, Reply>>,
     {
         let settings = &gw.config().general_settings;
-        let presented = auth::presented_key(|h| head.header(h), settings.key_header_name.as_deref());
+        let presented =
+            auth::presented_key(|h| head.header(h), settings.key_header_name.as_deref());
         if api::is_management(&head.path) {
             return Some(
                 self.management(host, gw, head, query, presented, random_key, read_body)

@@ -104,11 +104,17 @@ pub struct KeyRecord {
 impl KeyRecord {
     /// The counter limits for this key.
     pub fn limits(&self) -> Limits {
-        let label = self
-            .key_alias
-            .as_deref()
-            .map_or_else(|| format!("Key={}", self.key_name), |a| format!("Key={a} ({})", self.key_name));
-        limits(&self.policy, Some(label), self.expires_ms, self.user_id.clone(), self.team_id.clone())
+        let label = self.key_alias.as_deref().map_or_else(
+            || format!("Key={}", self.key_name),
+            |a| format!("Key={a} ({})", self.key_name),
+        );
+        limits(
+            &self.policy,
+            Some(label),
+            self.expires_ms,
+            self.user_id.clone(),
+            self.team_id.clone(),
+        )
     }
 
     /// LiteLLM's key object (`/key/info` `info`, `/key/list` with `return_full_object`), with
@@ -157,7 +163,13 @@ pub struct UserRecord {
 impl UserRecord {
     /// The counter limits for this user.
     pub fn limits(&self) -> Limits {
-        limits(&self.policy, Some(format!("User={}", self.user_id)), None, None, None)
+        limits(
+            &self.policy,
+            Some(format!("User={}", self.user_id)),
+            None,
+            None,
+            None,
+        )
     }
 
     /// LiteLLM's user object.
@@ -198,7 +210,13 @@ pub struct TeamRecord {
 impl TeamRecord {
     /// The counter limits for this team.
     pub fn limits(&self) -> Limits {
-        limits(&self.policy, Some(format!("Team={}", self.team_id)), None, None, None)
+        limits(
+            &self.policy,
+            Some(format!("Team={}", self.team_id)),
+            None,
+            None,
+            None,
+        )
     }
 
     /// LiteLLM's team object.
@@ -295,7 +313,11 @@ impl Fields<'_> {
             None | Some(Value::Null) => Ok(None),
             Some(v) => v
                 .as_u64()
-                .or_else(|| v.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64))
+                .or_else(|| {
+                    v.as_f64()
+                        .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                        .map(|f| f as u64)
+                })
                 .map(Some)
                 .ok_or_else(|| invalid(field, "a non-negative integer")),
         }
@@ -352,9 +374,12 @@ impl Fields<'_> {
     pub fn duration(&self, field: &str) -> Result<Option<u64>, Error> {
         match self.string(field)? {
             None => Ok(None),
-            Some(s) => time::duration_ms(&s)
-                .map(Some)
-                .ok_or_else(|| invalid(field, "a duration such as \"30s\", \"30m\", \"30h\" or \"30d\"")),
+            Some(s) => time::duration_ms(&s).map(Some).ok_or_else(|| {
+                invalid(
+                    field,
+                    "a duration such as \"30s\", \"30m\", \"30h\" or \"30d\"",
+                )
+            }),
         }
     }
 
@@ -369,7 +394,10 @@ impl Fields<'_> {
         if self.has("budget_duration") {
             if let Some(d) = self.string("budget_duration")? {
                 if time::duration_ms(&d).is_none() {
-                    return Err(invalid("budget_duration", "a duration such as \"30d\" or \"1h\""));
+                    return Err(invalid(
+                        "budget_duration",
+                        "a duration such as \"30d\" or \"1h\"",
+                    ));
                 }
                 p.budget_duration = Some(d);
             } else {
@@ -455,7 +483,10 @@ pub struct SpendLog {
 
 /// KV name of a spend-log entry: sorts newest first.
 pub fn log_kv(end_ms: u64, request_id: &str) -> String {
-    format!("log:{:013}:{request_id}", 9_999_999_999_999u64.saturating_sub(end_ms))
+    format!(
+        "log:{:013}:{request_id}",
+        9_999_999_999_999u64.saturating_sub(end_ms)
+    )
 }
 
 /// The end time encoded in a spend-log KV name.
@@ -473,18 +504,33 @@ mod tests {
         let body = json!({"models": ["gpt"], "max_budget": 10.5, "budget_duration": "30d", "rpm_limit": 5,
                           "tpm_limit": null, "metadata": {"team": "x"}, "duration": "1h", "blocked": false});
         let f = Fields(body.as_object().unwrap());
-        let mut p = Policy { tpm_limit: Some(9), ..Default::default() };
+        let mut p = Policy {
+            tpm_limit: Some(9),
+            ..Default::default()
+        };
         f.apply_policy(&mut p).unwrap();
         assert_eq!(p.models, ["gpt"]);
         assert_eq!(p.max_budget, Usd::parse("10.5"));
         assert_eq!((p.rpm_limit, p.tpm_limit), (Some(5), None));
         assert_eq!(f.duration("duration").unwrap(), Some(3_600_000));
-        for bad in [json!({"max_budget": -1}), json!({"rpm_limit": 1.5}), json!({"models": "gpt"}), json!({"budget_duration": "soon"})] {
-            let e = Fields(bad.as_object().unwrap()).apply_policy(&mut p).unwrap_err();
+        for bad in [
+            json!({"max_budget": -1}),
+            json!({"rpm_limit": 1.5}),
+            json!({"models": "gpt"}),
+            json!({"budget_duration": "soon"}),
+        ] {
+            let e = Fields(bad.as_object().unwrap())
+                .apply_policy(&mut p)
+                .unwrap_err();
             assert_eq!(e.kind(), edgellm::ErrorKind::BadRequest, "{bad}");
         }
         let exact = json!({"max_budget": "0.000000000001"});
-        assert_eq!(Fields(exact.as_object().unwrap()).usd("max_budget").unwrap(), Some(Usd::from_pico(1)));
+        assert_eq!(
+            Fields(exact.as_object().unwrap())
+                .usd("max_budget")
+                .unwrap(),
+            Some(Usd::from_pico(1))
+        );
     }
 
     #[test]
@@ -495,7 +541,10 @@ mod tests {
             key_alias: Some("ci".into()),
             user_id: Some("u1".into()),
             expires_ms: Some(1_700_000_000_000),
-            policy: Policy { max_budget: Usd::parse("2"), ..Default::default() },
+            policy: Policy {
+                max_budget: Usd::parse("2"),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let text = serde_json::to_string(&k).unwrap();

@@ -36,7 +36,9 @@ pub fn hash_key(key: &str) -> String {
 /// Whether `s` already is a key hash (64 lowercase hex digits), as `/key/info` and
 /// `/key/delete` accept either form.
 pub fn is_hash(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The hash for a key given in either form.
@@ -74,12 +76,18 @@ mod tests {
         assert_eq!(k.len(), 46);
         r[31] = 0xff;
         assert!(new_key(&r).ends_with("AP8"), "{}", new_key(&r));
-        assert!(new_key(&[0xfb; 32]).chars().skip(3).all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(new_key(&[0xfb; 32])
+            .chars()
+            .skip(3)
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
     #[test]
     fn hashing_matches_sha256_hex() {
-        assert_eq!(hash_key("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert!(is_hash(&hash_key("x")));
         assert!(!is_hash("sk-abc"));
         assert_eq!(to_hash(&hash_key("k")), hash_key("k"));

@@ -36,7 +36,13 @@ pub trait Kv {
     /// The value of `name`.
     async fn get(&self, name: &str) -> Result<Option<String>>;
     /// Stores `value` (with `metadata` shown in listings, expiring after `ttl_s` seconds).
-    async fn put(&self, name: &str, value: &str, metadata: Option<Value>, ttl_s: Option<u64>) -> Result<()>;
+    async fn put(
+        &self,
+        name: &str,
+        value: &str,
+        metadata: Option<Value>,
+        ttl_s: Option<u64>,
+    ) -> Result<()>;
     /// Removes `name`.
     async fn delete(&self, name: &str) -> Result<()>;
     /// Names starting with `prefix`, in order, `limit` at most, from `cursor`.
@@ -64,18 +70,27 @@ pub mod memory {
     use super::*;
     use crate::keys::counter::CounterState;
 
+    /// One stored entry: value, metadata, TTL in seconds.
+    pub type Entry = (String, Option<Value>, Option<u64>);
+
     /// KV in a map (with metadata; TTLs are recorded, not enforced).
     #[derive(Debug, Clone, Default)]
     pub struct MemKv {
-        /// name → (value, metadata, ttl).
-        pub map: Rc<RefCell<BTreeMap<String, (String, Option<Value>, Option<u64>)>>>,
+        /// name → entry.
+        pub map: Rc<RefCell<BTreeMap<String, Entry>>>,
     }
 
     impl Kv for MemKv {
         async fn get(&self, name: &str) -> Result<Option<String>> {
             Ok(self.map.borrow().get(name).map(|(v, _, _)| v.clone()))
         }
-        async fn put(&self, name: &str, value: &str, metadata: Option<Value>, ttl_s: Option<u64>) -> Result<()> {
+        async fn put(
+            &self,
+            name: &str,
+            value: &str,
+            metadata: Option<Value>,
+            ttl_s: Option<u64>,
+        ) -> Result<()> {
             self.map
                 .borrow_mut()
                 .insert(name.to_string(), (value.to_string(), metadata, ttl_s));
@@ -102,7 +117,10 @@ pub mod memory {
                     metadata: meta.clone(),
                 });
             }
-            Ok(Page { entries, cursor: next })
+            Ok(Page {
+                entries,
+                cursor: next,
+            })
         }
     }
 

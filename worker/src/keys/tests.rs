@@ -108,7 +108,9 @@ impl World {
         let n = self.n.get().wrapping_add(1);
         self.n.set(n);
         let rid = format!("req-{n}");
-        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        let bytes = body
+            .map(|b| serde_json::to_vec(&b).unwrap())
+            .unwrap_or_default();
         let random = move || [n; 32];
         let env = HashMap::new();
         let body_for_keys = bytes.clone();
@@ -124,9 +126,18 @@ impl World {
         ));
         handled.unwrap_or_else(|| match app::begin(Ok(&self.gw), &head) {
             Begin::Done(r) => r,
-            Begin::Body { endpoint, path_model, .. } => {
-                block_on(app::run(&*self.host, &env, &self.gw, endpoint, path_model, &bytes))
-            }
+            Begin::Body {
+                endpoint,
+                path_model,
+                ..
+            } => block_on(app::run(
+                &*self.host,
+                &env,
+                &self.gw,
+                endpoint,
+                path_model,
+                &bytes,
+            )),
         })
     }
 
@@ -137,7 +148,10 @@ impl World {
     }
 
     fn generate(&self, body: Value) -> String {
-        self.admin("POST", "/key/generate", Some(body))["key"].as_str().unwrap().to_string()
+        self.admin("POST", "/key/generate", Some(body))["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     fn info(&self, key: &str) -> Value {
@@ -157,7 +171,10 @@ impl World {
 }
 
 fn error_type(r: &Reply) -> String {
-    r.json_body().unwrap()["error"]["type"].as_str().unwrap_or_default().to_string()
+    r.json_body().unwrap()["error"]["type"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -177,15 +194,32 @@ fn life_of_a_key() {
 
     // The key works as a Bearer key; its spend is the call's exact cost.
     w.host.push(upstream(10, 5));
-    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt")));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(chat("gpt")),
+    );
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.json_body().unwrap()["choices"][0]["message"]["content"], "Hi!");
+    assert_eq!(
+        r.json_body().unwrap()["choices"][0]["message"]["content"],
+        "Hi!"
+    );
     let sent = w.host.last_request().unwrap();
-    assert_eq!(edgellm::http::header(&sent.headers, "authorization"), Some("Bearer sk-upstream"));
-    assert_eq!(r.header("x-litellm-key-spend"), Some(cost(10, 5).to_f64().to_string().as_str()));
+    assert_eq!(
+        edgellm::http::header(&sent.headers, "authorization"),
+        Some("Bearer sk-upstream")
+    );
+    assert_eq!(
+        r.header("x-litellm-key-spend"),
+        Some(cost(10, 5).to_f64().to_string().as_str())
+    );
     assert_eq!(w.spend_exact(&key), cost(10, 5));
     let info = w.info(&key);
-    assert_eq!((info["requests"].as_u64(), info["prompt_tokens"].as_u64()), (Some(1), Some(10)));
+    assert_eq!(
+        (info["requests"].as_u64(), info["prompt_tokens"].as_u64()),
+        (Some(1), Some(10))
+    );
     assert_eq!(info["key_alias"], "ci");
     assert_eq!(info["metadata"], json!({"env": "test"}));
 
@@ -194,10 +228,19 @@ fn life_of_a_key() {
     let log = &logs[0];
     assert_eq!(logs.as_array().unwrap().len(), 1);
     assert_eq!(log["api_key"], super::secret::hash_key(&key));
-    assert_eq!((log["model"].as_str(), log["model_group"].as_str()), (Some("gpt"), Some("gpt")));
+    assert_eq!(
+        (log["model"].as_str(), log["model_group"].as_str()),
+        (Some("gpt"), Some("gpt"))
+    );
     assert_eq!(log["deployment"], "openai/gpt-4o");
     assert_eq!(log["spend_exact"], "0.000020000000");
-    assert_eq!((log["prompt_tokens"].as_u64(), log["completion_tokens"].as_u64()), (Some(10), Some(5)));
+    assert_eq!(
+        (
+            log["prompt_tokens"].as_u64(),
+            log["completion_tokens"].as_u64()
+        ),
+        (Some(10), Some(5))
+    );
     assert_eq!(log["status"], "success");
     assert_eq!(log["key_alias"], "ci");
 
@@ -208,22 +251,51 @@ fn life_of_a_key() {
     }
 
     // Update: another model allowed, listed, then deleted.
-    let u = w.admin("POST", "/key/update", Some(json!({"key": key, "models": ["gpt", "other"], "rpm_limit": 100})));
+    let u = w.admin(
+        "POST",
+        "/key/update",
+        Some(json!({"key": key, "models": ["gpt", "other"], "rpm_limit": 100})),
+    );
     assert_eq!(u["models"], json!(["gpt", "other"]));
     assert_eq!(u["max_budget"], 1.0, "fields not named stay");
     let list = w.admin("GET", "/key/list", None);
     assert_eq!(list["keys"], json!([super::secret::hash_key(&key)]));
-    assert_eq!((list["total_count"].as_u64(), list["total_pages"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (list["total_count"].as_u64(), list["total_pages"].as_u64()),
+        (Some(1), Some(1))
+    );
     let full = w.admin("GET", "/key/list?return_full_object=true", None);
     assert_eq!(full["keys"][0]["spend"], cost(10, 5).to_f64());
     let d = w.admin("POST", "/key/delete", Some(json!({"keys": [key]})));
     assert_eq!(d["deleted_keys"], json!([key]));
-    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt")));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(chat("gpt")),
+    );
     assert_eq!(r.status, 401, "{r:?}");
     assert_eq!(error_type(&r), "auth_error");
-    assert_eq!(w.call("GET", &format!("/key/info?key={key}"), Some(MASTER), None).status, 404);
-    assert_eq!(w.call("POST", "/key/delete", Some(MASTER), Some(json!({"keys": [key]}))).status, 404);
-    assert_eq!(w.host.requests.borrow().len(), 1, "refused requests never reach the upstream");
+    assert_eq!(
+        w.call("GET", &format!("/key/info?key={key}"), Some(MASTER), None)
+            .status,
+        404
+    );
+    assert_eq!(
+        w.call(
+            "POST",
+            "/key/delete",
+            Some(MASTER),
+            Some(json!({"keys": [key]}))
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        w.host.requests.borrow().len(),
+        1,
+        "refused requests never reach the upstream"
+    );
 }
 
 #[test]
@@ -237,17 +309,59 @@ fn management_needs_the_master_key_and_unknown_keys_are_refused() {
     // A key may read its own info, not another's.
     let own = w.call("GET", "/key/info", Some(&key), None);
     assert_eq!(own.status, 200, "{own:?}");
-    assert_eq!(own.json_body().unwrap()["info"]["token"], super::secret::hash_key(&key));
+    assert_eq!(
+        own.json_body().unwrap()["info"]["token"],
+        super::secret::hash_key(&key)
+    );
     let other = w.generate(json!({}));
-    assert_eq!(w.call("GET", &format!("/key/info?key={other}"), Some(&key), None).status, 403);
-    let r = w.call("POST", "/v1/chat/completions", Some("sk-never-generated"), Some(chat("gpt")));
+    assert_eq!(
+        w.call("GET", &format!("/key/info?key={other}"), Some(&key), None)
+            .status,
+        403
+    );
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some("sk-never-generated"),
+        Some(chat("gpt")),
+    );
     assert_eq!((r.status, error_type(&r)), (401, "auth_error".into()));
     // The master key still goes through the gateway's own path.
     w.host.push(upstream(1, 1));
-    assert_eq!(w.call("POST", "/v1/chat/completions", Some(MASTER), Some(chat("gpt"))).status, 200);
-    assert_eq!(w.call("POST", "/key/generate", Some(MASTER), Some(json!({"max_budget": -1}))).status, 400);
-    assert_eq!(w.call("POST", "/key/generate", Some(MASTER), Some(json!({"duration": "soon"}))).status, 400);
-    assert_eq!(w.call("GET", "/key/generate", Some(MASTER), None).status, 405);
+    assert_eq!(
+        w.call(
+            "POST",
+            "/v1/chat/completions",
+            Some(MASTER),
+            Some(chat("gpt"))
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        w.call(
+            "POST",
+            "/key/generate",
+            Some(MASTER),
+            Some(json!({"max_budget": -1}))
+        )
+        .status,
+        400
+    );
+    assert_eq!(
+        w.call(
+            "POST",
+            "/key/generate",
+            Some(MASTER),
+            Some(json!({"duration": "soon"}))
+        )
+        .status,
+        400
+    );
+    assert_eq!(
+        w.call("GET", "/key/generate", Some(MASTER), None).status,
+        405
+    );
     assert_eq!(w.call("GET", "/key/nope", Some(MASTER), None).status, 404);
     assert_eq!(w.call("GET", "/ui", None, None).status, 200);
 }
@@ -256,16 +370,41 @@ fn management_needs_the_master_key_and_unknown_keys_are_refused() {
 fn model_allow_list_and_filtered_model_list() {
     let w = world();
     let key = w.generate(json!({"models": ["gpt"]}));
-    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("other")));
-    assert_eq!((r.status, error_type(&r)), (401, "key_model_access_denied".into()));
-    let msg = r.json_body().unwrap()["error"]["message"].as_str().unwrap().to_string();
-    assert!(msg.contains("key not allowed to access model") && msg.contains("Tried to access other"), "{msg}");
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(chat("other")),
+    );
+    assert_eq!(
+        (r.status, error_type(&r)),
+        (401, "key_model_access_denied".into())
+    );
+    let msg = r.json_body().unwrap()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("key not allowed to access model") && msg.contains("Tried to access other"),
+        "{msg}"
+    );
     let models = w.call("GET", "/v1/models", Some(&key), None);
     assert_eq!(models.status, 200);
-    let ids: Vec<Value> = models.json_body().unwrap()["data"].as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    let ids: Vec<Value> = models.json_body().unwrap()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
     assert_eq!(ids, [json!("gpt")]);
-    assert_eq!(w.call("GET", "/v1/models/other", Some(&key), None).status, 401);
-    assert_eq!(w.call("GET", "/v1/models", Some("sk-bad-key"), None).status, 401);
+    assert_eq!(
+        w.call("GET", "/v1/models/other", Some(&key), None).status,
+        401
+    );
+    assert_eq!(
+        w.call("GET", "/v1/models", Some("sk-bad-key"), None).status,
+        401
+    );
     assert!(w.host.requests.borrow().is_empty());
 }
 
@@ -276,11 +415,18 @@ fn expiry() {
     let key = g["key"].as_str().unwrap();
     assert_eq!(g["expires"], super::time::iso(1_700_000_000_000 + 30_000));
     w.host.push(upstream(1, 1));
-    assert_eq!(w.call("POST", "/v1/chat/completions", Some(key), Some(chat("gpt"))).status, 200);
+    assert_eq!(
+        w.call("POST", "/v1/chat/completions", Some(key), Some(chat("gpt")))
+            .status,
+        200
+    );
     w.host.advance(30_000);
     let r = w.call("POST", "/v1/chat/completions", Some(key), Some(chat("gpt")));
     assert_eq!((r.status, error_type(&r)), (401, "expired_key".into()));
-    assert!(r.json_body().unwrap()["error"]["message"].as_str().unwrap().starts_with("Authentication Error - Expired Key"));
+    assert!(r.json_body().unwrap()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Authentication Error - Expired Key"));
 }
 
 #[test]
@@ -292,7 +438,12 @@ fn budget_exhaustion_and_reset() {
     let mut refused = None;
     for i in 0..10 {
         w.host.push(upstream(10, 20));
-        let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt")));
+        let r = w.call(
+            "POST",
+            "/v1/chat/completions",
+            Some(&key),
+            Some(chat("gpt")),
+        );
         if r.status != 200 {
             refused = Some((i, r));
             break;
@@ -303,13 +454,25 @@ fn budget_exhaustion_and_reset() {
     let (i, r) = refused.expect("the budget ends the calls");
     assert!(i >= 2, "{i} calls fit");
     assert_eq!((r.status, error_type(&r)), (400, "budget_exceeded".into()));
-    assert!(r.json_body().unwrap()["error"]["message"].as_str().unwrap().starts_with("Budget has been exceeded!"));
+    assert!(r.json_body().unwrap()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Budget has been exceeded!"));
     assert_eq!(w.spend_exact(&key), spent);
     // The refused request was never sent.
     assert_eq!(w.host.requests.borrow().len(), i);
     // The refused call left its canned reply queued: the next call gets it.
     w.host.advance(3_600_000);
-    assert_eq!(w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt"))).status, 200);
+    assert_eq!(
+        w.call(
+            "POST",
+            "/v1/chat/completions",
+            Some(&key),
+            Some(chat("gpt"))
+        )
+        .status,
+        200
+    );
     assert_eq!(w.spend_exact(&key), cost(10, 20));
     assert!(w.info(&key)["budget_reset_at"].as_str().is_some());
 }
@@ -320,23 +483,63 @@ fn rpm_and_tpm_limits_answer_429_with_retry_after() {
     let key = w.generate(json!({"rpm_limit": 2}));
     for _ in 0..2 {
         w.host.push(upstream(1, 1));
-        assert_eq!(w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt"))).status, 200);
+        assert_eq!(
+            w.call(
+                "POST",
+                "/v1/chat/completions",
+                Some(&key),
+                Some(chat("gpt"))
+            )
+            .status,
+            200
+        );
     }
-    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt")));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(chat("gpt")),
+    );
     assert_eq!((r.status, error_type(&r)), (429, "throttling_error".into()));
     assert_eq!(r.header("retry-after"), Some("60"));
     w.host.advance(60_000);
     w.host.push(upstream(1, 1));
-    assert_eq!(w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt"))).status, 200);
+    assert_eq!(
+        w.call(
+            "POST",
+            "/v1/chat/completions",
+            Some(&key),
+            Some(chat("gpt"))
+        )
+        .status,
+        200
+    );
 
     let key = w.generate(json!({"tpm_limit": 50}));
     w.host.push(upstream(30, 20));
-    assert_eq!(w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt"))).status, 200);
+    assert_eq!(
+        w.call(
+            "POST",
+            "/v1/chat/completions",
+            Some(&key),
+            Some(chat("gpt"))
+        )
+        .status,
+        200
+    );
     w.host.advance(10_000);
-    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt")));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(chat("gpt")),
+    );
     assert_eq!(r.status, 429);
     assert_eq!(r.header("retry-after"), Some("50"));
-    assert!(r.json_body().unwrap()["error"]["message"].as_str().unwrap().contains("Limit type: tokens"));
+    assert!(r.json_body().unwrap()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Limit type: tokens"));
 }
 
 fn sse(pieces: &[&str], usage: (u64, u64)) -> Canned {
@@ -357,12 +560,23 @@ fn sse(pieces: &[&str], usage: (u64, u64)) -> Canned {
         json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o", "choices": [],
                "usage": {"prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1}})
     ));
-    Canned::bytes(200, vec![("content-type".into(), "text/event-stream".into())], body.as_bytes(), 13)
+    Canned::bytes(
+        200,
+        vec![("content-type".into(), "text/event-stream".into())],
+        body.as_bytes(),
+        13,
+    )
 }
 
 fn read_stream(r: Reply) -> String {
-    let Body::Stream(s) = r.body else { panic!("not a stream: {r:?}") };
-    block_on(s.map(|b| String::from_utf8(b.unwrap()).unwrap()).collect::<Vec<_>>()).concat()
+    let Body::Stream(s) = r.body else {
+        panic!("not a stream: {r:?}")
+    };
+    block_on(
+        s.map(|b| String::from_utf8(b.unwrap()).unwrap())
+            .collect::<Vec<_>>(),
+    )
+    .concat()
 }
 
 #[test]
@@ -372,12 +586,29 @@ fn streamed_requests_are_booked_when_the_stream_ends() {
     w.host.push(sse(&["Hel", "lo"], (12, 7)));
     let mut body = chat("gpt");
     body["stream"] = json!(true);
-    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(body.clone()));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(body.clone()),
+    );
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(w.spend_exact(&key), Usd::ZERO, "not booked before the stream ends");
-    assert_eq!(w.info(&key)["reserved_exact"].as_str().map(|s| s != "0.000000000000"), Some(true));
+    assert_eq!(
+        w.spend_exact(&key),
+        Usd::ZERO,
+        "not booked before the stream ends"
+    );
+    assert_eq!(
+        w.info(&key)["reserved_exact"]
+            .as_str()
+            .map(|s| s != "0.000000000000"),
+        Some(true)
+    );
     let text = read_stream(r);
-    assert!(text.contains("Hel") && text.ends_with("data: [DONE]\n\n"), "{text}");
+    assert!(
+        text.contains("Hel") && text.ends_with("data: [DONE]\n\n"),
+        "{text}"
+    );
     assert_eq!(w.spend_exact(&key), cost(12, 7));
     assert_eq!(w.info(&key)["reserved_exact"], "0.000000000000");
     let logs = w.admin("GET", "/spend/logs", None);
@@ -388,7 +619,9 @@ fn streamed_requests_are_booked_when_the_stream_ends() {
     w.host.advance(1000);
     w.host.push(sse(&["a", "b", "c"], (12, 7)));
     let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(body));
-    let Body::Stream(mut s) = r.body else { panic!() };
+    let Body::Stream(mut s) = r.body else {
+        panic!()
+    };
     let first = block_on(s.next()).unwrap().unwrap();
     assert!(String::from_utf8(first).unwrap().starts_with("data: "));
     drop(s);
@@ -399,52 +632,109 @@ fn streamed_requests_are_booked_when_the_stream_ends() {
     assert!(Usd::parse(info["spend_exact"].as_str().unwrap()).unwrap() > cost(12, 7) + cost(12, 7));
     let logs = w.admin("GET", "/spend/logs", None);
     assert_eq!(logs[0]["status"], "failure");
-    assert!(logs[0]["error"].as_str().unwrap().contains("client disconnected"));
+    assert!(logs[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("client disconnected"));
 }
 
 #[test]
 fn failed_calls_cost_nothing_and_are_logged() {
     let w = world();
     let key = w.generate(json!({"max_budget": 1}));
-    w.host.push(Canned::json(400, &json!({"error": {"message": "bad things", "type": "invalid_request_error"}})));
-    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt")));
+    w.host.push(Canned::json(
+        400,
+        &json!({"error": {"message": "bad things", "type": "invalid_request_error"}}),
+    ));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(chat("gpt")),
+    );
     assert_eq!(r.status, 400);
     let info = w.info(&key);
-    assert_eq!((info["spend_exact"].as_str(), info["reserved_exact"].as_str()), (Some("0.000000000000"), Some("0.000000000000")));
+    assert_eq!(
+        (
+            info["spend_exact"].as_str(),
+            info["reserved_exact"].as_str()
+        ),
+        (Some("0.000000000000"), Some("0.000000000000"))
+    );
     let logs = w.admin("GET", "/spend/logs", None);
-    assert_eq!((logs[0]["status"].as_str(), logs[0]["http_status"].as_u64()), (Some("failure"), Some(400)));
+    assert_eq!(
+        (logs[0]["status"].as_str(), logs[0]["http_status"].as_u64()),
+        (Some("failure"), Some(400))
+    );
     assert!(logs[0]["error"].as_str().unwrap().contains("bad things"));
 }
 
 #[test]
 fn users_and_teams_have_their_own_budgets() {
     let w = world();
-    let user = w.admin("POST", "/user/new", Some(json!({"user_id": "jane", "max_budget": "0.00011", "user_email": "j@x"})));
+    let user = w.admin(
+        "POST",
+        "/user/new",
+        Some(json!({"user_id": "jane", "max_budget": "0.00011", "user_email": "j@x"})),
+    );
     let key = user["key"].as_str().unwrap().to_string();
     assert_eq!(user["user_id"], "jane");
-    let team = w.admin("POST", "/team/new", Some(json!({"team_alias": "research", "models": ["gpt"], "tpm_limit": 1000})));
+    let team = w.admin(
+        "POST",
+        "/team/new",
+        Some(json!({"team_alias": "research", "models": ["gpt"], "tpm_limit": 1000})),
+    );
     let team_id = team["team_id"].as_str().unwrap().to_string();
     assert_eq!(team_id.len(), 36);
     let team_key = w.generate(json!({"team_id": team_id, "user_id": "jane"}));
 
     // Worst case $0.000108 fits jane's $0.00011; the call costs $0.0001.
     w.host.push(upstream(60, 20));
-    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(chat("gpt")));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(chat("gpt")),
+    );
     assert_eq!(r.status, 200, "{r:?}");
     // What is left of jane's budget is too little for any call, from either of her keys; the
     // error names the user.
     let mut body = chat("gpt");
     body["max_tokens"] = json!(1);
     let r = w.call("POST", "/v1/chat/completions", Some(&team_key), Some(body));
-    assert_eq!((r.status, error_type(&r)), (400, "budget_exceeded".into()), "{r:?}");
-    assert!(r.json_body().unwrap()["error"]["message"].as_str().unwrap().contains("User=jane"));
+    assert_eq!(
+        (r.status, error_type(&r)),
+        (400, "budget_exceeded".into()),
+        "{r:?}"
+    );
+    assert!(r.json_body().unwrap()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("User=jane"));
 
     // The team's model list applies to its keys.
     let other_user_key = w.generate(json!({"team_id": team_id}));
-    let r = w.call("POST", "/v1/chat/completions", Some(&other_user_key), Some(chat("other")));
-    assert_eq!((r.status, error_type(&r)), (401, "team_model_access_denied".into()));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&other_user_key),
+        Some(chat("other")),
+    );
+    assert_eq!(
+        (r.status, error_type(&r)),
+        (401, "team_model_access_denied".into())
+    );
     w.host.push(upstream(3, 4));
-    assert_eq!(w.call("POST", "/v1/chat/completions", Some(&other_user_key), Some(chat("gpt"))).status, 200);
+    assert_eq!(
+        w.call(
+            "POST",
+            "/v1/chat/completions",
+            Some(&other_user_key),
+            Some(chat("gpt"))
+        )
+        .status,
+        200
+    );
 
     let ui = w.admin("GET", "/user/info?user_id=jane", None);
     assert_eq!(ui["user_info"]["spend_exact"], "0.000100000000");
@@ -453,7 +743,11 @@ fn users_and_teams_have_their_own_budgets() {
     assert_eq!(ti["team_info"]["spend_exact"], "0.000011000000");
     assert_eq!(ti["team_info"]["team_alias"], "research");
     assert_eq!(ti["keys"].as_array().unwrap().len(), 2);
-    assert_eq!(w.call("GET", "/user/info?user_id=nobody", Some(MASTER), None).status, 404);
+    assert_eq!(
+        w.call("GET", "/user/info?user_id=nobody", Some(MASTER), None)
+            .status,
+        404
+    );
 
     let g = w.admin("GET", "/global/spend", None);
     assert_eq!(g["spend_exact"], "0.000111000000");
@@ -470,18 +764,61 @@ fn spend_logs_filter_and_page() {
     let b = w.generate(json!({}));
     for (k, p) in [(&a, 1), (&b, 2), (&a, 3)] {
         w.host.push(upstream(p, 0));
-        assert_eq!(w.call("POST", "/v1/chat/completions", Some(k), Some(chat("gpt"))).status, 200);
+        assert_eq!(
+            w.call("POST", "/v1/chat/completions", Some(k), Some(chat("gpt")))
+                .status,
+            200
+        );
         w.host.advance(1000);
     }
     let all = w.admin("GET", "/spend/logs", None);
-    let tokens: Vec<u64> = all.as_array().unwrap().iter().map(|l| l["prompt_tokens"].as_u64().unwrap()).collect();
+    let tokens: Vec<u64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["prompt_tokens"].as_u64().unwrap())
+        .collect();
     assert_eq!(tokens, [3, 2, 1], "newest first");
     let hash_a = super::secret::hash_key(&a);
-    assert_eq!(w.admin("GET", &format!("/spend/logs?api_key={hash_a}"), None).as_array().unwrap().len(), 2);
-    assert_eq!(w.admin("GET", "/spend/logs?limit=1", None).as_array().unwrap().len(), 1);
-    assert_eq!(w.admin("GET", "/spend/logs?start_date=2023-11-15", None).as_array().unwrap().len(), 0);
-    assert_eq!(w.admin("GET", "/spend/logs?end_date=2023-11-14", None).as_array().unwrap().len(), 3);
-    assert_eq!(w.call("GET", "/spend/logs?start_date=soon", Some(MASTER), None).status, 400);
+    assert_eq!(
+        w.admin("GET", &format!("/spend/logs?api_key={hash_a}"), None)
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        w.admin("GET", "/spend/logs?limit=1", None)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        w.admin("GET", "/spend/logs?start_date=2023-11-15", None)
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        w.admin("GET", "/spend/logs?end_date=2023-11-14", None)
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        w.call("GET", "/spend/logs?start_date=soon", Some(MASTER), None)
+            .status,
+        400
+    );
     let page = w.admin("GET", "/key/list?size=1&page=2", None);
-    assert_eq!((page["keys"].as_array().unwrap().len(), page["total_pages"].as_u64()), (1, Some(2)));
+    assert_eq!(
+        (
+            page["keys"].as_array().unwrap().len(),
+            page["total_pages"].as_u64()
+        ),
+        (1, Some(2))
+    );
 }

@@ -67,7 +67,9 @@ pub fn parse(s: &str) -> Option<u64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let t = s.get(r)?;
-        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
     };
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
@@ -152,7 +154,13 @@ mod tests {
         assert_eq!(parse("2023-11-14T22:13"), Some(1_700_000_000_000 - 20_000));
         assert_eq!(parse("2023-11-14 22:13:20+00:00"), Some(1_700_000_000_000));
         assert_eq!(parse("2023-11-14T22:13:20.5Z"), Some(1_700_000_000_500));
-        for bad in ["2023-13-01", "2023-1-01", "yesterday", "2023-11-14T25:00", "2023-11-14T10:00+02:00"] {
+        for bad in [
+            "2023-13-01",
+            "2023-1-01",
+            "yesterday",
+            "2023-11-14T25:00",
+            "2023-11-14T10:00+02:00",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

@@ -37,7 +37,14 @@ mod tests {
         let r = page("GET");
         assert_eq!(r.status, 200);
         assert!(r.header("content-type").unwrap().starts_with("text/html"));
-        for external in ["src=\"http", "href=\"http", "url(http", "src=\"//", "<link", "import "] {
+        for external in [
+            "src=\"http",
+            "href=\"http",
+            "url(http",
+            "src=\"//",
+            "<link",
+            "import ",
+        ] {
             assert!(!PAGE.contains(external), "the page loads {external}");
         }
         assert!(PAGE.contains("<svg") || PAGE.contains("createElementNS"));

@@ -74,7 +74,12 @@ fn output_limit(body: &Map<String, Value>) -> Option<u64> {
 ///
 /// Without `max_tokens` the model's maximum output is used, so a key with a small budget needs
 /// `max_tokens` to be admitted at all: the price of an exact cap.
-pub fn worst_case(gw: &Gateway, endpoint: &Endpoint, model: &str, body: &Map<String, Value>) -> Usd {
+pub fn worst_case(
+    gw: &Gateway,
+    endpoint: &Endpoint,
+    model: &str,
+    body: &Map<String, Value>,
+) -> Usd {
     let priced = matches!(
         endpoint,
         Endpoint::Chat | Endpoint::TextCompletion | Endpoint::Embeddings
@@ -104,9 +109,13 @@ pub fn worst_case(gw: &Gateway, endpoint: &Endpoint, model: &str, body: &Map<Str
     let n = body.get("n").and_then(Value::as_u64).unwrap_or(1).max(1);
     let mut worst = Usd::ZERO;
     for g in &groups {
-        let Some(route) = cfg.resolve_model(g) else { continue };
+        let Some(route) = cfg.resolve_model(g) else {
+            continue;
+        };
         for d in route.deployments {
-            let Some(price) = deployment_price(d) else { continue };
+            let Some(price) = deployment_price(d) else {
+                continue;
+            };
             let mut req = ChatRequest::user(model, text.clone());
             let out = if *endpoint == Endpoint::Embeddings {
                 0
@@ -147,7 +156,10 @@ mod tests {
         let bytes = json!([{"role": "user", "content": "hi"}]).to_string();
         // ChatRequest::user wraps the text as one more message: at least the text's bytes.
         let dear = worst_case(&gw, &Endpoint::Chat, "dear", body);
-        assert!(dear >= Usd::from_pico(10_000_000).times(bytes.len() as u64) + Usd::from_pico(20_000_000).times(10));
+        assert!(
+            dear >= Usd::from_pico(10_000_000).times(bytes.len() as u64)
+                + Usd::from_pico(20_000_000).times(10)
+        );
         // `cheap` falls back to `dear`, so it reserves dear's worst case.
         assert_eq!(worst_case(&gw, &Endpoint::Chat, "cheap", body), dear);
         let mut two = body.clone();

@@ -128,7 +128,9 @@ fn merge(requests: Map<String, Value>, mut responses: Map<String, Value>) -> Map
         let v = responses.remove(old).expect("listed above");
         responses.insert(new.clone(), v);
     }
-    responses.values_mut().for_each(|v| rename_refs(v, &renamed));
+    responses
+        .values_mut()
+        .for_each(|v| rename_refs(v, &renamed));
     let mut all = requests;
     all.extend(responses);
     all.values_mut().for_each(bound_integers);
@@ -198,7 +200,10 @@ const ERRORS: &[(&str, &str)] = &[
 
 /// A reference to the shared error response `name` (one of [`ERRORS`]).
 pub fn error_response(name: &str) -> Value {
-    assert!(ERRORS.iter().any(|(n, _)| *n == name), "unknown error response {name}");
+    assert!(
+        ERRORS.iter().any(|(n, _)| *n == name),
+        "unknown error response {name}"
+    );
     json!({ "$ref": format!("#/components/responses/{name}") })
 }
 
@@ -229,13 +234,22 @@ pub fn ok_response(description: &str, name: &str) -> Value {
 /// Which alias a path is, for its `operationId` and summary.
 fn alias_of(path: &str) -> Option<(&'static str, &'static str)> {
     if path.starts_with("/openai/deployments/") {
-        Some(("Deployment", "Azure OpenAI style: the model is the deployment in the path."))
+        Some((
+            "Deployment",
+            "Azure OpenAI style: the model is the deployment in the path.",
+        ))
     } else if path.starts_with("/engines/") {
-        Some(("Engine", "LiteLLM's engines route: the model is in the path."))
+        Some((
+            "Engine",
+            "LiteLLM's engines route: the model is in the path.",
+        ))
     } else if path == "/health/liveness" {
         Some(("Liveness", "The same probe under LiteLLM's other spelling."))
     } else if !path.starts_with("/v1/") && !path.starts_with("/health/") && path != "/" {
-        Some(("Unversioned", "The same operation without the `/v1` prefix."))
+        Some((
+            "Unversioned",
+            "The same operation without the `/v1` prefix.",
+        ))
     } else {
         None
     }

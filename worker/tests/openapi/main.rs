@@ -10,6 +10,7 @@
 mod bodies;
 mod document;
 mod management;
+mod management_replies;
 mod ops;
 
 use std::collections::{BTreeSet, HashMap};
@@ -78,7 +79,10 @@ fn every_documented_path_reaches_its_endpoint() {
                     "{path} routes to {e:?}, documented as {:?}",
                     op.endpoint
                 ),
-                other => panic!("{} {path} is documented but routes to {other:?}", op.endpoint.method()),
+                other => panic!(
+                    "{} {path} is documented but routes to {other:?}",
+                    op.endpoint.method()
+                ),
             }
             checked += 1;
         }
@@ -90,7 +94,11 @@ fn every_documented_path_reaches_its_endpoint() {
         );
         checked += 1;
     }
-    assert_eq!(checked, documented().len(), "each documented operation is checked once");
+    assert_eq!(
+        checked,
+        documented().len(),
+        "each documented operation is checked once"
+    );
 }
 
 /// Paths built from every segment the router knows, with and without the prefixes it accepts.
@@ -122,7 +130,13 @@ fn candidate_paths() -> BTreeSet<String> {
         "openapi.json",
         "",
     ];
-    let prefixes = ["/", "/v1/", "/openai/deployments/my-model/", "/engines/my-model/", "/openai/"];
+    let prefixes = [
+        "/",
+        "/v1/",
+        "/openai/deployments/my-model/",
+        "/engines/my-model/",
+        "/openai/",
+    ];
     let mut out = BTreeSet::new();
     for p in prefixes {
         for op in ops {
@@ -199,7 +213,10 @@ fn document_is_self_consistent() {
             .strip_prefix("#/components/")
             .and_then(|r| r.split_once('/'))
             .unwrap_or_else(|| panic!("unexpected $ref {r}"));
-        assert!(doc["components"][kind].get(name).is_some(), "dangling $ref {r}");
+        assert!(
+            doc["components"][kind].get(name).is_some(),
+            "dangling $ref {r}"
+        );
     }
     let mut ids = BTreeSet::new();
     for (method, path, op) in documented() {
@@ -207,7 +224,12 @@ fn document_is_self_consistent() {
         assert!(ids.insert(id.clone()), "duplicate operationId {id}");
         let declared: Vec<&str> = op["parameters"]
             .as_array()
-            .map(|ps| ps.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect())
+            .map(|ps| {
+                ps.iter()
+                    .filter(|p| p["in"] == "path")
+                    .filter_map(|p| p["name"].as_str())
+                    .collect()
+            })
             .unwrap_or_default();
         let in_path: Vec<&str> = path
             .split('/')
@@ -239,10 +261,14 @@ general_settings:
 "#;
 
 fn env() -> HashMap<String, String> {
-    [("UPSTREAM_KEY", "sk-upstream-secret"), ("MASTER", "sk-master"), ("UNSET_WARNING", "")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    [
+        ("UPSTREAM_KEY", "sk-upstream-secret"),
+        ("MASTER", "sk-master"),
+        ("UNSET_WARNING", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 fn ask(gw: &Gateway, method: &str, path: &str, auth: bool, body: &[u8]) -> Reply {
@@ -261,12 +287,21 @@ fn ask(gw: &Gateway, method: &str, path: &str, auth: bool, body: &[u8]) -> Reply
             endpoint,
             path_model,
             ..
-        } => block_on(app::run(&MockHost::new(), &env(), gw, endpoint, path_model, body)),
+        } => block_on(app::run(
+            &MockHost::new(),
+            &env(),
+            gw,
+            endpoint,
+            path_model,
+            body,
+        )),
     }
 }
 
 fn parses<T: DeserializeOwned>(r: &Reply, what: &str) -> T {
-    let body = r.json_body().unwrap_or_else(|| panic!("{what}: no JSON body"));
+    let body = r
+        .json_body()
+        .unwrap_or_else(|| panic!("{what}: no JSON body"));
     serde_json::from_value(body.clone())
         .unwrap_or_else(|e| panic!("{what}: {body} does not match its documented schema: {e}"))
 }
@@ -300,13 +335,28 @@ fn gateway_replies_match_their_documented_bodies() {
         ("GET", "/v1/models", false, b"", 401),
         ("GET", "/v1/models/nope", true, b"", 404),
         ("POST", "/v1/chat/completions", true, b"{not json", 400),
-        ("POST", "/v1/chat/completions", true, b"{\"messages\": []}", 400),
+        (
+            "POST",
+            "/v1/chat/completions",
+            true,
+            b"{\"messages\": []}",
+            400,
+        ),
         ("POST", "/v1/chat/completions", true, chat, 400),
-        ("POST", "/v1/embeddings", true, b"{\"model\": \"embed\", \"input\": 5}", 400),
+        (
+            "POST",
+            "/v1/embeddings",
+            true,
+            b"{\"model\": \"embed\", \"input\": 5}",
+            400,
+        ),
     ] {
         let r = ask(&gw, method, path, auth, body);
         let e: bodies::ErrorResponse = parses(&r, &format!("{method} {path}"));
-        assert!(r.status >= 400 && !e.error.message.is_empty(), "{method} {path}: {r:?}");
+        assert!(
+            r.status >= 400 && !e.error.message.is_empty(),
+            "{method} {path}: {r:?}"
+        );
         if status != 400 || r.status == 400 {
             assert_eq!(r.status, status, "{method} {path}: {r:?}");
         }
@@ -341,10 +391,20 @@ fn chat_answer_has_the_documented_required_fields() {
             .unwrap_or_default()
     };
     for field in required("ChatResponse") {
-        assert!(v.get(&field).is_some(), "ChatResponse.{field} missing in {v}");
+        assert!(
+            v.get(&field).is_some(),
+            "ChatResponse.{field} missing in {v}"
+        );
     }
-    let choice_schema = if schemas.get("ChoiceOutput").is_some() { "ChoiceOutput" } else { "Choice" };
+    let choice_schema = if schemas.get("ChoiceOutput").is_some() {
+        "ChoiceOutput"
+    } else {
+        "Choice"
+    };
     for field in required(choice_schema) {
-        assert!(v["choices"][0].get(&field).is_some(), "Choice.{field} missing in {v}");
+        assert!(
+            v["choices"][0].get(&field).is_some(),
+            "Choice.{field} missing in {v}"
+        );
     }
 }

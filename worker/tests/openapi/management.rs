@@ -305,19 +305,29 @@ pub struct UserObject {
     pub policy: PolicyView,
     /// The key created with the user (`auto_create_key`), shown this once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<Value>,
+    pub key: Option<String>,
     /// Abbreviation of that key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_name: Option<Value>,
-    /// Its expiry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    /// Its expiry (ISO 8601; null when it does not expire). Present with the key only.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
     pub expires: Option<Value>,
     /// Its hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<Value>,
+    pub token: Option<String>,
     /// Its hash, under LiteLLM's other name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_id: Option<Value>,
+    pub token_id: Option<String>,
+}
+
+/// A field that may be `null` but, when absent, stays absent.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// `GET /user/info`.
@@ -526,12 +536,72 @@ fn table() -> Vec<Route> {
         not_found,
     };
     vec![
-        r("POST", "/key/generate", "generateKey", "keys", "Create a virtual key", Some("KeyGenerateRequest"), vec![], "KeyGenerateResponse", false),
-        r("POST", "/key/update", "updateKey", "keys", "Change a key's fields", Some("KeyUpdateRequest"), vec![], "KeyObject", true),
-        r("POST", "/key/delete", "deleteKeys", "keys", "Delete keys (all or none)", Some("KeyDeleteRequest"), vec![], "KeyDeleteResponse", true),
-        r("POST", "/key/block", "blockKey", "keys", "Block a key", Some("KeyRef"), vec![], "KeyObject", true),
-        r("POST", "/key/unblock", "unblockKey", "keys", "Unblock a key", Some("KeyRef"), vec![], "KeyObject", true),
-        r("GET", "/key/info", "keyInfo", "keys", "Describe a key (a virtual key may ask about itself)", None, vec![key_q()], "KeyInfoResponse", true),
+        r(
+            "POST",
+            "/key/generate",
+            "generateKey",
+            "keys",
+            "Create a virtual key",
+            Some("KeyGenerateRequest"),
+            vec![],
+            "KeyGenerateResponse",
+            false,
+        ),
+        r(
+            "POST",
+            "/key/update",
+            "updateKey",
+            "keys",
+            "Change a key's fields",
+            Some("KeyUpdateRequest"),
+            vec![],
+            "KeyObject",
+            true,
+        ),
+        r(
+            "POST",
+            "/key/delete",
+            "deleteKeys",
+            "keys",
+            "Delete keys (all or none)",
+            Some("KeyDeleteRequest"),
+            vec![],
+            "KeyDeleteResponse",
+            true,
+        ),
+        r(
+            "POST",
+            "/key/block",
+            "blockKey",
+            "keys",
+            "Block a key",
+            Some("KeyRef"),
+            vec![],
+            "KeyObject",
+            true,
+        ),
+        r(
+            "POST",
+            "/key/unblock",
+            "unblockKey",
+            "keys",
+            "Unblock a key",
+            Some("KeyRef"),
+            vec![],
+            "KeyObject",
+            true,
+        ),
+        r(
+            "GET",
+            "/key/info",
+            "keyInfo",
+            "keys",
+            "Describe a key (a virtual key may ask about itself)",
+            None,
+            vec![key_q()],
+            "KeyInfoResponse",
+            true,
+        ),
         r(
             "GET",
             "/key/list",
@@ -540,20 +610,75 @@ fn table() -> Vec<Route> {
             "List keys, newest first",
             None,
             vec![
-                query("page", false, json!({"type": "integer", "minimum": 1}), "Page, from 1."),
-                query("size", false, json!({"type": "integer", "minimum": 1, "maximum": 1000}), "Keys per page (10)."),
+                query(
+                    "page",
+                    false,
+                    json!({"type": "integer", "minimum": 1}),
+                    "Page, from 1.",
+                ),
+                query(
+                    "size",
+                    false,
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+                    "Keys per page (10).",
+                ),
                 query("user_id", false, string(), "Only this user's keys."),
                 query("team_id", false, string(), "Only this team's keys."),
                 query("key_alias", false, string(), "Only keys with this alias."),
-                query("return_full_object", false, json!({"type": "boolean"}), "Key objects instead of hashes."),
+                query(
+                    "return_full_object",
+                    false,
+                    json!({"type": "boolean"}),
+                    "Key objects instead of hashes.",
+                ),
             ],
             "KeyListResponse",
             false,
         ),
-        r("POST", "/user/new", "newUser", "users", "Create a user (and a key for it)", Some("UserNewRequest"), vec![], "UserObject", false),
-        r("GET", "/user/info", "userInfo", "users", "Describe a user with its keys and teams", None, vec![query("user_id", true, string(), "The user.")], "UserInfoResponse", true),
-        r("POST", "/team/new", "newTeam", "teams", "Create a team", Some("TeamNewRequest"), vec![], "TeamObject", false),
-        r("GET", "/team/info", "teamInfo", "teams", "Describe a team with its keys", None, vec![query("team_id", true, string(), "The team.")], "TeamInfoResponse", true),
+        r(
+            "POST",
+            "/user/new",
+            "newUser",
+            "users",
+            "Create a user (and a key for it)",
+            Some("UserNewRequest"),
+            vec![],
+            "UserObject",
+            false,
+        ),
+        r(
+            "GET",
+            "/user/info",
+            "userInfo",
+            "users",
+            "Describe a user with its keys and teams",
+            None,
+            vec![query("user_id", true, string(), "The user.")],
+            "UserInfoResponse",
+            true,
+        ),
+        r(
+            "POST",
+            "/team/new",
+            "newTeam",
+            "teams",
+            "Create a team",
+            Some("TeamNewRequest"),
+            vec![],
+            "TeamObject",
+            false,
+        ),
+        r(
+            "GET",
+            "/team/info",
+            "teamInfo",
+            "teams",
+            "Describe a team with its keys",
+            None,
+            vec![query("team_id", true, string(), "The team.")],
+            "TeamInfoResponse",
+            true,
+        ),
         r(
             "GET",
             "/spend/logs",
@@ -562,18 +687,48 @@ fn table() -> Vec<Route> {
             "The spend log, newest first",
             None,
             vec![
-                query("api_key", false, string(), "Only this key's requests (key or hash)."),
+                query(
+                    "api_key",
+                    false,
+                    string(),
+                    "Only this key's requests (key or hash).",
+                ),
                 query("user_id", false, string(), "Only this user's requests."),
                 query("team_id", false, string(), "Only this team's requests."),
                 query("request_id", false, string(), "Only this request."),
-                query("start_date", false, json!({"type": "string", "format": "date"}), "From this day (`YYYY-MM-DD` or ISO 8601)."),
-                query("end_date", false, json!({"type": "string", "format": "date"}), "To this day, inclusive."),
-                query("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 10000}), "At most this many entries (100)."),
+                query(
+                    "start_date",
+                    false,
+                    json!({"type": "string", "format": "date"}),
+                    "From this day (`YYYY-MM-DD` or ISO 8601).",
+                ),
+                query(
+                    "end_date",
+                    false,
+                    json!({"type": "string", "format": "date"}),
+                    "To this day, inclusive.",
+                ),
+                query(
+                    "limit",
+                    false,
+                    json!({"type": "integer", "minimum": 1, "maximum": 10000}),
+                    "At most this many entries (100).",
+                ),
             ],
             "SpendLogs",
             false,
         ),
-        r("GET", "/global/spend", "globalSpend", "spend", "Total spend of the gateway", None, vec![], "GlobalSpend", false),
+        r(
+            "GET",
+            "/global/spend",
+            "globalSpend",
+            "spend",
+            "Total spend of the gateway",
+            None,
+            vec![],
+            "GlobalSpend",
+            false,
+        ),
         r(
             "GET",
             "/global/spend/logs",
@@ -581,7 +736,12 @@ fn table() -> Vec<Route> {
             "spend",
             "Spend per day (or hour) over the last 7 days",
             None,
-            vec![query("granularity", false, json!({"type": "string", "enum": ["day", "hour"]}), "`hour` for hourly rows.")],
+            vec![query(
+                "granularity",
+                false,
+                json!({"type": "string", "enum": ["day", "hour"]}),
+                "`hour` for hourly rows.",
+            )],
             "SpendPeriods",
             false,
         ),

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole benchmark suite, one command: writes bench/report.md (machine description, every
+# figure and the targets met / not met) from the results in bench/out/.
+#
+#   bash bench/run.sh                   # setup + build pkg/ and worker/ + every part (~25 min)
+#   BENCH_NO_BUILD=1 bash bench/run.sh  # measure pkg/ and worker/build as they are
+#   BENCH_PARTS="gateway sdk" bash bench/run.sh   # only some parts (then the report)
+#   BENCH_SECONDS=8                     # wrk seconds per gateway point
+#
+# Placement: the system under test on CPU 1, load generator and upstream on CPU 0
+# (BENCH_SUT_CORE / BENCH_LOAD_CORE). Loopback only; every part is bounded in time and count
+# and stops the servers it started.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=bench/out
+mkdir -p "$OUT"
+LOAD=${BENCH_LOAD_CORE:-0}
+parts=${BENCH_PARTS:-"size gateway profile-worker sdk profile-sdk memory"}
+start=$SECONDS
+: >"$OUT/steps.log"
+
+step() { # step NAME TIMEOUT_SECONDS CMD...
+  local name=$1 limit=$2
+  shift 2
+  echo "=== $name ($(date +%T))"
+  local t0=$SECONDS
+  timeout --kill-after=10 "$limit" "$@"
+  local rc=$?
+  printf '%s rc=%d %ds\n' "$name" "$rc" "$((SECONDS - t0))" | tee -a "$OUT/steps.log"
+  return 0
+}
+want() { [[ " $parts " == *" $1 "* ]]; }
+
+bash bench/setup.sh || { echo "run.sh: setup failed" >&2; exit 1; }
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+  # Release builds as shipped (wasm-opt -Oz); FORCE so a NO_OPT build left in worker/build is redone.
+  step build-pkg 1200 bash scripts/build-pkg.sh
+  step build-worker 1200 env FORCE=1 bash scripts/build-worker.sh
+fi
+node bench/machine.mjs >/dev/null
+
+want size && step size 300 taskset -c "$LOAD" node bench/size.mjs
+want gateway && step gateway 1800 taskset -c "$LOAD" node bench/gateway.mjs
+if want profile-worker; then
+  step profile-worker-json 300 taskset -c "$LOAD" node --experimental-websocket --no-warnings bench/profile-worker.mjs --mode json
+  step profile-worker-sse 300 taskset -c "$LOAD" node --experimental-websocket --no-warnings bench/profile-worker.mjs --mode sse
+fi
+want sdk && step sdk 1200 taskset -c "$LOAD" node bench/sdk.mjs
+want profile-sdk && step profile-sdk 300 taskset -c "$LOAD" node bench/profile-sdk.mjs
+want memory && step memory 900 taskset -c "$LOAD" node bench/memory.mjs
+
+node -e '
+const fs = require("fs"), os = require("os");
+fs.writeFileSync(process.argv[1], JSON.stringify({ seconds: Number(process.argv[2]), load_after: os.loadavg().map((x) => x.toFixed(2)).join(" "), steps: fs.readFileSync(process.argv[3], "utf8").trim().split("\n") }, null, 2));
+' "$OUT/run.json" "$((SECONDS - start))" "$OUT/steps.log"
+node bench/report.mjs
+cat "$OUT/steps.log"

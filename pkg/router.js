@@ -1,0 +1,86 @@
+// Classes over the wasm Router and BudgetManager: same methods, error classes, and streams as
+// async-iterable ReadableStreams.
+import { backend } from "./backend.js";
+import { chunkStream, converting } from "./convert.js";
+
+/**
+ * LiteLLM's Router: load balancing, retries, fallbacks and cooldowns across deployments.
+ * `new Router({ model_list: [...], routing_strategy, num_retries, fallbacks, ... })`.
+ */
+export class Router {
+  #inner;
+
+  constructor(config) {
+    this.#inner = converting(() => new backend.wasm.Router(config));
+  }
+
+  /** Like `completion()`, routed: `model` is a model group name. */
+  async completion(params) {
+    if (params != null && params.stream === true) {
+      return chunkStream(await converting(() => this.#inner.completionStream(params)));
+    }
+    return converting(() => this.#inner.completion(params));
+  }
+
+  /** The public model names (model groups). */
+  modelNames() {
+    return this.#inner.modelNames();
+  }
+
+  /** Deployments currently cooling down. */
+  cooldowns() {
+    return this.#inner.cooldowns();
+  }
+
+  /** Settings that were read but have no effect here. */
+  warnings() {
+    return this.#inner.warnings();
+  }
+}
+
+/** LiteLLM's BudgetManager: per-user budgets (USD) over completion costs. */
+export class BudgetManager {
+  #inner;
+
+  constructor() {
+    this.#inner = new backend.wasm.BudgetManager();
+  }
+
+  #call(f) {
+    return converting(() => f(this.#inner));
+  }
+
+  createBudget(totalBudget, user, duration) {
+    return this.#call((b) => b.createBudget(totalBudget, user, duration));
+  }
+  projectedCost(params, user) {
+    return this.#call((b) => b.projectedCost(params, user));
+  }
+  reserve(user, params) {
+    return this.#call((b) => b.reserve(user, params));
+  }
+  settle(user, reservedUsd, actualUsd, model) {
+    return this.#call((b) => b.settle(user, reservedUsd, actualUsd, model));
+  }
+  updateCost(user, completionObj) {
+    return this.#call((b) => b.updateCost(user, completionObj));
+  }
+  getCurrentCost(user) {
+    return this.#call((b) => b.getCurrentCost(user));
+  }
+  getTotalBudget(user) {
+    return this.#call((b) => b.getTotalBudget(user));
+  }
+  getModelCost(user) {
+    return this.#call((b) => b.getModelCost(user));
+  }
+  isValidUser(user) {
+    return this.#call((b) => b.isValidUser(user));
+  }
+  getUsers() {
+    return this.#call((b) => b.getUsers());
+  }
+  resetCost(user) {
+    return this.#call((b) => b.resetCost(user));
+  }
+}
