@@ -28,6 +28,9 @@ fi
 step "cargo test (native: transforms, decoders, router, cost, fixtures)"
 cargo test
 
+step "wasm tests in Node (FetchHost: fetch, abort, timeouts, JS errors)"
+wasm_cargo test --test wasm
+
 step "build pkg/ (wasm-bindgen, node + web)"
 bash scripts/build-pkg.sh
 

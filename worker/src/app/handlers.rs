@@ -270,11 +270,7 @@ async fn chat<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply,
         reply.meter = Some(meter);
         return Ok(routed(reply, &s.route, &s.meta, None));
     }
-    let c = call.completion(
-        router
-            .completion(cx.host, cx.env, Value::Object(obj))
-            .await,
-    )?;
+    let c = call.completion(router.completion(cx.host, cx.env, Value::Object(obj)).await)?;
     Ok(routed(
         ok_json(&c.completion.response)?,
         &c.route,
