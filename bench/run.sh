@@ -34,7 +34,8 @@ want() { [[ " $parts " == *" $1 "* ]]; }
 
 bash bench/setup.sh || { echo "run.sh: setup failed" >&2; exit 1; }
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-  # Release builds as shipped (wasm-opt -Oz); FORCE so a NO_OPT build left in worker/build is redone.
+  # Release builds with each script's defaults, i.e. what ships (build-pkg.sh runs wasm-opt -Oz;
+  # build-worker.sh only with OPT=1). FORCE redoes the Worker's wasm-bindgen step even if up to date.
   step build-pkg 1200 bash scripts/build-pkg.sh
   step build-worker 1200 env FORCE=1 bash scripts/build-worker.sh
 fi

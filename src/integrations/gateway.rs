@@ -102,6 +102,15 @@ impl RequestLog {
         }
     }
 
+    /// The same log (same events) for a caller known only later, e.g. a virtual key's
+    /// alias, user and team once the key was looked up.
+    pub fn with_caller(&self, caller: Caller) -> Self {
+        Self {
+            caller,
+            ..self.clone()
+        }
+    }
+
     /// Whether anything is recorded.
     pub fn is_on(&self) -> bool {
         self.on
@@ -260,6 +269,24 @@ mod tests {
         assert_eq!(
             sent[0]["metadata"]["user_api_key_hash"],
             crate::integrations::capture::hash_key("sk-master")
+        );
+    }
+
+    #[test]
+    fn with_caller_shares_the_events() {
+        let log = RequestLog::new("r", Caller::default(), Rc::new(|| 5));
+        let keyed = log.with_caller(Caller {
+            team_alias: Some("core".into()),
+            ..Default::default()
+        });
+        let body = json!({"model": "gpt", "messages": []});
+        let _ = keyed
+            .chat(body.as_object().unwrap())
+            .completion(Err(crate::Error::bad_request("x")));
+        let events = block_on(log.sink().settled());
+        assert_eq!(
+            events[0].payload().unwrap()["metadata"]["user_api_key_team_alias"],
+            "core"
         );
     }
 

@@ -57,7 +57,7 @@ impl RouteOutput for ChatOut {
 type EndHook = Box<dyn FnOnce(Result<Option<Usage>, &Error>)>;
 
 /// Releases the deployment's in-flight slot when the stream ends or is dropped.
-struct Slot {
+pub(super) struct Slot {
     health: Rc<RefCell<Health>>,
     id: String,
 }
@@ -68,15 +68,75 @@ impl Drop for Slot {
     }
 }
 
-/// Shared between the stream and the end hook installed on the inner [`ChatStream`].
+/// Shared between the stream and the end hook installed on the inner [`ChatStream`] (also
+/// used by routed text-completion streams, which run on a [`ChatStream`] too).
 #[derive(Default)]
-struct StreamShared {
+pub(super) struct StreamShared {
     /// Set once the first chunk went out: before that, an end is the router's business.
     delivered: Cell<bool>,
     hooks: RefCell<Vec<EndHook>>,
     slot: RefCell<Option<Slot>>,
     /// The usage of a stream that ended without any chunk.
     ended: RefCell<Option<Option<Usage>>>,
+}
+
+impl StreamShared {
+    /// Runs `f` when the delivered stream ends, or now if it already ended before delivery.
+    pub(super) fn add_hook(&self, f: impl FnOnce(Result<Option<Usage>, &Error>) + 'static) {
+        let ended = self.ended.borrow().clone();
+        match ended {
+            Some(usage) => f(Ok(usage)),
+            None => self.hooks.borrow_mut().push(Box::new(f)),
+        }
+    }
+
+    /// The end hook for the inner [`ChatStream`] of a routed stream to deployment `id`:
+    /// records tokens, releases the in-flight slot, runs the caller's hooks.
+    pub(super) fn end_hook(
+        self: &Rc<Self>,
+        health: Rc<RefCell<Health>>,
+        id: String,
+        start_ms: u64,
+    ) -> impl FnOnce(Result<Option<Usage>, &Error>) + 'static {
+        let shared = self.clone();
+        move |end| {
+            if !shared.delivered.get() {
+                // Ended before any chunk: an error is a failed attempt (the router sees it
+                // from `next()`); an empty success is kept for late hooks.
+                if let Ok(u) = &end {
+                    *shared.ended.borrow_mut() = Some(u.clone());
+                }
+                return;
+            }
+            {
+                let mut h = health.borrow_mut();
+                if let Ok(Some(u)) = &end {
+                    h.record_tokens(&id, start_ms, u.total_tokens);
+                }
+            }
+            shared.slot.borrow_mut().take();
+            let hooks = std::mem::take(&mut *shared.hooks.borrow_mut());
+            for f in hooks {
+                f(match &end {
+                    Ok(u) => Ok(u.clone()),
+                    Err(e) => Err(*e),
+                });
+            }
+        }
+    }
+}
+
+impl Router {
+    /// Marks a routed stream as delivered to the caller: the call stays in flight (a slot for
+    /// least-busy routing) until the stream ends or is dropped.
+    pub(super) fn hold(&self, shared: &StreamShared, id: &str) {
+        self.health_rc().borrow_mut().record_hold(id);
+        *shared.slot.borrow_mut() = Some(Slot {
+            health: self.health_rc(),
+            id: id.to_string(),
+        });
+        shared.delivered.set(true);
+    }
 }
 
 struct StreamOut {
@@ -111,11 +171,7 @@ impl RouterStream {
     /// otherwise (callbacks, cost, spend). Several hooks may be added. Not called if the stream
     /// is dropped before its end.
     pub fn on_end(self, f: impl FnOnce(Result<Option<Usage>, &Error>) + 'static) -> Self {
-        let ended = self.shared.ended.borrow().clone();
-        match ended {
-            Some(usage) => f(Ok(usage)),
-            None => self.shared.hooks.borrow_mut().push(Box::new(f)),
-        }
+        self.shared.add_hook(f);
         self
     }
 
@@ -188,33 +244,9 @@ impl Router {
                     let (req, opts) = dc.parse_chat()?;
                     let started = engine::completion_stream(host, env, req, opts.clone()).await?;
                     let shared = Rc::new(StreamShared::default());
-                    let hook_shared = shared.clone();
-                    let id = dc.deployment.id.clone();
-                    let start_ms = started.meta.start_ms;
-                    let mut stream = started.stream.on_end(move |end| {
-                        if !hook_shared.delivered.get() {
-                            // Ended before any chunk: an error is a failed attempt (the router
-                            // sees it from `next()`); an empty success is kept for late hooks.
-                            if let Ok(u) = &end {
-                                *hook_shared.ended.borrow_mut() = Some(u.clone());
-                            }
-                            return;
-                        }
-                        {
-                            let mut h = health.borrow_mut();
-                            if let Ok(Some(u)) = &end {
-                                h.record_tokens(&id, start_ms, u.total_tokens);
-                            }
-                        }
-                        hook_shared.slot.borrow_mut().take();
-                        let hooks = std::mem::take(&mut *hook_shared.hooks.borrow_mut());
-                        for f in hooks {
-                            f(match &end {
-                                Ok(u) => Ok(u.clone()),
-                                Err(e) => Err(*e),
-                            });
-                        }
-                    });
+                    let hook =
+                        shared.end_hook(health, dc.deployment.id.clone(), started.meta.start_ms);
+                    let mut stream = started.stream.on_end(hook);
                     let first = match stream.next().await {
                         Some(Err(e)) => return Err(e),
                         Some(Ok(c)) => Some(c),
@@ -233,14 +265,7 @@ impl Router {
             })
             .await?;
         let out = routed.output;
-        let id = routed.route.deployment_id.clone();
-        // The call is still in flight until the stream ends: hold a slot for least-busy.
-        self.health_rc().borrow_mut().record_hold(&id);
-        *out.shared.slot.borrow_mut() = Some(Slot {
-            health: self.health_rc(),
-            id,
-        });
-        out.shared.delivered.set(true);
+        self.hold(&out.shared, &routed.route.deployment_id);
         Ok(RoutedStream {
             stream: RouterStream {
                 first: out.first,
@@ -254,7 +279,7 @@ impl Router {
     }
 }
 
-fn into_map(request: Value) -> Result<Map<String, Value>> {
+pub(super) fn into_map(request: Value) -> Result<Map<String, Value>> {
     match request {
         Value::Object(m) => Ok(m),
         _ => Err(Error::bad_request("request body must be a JSON object")),

@@ -6,7 +6,10 @@
 //!   long, or give up). Table-tested with a fake clock.
 //! - async: [`Router::route`] runs a plan through the [`Host`] (sleep, clock, randomness) and a
 //!   caller-given "call one deployment" function, so chat, streams, embeddings and images share
-//!   one loop. [`Router::completion`] and [`Router::completion_stream`] are the chat uses.
+//!   one loop. [`Router::completion`] and [`Router::completion_stream`] are the chat uses;
+//!   [`Router::embedding`], [`Router::image_generation`], [`Router::text_completion`] (and
+//!   [`Router::text_completion_stream`]), [`Router::moderation`] and [`Router::rerank`] the
+//!   others.
 //!
 //! Configuration is LiteLLM's: `Router(model_list=…, routing_strategy=…, num_retries=…,
 //! fallbacks=…)` for the SDK, or the proxy's `config.yaml` (`model_list` + `router_settings` +
@@ -30,6 +33,7 @@
 
 mod chat;
 pub mod health;
+pub(crate) mod modality;
 pub mod planner;
 pub mod policy;
 pub mod strategy;
@@ -42,6 +46,7 @@ use serde_json::{Map, Value};
 
 pub use chat::{RoutedCompletion, RoutedStream, RouterStream};
 pub use health::{CooldownRules, Health};
+pub use modality::{RoutedGeneration, RoutedTextStream, RouterTextStream};
 pub use planner::{Attempt, CallPolicy, PickInput, Planner, Step};
 pub use policy::{Policy, Strategy};
 

@@ -186,6 +186,8 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
         &request_id,
     )
     .await;
+    // The loggers' deliveries start after the response (`ctx.waitUntil`).
+    let log = crate::logs::request_log(gw.ok(), &head, &request_id);
     let begun = match keyed {
         Some(r) => Begin::Done(r),
         None => app::begin(gw, &head),
@@ -198,16 +200,13 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
             limit,
         } => match (read_body(&mut req, limit).await, gw) {
             (Ok(body), Ok(gw)) => {
-                let log = crate::logs::request_log(Some(gw), &head, &request_id);
-                let reply =
-                    app::run_logged(&host, &wenv, gw, endpoint, path_model, &body, &log).await;
-                crate::logs::deliver(&ctx, log, Some(gw), &wenv);
-                reply
+                app::run_logged(&host, &wenv, gw, endpoint, path_model, &body, &log).await
             }
             (Err(r), _) => r,
             (Ok(_), Err(e)) => Reply::fail(edgellm::ErrorKind::InternalServer, e.to_string()),
         },
     };
+    crate::logs::deliver(&ctx, log, gw.ok(), &wenv);
     let ms = (js_sys::Date::now() - started).max(0.0) as u64;
     app::finish(&mut reply, gw.ok(), &head, &request_id, ms);
     console_log!(

@@ -57,18 +57,3 @@ fn default_config_is_clean_and_keyless() {
     assert!(gw.config().general_settings.master_key.is_none());
     assert!(gw.config().resolve_model("edgellm-demo").is_some());
 }
-
-#[test]
-fn callbacks_the_gateway_does_not_run_are_warned_about() {
-    let gw = Gateway::load(
-        "model_list: []\nlitellm_settings: {success_callback: [langfuse]}\n",
-        "t",
-        &HashMap::new(),
-    )
-    .unwrap();
-    assert!(
-        gw.warnings().iter().any(|w| w.contains("langfuse")),
-        "{:?}",
-        gw.warnings()
-    );
-}

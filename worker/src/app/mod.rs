@@ -89,18 +89,7 @@ impl Gateway {
         secrets.retain(|s| s.len() >= 4);
         secrets.sort();
         secrets.dedup();
-        let mut warnings = config.warnings.clone();
-        let ls = &config.litellm_settings;
-        for name in ls
-            .success_callback
-            .iter()
-            .chain(&ls.failure_callback)
-            .chain(&ls.callbacks)
-        {
-            warnings.push(format!(
-                "litellm_settings callback `{name}` is accepted but the gateway does not run logging callbacks yet"
-            ));
-        }
+        let warnings = config.warnings.clone();
         let router = Router::new(config).map_err(|e| e.message().to_string())?;
         Ok(Self {
             router,

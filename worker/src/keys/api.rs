@@ -181,7 +181,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         };
         let f = Fields(&body);
         let result = match (method, path) {
-            ("POST", "/key/generate") => self.generate(host, &f, None, random_key).await,
+            ("POST", "/key/generate") => self.generate(&f, None, random_key).await,
             ("POST", "/key/update") => self.update(&f).await,
             ("POST", "/key/delete") => self.delete(&f).await,
             ("POST", "/key/block") => self.set_blocked(&f, true).await,
@@ -275,9 +275,8 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
     }
 
     /// `POST /key/generate` (and the key `/user/new` makes): returns the key, once.
-    async fn generate<H: Host>(
+    async fn generate(
         &self,
-        _host: &H,
         f: &Fields<'_>,
         user_id: Option<String>,
         random_key: &dyn Fn() -> KeyBytes,
@@ -565,12 +564,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 }
             }
             let key_reply = self
-                .generate(
-                    host,
-                    &Fields(&key_fields),
-                    Some(user_id.clone()),
-                    random_key,
-                )
+                .generate(&Fields(&key_fields), Some(user_id.clone()), random_key)
                 .await?;
             let k = key_reply.json_body().unwrap_or_default();
             let o = out.as_object_mut().expect("object");

@@ -208,7 +208,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                     why: "response without a cost reading",
                 },
             },
-            // Endpoints the gateway does not price (images, moderations, rerank).
+            // A reply no handler metered: nothing was routed to a provider.
             (None, true) => Booking::Success {
                 cost: Usd::ZERO,
                 usage: usage_in(&reply),
@@ -443,7 +443,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             },
             // The upstream failed after the first chunk: nothing is charged, as for any
             // failed call.
-            (StreamEnd::Completed, Reading::Failed(error, _)) => Booking::Failure { error },
+            (StreamEnd::Completed, Reading::Failed(error)) => Booking::Failure { error },
             // The client went away: the provider bills what it generated, which nobody
             // reported, so the budget keeps the reservation (a client cannot get tokens free
             // by disconnecting before the usage chunk).

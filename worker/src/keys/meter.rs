@@ -28,8 +28,8 @@ pub enum Reading {
     Pending,
     /// Finished.
     Done(Metered),
-    /// A stream that ended with an error after its first chunk; the usage it reported, if any.
-    Failed(String, Option<Usage>),
+    /// A stream that ended with an error after its first chunk.
+    Failed(String),
 }
 
 /// Where the call went: the facts for the spend log.
@@ -96,7 +96,7 @@ impl Meter {
                     cost: cost::stream_cost(&meta, usage.as_ref(), &opts),
                     usage,
                 }),
-                Err(e) => Reading::Failed(e.message().to_string(), None),
+                Err(e) => Reading::Failed(e.message().to_string()),
             };
             this.0.borrow_mut().reading = reading;
         }

@@ -91,6 +91,10 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         F: FnOnce(usize) -> Fut,
         Fut: Future<Output = Result<Vec<u8>, Reply>>,
     {
+        if head.method == "OPTIONS" {
+            // CORS preflights are the gateway's, on every path.
+            return None;
+        }
         let settings = &gw.config().general_settings;
         let presented =
             auth::presented_key(|h| head.header(h), settings.key_header_name.as_deref());

@@ -364,6 +364,8 @@ fn management_needs_the_master_key_and_unknown_keys_are_refused() {
     );
     assert_eq!(w.call("GET", "/key/nope", Some(MASTER), None).status, 404);
     assert_eq!(w.call("GET", "/ui", None, None).status, 200);
+    let preflight = w.call("OPTIONS", "/key/generate", None, None);
+    assert_eq!(preflight.status, 204, "{preflight:?}");
 }
 
 #[test]
@@ -820,5 +822,52 @@ fn spend_logs_filter_and_page() {
             page["total_pages"].as_u64()
         ),
         (1, Some(2))
+    );
+}
+
+#[test]
+fn embeddings_and_streamed_text_completions_are_booked() {
+    let w = world();
+    let key = w.generate(json!({}));
+    w.host.push(Canned::json(
+        200,
+        &json!({"object": "list", "model": "gpt-4o", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                "usage": {"prompt_tokens": 8, "total_tokens": 8}}),
+    ));
+    let r = w.call(
+        "POST",
+        "/v1/embeddings",
+        Some(&key),
+        Some(json!({"model": "gpt", "input": "hello"})),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(w.spend_exact(&key), cost(8, 0));
+    let logs = w.admin("GET", "/spend/logs", None);
+    assert_eq!(
+        (
+            logs[0]["call_type"].as_str(),
+            logs[0]["prompt_tokens"].as_u64()
+        ),
+        (Some("aembedding"), Some(8))
+    );
+
+    w.host.advance(1000);
+    // For OpenAI deployments the core runs text completions through chat completions.
+    w.host.push(sse(&["Hel", "lo"], (4, 2)));
+    let r = w.call(
+        "POST",
+        "/v1/completions",
+        Some(&key),
+        Some(json!({"model": "gpt", "prompt": "Say hello", "max_tokens": 5, "stream": true})),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let text = read_stream(r);
+    let url = w.host.last_request().unwrap().url;
+    assert!(text.contains("Hel"), "{url}: {text}");
+    assert_eq!(w.spend_exact(&key), cost(8, 0) + cost(4, 2));
+    let logs = w.admin("GET", "/spend/logs", None);
+    assert_eq!(
+        (logs[0]["call_type"].as_str(), logs[0]["stream"].as_bool()),
+        (Some("atext_completion"), Some(true))
     );
 }
