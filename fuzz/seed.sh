@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 fixtures="$here/../tests/fixtures"
 corpus="$here/corpus"
-mkdir -p "$corpus"/{sse,ndjson,eventstream,request_json,stream_decoder}
+mkdir -p "$corpus"/{sse,ndjson,eventstream,request_json,stream_decoder,config}
 
 # add <target> <file>: copies a seed under its content hash.
 add() {
@@ -46,6 +46,15 @@ for input in "$fixtures"/*/*/input.json; do
   rm -f "$tmp"
 done
 
+# Gateway configs: the shipped ones, the config-file tests' YAML, and LiteLLM-style snippets.
+for cfg in "$here/../worker/config.default.yaml" "$here/../examples/config.yaml" \
+           "$here"/../bench/out/litellm-config.yaml; do
+  [ -f "$cfg" ] && add config "$cfg"
+done
+addtext config 'model_list:\n  - model_name: gpt\n    litellm_params: &p {model: openai/gpt-4o, api_key: os.environ/OPENAI_API_KEY, rpm: 10}\n  - model_name: gpt\n    litellm_params: {<<: *p, weight: 2}\nrouter_settings: {num_retries: 2, fallbacks: [{gpt: [other]}], model_group_alias: {g: gpt}}\ngeneral_settings: {master_key: os.environ/MASTER, max_request_size_mb: 1}\n'
+addtext config '{"model_list":[{"model_name":"*","litellm_params":{"model":"openai/*"}}],"litellm_settings":{"drop_params":true}}'
+addtext config 'model_list:\n- model_name: "a"\n  litellm_params:\n    model: azure/x\n    api_version: 2024-02-01\n    api_base: os.environ/AZURE_API_BASE\n    timeout: 1.5\n  model_info: {id: one, input_cost_per_token: 1e-6}\nenvironment_variables: {K: "v"}\n'
+
 # Edge cases the fixtures may not cover.
 addtext sse '\xef\xbb\xbfevent: a\r\ndata: x\r\ndata\r\n\r\n: c\n\nid: 1\nretry: 10\ndata:y\r\r'
 addtext sse 'data: {"a":\xf0\x9f\x98\n\nevent\ndata: \xff\n\ndata: cut'
@@ -55,6 +64,6 @@ addtext stream_decoder 'event: error\ndata: {"error":{"message":"x","code":429}}
 addtext request_json '{"model":"openai/gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"stream":true,"stream_options":{"include_usage":true},"api_key":"sk-test","num_retries":2}'
 addtext request_json '{"model":"x","messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"tool_choice":"auto","stop":["a"]}'
 
-for t in sse ndjson eventstream request_json stream_decoder; do
+for t in sse ndjson eventstream request_json stream_decoder config; do
   echo "$t: $(ls "$corpus/$t" | wc -l) seeds"
 done

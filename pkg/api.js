@@ -19,6 +19,55 @@ export async function completion(params) {
 }
 
 /**
+ * Embeddings in OpenAI's format for any provider that has them (LiteLLM's `embedding`).
+ * Resolves to OpenAI's `list` of embeddings plus `_hidden_params`.
+ * @param {object} params `{ model, input, dimensions?, encoding_format?, ... }` plus LiteLLM options
+ */
+export function embedding(params) {
+  return converting(() => backend.wasm.embedding(params));
+}
+
+/**
+ * Image generation (LiteLLM's `image_generation`). Resolves to `{ created, data: [...] }` plus
+ * `_hidden_params`.
+ * @param {object} params `{ model, prompt, n?, size?, quality?, response_format?, ... }` plus options
+ */
+export function imageGeneration(params) {
+  return converting(() => backend.wasm.imageGeneration(params));
+}
+
+/**
+ * A legacy text completion (LiteLLM's `text_completion`): natively where the provider has a
+ * completions endpoint for the model, else through chat. Resolves to a `text_completion`
+ * object, or with `stream: true` to the same async-iterable `ReadableStream` as `completion`,
+ * of `text_completion` chunks (`choices[i].text`).
+ * @param {object} params `{ model, prompt, max_tokens?, ... }` plus LiteLLM options
+ */
+export async function textCompletion(params) {
+  const wasm = backend.wasm;
+  if (params != null && params.stream === true) {
+    return chunkStream(await converting(() => wasm.textCompletionStream(params)));
+  }
+  return converting(() => wasm.textCompletion(params));
+}
+
+/**
+ * Moderation (LiteLLM's `moderation`); the model defaults to `omni-moderation-latest`.
+ * @param {object} params `{ input, model? }` plus LiteLLM options
+ */
+export function moderation(params) {
+  return converting(() => backend.wasm.moderation(params));
+}
+
+/**
+ * Rerank in Cohere's format (LiteLLM's `rerank`).
+ * @param {object} params `{ model, query, documents, top_n?, return_documents?, ... }` plus options
+ */
+export function rerank(params) {
+  return converting(() => backend.wasm.rerank(params));
+}
+
+/**
  * Registers environment variables (API keys, bases) for runtimes without `process.env`:
  * browsers and Workers. Merges with earlier calls; `null`/`undefined`/"" removes a name.
  * @param {Record<string, string | null | undefined>} vars

@@ -30,8 +30,9 @@ export function converting(f) {
 }
 
 /**
- * The wasm chunk streams (`ChunkStream`, `RouterChunkStream`) hand over JSON text of chunk
- * batches (one per network read); this turns one into a ReadableStream of chunk objects.
+ * The wasm chunk stream (`ChunkStream`, of chat or text-completion chunks, direct or routed)
+ * hands over JSON text of chunk batches (one per network read); this turns one into a
+ * ReadableStream of chunk objects.
  * Cancelling the ReadableStream (including a `break` out of `for await`) cancels the wasm
  * stream, which aborts the HTTP request.
  */
@@ -58,7 +59,8 @@ export function chunkStream(inner) {
       if (closed) return;
       if (batch === undefined) {
         // Known once the stream ended with the provider's usage.
-        if ("responseCost" in inner) hidden.response_cost = inner.responseCost ?? null;
+        hidden.response_cost = inner.responseCost ?? null;
+        if (hidden.additional_headers) hidden.additional_headers["x-litellm-response-cost"] = hidden.response_cost;
         release();
         controller.close();
         return;

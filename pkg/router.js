@@ -22,6 +22,35 @@ export class Router {
     return converting(() => this.#inner.completion(params));
   }
 
+  /** Like `embedding()`, routed (LiteLLM's `router.embedding` / `aembedding`). */
+  embedding(params) {
+    return converting(() => this.#inner.embedding(params));
+  }
+
+  /** Like `imageGeneration()`, routed (LiteLLM's `router.image_generation`). */
+  imageGeneration(params) {
+    return converting(() => this.#inner.imageGeneration(params));
+  }
+
+  /** Like `textCompletion()`, routed (LiteLLM's `router.text_completion`); with `stream: true`
+   *  retries and fallbacks happen before the first chunk. */
+  async textCompletion(params) {
+    if (params != null && params.stream === true) {
+      return chunkStream(await converting(() => this.#inner.textCompletionStream(params)));
+    }
+    return converting(() => this.#inner.textCompletion(params));
+  }
+
+  /** Like `moderation()`, routed (LiteLLM's `router.amoderation`). */
+  moderation(params) {
+    return converting(() => this.#inner.moderation(params));
+  }
+
+  /** Like `rerank()`, routed (LiteLLM's `router.arerank`). */
+  rerank(params) {
+    return converting(() => this.#inner.rerank(params));
+  }
+
   /** The public model names (model groups). */
   modelNames() {
     return this.#inner.modelNames();

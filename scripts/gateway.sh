@@ -34,9 +34,14 @@ done
 config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
 export EDGELLM_CONFIG_FILE=$config
 
+# First run on a fresh machine: install the toolchain (rust wasm32 target, wasm-bindgen CLI; no
+# browser) and the pinned npm tools. Both steps are no-ops once done.
+if ! command -v wasm-bindgen >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/wasm-bindgen" ] \
+   || ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  WITH_BROWSER=0 WITH_WORKER_BUILD=0 bash tools/install.sh
+fi
 if [ ! -x node_modules/.bin/wrangler ]; then
-  echo "gateway.sh: node_modules is missing; run \`npm ci\` first" >&2
-  exit 1
+  npm ci --no-audit --no-fund
 fi
 
 # Build (a no-op when up to date).

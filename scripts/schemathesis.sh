@@ -9,7 +9,8 @@
 #   MAX_EXAMPLES=100 MAX_TIME=900 bash scripts/schemathesis.sh
 #   SEED=1234 bash scripts/schemathesis.sh          # reproduce a run
 #
-# Creates .venv-schemathesis/ (gitignored) with the pinned schemathesis, starts the gateway on
+# tests/fuzz_gateway/hooks.py points half of the model calls at the demo model, so that they get
+# past the model check. Creates .venv-schemathesis/ (gitignored) with the pinned schemathesis, starts the gateway on
 # 127.0.0.1 (a free port) with the built-in demo config and a random master key (virtual keys
 # on: local KV and Durable Objects), runs the checks, and stops everything. Reports (JUnit) go to
 # target/schemathesis/. Nothing leaves 127.0.0.1 except pip's download of schemathesis: the demo
@@ -61,7 +62,7 @@ echo "schemathesis.sh: gateway on $base after $((SECONDS - T0)) s; seed $SEED, $
 
 T1=$SECONDS
 status=0
-timeout $((MAX_TIME + 120)) "$VENV/bin/st" run "$base/openapi.json" \
+SCHEMATHESIS_HOOKS=$ROOT/tests/fuzz_gateway/hooks.py timeout $((MAX_TIME + 120)) "$VENV/bin/st" run "$base/openapi.json" \
   --checks "$CHECKS" \
   --max-examples "$MAX_EXAMPLES" \
   --max-time "$MAX_TIME" \

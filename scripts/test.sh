@@ -20,13 +20,13 @@ if [ "${QUICK:-0}" != 1 ]; then
   step "cargo fmt --check"
   cargo fmt --all -- --check
   step "cargo clippy (native)"
-  cargo clippy --all-targets -- -D warnings
+  cargo clippy --workspace --all-targets -- -D warnings
   step "cargo clippy (wasm32: SDK and worker)"
   wasm_cargo clippy --workspace --all-targets -- -D warnings
 fi
 
-step "cargo test (native: transforms, decoders, router, cost, fixtures)"
-cargo test
+step "cargo test (native: transforms, decoders, router, cost, fixtures, gateway app)"
+cargo test --workspace
 
 step "wasm tests in Node (FetchHost: fetch, abort, timeouts, JS errors)"
 wasm_cargo test --test wasm

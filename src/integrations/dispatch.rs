@@ -268,7 +268,7 @@ impl FollowUp {
 pub struct Job {
     /// The logger's name.
     pub logger: &'static str,
-    /// Events carried.
+    /// Events carried (shared out evenly when a batch had to be split).
     pub events: usize,
     /// The request.
     pub request: HttpRequest,
@@ -356,14 +356,6 @@ impl Dispatcher {
     /// Whether no logger will ever run or report.
     pub fn is_empty(&self) -> bool {
         self.loggers.is_empty() && self.skipped.is_empty()
-    }
-
-    /// Whether some logger takes successful (or failed) calls.
-    pub fn wants(&self, success: bool) -> bool {
-        self.loggers
-            .iter()
-            .any(|l| if success { l.on_success } else { l.on_failure })
-            || !self.skipped.is_empty()
     }
 
     /// The names of the loggers that will run.

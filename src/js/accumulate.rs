@@ -1,11 +1,14 @@
-//! `streamChunkBuilder`: the final `chat.completion` rebuilt from a stream's chunks.
+//! `streamChunkBuilder`: the final `chat.completion` rebuilt from a stream's chunks; and the
+//! same for text-completion streams, for their callbacks.
 
 use wasm_bindgen::prelude::*;
 
 use super::completion::json_err;
 use super::error::to_js;
 use crate::accumulate::Accumulator;
-use crate::types::ChatChunk;
+use serde_json::Value;
+
+use crate::types::{ChatChunk, TextCompletionResponse};
 use crate::Error;
 
 /// LiteLLM's `stream_chunk_builder`: the `chat.completion` a provider would have answered
@@ -30,4 +33,65 @@ pub fn stream_chunk_builder(chunks: &JsValue) -> Result<JsValue, JsValue> {
     let resp = Accumulator::collect(&chunks);
     let out = serde_json::to_string(&resp).map_err(json_err)?;
     js_sys::JSON::parse(&out)
+}
+
+/// The `text_completion` a provider would have answered without streaming, from the chunks of
+/// one text-completion stream (for success callbacks): each choice's text in order, its last
+/// `finish_reason`, its logprobs arrays joined, and the stream's usage.
+#[derive(Debug, Default)]
+pub(crate) struct TextAccumulator {
+    response: Option<TextCompletionResponse>,
+}
+
+impl TextAccumulator {
+    pub(crate) fn push(&mut self, chunk: &TextCompletionResponse) {
+        let Some(r) = &mut self.response else {
+            let mut first = chunk.clone();
+            first.choices.sort_by_key(|c| c.index);
+            self.response = Some(first);
+            return;
+        };
+        if chunk.usage.is_some() {
+            r.usage.clone_from(&chunk.usage);
+        }
+        for c in &chunk.choices {
+            let Some(acc) = r.choices.iter_mut().find(|a| a.index == c.index) else {
+                r.choices.push(c.clone());
+                r.choices.sort_by_key(|c| c.index);
+                continue;
+            };
+            acc.text.push_str(&c.text);
+            if c.finish_reason.is_some() {
+                acc.finish_reason.clone_from(&c.finish_reason);
+            }
+            join_logprobs(&mut acc.logprobs, c.logprobs.as_ref());
+        }
+    }
+
+    /// The gathered response; `None` for a stream without chunks.
+    pub(crate) fn finish(self) -> Option<TextCompletionResponse> {
+        self.response
+    }
+}
+
+/// Appends a chunk's completions-shaped logprobs (`tokens`, `token_logprobs`, `top_logprobs`,
+/// `text_offset` arrays) to what was gathered.
+fn join_logprobs(acc: &mut Option<Value>, more: Option<&Value>) {
+    let Some(Value::Object(more)) = more else {
+        return;
+    };
+    match acc {
+        Some(Value::Object(have)) => {
+            for (k, v) in more {
+                match (have.get_mut(k), v) {
+                    (Some(Value::Array(a)), Value::Array(b)) => a.extend(b.iter().cloned()),
+                    (None, _) => {
+                        have.insert(k.clone(), v.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => *acc = Some(Value::Object(more.clone())),
+    }
 }

@@ -1,6 +1,8 @@
-//! A pull handle over a [`ChatStream`] for JS: each `next()` resolves to the JSON text of an
-//! array holding every chunk decoded so far (one network read usually yields several), so a
-//! stream costs one boundary crossing per network read rather than per chunk.
+//! A pull handle over any chunk stream for JS (chat or text completion, direct or routed):
+//! each `next()` resolves to the JSON text of an array holding every chunk decoded so far (one
+//! network read usually yields several), so a stream costs one boundary crossing per network
+//! read rather than per chunk. A [`StreamEnd`] watches the chunks and prices the call, and
+//! runs its callbacks, when the stream ends.
 
 use std::cell::{Cell, RefCell};
 use std::pin::Pin;
@@ -8,15 +10,192 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use futures_util::Stream;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::completion::json_err;
+use super::accumulate::TextAccumulator;
+use super::callbacks::{now_ms, Facts, LogCall, Logged};
 use super::error::to_js;
+use crate::accumulate::Accumulator;
+use crate::cost::{self, Usd};
+use crate::engine::CallMeta;
+use crate::modality::TextCompletionStream;
+use crate::options::CallOptions;
+use crate::router::{RouteInfo, RouterStream, RouterTextStream};
 use crate::stream::ChatStream;
+use crate::types::{ChatChunk, TextCompletionResponse, Usage};
 use crate::Error;
 
+/// A stream of typed chunks that knows its usage so far (final once it ended).
+pub(crate) trait Chunks:
+    Stream<Item = crate::Result<Self::Chunk>> + Unpin + 'static
+{
+    /// The chunk type.
+    type Chunk: Serialize;
+    /// What gathers the chunks into the final response for callbacks.
+    type Acc: Gather<Chunk = Self::Chunk>;
+    /// The usage reported so far.
+    fn usage(&self) -> Option<&Usage>;
+}
+
+/// Gathers a stream's chunks into the response a success callback gets.
+pub(crate) trait Gather: Default + 'static {
+    /// The chunk type.
+    type Chunk;
+    /// Adds one chunk.
+    fn push(&mut self, chunk: &Self::Chunk);
+    /// Hands the response to `f`.
+    fn finish(self, f: impl FnOnce(Option<&str>, Logged<'_>));
+}
+
+impl Gather for Accumulator {
+    type Chunk = ChatChunk;
+    fn push(&mut self, chunk: &ChatChunk) {
+        Accumulator::push(self, chunk);
+    }
+    fn finish(self, f: impl FnOnce(Option<&str>, Logged<'_>)) {
+        let r = Accumulator::finish(self);
+        f(Some(&r.id), Logged::Chat(&r));
+    }
+}
+
+impl Gather for TextAccumulator {
+    type Chunk = TextCompletionResponse;
+    fn push(&mut self, chunk: &TextCompletionResponse) {
+        TextAccumulator::push(self, chunk);
+    }
+    fn finish(self, f: impl FnOnce(Option<&str>, Logged<'_>)) {
+        match TextAccumulator::finish(self) {
+            Some(r) => f(
+                Some(&r.id),
+                Logged::Json(serde_json::to_value(&r).unwrap_or_default()),
+            ),
+            None => f(None, Logged::Json(serde_json::Value::Null)),
+        }
+    }
+}
+
+macro_rules! chunks {
+    ($stream:ty, $chunk:ty, $acc:ty) => {
+        impl Chunks for $stream {
+            type Chunk = $chunk;
+            type Acc = $acc;
+            fn usage(&self) -> Option<&Usage> {
+                <$stream>::usage(self)
+            }
+        }
+    };
+}
+chunks!(ChatStream, ChatChunk, Accumulator);
+chunks!(RouterStream, ChatChunk, Accumulator);
+chunks!(
+    TextCompletionStream,
+    TextCompletionResponse,
+    TextAccumulator
+);
+chunks!(RouterTextStream, TextCompletionResponse, TextAccumulator);
+
+/// What happens when a started stream ends: its cost (shown as `responseCost`) and its
+/// callbacks, with the chunks gathered only when a callback listens.
+pub(crate) struct StreamEnd<A> {
+    meta: CallMeta,
+    options: CallOptions,
+    route: Option<RouteInfo>,
+    cost: Rc<Cell<Option<f64>>>,
+    log: Option<(LogCall, A)>,
+}
+
+impl<A: Gather> StreamEnd<A> {
+    /// For a stream started with `options`, routed by `route` if it was.
+    pub(crate) fn new(
+        meta: CallMeta,
+        options: CallOptions,
+        route: Option<RouteInfo>,
+        log: LogCall,
+    ) -> Self {
+        Self {
+            meta,
+            options,
+            route,
+            cost: Rc::new(Cell::new(None)),
+            log: (!log.is_empty()).then(|| (log, A::default())),
+        }
+    }
+
+    fn end(self, usage: Option<&Usage>, result: Result<(), &Error>) {
+        let cost = cost::stream_cost(&self.meta, usage, &self.options);
+        self.cost.set(cost.map(Usd::to_f64));
+        let Some((log, acc)) = self.log else {
+            return;
+        };
+        // `meta.end_ms` was the first chunk; the call ended now.
+        let mut meta = self.meta.clone();
+        meta.end_ms = now_ms().max(meta.end_ms);
+        match result {
+            Ok(()) => acc.finish(|id, response| {
+                let facts = Facts {
+                    route: self.route.as_ref(),
+                    metadata: self.options.metadata.as_ref(),
+                    cost,
+                    usage,
+                    completion_start_ms: Some(self.meta.end_ms),
+                };
+                log.success(id, &meta, facts, response);
+            }),
+            Err(e) => log.failure(e, Some(&meta), self.route.as_ref()),
+        }
+    }
+}
+
+/// One typed stream and its end, behind an object-safe interface for [`ChunkStream`].
+trait Source {
+    /// Polls one chunk and appends its JSON to `out`.
+    fn poll_json(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<u8>,
+    ) -> Poll<Option<Result<(), Error>>>;
+}
+
+struct Watched<S: Chunks> {
+    stream: S,
+    end: Option<StreamEnd<S::Acc>>,
+}
+
+impl<S: Chunks> Source for Watched<S> {
+    fn poll_json(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<u8>,
+    ) -> Poll<Option<Result<(), Error>>> {
+        match Pin::new(&mut self.stream).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if let Some((_, acc)) = self.end.as_mut().and_then(|e| e.log.as_mut()) {
+                    acc.push(&chunk);
+                }
+                Poll::Ready(Some(serde_json::to_writer(out, &chunk).map_err(|e| {
+                    Error::decode(format!("cannot serialize a chunk: {e}"))
+                })))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                if let Some(end) = self.end.take() {
+                    end.end(self.stream.usage(), Err(&e));
+                }
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => {
+                if let Some(end) = self.end.take() {
+                    end.end(self.stream.usage(), Ok(()));
+                }
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 struct Batches {
-    stream: ChatStream,
+    source: Box<dyn Source>,
     /// An error that followed chunks in the same batch; reported by the next `next()`.
     error: Option<Error>,
 }
@@ -29,24 +208,27 @@ impl Batches {
         let mut buf = vec![b'['];
         let mut n = 0usize;
         loop {
-            match Pin::new(&mut self.stream).poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => {
-                    if n > 0 {
-                        buf.push(b',');
+            let mark = buf.len();
+            if n > 0 {
+                buf.push(b',');
+            }
+            match self.source.poll_json(cx, &mut buf) {
+                Poll::Ready(Some(Ok(()))) => n += 1,
+                other => {
+                    buf.truncate(mark);
+                    match other {
+                        Poll::Ready(Some(Err(e))) if n == 0 => {
+                            return Poll::Ready(Some(Err(to_js(e))))
+                        }
+                        Poll::Ready(Some(Err(e))) => {
+                            self.error = Some(e);
+                            break;
+                        }
+                        Poll::Ready(None) if n == 0 => return Poll::Ready(None),
+                        Poll::Pending if n == 0 => return Poll::Pending,
+                        _ => break,
                     }
-                    if let Err(e) = serde_json::to_writer(&mut buf, &chunk) {
-                        return Poll::Ready(Some(Err(json_err(e))));
-                    }
-                    n += 1;
                 }
-                Poll::Ready(Some(Err(e))) if n == 0 => return Poll::Ready(Some(Err(to_js(e)))),
-                Poll::Ready(Some(Err(e))) => {
-                    self.error = Some(e);
-                    break;
-                }
-                Poll::Ready(None) if n == 0 => return Poll::Ready(None),
-                Poll::Pending if n == 0 => return Poll::Pending,
-                Poll::Ready(None) | Poll::Pending => break,
             }
         }
         buf.push(b']');
@@ -64,8 +246,9 @@ struct Shared {
     waker: RefCell<Option<Waker>>,
 }
 
-/// A started chat stream. Call `next()` until it resolves to `undefined`; `cancel()` (or
-/// `free()`) drops the stream, which aborts the HTTP request.
+/// A started stream of chunks (`chat.completion.chunk` or `text_completion`). Call `next()`
+/// until it resolves to `undefined`; `cancel()` (or `free()`) drops the stream, which aborts
+/// the HTTP request.
 #[wasm_bindgen]
 pub struct ChunkStream {
     shared: Rc<Shared>,
@@ -82,14 +265,17 @@ impl std::fmt::Debug for ChunkStream {
 }
 
 impl ChunkStream {
-    pub(crate) fn new(
-        stream: ChatStream,
-        hidden_params: String,
-        response_cost: Rc<Cell<Option<f64>>>,
-    ) -> Self {
+    /// A handle over `stream`; `end` prices it and runs its callbacks when it ends.
+    /// `hidden_params` is `_hidden_params` as JSON text.
+    pub(crate) fn new<S: Chunks>(stream: S, end: StreamEnd<S::Acc>, hidden_params: String) -> Self {
+        let response_cost = end.cost.clone();
+        let source = Watched {
+            stream,
+            end: Some(end),
+        };
         let shared = Shared {
             batches: RefCell::new(Some(Batches {
-                stream,
+                source: Box::new(source),
                 error: None,
             })),
             waker: RefCell::new(None),
@@ -104,9 +290,9 @@ impl ChunkStream {
 
 #[wasm_bindgen]
 impl ChunkStream {
-    /// Resolves to the JSON text of a non-empty array of `chat.completion.chunk` objects, or to
-    /// `undefined` at the end (or after `cancel()`). Rejects like `completion()` on a stream
-    /// error. Call it again only after the previous promise settled.
+    /// Resolves to the JSON text of a non-empty array of chunks, or to `undefined` at the end
+    /// (or after `cancel()`). Rejects like `completion()` on a stream error. Call it again
+    /// only after the previous promise settled.
     pub fn next(&self) -> js_sys::Promise {
         let shared = self.shared.clone();
         wasm_bindgen_futures::future_to_promise(async move {

@@ -248,7 +248,8 @@ fn parse_for<E: Endpoint>(dc: &super::DeploymentCall) -> Result<(E::Request, Cal
 }
 
 impl Router {
-    async fn generate<E: Endpoint, H: Host>(
+    /// A call to endpoint `E` through the router (the public methods below, and the JS API).
+    pub(crate) async fn generate<E: Endpoint, H: Host>(
         &self,
         host: &H,
         env: &dyn Env,

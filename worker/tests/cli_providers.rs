@@ -22,9 +22,16 @@ use edgellm::{CallOptions, ChatRequest, ErrorKind};
 /// Whether a variable holds a credential (as opposed to an endpoint, version, region or
 /// project, which the probe fills in so that only credentials are missing).
 fn is_credential(name: &str) -> bool {
-    ["KEY", "TOKEN", "SECRET", "CREDENTIALS", "ACCESS_KEY_ID", "PASSWORD"]
-        .iter()
-        .any(|s| name.contains(s))
+    [
+        "KEY",
+        "TOKEN",
+        "SECRET",
+        "CREDENTIALS",
+        "ACCESS_KEY_ID",
+        "PASSWORD",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
 }
 
 fn setting_value(name: &str) -> &'static str {
@@ -48,8 +55,10 @@ fn builds(p: &dyn Provider, env: &HashMap<String, String>) -> Option<bool> {
     let model = "probe-model";
     let target = target_for(p, model, &CallOptions::default(), env, 1_700_000_000_000).ok()?;
     let attempts = [
-        p.chat_request(&ChatRequest::user(model, "hi"), &target).map(drop),
-        p.embedding_request(&EmbeddingRequest::new(model, &["hi"]), &target).map(drop),
+        p.chat_request(&ChatRequest::user(model, "hi"), &target)
+            .map(drop),
+        p.embedding_request(&EmbeddingRequest::new(model, &["hi"]), &target)
+            .map(drop),
         p.rerank_request(&rerank(model), &target).map(drop),
     ];
     attempts.into_iter().find_map(|r| match r {
@@ -80,11 +89,20 @@ fn credentials(p: &dyn Provider) -> Option<Vec<Vec<String>>> {
     if builds(p, &settings)? {
         return Some(Vec::new());
     }
-    let creds: Vec<&str> = info.env.iter().copied().filter(|n| is_credential(n)).collect();
+    let creds: Vec<&str> = info
+        .env
+        .iter()
+        .copied()
+        .filter(|n| is_credential(n))
+        .collect();
     let with = |names: &[&str]| {
         let mut env = settings.clone();
         for n in names {
-            let v = if n.contains("CREDENTIALS") { "{}" } else { "sk-probe-1234" };
+            let v = if n.contains("CREDENTIALS") {
+                "{}"
+            } else {
+                "sk-probe-1234"
+            };
             env.insert(n.to_string(), v.to_string());
         }
         builds(p, &env) == Some(true)
@@ -96,7 +114,9 @@ fn credentials(p: &dyn Provider) -> Option<Vec<Vec<String>>> {
         .collect();
     for (i, a) in creds.iter().enumerate() {
         for b in &creds[i + 1..] {
-            let covered = sets.iter().any(|s| s.len() == 1 && (s[0] == *a || s[0] == *b));
+            let covered = sets
+                .iter()
+                .any(|s| s.len() == 1 && (s[0] == *a || s[0] == *b));
             if !covered && with(&[a, b]) {
                 sets.push(vec![a.to_string(), b.to_string()]);
             }
