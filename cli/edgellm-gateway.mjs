@@ -114,6 +114,10 @@ async function main() {
   }
   const config = loadConfig(args);
   const warnings = warningsFor(args, config, env);
+  const keyed = Boolean(env.LITELLM_MASTER_KEY) || /^\s*master_key\s*:/m.test(config.text) || /"master_key"/.test(config.text);
+  if (!keyed && !["127.0.0.1", "localhost", "::1"].includes(args.host)) {
+    warnings.push(`listening on ${args.host} without a master key: anyone who can reach it can spend your provider keys (set LITELLM_MASTER_KEY).`);
+  }
   for (const w of warnings) console.error(`edgellm-gateway: warning: ${w}`);
 
   ensureBuilt();
@@ -176,7 +180,6 @@ async function main() {
     await sleep(300);
   }
   if (child.exitCode !== null) return;
-  const keyed = env.LITELLM_MASTER_KEY || /^\s*master_key\s*:/m.test(config.text) || /"master_key"/.test(config.text);
   const auth = keyed ? ` -H "Authorization: Bearer $LITELLM_MASTER_KEY"` : "";
   const body = JSON.stringify({ model: config.model, messages: [{ role: "user", content: "Hello" }] });
   console.log(`

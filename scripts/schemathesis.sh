@@ -62,7 +62,8 @@ echo "schemathesis.sh: gateway on $base after $((SECONDS - T0)) s; seed $SEED, $
 
 T1=$SECONDS
 status=0
-SCHEMATHESIS_HOOKS=$ROOT/tests/fuzz_gateway/hooks.py timeout $((MAX_TIME + 120)) "$VENV/bin/st" run "$base/openapi.json" \
+# From target/schemathesis: schemathesis keeps a `.schemathesis/` cache in its working directory.
+(cd "$OUT" && SCHEMATHESIS_HOOKS=$ROOT/tests/fuzz_gateway/hooks.py timeout $((MAX_TIME + 120)) "$VENV/bin/st" run "$base/openapi.json" \
   --checks "$CHECKS" \
   --max-examples "$MAX_EXAMPLES" \
   --max-time "$MAX_TIME" \
@@ -72,7 +73,7 @@ SCHEMATHESIS_HOOKS=$ROOT/tests/fuzz_gateway/hooks.py timeout $((MAX_TIME + 120))
   --request-timeout 30 \
   --generation-database none \
   --report junit --report-dir "$OUT" \
-  --no-color || status=$?
+  --no-color) || status=$?
 echo "schemathesis.sh: schemathesis finished in $((SECONDS - T1)) s with status $status (JUnit report: target/schemathesis/)"
 if [ "$status" != 0 ]; then
   echo "schemathesis.sh: gateway log (last lines):" >&2

@@ -102,6 +102,10 @@ pub const OPTION_KEYS: &[&str] = &[
     "vertex_access_token",
     "azure_ad_token",
     "organization",
+    "turn_off_message_logging",
+    "langfuse_public_key",
+    "langfuse_secret_key",
+    "langfuse_host",
 ];
 
 fn as_string(v: &Value) -> Option<String> {

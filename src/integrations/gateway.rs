@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 
 use super::capture::{Caller, ChatCapture};
 use super::dispatch::{Dispatcher, LoggingSettings};
+use super::event::{BudgetAlert, LogEvent};
 use super::send::{flush, FlushReport};
 use super::sink::{LogSink, LoggedStream};
 use crate::config::ProxyConfig;
@@ -119,6 +120,13 @@ impl RequestLog {
     /// What was recorded (and what is still to come).
     pub fn sink(&self) -> &LogSink {
         &self.sink
+    }
+
+    /// Records a budget alert (LiteLLM's `budget_alerts`: Slack and webhook loggers).
+    pub fn alert(&self, alert: BudgetAlert) {
+        if self.on {
+            self.sink.push(LogEvent::Budget(Box::new(alert)));
+        }
     }
 
     /// Starts recording a chat call whose body is `body`.
@@ -288,6 +296,35 @@ mod tests {
             events[0].payload().unwrap()["metadata"]["user_api_key_team_alias"],
             "core"
         );
+    }
+
+    #[test]
+    fn budget_alerts_reach_slack() {
+        let log = RequestLog::new("r", Caller::default(), Rc::new(|| 5));
+        log.alert(BudgetAlert {
+            event: "budget_crossed".into(),
+            event_group: "key".into(),
+            event_message: "Budget Crossed for key".into(),
+            spend: 2.0,
+            max_budget: Some(1.0),
+            ..Default::default()
+        });
+        let env: HashMap<String, String> = [(
+            "SLACK_WEBHOOK_URL".to_string(),
+            "http://slack.test/h".to_string(),
+        )]
+        .into();
+        let d = Dispatcher::new(
+            &LoggingSettings {
+                failure_callback: vec!["slack".into()],
+                ..Default::default()
+            },
+            &env,
+        );
+        let host = MockHost::new().reply(Reply::json(200, &json!({})));
+        assert!(block_on(log.deliver(&host, &d)).ok());
+        let text = host.requests.borrow()[0].json_body().unwrap()["text"].clone();
+        assert!(text.as_str().unwrap().contains("Budget Crossed for key"));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::completion::json_err;
 use super::error::to_js;
+use super::respond::json_err;
 use crate::accumulate::Accumulator;
 use serde_json::Value;
 

@@ -5,84 +5,47 @@
 //! `serde-wasm-bindgen` it measured on par for one chunk per crossing and faster for batches of
 //! chunks, without another dependency (numbers in pkg/README.md).
 
-use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::callbacks::{Facts, LogCall, Logged};
 use super::env::JsEnv;
 use super::error::to_js;
+use super::respond::{hidden_params, json_err, params_json, with_hidden};
 use super::stream::{ChunkStream, StreamEnd};
 use crate::accumulate::Accumulator;
-use crate::cost;
-use crate::engine::{self, CallMeta};
+use crate::engine::{self, Completion};
 use crate::options;
+use crate::router::RouteInfo;
 use crate::wasm::FetchHost;
-use crate::Error;
-
-/// LiteLLM's `_hidden_params`: where the call went.
-#[derive(Serialize)]
-pub(crate) struct HiddenParams<'a> {
-    custom_llm_provider: &'a str,
-    model: &'a str,
-    api_base: Option<&'a str>,
-    /// USD; `null` when no price is known for the model (and, for a stream, until it ended).
-    response_cost: Option<f64>,
-    attempts: u32,
-}
-
-impl<'a> HiddenParams<'a> {
-    pub(crate) fn new(meta: &'a CallMeta, response_cost: Option<cost::Usd>) -> Self {
-        Self {
-            custom_llm_provider: &meta.provider,
-            model: &meta.model,
-            api_base: meta.api_base.as_deref(),
-            response_cost: response_cost.map(cost::Usd::to_f64),
-            attempts: meta.attempts,
-        }
-    }
-
-    /// As JSON text (a stream handle's `hiddenParams`).
-    pub(crate) fn to_json_text(&self) -> Result<String, JsValue> {
-        serde_json::to_string(self).map_err(json_err)
-    }
-}
-
-#[derive(Serialize)]
-struct WithHidden<'a, T> {
-    #[serde(flatten)]
-    response: &'a T,
-    _hidden_params: HiddenParams<'a>,
-}
-
-/// `response` plus `_hidden_params`, as a JS object.
-pub(crate) fn with_hidden<T: Serialize>(
-    response: &T,
-    hidden: HiddenParams<'_>,
-) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(&WithHidden {
-        response,
-        _hidden_params: hidden,
-    })
-    .map_err(json_err)?;
-    js_sys::JSON::parse(&text)
-}
-
-/// The JS params object as JSON; `expects` says what it should have been.
-pub(crate) fn params_json(params: &JsValue, expects: &str) -> Result<Value, Error> {
-    let text = js_sys::JSON::stringify(params)
-        .ok()
-        .and_then(|s| s.as_string())
-        .filter(|_| params.is_object())
-        .ok_or_else(|| Error::bad_request(expects))?;
-    Ok(serde_json::from_str(&text)?)
-}
-
-pub(crate) fn json_err(e: serde_json::Error) -> JsValue {
-    to_js(Error::decode(format!("cannot serialize the response: {e}")))
-}
+use crate::{cost, CallOptions, Error};
 
 const EXPECTS: &str = "completion() expects an object such as { model, messages }";
+
+/// Fires the callbacks of a finished chat call and makes the JS response.
+pub(crate) fn finish_chat(
+    log: &LogCall,
+    c: &Completion,
+    options: &CallOptions,
+    route: Option<&RouteInfo>,
+    cost: Option<cost::Usd>,
+) -> Result<JsValue, JsValue> {
+    let facts = Facts {
+        route,
+        metadata: options.metadata.as_ref(),
+        cost,
+        usage: c.response.usage.as_ref(),
+        ..Facts::default()
+    };
+    log.success(
+        Some(&c.response.id),
+        &c.meta,
+        facts,
+        Logged::Chat(&c.response),
+    );
+    let text = serde_json::to_string(&c.response).map_err(json_err)?;
+    with_hidden(text, &hidden_params(&c.meta, route, cost))
+}
 
 /// One chat completion. Resolves to the OpenAI `chat.completion` object plus `_hidden_params`.
 /// Rejects with an `Error` whose `name` is the OpenAI error class (see `pkg/errors.js`).
@@ -103,19 +66,7 @@ pub async fn completion(params: JsValue) -> Result<JsValue, JsValue> {
         to_js(e)
     })?;
     let cost = cost::response_cost(&done, &opts);
-    let facts = Facts {
-        metadata: opts.metadata.as_ref(),
-        cost,
-        usage: done.response.usage.as_ref(),
-        ..Facts::default()
-    };
-    log.success(
-        Some(&done.response.id),
-        &done.meta,
-        facts,
-        Logged::Chat(&done.response),
-    );
-    with_hidden(&done.response, HiddenParams::new(&done.meta, cost))
+    finish_chat(&log, &done, &opts, None, cost)
 }
 
 /// A streaming chat completion. Resolves once the response headers arrived (after retries)
@@ -131,14 +82,11 @@ pub async fn completion_stream(params: JsValue) -> Result<ChunkStream, JsValue> 
         Ok((started, opts))
     }
     .await;
-    let (started, opts) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            log.failure(&e, None, None);
-            return Err(to_js(e));
-        }
-    };
-    let hidden = HiddenParams::new(&started.meta, None).to_json_text()?;
+    let (started, opts) = result.map_err(|e| {
+        log.failure(&e, None, None);
+        to_js(e)
+    })?;
+    let hidden = hidden_params(&started.meta, None, None).to_string();
     let end = StreamEnd::<Accumulator>::new(started.meta, opts, None, log);
     Ok(ChunkStream::new(started.stream, end, hidden))
 }

@@ -13,5 +13,6 @@ mod error;
 mod info;
 mod logging;
 mod modality;
+mod respond;
 mod router;
 mod stream;

@@ -9,10 +9,10 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::accumulate::TextAccumulator;
-use super::callbacks::{Facts, LogCall, Logged};
-use super::completion::{json_err, params_json, with_hidden, HiddenParams};
+use super::callbacks::LogCall;
 use super::env::JsEnv;
 use super::error::to_js;
+use super::respond::{hidden_params, params_json, run, Call, Done, Export};
 use super::stream::{ChunkStream, StreamEnd};
 use crate::modality;
 use crate::router::modality::{
@@ -21,47 +21,31 @@ use crate::router::modality::{
 use crate::wasm::FetchHost;
 use crate::Error;
 
-/// The response as JSON, for callbacks (only built when one listens).
-pub(crate) fn logged_json<T: Serialize>(log: &LogCall, response: &T) -> Result<Value, JsValue> {
-    if log.is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::to_value(response).map_err(json_err)
-}
-
-async fn generate<E: Endpoint>(params: JsValue, expects: &str) -> Result<JsValue, JsValue>
+/// Parses, calls and prices; the rest is [`run`], the same for every endpoint.
+fn call<E: Endpoint + 'static>(request: Value) -> Call
 where
     E::Response: Serialize,
 {
-    let request = params_json(&params, expects);
-    let log = LogCall::other(
-        &params,
-        E::CALL_TYPE,
-        E::LOGGED_INPUT,
-        request.as_ref().unwrap_or(&Value::Null),
-    );
-    let result: Result<_, Error> = async {
-        let (req, opts) = E::parse(request?)?;
+    Box::pin(async move {
+        let (req, opts) = E::parse(request)?;
         let g = E::call(&FetchHost, &JsEnv, req.clone(), opts.clone()).await?;
-        Ok((g, req, opts))
+        let cost = E::cost(&g, &req, &opts);
+        let usage = E::usage(&g.response);
+        Ok(Done {
+            cost,
+            usage,
+            metadata: opts.metadata,
+            ..Done::new(&g.response, g.meta)?
+        })
+    })
+}
+
+fn export<E: Endpoint>(expects: &'static str) -> Export {
+    Export {
+        call_type: E::CALL_TYPE,
+        input_key: E::LOGGED_INPUT,
+        expects,
     }
-    .await;
-    let (g, req, opts) = result.map_err(|e| {
-        log.failure(&e, None, None);
-        to_js(e)
-    })?;
-    let cost = E::cost(&g, &req, &opts);
-    let json = logged_json(&log, &g.response)?;
-    let usage = E::usage(&g.response);
-    let facts = Facts {
-        metadata: opts.metadata.as_ref(),
-        cost,
-        usage: usage.as_ref(),
-        ..Facts::default()
-    };
-    let id = json["id"].as_str().map(str::to_string);
-    log.success(id.as_deref(), &g.meta, facts, Logged::Json(json));
-    with_hidden(&g.response, HiddenParams::new(&g.meta, cost))
 }
 
 /// Embeddings in OpenAI's format for any provider that has them (LiteLLM's `embedding`):
@@ -69,11 +53,8 @@ where
 /// plus `_hidden_params`.
 #[wasm_bindgen]
 pub async fn embedding(params: JsValue) -> Result<JsValue, JsValue> {
-    generate::<Embeddings>(
-        params,
-        "embedding() expects an object such as { model, input }",
-    )
-    .await
+    let expects = "embedding() expects an object such as { model, input }";
+    run(params, export::<Embeddings>(expects), call::<Embeddings>).await
 }
 
 /// Image generation (LiteLLM's `image_generation`): `{ model, prompt, n?, size?, quality?,
@@ -81,22 +62,20 @@ pub async fn embedding(params: JsValue) -> Result<JsValue, JsValue> {
 /// `_hidden_params`.
 #[wasm_bindgen(js_name = imageGeneration)]
 pub async fn image_generation(params: JsValue) -> Result<JsValue, JsValue> {
-    generate::<Images>(
-        params,
-        "imageGeneration() expects an object such as { model, prompt }",
-    )
-    .await
+    let expects = "imageGeneration() expects an object such as { model, prompt }";
+    run(params, export::<Images>(expects), call::<Images>).await
 }
+
+const TEXT_EXPECTS: &str = "textCompletion() expects an object such as { model, prompt }";
 
 /// A legacy text completion (LiteLLM's `text_completion`): natively where the provider has a
 /// completions endpoint for the model, else through chat. Resolves to a `text_completion`
 /// object plus `_hidden_params`; `stream` is ignored (see `textCompletionStream`).
 #[wasm_bindgen(js_name = textCompletion)]
 pub async fn text_completion(params: JsValue) -> Result<JsValue, JsValue> {
-    generate::<TextCompletions>(params, TEXT_EXPECTS).await
+    let export = export::<TextCompletions>(TEXT_EXPECTS);
+    run(params, export, call::<TextCompletions>).await
 }
-
-const TEXT_EXPECTS: &str = "textCompletion() expects an object such as { model, prompt }";
 
 /// A streaming text completion: resolves once the response headers arrived to a
 /// [`ChunkStream`] of `text_completion` chunks (`choices[i].text` holds each new piece).
@@ -121,7 +100,7 @@ pub async fn text_completion_stream(params: JsValue) -> Result<ChunkStream, JsVa
         log.failure(&e, None, None);
         to_js(e)
     })?;
-    let hidden = HiddenParams::new(&started.meta, None).to_json_text()?;
+    let hidden = hidden_params(&started.meta, None, None).to_string();
     let end = StreamEnd::<TextAccumulator>::new(started.meta, opts, None, log);
     Ok(ChunkStream::new(started.stream, end, hidden))
 }
@@ -130,7 +109,8 @@ pub async fn text_completion_stream(params: JsValue) -> Result<ChunkStream, JsVa
 /// `omni-moderation-latest` by default) → `{ id, model, results }` plus `_hidden_params`.
 #[wasm_bindgen]
 pub async fn moderation(params: JsValue) -> Result<JsValue, JsValue> {
-    generate::<Moderations>(params, "moderation() expects an object such as { input }").await
+    let expects = "moderation() expects an object such as { input }";
+    run(params, export::<Moderations>(expects), call::<Moderations>).await
 }
 
 /// Rerank in Cohere's format (LiteLLM's `rerank`): `{ model, query, documents, top_n?,
@@ -138,9 +118,6 @@ pub async fn moderation(params: JsValue) -> Result<JsValue, JsValue> {
 /// meta }` plus `_hidden_params`.
 #[wasm_bindgen]
 pub async fn rerank(params: JsValue) -> Result<JsValue, JsValue> {
-    generate::<Reranks>(
-        params,
-        "rerank() expects an object such as { model, query, documents }",
-    )
-    .await
+    let expects = "rerank() expects an object such as { model, query, documents }";
+    run(params, export::<Reranks>(expects), call::<Reranks>).await
 }

@@ -6,53 +6,19 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
 use super::accumulate::TextAccumulator;
-use super::callbacks::{Facts, LogCall, Logged};
-use super::completion::json_err;
+use super::callbacks::LogCall;
+use super::completion::finish_chat;
 use super::cost::{from_json, to_json};
 use super::env::JsEnv;
 use super::error::to_js;
-use super::modality::logged_json;
+use super::respond::{hidden_params, run, Call, Done, Export};
 use super::stream::{ChunkStream, StreamEnd};
 use crate::accumulate::Accumulator;
-use crate::cost::Usd;
-use crate::engine::CallMeta;
 use crate::router::modality::{
     Embeddings, Endpoint, Images, Moderations, Reranks, TextCompletions,
 };
-use crate::router::{RouteInfo, Router as CoreRouter};
+use crate::router::Router as CoreRouter;
 use crate::wasm::FetchHost;
-
-/// `_hidden_params` of a routed response (LiteLLM's names, plus the router's headers).
-fn hidden_params(meta: &CallMeta, route: &RouteInfo, cost: Option<Usd>) -> Value {
-    json!({
-        "custom_llm_provider": meta.provider,
-        "model": meta.model,
-        "api_base": meta.api_base,
-        "response_cost": cost.map(Usd::to_f64),
-        "model_id": route.deployment_id,
-        "model_group": route.model_group,
-        "attempts": route.requests,
-        "additional_headers": {
-            "x-litellm-model-id": route.deployment_id,
-            "x-litellm-model-group": route.model_group,
-            "x-litellm-attempted-retries": route.retries,
-            "x-litellm-attempted-fallbacks": route.fallbacks,
-            "x-litellm-response-cost": cost.map(Usd::to_f64),
-        },
-    })
-}
-
-/// `response` plus the routed `_hidden_params`, as a JS object.
-fn routed_response<T: Serialize>(
-    response: &T,
-    meta: &CallMeta,
-    route: &RouteInfo,
-    cost: Option<Usd>,
-) -> Result<JsValue, JsValue> {
-    let mut v = serde_json::to_value(response).map_err(json_err)?;
-    v["_hidden_params"] = hidden_params(meta, route, cost);
-    from_json(&v)
-}
 
 /// A LiteLLM Router: load balancing, retries, cooldowns and fallbacks over a `model_list`.
 ///
@@ -66,6 +32,24 @@ pub struct JsRouter {
     inner: CoreRouter,
 }
 
+/// Routes one call to endpoint `E`; the rest is [`run`], the same for every endpoint.
+fn call<E: Endpoint + 'static>(router: CoreRouter, request: Value) -> Call
+where
+    E::Response: Serialize,
+{
+    Box::pin(async move {
+        let done = router.generate::<E, _>(&FetchHost, &JsEnv, request).await?;
+        let g = done.generation;
+        Ok(Done {
+            route: Some(done.route),
+            cost: done.response_cost,
+            usage: E::usage(&g.response),
+            metadata: done.options.metadata,
+            ..Done::new(&g.response, g.meta)?
+        })
+    })
+}
+
 impl JsRouter {
     /// A call to endpoint `E` through the router.
     fn generate<E: Endpoint + 'static>(
@@ -77,30 +61,14 @@ impl JsRouter {
         E::Response: Serialize,
     {
         let router = self.inner.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let request = to_json(&params, what)?;
-            let log = LogCall::other(&params, E::CALL_TYPE, E::LOGGED_INPUT, &request);
-            let done = router
-                .generate::<E, _>(&FetchHost, &JsEnv, request)
-                .await
-                .map_err(|e| {
-                    log.failure(&e, None, None);
-                    to_js(e)
-                })?;
-            let g = &done.generation;
-            let json = logged_json(&log, &g.response)?;
-            let usage = E::usage(&g.response);
-            let facts = Facts {
-                route: Some(&done.route),
-                metadata: done.options.metadata.as_ref(),
-                cost: done.response_cost,
-                usage: usage.as_ref(),
-                ..Facts::default()
-            };
-            let id = json["id"].as_str().map(str::to_string);
-            log.success(id.as_deref(), &g.meta, facts, Logged::Json(json));
-            routed_response(&g.response, &g.meta, &done.route, done.response_cost)
-        })
+        let export = Export {
+            call_type: E::CALL_TYPE,
+            input_key: E::LOGGED_INPUT,
+            expects: what,
+        };
+        wasm_bindgen_futures::future_to_promise(run(params, export, move |request| {
+            call::<E>(router, request)
+        }))
     }
 }
 
@@ -128,21 +96,13 @@ impl JsRouter {
                     log.failure(&e, None, None);
                     to_js(e)
                 })?;
-            let c = &done.completion;
-            let facts = Facts {
-                route: Some(&done.route),
-                metadata: done.options.metadata.as_ref(),
-                cost: done.response_cost,
-                usage: c.response.usage.as_ref(),
-                ..Facts::default()
-            };
-            log.success(
-                Some(&c.response.id),
-                &c.meta,
-                facts,
-                Logged::Chat(&c.response),
-            );
-            routed_response(&c.response, &c.meta, &done.route, done.response_cost)
+            finish_chat(
+                &log,
+                &done.completion,
+                &done.options,
+                Some(&done.route),
+                done.response_cost,
+            )
         })
     }
 
@@ -162,7 +122,7 @@ impl JsRouter {
                     log.failure(&e, None, None);
                     to_js(e)
                 })?;
-            let hidden = hidden_params(&started.meta, &started.route, None).to_string();
+            let hidden = hidden_params(&started.meta, Some(&started.route), None).to_string();
             let end = StreamEnd::<Accumulator>::new(
                 started.meta,
                 started.options,
@@ -175,20 +135,29 @@ impl JsRouter {
 
     /// Embeddings through the router (LiteLLM's `router.embedding` / `aembedding`).
     pub fn embedding(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<Embeddings>(params, "embedding params")
+        self.generate::<Embeddings>(
+            params,
+            "router.embedding() expects an object such as { model, input }",
+        )
     }
 
     /// Image generation through the router (LiteLLM's `router.image_generation`).
     #[wasm_bindgen(js_name = imageGeneration)]
     pub fn image_generation(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<Images>(params, "imageGeneration params")
+        self.generate::<Images>(
+            params,
+            "router.imageGeneration() expects an object such as { model, prompt }",
+        )
     }
 
     /// A text completion through the router (LiteLLM's `router.text_completion`); `stream` is
     /// ignored (see `textCompletionStream`).
     #[wasm_bindgen(js_name = textCompletion)]
     pub fn text_completion(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<TextCompletions>(params, "textCompletion params")
+        self.generate::<TextCompletions>(
+            params,
+            "router.textCompletion() expects an object such as { model, prompt }",
+        )
     }
 
     /// A streaming text completion through the router: resolves once the first chunk arrived
@@ -212,7 +181,7 @@ impl JsRouter {
                     log.failure(&e, None, None);
                     to_js(e)
                 })?;
-            let hidden = hidden_params(&started.meta, &started.route, None).to_string();
+            let hidden = hidden_params(&started.meta, Some(&started.route), None).to_string();
             let end = StreamEnd::<TextAccumulator>::new(
                 started.meta,
                 started.options,
@@ -225,12 +194,18 @@ impl JsRouter {
 
     /// Moderation through the router (LiteLLM's `router.amoderation`).
     pub fn moderation(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<Moderations>(params, "moderation params")
+        self.generate::<Moderations>(
+            params,
+            "router.moderation() expects an object such as { model, input }",
+        )
     }
 
     /// Rerank through the router (LiteLLM's `router.arerank`).
     pub fn rerank(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<Reranks>(params, "rerank params")
+        self.generate::<Reranks>(
+            params,
+            "router.rerank() expects an object such as { model, query, documents }",
+        )
     }
 
     /// Settings that were read but have no effect here (e.g. `redis_host`).

@@ -20,12 +20,14 @@
 //! assert_eq!(done.response_cost.unwrap().pico(), 40_000);
 //! ```
 
+use std::any::Any;
+use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use futures_util::{Stream, StreamExt};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::chat::{into_map, StreamShared};
 use super::{RouteInfo, RouteOutput, Router};
@@ -40,7 +42,7 @@ use crate::types::{
     ModerationResponse, RerankRequest, RerankResponse, TextCompletionRequest,
     TextCompletionResponse, Usage,
 };
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 /// One non-chat endpoint: how its body parses, which core function serves it, and how it is
 /// priced. Shared by the router and the JS API so both price and log a call the same way.
@@ -227,18 +229,21 @@ pub struct RoutedGeneration<T> {
     pub response_cost: Option<Usd>,
 }
 
-struct Out<E: Endpoint> {
-    generation: Generation<E::Response>,
-    request: E::Request,
-    options: CallOptions,
+/// A deployment call's result with its type erased, so that one instantiation of the
+/// routing loop ([`Router::route`]) serves every endpoint (its code ships in the wasm once,
+/// not once per endpoint).
+struct Erased {
+    value: Box<dyn Any>,
     usage: Option<Usage>,
 }
 
-impl<E: Endpoint> RouteOutput for Out<E> {
+impl RouteOutput for Erased {
     fn usage(&self) -> Option<&Usage> {
         self.usage.as_ref()
     }
 }
+
+type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Erased>> + 'a>>;
 
 /// Parses the router's merged body for one deployment, with its pricing.
 fn parse_for<E: Endpoint>(dc: &super::DeploymentCall) -> Result<(E::Request, CallOptions)> {
@@ -249,7 +254,7 @@ fn parse_for<E: Endpoint>(dc: &super::DeploymentCall) -> Result<(E::Request, Cal
 
 impl Router {
     /// A call to endpoint `E` through the router (the public methods below, and the JS API).
-    pub(crate) async fn generate<E: Endpoint, H: Host>(
+    pub(crate) async fn generate<E: Endpoint + 'static, H: Host>(
         &self,
         host: &H,
         env: &dyn Env,
@@ -258,27 +263,41 @@ impl Router {
         let request = into_map(request)?;
         let env = layered_env(&self.config, env);
         let env: &dyn Env = &env;
-        let routed = self
-            .route(host, request, |dc| async move {
+        let call = |dc: super::DeploymentCall| -> CallFuture<'_> {
+            Box::pin(async move {
                 let (req, opts) = parse_for::<E>(&dc)?;
                 let generation = E::call(host, env, req.clone(), opts.clone()).await?;
                 let usage = E::usage(&generation.response);
-                Ok(Out::<E> {
+                let response_cost = E::cost(&generation, &req, &opts);
+                let out = RoutedGeneration {
                     generation,
-                    request: req,
+                    route: RouteInfo::default(),
                     options: opts,
+                    response_cost,
+                };
+                Ok(Erased {
+                    value: Box::new(out),
                     usage,
                 })
             })
-            .await?;
-        let out = routed.output;
-        let response_cost = E::cost(&out.generation, &out.request, &out.options);
-        Ok(RoutedGeneration {
-            generation: out.generation,
-            route: routed.route,
-            options: out.options,
-            response_cost,
-        })
+        };
+        let routed = self.route_erased(host, request, &call).await?;
+        let mut out = routed
+            .output
+            .value
+            .downcast::<RoutedGeneration<E::Response>>()
+            .map_err(|_| Error::new(ErrorKind::InternalServer, "routed call of another type"))?;
+        out.route = routed.route;
+        Ok(*out)
+    }
+
+    async fn route_erased<'a, H: Host>(
+        &self,
+        host: &'a H,
+        request: Map<String, Value>,
+        call: &(dyn Fn(super::DeploymentCall) -> CallFuture<'a> + 'a),
+    ) -> Result<super::Routed<Erased>> {
+        self.route(host, request, call).await
     }
 
     /// Embeddings through the router (LiteLLM's `router.embedding` / `aembedding`): `request`

@@ -102,8 +102,8 @@ async function call(kind, name) {
 
 const WANT = {
   success: { model: "gpt-4o", userText: "Say hello", output: "Hello from upstream", promptTokens: 11, completionTokens: 4 },
-  // A call the router could not place is logged under the model the caller asked for.
-  failure: { model: "limited", userText: "Say hello", error: "Rate limit reached" },
+  // The error names the deployment's model.
+  failure: { model: "gpt-4o", userText: "Say hello", error: "Rate limit reached" },
   stream: { model: "gpt-4o", userText: "Say hello", output: "Streamed", promptTokens: 6, completionTokens: 2 },
 };
 
@@ -119,6 +119,35 @@ describe("each integration receives success, failure and streamed calls", () => 
       });
     }
   }
+});
+
+describe("completion() without a Router", () => {
+  const direct = (path, extra = {}) => ({
+    model: "openai/gpt-4o",
+    api_base: `${upstream.url}/${path}/v1`,
+    api_key: "sk-test-logging",
+    messages,
+    ...extra,
+  });
+
+  test("success, failure and stream reach the string callbacks", async () => {
+    const names = { success_callback: ["langfuse", "webhook"], failure_callback: ["langfuse", "webhook"] };
+    const r = await wasm.completion(direct("ok", names));
+    assert.equal(r.choices[0].message.content, "Hello from upstream");
+    await assert.rejects(wasm.completion(direct("limited", names)), (e) => e.name === "RateLimitError");
+    const handle = await wasm.completionStream(direct("stream", { ...names, stream: true }));
+    const chunks = await drain(handle);
+    assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join(""), "Streamed");
+    const report = await flushLogging();
+    assert.ok(report.every((x) => x.ok), JSON.stringify(report));
+    const events = ingest.of("webhook").flatMap((x) => x.json);
+    assert.deepEqual(events.map((p) => [p.status, p.stream]).sort(), [["failure", false], ["success", false], ["success", true]]);
+    const streamed = events.find((p) => p.stream);
+    assert.equal(streamed.response.choices[0].message.content, "Streamed");
+    assert.equal(streamed.completion_tokens, 2);
+    const generations = ingest.of("langfuse").flatMap((x) => x.json.batch).filter((e) => e.type === "generation-create");
+    assert.equal(generations.length, 3);
+  });
 });
 
 describe("configuration", () => {

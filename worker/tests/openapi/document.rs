@@ -161,6 +161,35 @@ fn gateway_model_rules(schemas: &mut Map<String, Value>) {
     }
 }
 
+/// Emptiness rules the core checks by hand after deserializing (`options.rs` for `messages`,
+/// `modality/parse.rs` for the others), so that valid examples are not refused for them.
+fn non_empty_rules(schemas: &mut Map<String, Value>) {
+    schemas["ChatRequest"]["properties"]["messages"]["minItems"] = json!(1);
+    for name in ["Prompt", "EmbeddingInput"] {
+        for branch in schemas[name]["anyOf"]
+            .as_array_mut()
+            .expect("untagged enum")
+        {
+            match branch["type"].as_str() {
+                // An empty prompt is valid for completions (the model starts from nothing).
+                Some("string") if name == "EmbeddingInput" => branch["minLength"] = json!(1),
+                Some("array") => {
+                    branch["minItems"] = json!(1);
+                    match branch["items"]["type"].as_str() {
+                        Some("string") => branch["items"]["minLength"] = json!(1),
+                        Some("array") => branch["items"]["minItems"] = json!(1),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let rerank = &mut schemas["RerankRequest"]["properties"];
+    rerank["query"]["minLength"] = json!(1);
+    rerank["documents"]["minItems"] = json!(1);
+}
+
 /// `<Name>ForDeployment`: the body where the path names the model (Azure's
 /// `/openai/deployments/{model}/…`, `/engines/{model}/…`), so `model` may be left out.
 fn deployment_variant(schemas: &mut Map<String, Value>, name: &str) -> String {
@@ -356,6 +385,7 @@ This document is generated from the Rust types the gateway (de)serializes (`work
 pub fn document() -> Value {
     let mut schemas = merge(request_schemas(), response_schemas());
     gateway_model_rules(&mut schemas);
+    non_empty_rules(&mut schemas);
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for op in ops::all() {
         let method = op.endpoint.method().to_ascii_lowercase();

@@ -1,0 +1,171 @@
+//! A finished call → the JS value the caller gets: the response plus `_hidden_params`, after
+//! its callbacks fired. Shared by every export, so the code after a call is not repeated per
+//! response type: a call reduces its response to JSON text once ([`Done`]) and the rest is
+//! one function ([`finish`]).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+
+use super::callbacks::{Facts, LogCall, Logged};
+use super::error::to_js;
+use crate::cost::Usd;
+use crate::engine::CallMeta;
+use crate::router::RouteInfo;
+use crate::types::Usage;
+use crate::Error;
+
+pub(crate) fn json_err(e: serde_json::Error) -> JsValue {
+    to_js(Error::decode(format!("cannot serialize the response: {e}")))
+}
+
+/// The JS params object as JSON; `expects` says what it should have been.
+pub(crate) fn params_json(params: &JsValue, expects: &str) -> Result<Value, Error> {
+    let text = js_sys::JSON::stringify(params)
+        .ok()
+        .and_then(|s| s.as_string())
+        .filter(|_| params.is_object())
+        .ok_or_else(|| Error::bad_request(expects))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// LiteLLM's `_hidden_params`: where the call went, what it cost; for routed calls also the
+/// deployment and the router's response headers.
+pub(crate) fn hidden_params(
+    meta: &CallMeta,
+    route: Option<&RouteInfo>,
+    cost: Option<Usd>,
+) -> Value {
+    let cost = cost.map(Usd::to_f64);
+    let Some(route) = route else {
+        return json!({
+            "custom_llm_provider": meta.provider,
+            "model": meta.model,
+            "api_base": meta.api_base,
+            "response_cost": cost,
+            "attempts": meta.attempts,
+        });
+    };
+    json!({
+        "custom_llm_provider": meta.provider,
+        "model": meta.model,
+        "api_base": meta.api_base,
+        "response_cost": cost,
+        "model_id": route.deployment_id,
+        "model_group": route.model_group,
+        "attempts": route.requests,
+        "additional_headers": {
+            "x-litellm-model-id": route.deployment_id,
+            "x-litellm-model-group": route.model_group,
+            "x-litellm-attempted-retries": route.retries,
+            "x-litellm-attempted-fallbacks": route.fallbacks,
+            "x-litellm-response-cost": cost,
+        },
+    })
+}
+
+/// `text` (a JSON object) with `_hidden_params` added as its last field, parsed by JS.
+pub(crate) fn with_hidden(mut text: String, hidden: &Value) -> Result<JsValue, JsValue> {
+    if !text.ends_with('}') {
+        return Err(to_js(Error::decode("the response is not a JSON object")));
+    }
+    text.pop();
+    if text.trim_end() != "{" {
+        text.push(',');
+    }
+    text.push_str("\"_hidden_params\":");
+    text.push_str(&hidden.to_string());
+    text.push('}');
+    js_sys::JSON::parse(&text)
+}
+
+/// A finished call, its response already JSON text.
+pub(crate) struct Done {
+    /// The response.
+    pub text: String,
+    /// Call facts.
+    pub meta: CallMeta,
+    /// The route, for routed calls.
+    pub route: Option<RouteInfo>,
+    /// `response_cost`.
+    pub cost: Option<Usd>,
+    /// Token usage, where the response reports it.
+    pub usage: Option<Usage>,
+    /// The `metadata` the call was made with.
+    pub metadata: Option<Value>,
+}
+
+impl Done {
+    /// `response` as JSON text, with the call's facts.
+    pub(crate) fn new<T: Serialize>(response: &T, meta: CallMeta) -> Result<Self, Error> {
+        Ok(Self {
+            text: serde_json::to_string(response)?,
+            meta,
+            route: None,
+            cost: None,
+            usage: None,
+            metadata: None,
+        })
+    }
+}
+
+/// Fires the callbacks for `result` and makes the JS result: the response with
+/// `_hidden_params`, or the error.
+pub(crate) fn finish(log: &LogCall, result: Result<Done, Error>) -> Result<JsValue, JsValue> {
+    let done = result.map_err(|e| {
+        log.failure(&e, None, None);
+        to_js(e)
+    })?;
+    if !log.is_empty() {
+        let json: Value = serde_json::from_str(&done.text).map_err(json_err)?;
+        let id = json["id"].as_str().map(str::to_string);
+        let facts = Facts {
+            route: done.route.as_ref(),
+            metadata: done.metadata.as_ref(),
+            cost: done.cost,
+            usage: done.usage.as_ref(),
+            ..Facts::default()
+        };
+        log.success(id.as_deref(), &done.meta, facts, Logged::Json(json));
+    }
+    let hidden = hidden_params(&done.meta, done.route.as_ref(), done.cost);
+    with_hidden(done.text, &hidden)
+}
+
+/// One endpoint's own part of a call: parse, call (or route), price, serialize. Boxed so that
+/// the rest of a call ([`run`]) is compiled once for every endpoint.
+pub(crate) type Call = Pin<Box<dyn Future<Output = Result<Done, Error>>>>;
+
+/// What a JS export of an endpoint other than chat needs to know about it.
+pub(crate) struct Export {
+    /// LiteLLM's `call_type`.
+    pub call_type: &'static str,
+    /// The body field logged as `messages`.
+    pub input_key: &'static str,
+    /// The error message for params that are not an object.
+    pub expects: &'static str,
+}
+
+/// Runs one call: reads the params and their callbacks, runs `call` on the JSON request, and
+/// makes the JS result (see [`finish`]).
+pub(crate) async fn run(
+    params: JsValue,
+    export: Export,
+    call: impl FnOnce(Value) -> Call,
+) -> Result<JsValue, JsValue> {
+    let request = params_json(&params, export.expects);
+    let log = LogCall::other(
+        &params,
+        export.call_type,
+        export.input_key,
+        request.as_ref().unwrap_or(&Value::Null),
+    );
+    let result = match request {
+        Ok(r) => call(r).await,
+        Err(e) => Err(e),
+    };
+    finish(&log, result)
+}
