@@ -116,6 +116,24 @@ fn as_string(v: &Value) -> Option<String> {
     }
 }
 
+/// RFC 9110 §5.1: a field name is a non-empty `token`.
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// RFC 9110 §5.5 field values (visible ASCII, SP, HTAB, obs-text as Latin-1), which every
+/// host's `fetch` takes as a byte string. Checked here so that a request-supplied header with
+/// CR/LF (injection), NUL or characters past U+00FF is a 400 on every host alike, instead of
+/// a host-specific failure or a value the host re-encodes.
+fn is_header_value(value: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c == '\t' || (' '..='~').contains(&c) || ('\u{80}'..='\u{ff}').contains(&c))
+}
+
 fn headers_from(v: &Value) -> Result<Vec<(String, String)>> {
     let Value::Object(map) = v else {
         return Err(
@@ -124,12 +142,22 @@ fn headers_from(v: &Value) -> Result<Vec<(String, String)>> {
     };
     map.iter()
         .map(|(k, v)| {
-            as_string(v)
-                .map(|s| (k.to_ascii_lowercase(), s))
-                .ok_or_else(|| {
-                    Error::bad_request(format!("header `{k}` must be a string"))
-                        .with_param("headers")
-                })
+            let value = as_string(v).ok_or_else(|| {
+                Error::bad_request(format!("header `{k}` must be a string")).with_param("headers")
+            })?;
+            if !is_header_name(k) {
+                return Err(Error::bad_request(format!(
+                    "invalid header name {k:?}: use letters, digits and !#$%&'*+-.^_`|~"
+                ))
+                .with_param("headers"));
+            }
+            if !is_header_value(&value) {
+                return Err(Error::bad_request(format!(
+                    "invalid value for header `{k}`: control characters (CR, LF, NUL) and characters past U+00FF are not allowed"
+                ))
+                .with_param("headers"));
+            }
+            Ok((k.to_ascii_lowercase(), value))
         })
         .collect()
 }
@@ -239,4 +267,36 @@ pub fn parse_chat(value: Value) -> Result<(ChatRequest, CallOptions)> {
         return Err(Error::bad_request("`messages` must not be empty").with_param("messages"));
     }
     Ok((req, opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn headers_of(h: Value) -> Result<Vec<(String, String)>> {
+        let mut body = json!({"model": "m", "messages": [], "extra_headers": h});
+        CallOptions::extract(body.as_object_mut().expect("object")).map(|o| o.headers)
+    }
+
+    #[test]
+    fn request_headers_must_be_valid_http_fields() {
+        let ok =
+            headers_of(json!({"X-Trace": "a b\tc", "anthropic-beta": "x", "x-latin1": "café"}))
+                .expect("valid headers");
+        assert_eq!(ok[0].0, "x-trace");
+        for bad in [
+            json!({"x-evil": "a\r\nx-injected: 1"}),
+            json!({"x-evil": "a\nb"}),
+            json!({"x-nul": "a\u{0}b"}),
+            json!({"x-emoji": "\u{1F600}"}),
+            json!({"bad name": "x"}),
+            json!({"": "x"}),
+            json!({"x:y": "x"}),
+        ] {
+            let e = headers_of(bad.clone()).expect_err(&bad.to_string());
+            assert_eq!(e.kind(), crate::ErrorKind::BadRequest, "{bad}");
+            assert_eq!(e.param(), Some("headers"), "{bad}");
+        }
+    }
 }

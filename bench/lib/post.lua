@@ -10,6 +10,15 @@ for line in (os.getenv("BENCH_HEADERS") or ""):gmatch("[^\n]+") do
   if name then wrk.headers[name] = value end
 end
 
+-- $BENCH_DELAY_MS: think time before each request on a connection (paced load instead of
+-- back-to-back requests).
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if delay_ms and delay_ms > 0 then
+  function delay()
+    return delay_ms
+  end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -15,9 +15,10 @@ const LUA = path.join(BENCH_DIR, "lib", "post.lua");
  * @param {number} o.connections  concurrency (keep-alive connections)
  * @param {number} o.seconds      duration
  * @param {number} [o.timeout]    per-request timeout, seconds
+ * @param {number} [o.delayMs]    think time per connection before each request (paced load)
  * @returns {Promise<{requests, rps, errors, latency_ms: {p50, p90, p99, p999, mean, max}, bytes}>}
  */
-export async function runWrk({ url, body, headers = {}, connections, seconds, timeout = 30 }) {
+export async function runWrk({ url, body, headers = {}, connections, seconds, timeout = 30, delayMs = 0 }) {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const bodyFile = path.join(OUT_DIR, `wrk-body-${process.pid}.json`);
   fs.writeFileSync(bodyFile, body);
@@ -29,6 +30,7 @@ export async function runWrk({ url, body, headers = {}, connections, seconds, ti
     ...process.env,
     BENCH_BODY_FILE: bodyFile,
     BENCH_HEADERS: Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\n"),
+    BENCH_DELAY_MS: String(delayMs),
   };
   const stdout = await new Promise((resolve, reject) => {
     execFile("taskset", args, { env, timeout: (seconds + timeout + 30) * 1000, maxBuffer: 1 << 20 }, (err, out, errOut) => {

@@ -82,6 +82,11 @@ impl LoggerKind {
     fn logs_success(self) -> bool {
         self != Self::Slack
     }
+
+    /// Slack alerts on LLM API failures; a call the gateway refused by policy is none.
+    fn logs_refusals(self) -> bool {
+        self != Self::Slack
+    }
 }
 
 /// LiteLLM's logging configuration.
@@ -377,6 +382,9 @@ impl Dispatcher {
                 match e {
                     LogEvent::Success(p) if l.on_success => payloads.push(p.clone()),
                     LogEvent::Failure(p) if l.on_failure => payloads.push(p.clone()),
+                    LogEvent::Refused(p) if l.on_failure && l.kind.logs_refusals() => {
+                        payloads.push(p.clone())
+                    }
                     LogEvent::Budget(a) => alerts.push(a),
                     _ => {}
                 }
@@ -593,6 +601,25 @@ mod tests {
             plan.jobs[3].request.json_body().unwrap()["event"],
             "budget_crossed"
         );
+    }
+
+    #[test]
+    fn refused_calls_reach_failure_loggers_but_not_slack() {
+        let d = Dispatcher::new(
+            &settings(json!({"failure_callback": ["slack", "webhook"]})),
+            &env(),
+        );
+        let plan = d.plan(&[LogEvent::Refused(testdata::failure())]);
+        let names: Vec<_> = plan.jobs.iter().map(|j| j.logger).collect();
+        assert_eq!(names, ["webhook"]);
+        assert_eq!(
+            plan.jobs[0].request.json_body().unwrap()[0]["status"],
+            "failure"
+        );
+        // An LLM API failure still alerts Slack.
+        let plan = d.plan(&[LogEvent::Failure(testdata::failure())]);
+        let names: Vec<_> = plan.jobs.iter().map(|j| j.logger).collect();
+        assert_eq!(names, ["slack", "webhook"]);
     }
 
     #[test]

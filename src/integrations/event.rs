@@ -10,6 +10,11 @@ pub enum LogEvent {
     Success(Value),
     /// A call that failed: its payload with `error_information`.
     Failure(Value),
+    /// A call the gateway refused before calling any provider (a virtual key's budget, rate
+    /// limit or model access): its failure payload. Failure loggers receive it, as LiteLLM logs
+    /// its proxy-level auth errors; it is no LLM API failure, so Slack's `llm_exceptions`
+    /// alerts skip it (the budget itself alerts through [`LogEvent::Budget`], once).
+    Refused(Value),
     /// A spend limit crossed (LiteLLM's `budget_alerts`).
     Budget(Box<BudgetAlert>),
 }
@@ -27,7 +32,7 @@ impl LogEvent {
     /// The payload of a call event.
     pub fn payload(&self) -> Option<&Value> {
         match self {
-            LogEvent::Success(p) | LogEvent::Failure(p) => Some(p),
+            LogEvent::Success(p) | LogEvent::Failure(p) | LogEvent::Refused(p) => Some(p),
             LogEvent::Budget(_) => None,
         }
     }

@@ -112,6 +112,11 @@ impl RequestLog {
         }
     }
 
+    /// The caller this log names (the base for [`RequestLog::with_caller`]).
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
     /// Whether anything is recorded.
     pub fn is_on(&self) -> bool {
         self.on
@@ -174,6 +179,16 @@ impl ChatCall {
             });
         }
         r
+    }
+
+    /// Records that the gateway refused the call before calling any provider (a virtual key's
+    /// budget, rate limit or model access): a [`LogEvent::Refused`] failure payload.
+    pub fn refused(&self, e: &crate::Error) {
+        if let Some(c) = &self.capture {
+            if let Some(p) = c.failure(e, (self.log.clock)()).payload() {
+                self.log.sink.push(LogEvent::Refused(p.clone()));
+            }
+        }
     }
 
     /// Records an error that happened before a stream started, and passes the result through.
@@ -296,6 +311,43 @@ mod tests {
             events[0].payload().unwrap()["metadata"]["user_api_key_team_alias"],
             "core"
         );
+    }
+
+    #[test]
+    fn refusals_are_failure_payloads_of_their_own_kind() {
+        let log = RequestLog::new(
+            "r",
+            Caller {
+                key: Some("sk-virtual".into()),
+                ..Default::default()
+            },
+            Rc::new(|| 7),
+        );
+        assert_eq!(log.caller().key.as_deref(), Some("sk-virtual"));
+        let body = json!({"model": "gpt", "messages": [{"role": "user", "content": "Hi"}]});
+        log.chat(body.as_object().unwrap()).refused(
+            &crate::Error::new(
+                crate::ErrorKind::BudgetExceeded,
+                "Budget has been exceeded!",
+            )
+            .with_status(400),
+        );
+        let events = block_on(log.sink().settled());
+        let LogEvent::Refused(p) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(p["status"], "failure");
+        assert_eq!(p["error_information"]["status_code"], 400);
+        assert_eq!(p["error_information"]["error_class"], "BudgetExceededError");
+        assert_eq!(
+            p["metadata"]["user_api_key_hash"],
+            crate::integrations::capture::hash_key("sk-virtual")
+        );
+        // Off: nothing.
+        let off = RequestLog::off();
+        off.chat(body.as_object().unwrap())
+            .refused(&crate::Error::bad_request("x"));
+        assert!(off.sink().is_idle());
     }
 
     #[test]

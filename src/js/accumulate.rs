@@ -45,26 +45,26 @@ pub(crate) struct TextAccumulator {
 
 impl TextAccumulator {
     pub(crate) fn push(&mut self, chunk: &TextCompletionResponse) {
-        let Some(r) = &mut self.response else {
-            let mut first = chunk.clone();
-            first.choices.sort_by_key(|c| c.index);
-            self.response = Some(first);
-            return;
-        };
+        let r = self.response.get_or_insert_with(|| TextCompletionResponse {
+            choices: Vec::new(),
+            ..chunk.clone()
+        });
         if chunk.usage.is_some() {
             r.usage.clone_from(&chunk.usage);
         }
         for c in &chunk.choices {
-            let Some(acc) = r.choices.iter_mut().find(|a| a.index == c.index) else {
-                r.choices.push(c.clone());
-                r.choices.sort_by_key(|c| c.index);
-                continue;
-            };
-            acc.text.push_str(&c.text);
-            if c.finish_reason.is_some() {
-                acc.finish_reason.clone_from(&c.finish_reason);
+            // Choices stay ordered by index (a position search: no sort code in the wasm).
+            let at = r.choices.partition_point(|a| a.index < c.index);
+            match r.choices.get_mut(at).filter(|a| a.index == c.index) {
+                None => r.choices.insert(at, c.clone()),
+                Some(acc) => {
+                    acc.text.push_str(&c.text);
+                    if c.finish_reason.is_some() {
+                        acc.finish_reason.clone_from(&c.finish_reason);
+                    }
+                    join_logprobs(&mut acc.logprobs, c.logprobs.as_ref());
+                }
             }
-            join_logprobs(&mut acc.logprobs, c.logprobs.as_ref());
         }
     }
 

@@ -54,7 +54,12 @@ fn export<E: Endpoint>(expects: &'static str) -> Export {
 #[wasm_bindgen]
 pub async fn embedding(params: JsValue) -> Result<JsValue, JsValue> {
     let expects = "embedding() expects an object such as { model, input }";
-    run(params, export::<Embeddings>(expects), call::<Embeddings>).await
+    run(
+        params,
+        export::<Embeddings>(expects),
+        Box::new(call::<Embeddings>),
+    )
+    .await
 }
 
 /// Image generation (LiteLLM's `image_generation`): `{ model, prompt, n?, size?, quality?,
@@ -63,7 +68,7 @@ pub async fn embedding(params: JsValue) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = imageGeneration)]
 pub async fn image_generation(params: JsValue) -> Result<JsValue, JsValue> {
     let expects = "imageGeneration() expects an object such as { model, prompt }";
-    run(params, export::<Images>(expects), call::<Images>).await
+    run(params, export::<Images>(expects), Box::new(call::<Images>)).await
 }
 
 const TEXT_EXPECTS: &str = "textCompletion() expects an object such as { model, prompt }";
@@ -74,7 +79,7 @@ const TEXT_EXPECTS: &str = "textCompletion() expects an object such as { model, 
 #[wasm_bindgen(js_name = textCompletion)]
 pub async fn text_completion(params: JsValue) -> Result<JsValue, JsValue> {
     let export = export::<TextCompletions>(TEXT_EXPECTS);
-    run(params, export, call::<TextCompletions>).await
+    run(params, export, Box::new(call::<TextCompletions>)).await
 }
 
 /// A streaming text completion: resolves once the response headers arrived to a
@@ -110,7 +115,12 @@ pub async fn text_completion_stream(params: JsValue) -> Result<ChunkStream, JsVa
 #[wasm_bindgen]
 pub async fn moderation(params: JsValue) -> Result<JsValue, JsValue> {
     let expects = "moderation() expects an object such as { input }";
-    run(params, export::<Moderations>(expects), call::<Moderations>).await
+    run(
+        params,
+        export::<Moderations>(expects),
+        Box::new(call::<Moderations>),
+    )
+    .await
 }
 
 /// Rerank in Cohere's format (LiteLLM's `rerank`): `{ model, query, documents, top_n?,
@@ -119,5 +129,10 @@ pub async fn moderation(params: JsValue) -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub async fn rerank(params: JsValue) -> Result<JsValue, JsValue> {
     let expects = "rerank() expects an object such as { model, query, documents }";
-    run(params, export::<Reranks>(expects), call::<Reranks>).await
+    run(
+        params,
+        export::<Reranks>(expects),
+        Box::new(call::<Reranks>),
+    )
+    .await
 }

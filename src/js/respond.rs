@@ -150,11 +150,11 @@ pub(crate) struct Export {
 }
 
 /// Runs one call: reads the params and their callbacks, runs `call` on the JSON request, and
-/// makes the JS result (see [`finish`]).
+/// makes the JS result (see [`finish`]). Not generic, so compiled once.
 pub(crate) async fn run(
     params: JsValue,
     export: Export,
-    call: impl FnOnce(Value) -> Call,
+    call: Box<dyn FnOnce(Value) -> Call>,
 ) -> Result<JsValue, JsValue> {
     let request = params_json(&params, export.expects);
     let log = LogCall::other(

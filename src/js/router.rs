@@ -66,9 +66,8 @@ impl JsRouter {
             input_key: E::LOGGED_INPUT,
             expects: what,
         };
-        wasm_bindgen_futures::future_to_promise(run(params, export, move |request| {
-            call::<E>(router, request)
-        }))
+        let call = Box::new(move |request| call::<E>(router, request));
+        wasm_bindgen_futures::future_to_promise(run(params, export, call))
     }
 }
 

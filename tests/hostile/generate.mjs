@@ -58,6 +58,9 @@ const NOAUTH = { status: 401, type: "authentication_error" };
 const NOAUTH_MGMT = { status: 401 };
 // A key that is neither the master key nor a virtual key (`keys/gate.rs` looks it up in KV).
 const WRONGKEY = { status: 401 };
+// A valid virtual key (no model restrictions): OpenAI routes answer as with the master key;
+// management routes are the master key's only (LiteLLM's 401).
+const VIRTUAL_MGMT = { status: 401 };
 
 // ---- malformed bodies that fail on every POST route ------------------------------------------
 const u8 = (...xs) => Uint8Array.from(xs);
@@ -167,6 +170,28 @@ const SPECIFIC = {
     ["user-config-injection", "user_config in the body", { user_config: { model_list: [] } }, E("user_config")],
     ["timeout-string", "the LiteLLM option timeout: 'soon'", { timeout: "soon" }, BR()],
     ["num-retries-negative", "the LiteLLM option num_retries: -1", { num_retries: -1 }, BR()],
+    ["extra-headers-crlf", "extra_headers with a CRLF in a value (header injection upstream)", { extra_headers: { "x-evil": "a\r\nx-injected: 1" } }, BR({ message: "header" })],
+    ["extra-headers-bad-name", "extra_headers with a space in a header name", { extra_headers: { "bad name": "x" } }, BR({ message: "header" })],
+    ["extra-headers-non-latin1", "extra_headers with an emoji value (not a byte string)", { extra_headers: { "x-e": "\u{1F600}" } }, BR({ message: "header" })],
+    ["extra-headers-nul", "extra_headers with a NUL in a value", { extra_headers: { "x-n": "a\u0000b" } }, BR({ message: "header" })],
+    ["headers-crlf", "the LiteLLM option headers with a CRLF in a value", { headers: { "x-evil": "a\r\nb" } }, BR({ message: "header" })],
+    ["extra-headers-string", "extra_headers: 'x' (must be an object)", { extra_headers: "x" }, BR()],
+    // Pricing is the config's: a client-set price would make its calls free for spend tracking.
+    ["price-input-zero", "input_cost_per_token: 0 (a client pricing its own call)", { input_cost_per_token: 0 }, E("input_cost_per_token")],
+    ["price-output-negative", "output_cost_per_token: -1", { output_cost_per_token: -1 }, E("output_cost_per_token")],
+    ["price-per-second", "input_cost_per_second: 0", { input_cost_per_second: 0 }, E("input_cost_per_second")],
+    ["price-base-model", "base_model: a cheaper model's price-table row", { base_model: "gpt-4o-mini" }, E("base_model")],
+    // Another provider's wire format for the deployment's credentials, and mocked errors: both
+    // fail the deployment and would cool it down for every user.
+    ["custom-llm-provider", "custom_llm_provider: anthropic for an OpenAI deployment", { custom_llm_provider: "anthropic" }, E("custom_llm_provider")],
+    ["mock-error-rate-limit", "mock_response: 'litellm.RateLimitError' (a client-raised deployment failure)", { mock_response: "litellm.RateLimitError" }, E("mock_response")],
+    ["mock-error-internal", "mock_response: 'InternalServerError'", { mock_response: "InternalServerError" }, E("mock_response")],
+    ["mock-response-number", "mock_response: 42", { mock_response: 42 }, E("mock_response")],
+    ["timeout-negative", "the LiteLLM option timeout: -1", { timeout: -1 }, BR()],
+    ["stream-role-unknown", "stream: true with an unknown role: a 400 JSON error, not a 200 event stream", { stream: true, messages: [{ role: "hacker", content: "x" }] }, BR({ message: "hacker" })],
+    ["stream-temperature-string", "stream: true with temperature: 'hot'", { stream: true, temperature: "hot" }, BR()],
+    ["stream-model-unknown", "stream: true with an unknown model", { stream: true, model: "nope" }, BR({ message: "Invalid model name" })],
+    ["stream-options-without-stream", "stream_options: {include_usage: 'yes'}", { stream: true, stream_options: { include_usage: "yes" } }, BR()],
   ],
   completions: [
     ["model-missing", "no model", { $delete: ["model"] }, E("model")],
@@ -179,10 +204,13 @@ const SPECIFIC = {
     ["prompt-float-tokens", "prompt: [1.5]", { prompt: [1.5] }, E("prompt")],
     ["prompt-object", "prompt: {}", { prompt: {} }, E("prompt")],
     ["n-zero", "n: 0", { n: 0 }, E("n")],
-    ["n-huge", "n: 1000", { n: 1000 }, E("n")],
+    // With a budgeted virtual key the worst-case cost of 1000 choices is refused first (400).
+    ["n-huge", "n: 1000", { n: 1000, $virtual: { status: 400, message: "budget" } }, E("n")],
     ["logprobs-too-many", "logprobs: 10", { logprobs: 10 }, E("logprobs")],
     ["max-tokens-string", "max_tokens: 'x'", { max_tokens: "x" }, BR()],
     ["api-base-injection", "api_base in the body", { api_base: "http://127.0.0.1:1" }, E("api_base")],
+    ["stream-prompt-missing", "stream: true without a prompt: a 400 JSON error, not a 200 event stream", { stream: true, $delete: ["prompt"] }, E("prompt")],
+    ["stream-n-zero", "stream: true with n: 0", { stream: true, n: 0 }, E("n")],
   ],
   embeddings: [
     ["model-missing", "no model", { $delete: ["model"] }, E("model")],
@@ -198,6 +226,7 @@ const SPECIFIC = {
     ["dimensions-zero", "dimensions: 0", { dimensions: 0 }, E("dimensions")],
     ["dimensions-huge", "dimensions: 1e9", { dimensions: 1e9 }, E("dimensions")],
     ["dimensions-string", "dimensions: 'x'", { dimensions: "x" }, E("dimensions")],
+    ["price-input-zero", "input_cost_per_token: 0 (a client pricing its own call)", { input_cost_per_token: 0 }, E("input_cost_per_token")],
   ],
   images: [
     ["model-default-unconfigured", "no model: OpenAI's default dall-e-2, which the config does not have", { $delete: ["model"] }, BR({ message: "Invalid model name" })],
@@ -245,7 +274,12 @@ function routingCases() {
   // A key that is neither the master key nor a virtual key: unknown paths and wrong methods
   // answer as without a key, everything else is a 401.
   const add = (id, what, method, path, expect, noauth = expect, extra = {}) =>
-    c.push({ name: `routing/${id}: ${what}`, method, path, expect, noauth, wrongkey: { status: noauth.status, headOnly: noauth.headOnly }, ...extra });
+    c.push({
+      name: `routing/${id}: ${what}`, method, path, expect, noauth,
+      wrongkey: { status: noauth.status, headOnly: noauth.headOnly },
+      virtual: noauth === NOAUTH_MGMT ? VIRTUAL_MGMT : expect,
+      ...extra,
+    });
   const notFound = { status: 404, code: "invalid_url" };
   const notAllowed = (allow) => ({ status: 405, code: "method_not_allowed", allow });
   add("get-chat", "GET on a POST route → 405 with Allow", "GET", "/v1/chat/completions", notAllowed("POST, OPTIONS"));
@@ -278,9 +312,10 @@ function routingCases() {
   add("mgmt-delete-list", "DELETE /key/list → 405", "DELETE", "/key/list", mNotAllowed("GET"), NOAUTH_MGMT);
   add("mgmt-unknown-key-route", "an unknown /key/ route → 404", "POST", "/key/nope", mNotFound, NOAUTH_MGMT, { body: json({}) });
   add("mgmt-unknown-global-route", "an unknown /global/ route → 404", "GET", "/global/spend/nope", mNotFound, NOAUTH_MGMT);
-  add("mgmt-key-info-no-key", "GET /key/info without ?key → 400", "GET", "/key/info", { status: 400, param: "key" }, NOAUTH_MGMT);
+  // With a virtual key, /key/info without ?key is about that key: a valid request (200).
+  add("mgmt-key-info-no-key", "GET /key/info without ?key → 400", "GET", "/key/info", { status: 400, param: "key" }, NOAUTH_MGMT, { virtual: null });
   // A non-master key may ask /key/info only about itself: about another key it gets a 403.
-  const other = { wrongkey: { status: 403, param: "key" } };
+  const other = { wrongkey: { status: 403, param: "key" }, virtual: { status: 403, param: "key" } };
   add("mgmt-key-info-unknown", "GET /key/info for a key that does not exist → 404", "GET", "/key/info?key=sk-nope", { status: 404 }, NOAUTH_MGMT, other);
   add("mgmt-key-info-huge", "GET /key/info with a 6000-character key → 404", "GET", "/key/info?key=" + "k".repeat(6000), { status: 404 }, NOAUTH_MGMT, other);
   add("mgmt-key-info-bad-escape", "GET /key/info?key=%FF%ZZ → 404", "GET", "/key/info?key=%FF%ZZ%", { status: 404 }, NOAUTH_MGMT, other);
@@ -370,9 +405,9 @@ function rawCases() {
   add("smuggling-cl-te", "Content-Length and Transfer-Encoding: chunked together (CL.TE): the chunked body wins, so the body is empty → 400",
     [text(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n${auth}\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\nGET /v1/models/nope HTTP/1.1\r\nHost: x\r\n\r\n`)],
     { status: 400, json: true, message: "empty" });
-  add("te-unknown", "Transfer-Encoding: gzip, chunked with a plain body → 4xx",
+  add("te-unknown", "Transfer-Encoding: gzip, chunked with a plain body → refused before the Worker runs",
     h(["POST /v1/chat/completions HTTP/1.1", "Host: x", auth, "Transfer-Encoding: gzip, chunked", "Connection: close"], body),
-    { status4xx: true });
+    { status4xx: true, runtime: { status: 500, why: "kj-http: unsupported transfer coding (RFC 9112 §6.1 suggests 501)" } });
   add("chunk-size-invalid", "a chunked body with an invalid chunk size → 4xx",
     h(["POST /v1/chat/completions HTTP/1.1", "Host: x", auth, "Transfer-Encoding: chunked", "Connection: close"], "zz\r\nabc\r\n0\r\n\r\n"),
     { status4xx: true });
@@ -454,7 +489,7 @@ function mutationCases(rand) {
     c.push({
       name: `mutation/${r.id}-truncate-${i}: the valid ${r.id} body cut after ${cut} of ${src.length} bytes → 400 invalid_json`,
       method: "POST", path: r.path, body: [b64(src.subarray(0, cut))],
-      expect: { status: 400, code: "invalid_json" }, noauth: NOAUTH, wrongkey: WRONGKEY,
+      expect: { status: 400, code: "invalid_json" }, noauth: NOAUTH, wrongkey: WRONGKEY, virtual: { status: 400, code: "invalid_json" },
     });
   }
   for (let i = 0; i < 24; i++) {
@@ -466,7 +501,7 @@ function mutationCases(rand) {
     c.push({
       name: `mutation/${r.id}-poison-${i}: byte 0x${byte.toString(16).padStart(2, "0")} inserted at ${at} of the valid ${r.id} body → 400 invalid_json`,
       method: "POST", path: r.path, body: [b64(out)],
-      expect: { status: 400, code: "invalid_json" }, noauth: NOAUTH, wrongkey: WRONGKEY,
+      expect: { status: 400, code: "invalid_json" }, noauth: NOAUTH, wrongkey: WRONGKEY, virtual: { status: 400, code: "invalid_json" },
     });
   }
   return c;
@@ -476,7 +511,7 @@ function mutationCases(rand) {
 function managementFieldCases() {
   const c = [];
   const add = (path, id, what, body, expect) =>
-    c.push({ name: `mgmt${path}/${id}: ${what}`, method: "POST", path, body: json(body), expect, noauth: NOAUTH_MGMT, wrongkey: WRONGKEY });
+    c.push({ name: `mgmt${path}/${id}: ${what}`, method: "POST", path, body: json(body), expect, noauth: NOAUTH_MGMT, wrongkey: WRONGKEY, virtual: VIRTUAL_MGMT });
   const bad = { status: 400 };
   add("/key/generate", "max-budget-string", "max_budget: 'lots'", { max_budget: "lots" }, bad);
   add("/key/generate", "max-budget-negative", "max_budget: -1", { max_budget: -1 }, bad);
@@ -513,15 +548,15 @@ export function generate() {
     for (const r of OPENAI) {
       // A virtual-key request's body is read (up to the limit) before the key is looked up.
       const wrongkey = openaiExpect.status === 413 ? openaiExpect : WRONGKEY;
-      cases.push({ name: `body/${id}@${r.id}: ${what} → ${openaiExpect.status}`, method: "POST", path: r.path, headers, body, expect: openaiExpect, noauth: NOAUTH, wrongkey });
+      cases.push({ name: `body/${id}@${r.id}: ${what} → ${openaiExpect.status}`, method: "POST", path: r.path, headers, body, expect: openaiExpect, noauth: NOAUTH, wrongkey, virtual: openaiExpect });
     }
     for (const p of MGMT_POST) {
-      cases.push({ name: `body/${id}@${p}: ${what} → ${mgmtExpect.status}`, method: "POST", path: p, headers, body, expect: mgmtExpect, noauth: NOAUTH_MGMT, wrongkey: WRONGKEY });
+      cases.push({ name: `body/${id}@${p}: ${what} → ${mgmtExpect.status}`, method: "POST", path: p, headers, body, expect: mgmtExpect, noauth: NOAUTH_MGMT, wrongkey: WRONGKEY, virtual: VIRTUAL_MGMT });
     }
   }
   for (const [id, what] of [["empty", "an empty body"], ["whitespace", "a body of whitespace"]]) {
     for (const r of OPENAI) {
-      cases.push({ name: `body/${id}@${r.id}: ${what} → 400`, method: "POST", path: r.path, body: [text(id === "empty" ? "" : " \n\t ")], expect: { status: 400, message: "empty" }, noauth: NOAUTH, wrongkey: WRONGKEY });
+      cases.push({ name: `body/${id}@${r.id}: ${what} → 400`, method: "POST", path: r.path, body: [text(id === "empty" ? "" : " \n\t ")], expect: { status: 400, message: "empty" }, noauth: NOAUTH, wrongkey: WRONGKEY, virtual: { status: 400, message: "empty" } });
     }
   }
   for (const r of OPENAI) {
@@ -535,7 +570,7 @@ export function generate() {
         for (const k of patch.$delete ?? []) delete v[k];
         body = json(v);
       }
-      cases.push({ name: `field/${r.id}/${id}: ${what} → ${expect.status}`, method: "POST", path: patch.$path ?? r.path, body, expect, noauth: NOAUTH, wrongkey: WRONGKEY });
+      cases.push({ name: `field/${r.id}/${id}: ${what} → ${expect.status}`, method: "POST", path: patch.$path ?? r.path, body, expect, noauth: NOAUTH, wrongkey: WRONGKEY, virtual: patch.$virtual ?? expect });
     }
   }
   cases.push(...managementFieldCases(), ...routingCases(), ...headerCases(), ...mutationCases(rand), ...rawCases(), ...slowCases());

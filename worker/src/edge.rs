@@ -174,6 +174,8 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
     }
     let loaded = gateway(&wenv);
     let gw = loaded.as_ref().as_ref().map_err(String::as_str);
+    // The loggers' deliveries start after the response (`ctx.waitUntil`).
+    let log = crate::logs::request_log(gw.ok(), &head, &request_id);
     // Virtual keys (`crate::keys`): management routes and requests with a non-master key.
     let keyed = crate::keys_edge::handle(
         &mut req,
@@ -184,10 +186,9 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
         gw,
         &head,
         &request_id,
+        &log,
     )
     .await;
-    // The loggers' deliveries start after the response (`ctx.waitUntil`).
-    let log = crate::logs::request_log(gw.ok(), &head, &request_id);
     let begun = match keyed {
         Some(r) => Begin::Done(r),
         None => app::begin(gw, &head),

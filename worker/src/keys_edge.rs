@@ -196,7 +196,8 @@ fn log_ttl(env: &Env) -> u64 {
 }
 
 /// Handles the request if it is the virtual-key layer's (see [`Keys::handle`]); `None` when
-/// virtual keys are off (bindings missing) or the request is the gateway's.
+/// virtual keys are off (bindings missing) or the request is the gateway's. A virtual-key
+/// request's calls and budget alerts are recorded in `log`.
 #[allow(clippy::too_many_arguments)]
 pub async fn handle(
     req: &mut Request,
@@ -207,6 +208,7 @@ pub async fn handle(
     gw: std::result::Result<&Gateway, &str>,
     head: &Head,
     request_id: &str,
+    log: &edgellm::integrations::gateway::RequestLog,
 ) -> Option<Reply> {
     let gw = gw.ok()?;
     let kv = env.kv(KV_BINDING).ok()?;
@@ -223,7 +225,7 @@ pub async fn handle(
         .ok()
         .and_then(|u| u.query().map(String::from))
         .unwrap_or_default();
-    keys.handle(
+    keys.handle_logged(
         host,
         wenv,
         gw,
@@ -231,6 +233,7 @@ pub async fn handle(
         &query,
         request_id,
         &random_key,
+        log,
         |limit| crate::edge::read_body(req, limit),
     )
     .await

@@ -48,19 +48,56 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Error> {
     }
 }
 
+/// Call options that price a call (`edgellm::cost::PriceOverrides`, and `base_model`, which
+/// picks the price-table row): only the config may set them, or a client could make its own
+/// calls free and spend past a virtual key's budget.
+const PRICING_PARAMS: [&str; 5] = [
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "input_cost_per_second",
+    "output_cost_per_second",
+    "base_model",
+];
+
+/// Whether a `mock_response` value raises a mocked error (`"litellm.RateLimitError"`, see
+/// `edgellm::mock`) rather than answering.
+fn is_mock_error(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        let name = s.strip_prefix("litellm.").unwrap_or(s);
+        name.ends_with("Error") || name == "Timeout"
+    })
+}
+
 /// LiteLLM refuses request-supplied endpoints unless the operator allows them: a client must
-/// not point the gateway's credentials at its own server.
+/// not point the gateway's credentials at its own server. The same goes for choosing another
+/// provider's wire format for a configured deployment (`custom_llm_provider`) and for raising
+/// mocked provider errors: both make the deployment fail, and failures count toward its
+/// cooldown for every user of the gateway. Pricing is never the client's.
 fn guard_client_params(gw: &Gateway, obj: &Map<String, Value>) -> Result<(), Error> {
+    for key in PRICING_PARAMS {
+        if obj.contains_key(key) {
+            return Err(Error::bad_request(format!(
+                "`{key}` is not allowed in the request body: prices come from the gateway's config (model_info / litellm_params)"
+            ))
+            .with_param(key));
+        }
+    }
     if gw.config().general_settings.allow_client_side_credentials {
         return Ok(());
     }
-    for key in ["api_base", "base_url", "user_config"] {
+    for key in ["api_base", "base_url", "user_config", "custom_llm_provider"] {
         if obj.contains_key(key) {
             return Err(Error::bad_request(format!(
                 "`{key}` is not allowed in the request body; set general_settings.allow_client_side_credentials: true to allow it"
             ))
             .with_param(key));
         }
+    }
+    if obj.get("mock_response").is_some_and(is_mock_error) {
+        return Err(Error::bad_request(
+            "a `mock_response` that raises an error is not allowed in the request body (it would count toward the deployment's cooldown); set general_settings.allow_client_side_credentials: true to allow it",
+        )
+        .with_param("mock_response"));
     }
     Ok(())
 }
@@ -387,6 +424,20 @@ pub fn model_info(gw: &Gateway) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mock_errors_are_recognized() {
+        for v in [
+            json!("litellm.RateLimitError"),
+            json!("InternalServerError"),
+            json!("litellm.Timeout"),
+        ] {
+            assert!(is_mock_error(&v), "{v}");
+        }
+        for v in [json!("Hello"), json!({"id": "x"}), json!(42)] {
+            assert!(!is_mock_error(&v), "{v}");
+        }
+    }
 
     #[test]
     fn public_base_drops_credentials() {

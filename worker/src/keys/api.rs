@@ -379,6 +379,8 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                     message: String::new(),
                     retry_after_ms: None,
                     limit: None,
+                    crossed: Vec::new(),
+                    limits: None,
                 },
                 &secret::hash_key(own),
             )),

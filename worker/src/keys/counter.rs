@@ -8,9 +8,10 @@
 //! Rate limits are sliding windows of one-second slots over the last minute: requests count
 //! when admitted, tokens when settled (LiteLLM's rpm/tpm).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use edgellm::budget::{self, BudgetState, Period};
 use edgellm::cost::Usd;
@@ -27,7 +28,9 @@ pub const SETTLED_KEPT: usize = 128;
 /// reserve and settle) and released. Longer than any call the gateway lets run.
 pub const DEFAULT_HOLD_MS: u64 = 15 * 60_000;
 
-/// What a key, user or team may do. Keys carry their owner so that the gate can charge them.
+/// What a key, user or team may do. Keys carry their owner so that the gate can charge them,
+/// and every counter carries what the gateway's logs and budget alerts name it by (alias,
+/// metadata), so that a request needs no record reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Allowed model names (empty: all). `*` and `all-proxy-models` allow all; a trailing `*`
@@ -64,6 +67,16 @@ pub struct Limits {
     /// A short name for messages (`Key=alias`, `User=id`, `Team=id`).
     #[serde(default)]
     pub label: Option<String>,
+    /// Spend at which a `soft_budget_crossed` alert goes out; nothing is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_budget: Option<Usd>,
+    /// The record's alias (`key_alias`, `team_alias`, `user_alias`), for logs and alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// The record's `metadata`, for logs (LiteLLM's `user_api_key_metadata`,
+    /// `user_api_key_team_metadata`).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
 }
 
 impl Limits {
@@ -162,6 +175,57 @@ pub struct CounterState {
     pub settled: VecDeque<String>,
     /// When it was configured.
     pub created_ms: u64,
+    /// Budget alert levels already reported in the current budget period.
+    #[serde(default)]
+    pub alerted: BTreeSet<Level>,
+    /// The budget period (its start) `alerted` belongs to.
+    #[serde(default)]
+    pub alerted_period_ms: u64,
+}
+
+/// How far spend has gone towards a budget (LiteLLM's budget alert events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Spend reached `soft_budget` (`soft_budget_crossed`).
+    SoftBudget,
+    /// 85% of `max_budget` spent, 15% left (`threshold_crossed`).
+    Threshold85,
+    /// 95% of `max_budget` spent, 5% left (`threshold_crossed`).
+    Threshold95,
+    /// `max_budget` is used up: spend reached it, or a call was refused because what is left
+    /// cannot pay for it even with no other call in flight (`budget_crossed`).
+    MaxBudget,
+}
+
+impl Level {
+    /// LiteLLM's webhook `event`.
+    pub fn event(self) -> &'static str {
+        match self {
+            Level::SoftBudget => "soft_budget_crossed",
+            Level::Threshold85 | Level::Threshold95 => "threshold_crossed",
+            Level::MaxBudget => "budget_crossed",
+        }
+    }
+}
+
+/// A budget level reached, reported once per level and budget period by the counter that saw
+/// it happen (its operations are atomic, so exactly one request reports it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Crossing {
+    /// The level.
+    pub level: Level,
+    /// Spend in the current period.
+    pub spend: Usd,
+    /// The hard budget.
+    #[serde(default)]
+    pub max_budget: Option<Usd>,
+    /// The soft budget.
+    #[serde(default)]
+    pub soft_budget: Option<Usd>,
+    /// For a refusal: the most the refused call could have cost.
+    #[serde(default)]
+    pub refused: Option<Usd>,
 }
 
 /// One operation on a counter.
@@ -275,6 +339,13 @@ pub struct Refusal {
     /// The limit hit (rpm, tpm, parallel).
     #[serde(default)]
     pub limit: Option<u64>,
+    /// Budget levels this refusal reached (see [`Crossing`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crossed: Vec<Crossing>,
+    /// Whom the refusing counter limits (alias, owner, metadata), for logs and alerts; absent
+    /// for keys that do not exist (any more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Box<Limits>>,
 }
 
 /// What a counter reports.
@@ -313,6 +384,9 @@ pub struct Snapshot {
     pub hours: Vec<Hour>,
     /// When it was configured.
     pub created_ms: u64,
+    /// Budget levels reached by this operation (a settle), each reported once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crossed: Vec<Crossing>,
 }
 
 /// The answer to an [`Op`].
@@ -331,7 +405,14 @@ fn refuse(reason: Reason, message: impl Into<String>) -> Outcome {
         message: message.into(),
         retry_after_ms: None,
         limit: None,
+        crossed: Vec::new(),
+        limits: None,
     })
+}
+
+/// `part ≥ pct % of whole`, without overflow.
+fn at_least_percent(part: Usd, whole: Usd, pct: u128) -> bool {
+    u128::from(part.pico()) * 100 >= u128::from(whole.pico()) * pct
 }
 
 impl CounterState {
@@ -447,6 +528,68 @@ impl CounterState {
                 Vec::new()
             },
             created_ms: self.created_ms,
+            crossed: Vec::new(),
+        }
+    }
+
+    /// The budget levels reached now and not yet reported in this budget period, marked as
+    /// reported. `refused` is the worst case of a call the budget just refused. Only the
+    /// highest of the `max_budget` levels is reported (as LiteLLM does), the lower ones count
+    /// as reported with it.
+    fn cross(&mut self, refused: Option<Usd>) -> Vec<Crossing> {
+        if self.alerted_period_ms != self.period_start_ms {
+            self.alerted.clear();
+            self.alerted_period_ms = self.period_start_ms;
+        }
+        let (spend, max, soft) = (self.spend, self.limits.max_budget, self.limits.soft_budget);
+        let mut reached = Vec::new();
+        if soft.is_some_and(|soft| spend >= soft) {
+            reached.push(Level::SoftBudget);
+        }
+        if let Some(max) = max {
+            let exhausted = spend >= max || refused.is_some_and(|a| spend + a > max);
+            let top = if exhausted {
+                Some(Level::MaxBudget)
+            } else if at_least_percent(spend, max, 95) {
+                Some(Level::Threshold95)
+            } else if at_least_percent(spend, max, 85) {
+                Some(Level::Threshold85)
+            } else {
+                None
+            };
+            if let Some(top) = top {
+                // Once a level is reported, the ones under it would be old news.
+                if self.alerted.range(top..).next().is_none() {
+                    reached.push(top);
+                }
+                let below = [Level::Threshold85, Level::Threshold95]
+                    .into_iter()
+                    .filter(|l| *l < top);
+                self.alerted.extend(below);
+            }
+        }
+        reached
+            .into_iter()
+            .filter(|l| self.alerted.insert(*l))
+            .map(|level| Crossing {
+                level,
+                spend,
+                max_budget: max,
+                soft_budget: soft,
+                refused: refused
+                    .filter(|_| level == Level::MaxBudget && spend < max.unwrap_or(Usd::MAX)),
+            })
+            .collect()
+    }
+
+    /// A budget refusal with the levels it reached.
+    fn budget_refusal(&mut self, out: Outcome, amount: Usd) -> Outcome {
+        match out {
+            Outcome::Refused(mut r) if r.reason == Reason::Budget => {
+                r.crossed = self.cross(Some(amount));
+                Outcome::Refused(r)
+            }
+            other => other,
         }
     }
 
@@ -514,6 +657,16 @@ impl CounterState {
 
     /// Applies `op`. Returns the outcome and whether the state changed (to be stored).
     pub fn apply(&mut self, op: Op) -> (Outcome, bool) {
+        let (mut out, dirty) = self.apply_op(op);
+        if let Outcome::Refused(r) = &mut out {
+            if self.configured && !self.revoked {
+                r.limits = Some(Box::new(self.limits.clone()));
+            }
+        }
+        (out, dirty)
+    }
+
+    fn apply_op(&mut self, op: Op) -> (Outcome, bool) {
         match op {
             Op::Configure { limits, now_ms } => {
                 self.tidy(now_ms);
@@ -524,6 +677,12 @@ impl CounterState {
                 } else if limits.budget_duration != self.limits.budget_duration {
                     self.period_start_ms = now_ms;
                 }
+                if (limits.max_budget, limits.soft_budget)
+                    != (self.limits.max_budget, self.limits.soft_budget)
+                {
+                    // A new budget: its levels are reported afresh.
+                    self.alerted.clear();
+                }
                 self.limits = limits;
                 (Outcome::Ok(Box::new(self.snapshot(false))), true)
             }
@@ -533,9 +692,10 @@ impl CounterState {
                 now_ms,
             } => {
                 self.tidy(now_ms);
-                let out = self
-                    .admissible(model.as_deref(), require_configured, now_ms)
-                    .unwrap_or_else(|| Outcome::Ok(Box::new(self.snapshot(false))));
+                let out = match self.admissible(model.as_deref(), require_configured, now_ms) {
+                    Some(refused) => self.budget_refusal(refused, Usd::ZERO),
+                    None => Outcome::Ok(Box::new(self.snapshot(false))),
+                };
                 (out, true)
             }
             Op::Reserve {
@@ -549,7 +709,7 @@ impl CounterState {
                 self.tidy(now_ms);
                 if let Some(refused) = self.admissible(model.as_deref(), require_configured, now_ms)
                 {
-                    return (refused, true);
+                    return (self.budget_refusal(refused, amount), true);
                 }
                 if self.held.contains_key(&id) {
                     return (Outcome::Ok(Box::new(self.snapshot(false))), true);
@@ -565,6 +725,8 @@ impl CounterState {
                                 ),
                                 retry_after_ms: Some(1000),
                                 limit: Some(max),
+                                crossed: Vec::new(),
+                                limits: None,
                             }),
                             true,
                         );
@@ -582,6 +744,8 @@ impl CounterState {
                             ),
                             retry_after_ms: Some(wait),
                             limit: Some(rpm),
+                            crossed: Vec::new(),
+                            limits: None,
                         }),
                         true,
                     );
@@ -597,6 +761,8 @@ impl CounterState {
                             ),
                             retry_after_ms: Some(wait),
                             limit: Some(tpm),
+                            crossed: Vec::new(),
+                            limits: None,
                         }),
                         true,
                     );
@@ -607,7 +773,10 @@ impl CounterState {
                         let msg = e
                             .message()
                             .replacen("exceeded!", &format!("exceeded! {who}"), 1);
-                        return (refuse(Reason::Budget, msg), true);
+                        return (
+                            self.budget_refusal(refuse(Reason::Budget, msg), amount),
+                            true,
+                        );
                     }
                 }
                 let second = now_ms / 1000;
@@ -660,7 +829,10 @@ impl CounterState {
                 while self.settled.len() > SETTLED_KEPT {
                     self.settled.pop_front();
                 }
-                (Outcome::Ok(Box::new(self.snapshot(false))), true)
+                let crossed = self.cross(None);
+                let mut snap = self.snapshot(false);
+                snap.crossed = crossed;
+                (Outcome::Ok(Box::new(snap)), true)
             }
             Op::Release { id, now_ms } => {
                 self.tidy(now_ms);
@@ -923,6 +1095,120 @@ mod tests {
         // The late settle of "a" is still booked, once.
         settle(&mut s, "a", usd("0.25"), 0, T0 + DEFAULT_HOLD_MS + 1);
         assert_eq!((s.spend, s.reserved), (usd("0.25"), usd("1")));
+    }
+
+    fn levels(o: &Outcome) -> Vec<Level> {
+        let crossed = match o {
+            Outcome::Ok(s) => &s.crossed,
+            Outcome::Refused(r) => &r.crossed,
+        };
+        crossed.iter().map(|c| c.level).collect()
+    }
+
+    #[test]
+    fn budget_levels_are_reported_once_per_period() {
+        let mut s = configured(Limits {
+            max_budget: Some(usd("1")),
+            soft_budget: Some(usd("0.5")),
+            budget_duration: Some("1h".into()),
+            ..Default::default()
+        });
+        reserve(&mut s, "a", usd("0.1"), T0);
+        assert!(levels(&settle(&mut s, "a", usd("0.4"), 0, T0)).is_empty());
+        reserve(&mut s, "b", usd("0.1"), T0);
+        let o = settle(&mut s, "b", usd("0.1"), 0, T0);
+        assert_eq!(levels(&o), [Level::SoftBudget]);
+        let Outcome::Ok(snap) = &o else {
+            unreachable!()
+        };
+        assert_eq!(
+            snap.crossed[0],
+            Crossing {
+                level: Level::SoftBudget,
+                spend: usd("0.5"),
+                max_budget: Some(usd("1")),
+                soft_budget: Some(usd("0.5")),
+                refused: None,
+            }
+        );
+        // Past the soft budget again: already reported.
+        reserve(&mut s, "c", usd("0.1"), T0);
+        assert!(levels(&settle(&mut s, "c", usd("0.1"), 0, T0)).is_empty());
+        // 0.6 → 0.96: only the highest threshold is reported, and 85% never after it.
+        reserve(&mut s, "d", usd("0.1"), T0);
+        assert_eq!(
+            levels(&settle(&mut s, "d", usd("0.36"), 0, T0)),
+            [Level::Threshold95]
+        );
+        // The retried settle of the same request reports nothing again.
+        assert!(levels(&settle(&mut s, "d", usd("0.36"), 0, T0)).is_empty());
+        // What is left (0.04) cannot pay for a call that may cost 0.05: the budget is used up,
+        // reported by the first refusal only.
+        let refused = reserve(&mut s, "e", usd("0.05"), T0);
+        assert_eq!(reason(&refused), Some(Reason::Budget));
+        assert_eq!(levels(&refused), [Level::MaxBudget]);
+        let Outcome::Refused(r) = &refused else {
+            unreachable!()
+        };
+        assert_eq!(r.crossed[0].refused, Some(usd("0.05")));
+        assert_eq!(r.limits.as_ref().unwrap().soft_budget, Some(usd("0.5")));
+        assert!(levels(&reserve(&mut s, "f", usd("0.05"), T0)).is_empty());
+        // A call that fits is admitted and does not report.
+        assert!(levels(&reserve(&mut s, "g", usd("0.01"), T0)).is_empty());
+        // A new period re-arms every level.
+        let later = T0 + 3_600_000;
+        reserve(&mut s, "h", usd("0.1"), later);
+        assert_eq!(
+            levels(&settle(&mut s, "h", usd("1"), 0, later)),
+            [Level::SoftBudget, Level::MaxBudget]
+        );
+        assert!(levels(&reserve(&mut s, "i", Usd::ZERO, later)).is_empty());
+    }
+
+    #[test]
+    fn refusals_under_contention_are_no_exhaustion_and_a_new_budget_rearms() {
+        let mut s = configured(Limits {
+            max_budget: Some(usd("1")),
+            ..Default::default()
+        });
+        assert!(levels(&reserve(&mut s, "a", usd("0.8"), T0)).is_empty());
+        // Refused only because of the call in flight: not reported.
+        let o = reserve(&mut s, "b", usd("0.5"), T0);
+        assert_eq!(reason(&o), Some(Reason::Budget));
+        assert!(levels(&o).is_empty());
+        assert_eq!(
+            levels(&settle(&mut s, "a", usd("1"), 0, T0)),
+            [Level::MaxBudget]
+        );
+        // Body-less checks at a spent budget are refused without a second report.
+        let (o, _) = s.apply(Op::Check {
+            model: None,
+            require_configured: true,
+            now_ms: T0,
+        });
+        assert_eq!(reason(&o), Some(Reason::Budget));
+        assert!(levels(&o).is_empty());
+        // Raising the budget re-arms: 85% of the new one is reported.
+        s.apply(Op::Configure {
+            limits: Limits {
+                max_budget: Some(usd("1.1")),
+                ..Default::default()
+            },
+            now_ms: T0,
+        });
+        reserve(&mut s, "c", Usd::ZERO, T0);
+        assert_eq!(
+            levels(&settle(&mut s, "c", Usd::ZERO, 0, T0)),
+            [Level::Threshold85]
+        );
+        // Huge budgets do not overflow the percentages.
+        let mut big = configured(Limits {
+            max_budget: Some(Usd::MAX),
+            ..Default::default()
+        });
+        reserve(&mut big, "a", Usd::ZERO, T0);
+        assert!(levels(&settle(&mut big, "a", Usd::from_pico(u64::MAX / 2), 0, T0)).is_empty());
+        assert_eq!(Level::Threshold95.event(), "threshold_crossed");
     }
 
     #[test]

@@ -80,6 +80,8 @@ mod tests {
             message: message.into(),
             retry_after_ms: Some(1500),
             limit: Some(2),
+            crossed: Vec::new(),
+            limits: None,
         };
         let cases = [
             (Reason::Unknown, 401, "auth_error"),

@@ -6,6 +6,10 @@
 //! and reserves the worst-case cost; then the same on the owner's user and team counters. After
 //! the call, `settle` books the real cost (from the usage the provider reported) on each of
 //! them and on the gateway-wide counter, once per request id; streams settle when they end.
+//!
+//! The request's calls are logged with the key's, user's and team's names and metadata, its
+//! refusals as failure events, and the budget levels the counters report crossed as budget
+//! alerts (see [`super::logging`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,11 +20,13 @@ use futures_util::{FutureExt, Stream};
 use serde_json::{Map, Value};
 
 use edgellm::cost::Usd;
+use edgellm::integrations::gateway::RequestLog;
 use edgellm::types::Usage;
 use edgellm::{Env, Error, Host};
 
-use super::counter::{Op, Outcome, Snapshot, DEFAULT_HOLD_MS};
+use super::counter::{Crossing, Limits, Op, Outcome, Snapshot, DEFAULT_HOLD_MS};
 use super::errors;
+use super::logging;
 use super::meter::{Reading, Routed};
 use super::model::{self, SpendLog};
 use super::store::{Counters, Kv};
@@ -34,10 +40,50 @@ use crate::app::{self, Begin, Body, Gateway, Head, Reply};
 struct Admission {
     /// The key's counter after the reservation.
     key: Snapshot,
+    /// The key's team's limits (its alias and metadata), if it has a team counter.
+    team: Option<Limits>,
     /// Counter names holding a reservation: the key's, then its user's and team's.
     held: Vec<String>,
     /// Reserved worst case.
     amount: Usd,
+}
+
+/// A request refused at admission.
+#[derive(Debug)]
+struct Denied {
+    /// The answer.
+    reply: Reply,
+    /// The key's limits, when its counter was reached and knew it.
+    key: Option<Limits>,
+    /// The key's team's limits, when its counter admitted or refused.
+    team: Option<Limits>,
+    /// Budget levels the refusing counters reported, by counter name.
+    crossed: Vec<(String, Crossing)>,
+}
+
+impl Denied {
+    fn new(reply: Reply) -> Self {
+        Self {
+            reply,
+            key: None,
+            team: None,
+            crossed: Vec::new(),
+        }
+    }
+}
+
+/// Records budget alerts for the levels `counter` reported reached.
+fn alert_all(log: &RequestLog, crossed: &[(String, Crossing)], key_hash: &str, at_ms: u64) {
+    for (counter, c) in crossed {
+        log.alert(logging::alert(counter, c, log.caller(), key_hash, at_ms));
+    }
+}
+
+fn tagged(counter: &str, crossed: &[Crossing]) -> Vec<(String, Crossing)> {
+    crossed
+        .iter()
+        .map(|c| (counter.to_string(), c.clone()))
+        .collect()
 }
 
 /// What a spend-log entry needs besides the outcome.
@@ -75,7 +121,8 @@ fn store_error(e: &Error) -> Reply {
 }
 
 impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
-    /// Serves an OpenAI-endpoint request that presents the virtual key `key`.
+    /// Serves an OpenAI-endpoint request that presents the virtual key `key`; its calls,
+    /// refusal and budget alerts are recorded in `log` (whose caller is the presented key).
     #[allow(clippy::too_many_arguments)]
     pub async fn serve_virtual<H, F, Fut>(
         &self,
@@ -85,6 +132,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         head: &Head,
         key: &str,
         request_id: &str,
+        log: &RequestLog,
         read_body: F,
     ) -> Reply
     where
@@ -104,7 +152,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             }
         };
         if !endpoint.has_body() {
-            return self.bodyless(gw, head, &endpoint, &hash).await;
+            return self.bodyless(gw, head, &endpoint, &hash, log).await;
         }
         let (endpoint, path_model, limit) = match app::begin_as(Ok(gw), head, true) {
             Begin::Done(r) => return r,
@@ -139,8 +187,24 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             .await
         {
             Ok(a) => a,
-            Err(r) => return r,
+            Err(d) => {
+                let log = log.with_caller(logging::caller(
+                    log.caller(),
+                    d.key.as_ref(),
+                    d.team.as_ref(),
+                ));
+                alert_all(&log, &d.crossed, &hash, start_ms);
+                if endpoint == Endpoint::Chat {
+                    log.chat(&obj).refused(&logging::refusal_error(&d.reply));
+                }
+                return d.reply;
+            }
         };
+        let log = log.with_caller(logging::caller(
+            log.caller(),
+            Some(&admission.key.limits),
+            admission.team.as_ref(),
+        ));
         let facts = Facts {
             request_id: request_id.to_string(),
             hash: hash.clone(),
@@ -151,7 +215,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             team_id: admission.key.limits.team_id.clone(),
             stream: false,
         };
-        let mut reply = app::run(host, env, gw, endpoint, path_model, &body).await;
+        let mut reply = app::run_logged(host, env, gw, endpoint, path_model, &body, &log).await;
         reply.headers.push((
             "x-litellm-key-spend".into(),
             admission.key.spend.to_f64().to_string(),
@@ -171,14 +235,19 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 stream: true,
                 ..facts
             };
+            // The budget alerts of the booking at the stream's end are still to come: the
+            // log's delivery waits for them.
+            let hold = log.is_on().then(|| log.sink().hold());
+            let log = log.clone();
             let finish = Box::new(move |end: StreamEnd| -> LocalBoxFuture<'static, ()> {
                 async move {
                     let (reading, routed) = meter.map_or_else(
                         || (Reading::Pending, Routed::default()),
                         |m| (m.reading(), m.routed()),
                     );
-                    keys.finish_stream(end, reading, routed, admission, facts)
+                    keys.finish_stream(end, reading, routed, admission, facts, &log)
                         .await;
+                    drop(hold);
                 }
                 .boxed_local()
             });
@@ -220,7 +289,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         let routed = reply.meter.as_ref().map(|m| m.routed()).unwrap_or_default();
         let status = reply.status;
         if let Some(after) = self
-            .book(&admission, &facts, outcome, &routed, status)
+            .book(&admission, &facts, outcome, &routed, status, &log)
             .await
         {
             if let Some(h) = reply
@@ -236,7 +305,14 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
 
     /// `GET /v1/models` and friends: the key must be valid; the model list shows only what it
     /// may use.
-    async fn bodyless(&self, gw: &Gateway, head: &Head, endpoint: &Endpoint, hash: &str) -> Reply {
+    async fn bodyless(
+        &self,
+        gw: &Gateway,
+        head: &Head,
+        endpoint: &Endpoint,
+        hash: &str,
+        log: &RequestLog,
+    ) -> Reply {
         let model = match endpoint {
             Endpoint::Model(m) => Some(m.clone()),
             _ => None,
@@ -246,9 +322,14 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             require_configured: true,
             now_ms: self.now(),
         };
-        let snap = match self.counters.call(&model::key_counter(hash), &op).await {
+        let name = model::key_counter(hash);
+        let snap = match self.counters.call(&name, &op).await {
             Ok(Outcome::Ok(s)) => *s,
-            Ok(Outcome::Refused(r)) => return errors::refusal(&r, hash),
+            Ok(Outcome::Refused(r)) => {
+                let log = log.with_caller(logging::caller(log.caller(), r.limits.as_deref(), None));
+                alert_all(&log, &tagged(&name, &r.crossed), hash, self.now());
+                return errors::refusal(&r, hash);
+            }
             Err(e) => return store_error(&e),
         };
         let mut reply = match app::begin_as(Ok(gw), head, true) {
@@ -278,7 +359,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         amount: Usd,
         model: Option<&str>,
         now_ms: u64,
-    ) -> Result<Admission, Reply> {
+    ) -> Result<Admission, Denied> {
         let reserve = |require_configured| Op::Reserve {
             id: id.to_string(),
             amount,
@@ -290,9 +371,17 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         let key_name = model::key_counter(hash);
         let key = match self.counters.call(&key_name, &reserve(true)).await {
             Ok(Outcome::Ok(s)) => *s,
-            Ok(Outcome::Refused(r)) => return Err(errors::refusal(&r, hash)),
-            Err(e) => return Err(store_error(&e)),
+            Ok(Outcome::Refused(r)) => {
+                return Err(Denied {
+                    reply: errors::refusal(&r, hash),
+                    crossed: tagged(&key_name, &r.crossed),
+                    key: r.limits.map(|l| *l),
+                    team: None,
+                })
+            }
+            Err(e) => return Err(Denied::new(store_error(&e))),
         };
+        let team_name = key.limits.team_id.as_deref().map(model::team_counter);
         let owners: Vec<String> = key
             .limits
             .user_id
@@ -304,10 +393,24 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         let results = join_all(owners.iter().map(|n| self.counters.call(n, &op))).await;
         let mut held = vec![key_name];
         let mut refused = None;
+        let mut team = None;
+        let mut crossed = Vec::new();
         for (name, r) in owners.into_iter().zip(results) {
+            let is_team = team_name.as_deref() == Some(name.as_str());
             match r {
-                Ok(Outcome::Ok(_)) => held.push(name),
-                Ok(Outcome::Refused(r)) => refused = Some(errors::refusal(&r, hash)),
+                Ok(Outcome::Ok(s)) => {
+                    if is_team {
+                        team = Some(s.limits);
+                    }
+                    held.push(name);
+                }
+                Ok(Outcome::Refused(r)) => {
+                    crossed.extend(tagged(&name, &r.crossed));
+                    if is_team {
+                        team = r.limits.clone().map(|l| *l);
+                    }
+                    refused = Some(errors::refusal(&r, hash));
+                }
                 Err(e) => refused = Some(store_error(&e)),
             }
         }
@@ -317,13 +420,24 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 now_ms,
             };
             join_all(held.iter().map(|n| self.counters.call(n, &release))).await;
-            return Err(reply);
+            return Err(Denied {
+                reply,
+                key: Some(key.limits),
+                team,
+                crossed,
+            });
         }
-        Ok(Admission { key, held, amount })
+        Ok(Admission {
+            key,
+            team,
+            held,
+            amount,
+        })
     }
 
     /// Books the outcome at every counter that admitted the request and at the gateway-wide
-    /// one, and writes the spend log. Returns the key's counter after it.
+    /// one, writes the spend log and records the budget levels the counters report crossed
+    /// in `log`. Returns the key's counter after it.
     async fn book(
         &self,
         admission: &Admission,
@@ -331,6 +445,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         outcome: Booking,
         routed: &Routed,
         http_status: u16,
+        log: &RequestLog,
     ) -> Option<Snapshot> {
         let end_ms = self.now();
         let (cost, usage, error) = match outcome {
@@ -358,11 +473,21 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             .chain(std::iter::once(model::GLOBAL_COUNTER))
             .collect();
         let results = join_all(names.iter().map(|n| self.settle_once(n, &op))).await;
+        let crossed: Vec<(String, Crossing)> = names
+            .iter()
+            .zip(&results)
+            .filter_map(|(n, r)| match r {
+                Some(Outcome::Ok(s)) => Some(tagged(n, &s.crossed)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        alert_all(log, &crossed, &facts.hash, end_ms);
         let after = match results.into_iter().next() {
             Some(Some(Outcome::Ok(s))) => Some(*s),
             _ => None,
         };
-        let log = SpendLog {
+        let entry = SpendLog {
             request_id: facts.request_id.clone(),
             call_type: facts.call_type.to_string(),
             api_key: facts.hash.clone(),
@@ -380,7 +505,12 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             api_base: routed.api_base.clone(),
             user: facts.user.clone(),
             team_id: facts.team_id.clone(),
-            key_alias: alias_of(admission.key.limits.label.as_deref()),
+            key_alias: admission
+                .key
+                .limits
+                .alias
+                .clone()
+                .or_else(|| logging::alias_of(admission.key.limits.label.as_deref())),
             status: if error.is_none() {
                 "success"
             } else {
@@ -391,7 +521,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             http_status,
             stream: facts.stream,
         };
-        self.write_log(&log, end_ms).await;
+        self.write_log(&entry, end_ms).await;
         after
     }
 
@@ -435,6 +565,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         routed: Routed,
         admission: Admission,
         facts: Facts,
+        log: &RequestLog,
     ) {
         let outcome = match (end, reading) {
             (StreamEnd::Completed, Reading::Done(done)) => Booking::Success {
@@ -456,7 +587,8 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
                 why: "stream ended without a usage reading; the reserved worst case is charged",
             },
         };
-        self.book(&admission, &facts, outcome, &routed, 200).await;
+        self.book(&admission, &facts, outcome, &routed, 200, log)
+            .await;
     }
 }
 
@@ -469,12 +601,6 @@ enum Booking {
     Failure { error: String },
     /// Charged without a reading: booked as spent, logged as a failure saying why.
     Charged { cost: Usd, why: &'static str },
-}
-
-/// The alias in a key's counter label (`Key=alias (sk-...abcd)`).
-fn alias_of(label: Option<&str>) -> Option<String> {
-    let (alias, _) = label?.strip_prefix("Key=")?.rsplit_once(" (")?;
-    Some(alias.to_string())
 }
 
 /// The usage in a complete JSON reply.

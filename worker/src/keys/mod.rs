@@ -15,6 +15,7 @@ pub mod api;
 pub mod counter;
 pub mod errors;
 pub mod gate;
+pub mod logging;
 pub mod meter;
 pub mod model;
 pub mod secret;
@@ -29,6 +30,7 @@ mod tests;
 use std::future::Future;
 use std::rc::Rc;
 
+use edgellm::integrations::gateway::RequestLog;
 use edgellm::{Env, Host};
 
 use crate::app::{auth, Gateway, Head, Reply};
@@ -73,7 +75,8 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
     /// Handles the request if it is this layer's: `None` sends it on to the gateway.
     ///
     /// `query` is the URL's query string; `random_key` gives CSPRNG bytes for new keys;
-    /// `read_body(limit)` reads the request body (at most `limit` bytes).
+    /// `read_body(limit)` reads the request body (at most `limit` bytes). Nothing is logged;
+    /// see [`Keys::handle_logged`].
     #[allow(clippy::too_many_arguments)]
     pub async fn handle<H, F, Fut>(
         &self,
@@ -84,6 +87,34 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
         query: &str,
         request_id: &str,
         random_key: &dyn Fn() -> KeyBytes,
+        read_body: F,
+    ) -> Option<Reply>
+    where
+        H: Host,
+        F: FnOnce(usize) -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, Reply>>,
+    {
+        let log = RequestLog::off();
+        self.handle_logged(
+            host, env, gw, head, query, request_id, random_key, &log, read_body,
+        )
+        .await
+    }
+
+    /// [`Keys::handle`], recording a virtual-key request's calls (with the key's alias, user,
+    /// team and metadata), its refusal and the budget alerts it causes in `log`, whose caller
+    /// is the presented key.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn handle_logged<H, F, Fut>(
+        &self,
+        host: &H,
+        env: &dyn Env,
+        gw: &Gateway,
+        head: &Head,
+        query: &str,
+        request_id: &str,
+        random_key: &dyn Fn() -> KeyBytes,
+        log: &RequestLog,
         read_body: F,
     ) -> Option<Reply>
     where
@@ -110,7 +141,7 @@ impl<K: Kv + Clone + 'static, C: Counters + Clone + 'static> Keys<K, C> {
             return None;
         }
         Some(
-            self.serve_virtual(host, env, gw, head, key, request_id, read_body)
+            self.serve_virtual(host, env, gw, head, key, request_id, log, read_body)
                 .await,
         )
     }

@@ -53,6 +53,9 @@ pub struct Policy {
     /// Spend allowed per period.
     #[serde(default)]
     pub max_budget: Option<Usd>,
+    /// Spend at which a budget alert goes out (`soft_budget_crossed`); nothing is refused.
+    #[serde(default)]
+    pub soft_budget: Option<Usd>,
     /// Budget period.
     #[serde(default)]
     pub budget_duration: Option<String>,
@@ -111,6 +114,7 @@ impl KeyRecord {
         limits(
             &self.policy,
             Some(label),
+            self.key_alias.clone(),
             self.expires_ms,
             self.user_id.clone(),
             self.team_id.clone(),
@@ -166,6 +170,7 @@ impl UserRecord {
         limits(
             &self.policy,
             Some(format!("User={}", self.user_id)),
+            self.user_alias.clone(),
             None,
             None,
             None,
@@ -213,6 +218,7 @@ impl TeamRecord {
         limits(
             &self.policy,
             Some(format!("Team={}", self.team_id)),
+            self.team_alias.clone(),
             None,
             None,
             None,
@@ -235,6 +241,7 @@ impl TeamRecord {
 fn limits(
     p: &Policy,
     label: Option<String>,
+    alias: Option<String>,
     expires_ms: Option<u64>,
     user_id: Option<String>,
     team_id: Option<String>,
@@ -251,6 +258,9 @@ fn limits(
         user_id,
         team_id,
         label,
+        soft_budget: p.soft_budget,
+        alias,
+        metadata: p.metadata.clone(),
     }
 }
 
@@ -264,6 +274,7 @@ fn policy_json(p: &Policy, live: Option<&Snapshot>) -> Value {
     json!({
         "models": p.models,
         "max_budget": p.max_budget.map(Usd::to_f64),
+        "soft_budget": p.soft_budget.map(Usd::to_f64),
         "budget_duration": p.budget_duration,
         "budget_reset_at": live.and_then(|s| s.budget_reset_at_ms).map(time::iso),
         "rpm_limit": p.rpm_limit,
@@ -391,6 +402,9 @@ impl Fields<'_> {
         if self.has("max_budget") {
             p.max_budget = self.usd("max_budget")?;
         }
+        if self.has("soft_budget") {
+            p.soft_budget = self.usd("soft_budget")?;
+        }
         if self.has("budget_duration") {
             if let Some(d) = self.string("budget_duration")? {
                 if time::duration_ms(&d).is_none() {
@@ -501,7 +515,7 @@ mod tests {
 
     #[test]
     fn fields_parse_litellm_bodies() {
-        let body = json!({"models": ["gpt"], "max_budget": 10.5, "budget_duration": "30d", "rpm_limit": 5,
+        let body = json!({"models": ["gpt"], "max_budget": 10.5, "soft_budget": "7.25", "budget_duration": "30d", "rpm_limit": 5,
                           "tpm_limit": null, "metadata": {"team": "x"}, "duration": "1h", "blocked": false});
         let f = Fields(body.as_object().unwrap());
         let mut p = Policy {
@@ -511,6 +525,8 @@ mod tests {
         f.apply_policy(&mut p).unwrap();
         assert_eq!(p.models, ["gpt"]);
         assert_eq!(p.max_budget, Usd::parse("10.5"));
+        assert_eq!(p.soft_budget, Usd::parse("7.25"));
+        assert_eq!(p.metadata["team"], "x");
         assert_eq!((p.rpm_limit, p.tpm_limit), (Some(5), None));
         assert_eq!(f.duration("duration").unwrap(), Some(3_600_000));
         for bad in [
@@ -556,6 +572,22 @@ mod tests {
         let l = k.limits();
         assert_eq!(l.label.as_deref(), Some("Key=ci (sk-...wxyz)"));
         assert_eq!(l.user_id.as_deref(), Some("u1"));
+        assert_eq!(l.alias.as_deref(), Some("ci"));
+        let t = TeamRecord {
+            team_id: "t1".into(),
+            team_alias: Some("core".into()),
+            policy: Policy {
+                soft_budget: Usd::parse("1"),
+                metadata: json!({"cost_center": "42"}).as_object().unwrap().clone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let tl = t.limits();
+        assert_eq!(tl.alias.as_deref(), Some("core"));
+        assert_eq!(tl.soft_budget, Usd::parse("1"));
+        assert_eq!(tl.metadata["cost_center"], "42");
+        assert_eq!(t.to_json(None)["soft_budget"], 1.0);
     }
 
     #[test]

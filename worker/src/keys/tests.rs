@@ -13,6 +13,9 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use edgellm::cost::Usd;
+use edgellm::integrations::capture::Caller;
+use edgellm::integrations::gateway::RequestLog;
+use edgellm::integrations::LogEvent;
 use edgellm::testing::{MockHost, Reply as Canned};
 
 use super::store::memory::{MemCounters, MemKv};
@@ -49,6 +52,8 @@ struct World {
     keys: Keys<MemKv, MemCounters>,
     spawned: Spawned,
     n: Cell<u8>,
+    /// Each call's log, in order.
+    logs: RefCell<Vec<RequestLog>>,
 }
 
 fn world() -> World {
@@ -68,6 +73,7 @@ fn world() -> World {
         host,
         spawned,
         n: Cell::new(0),
+        logs: RefCell::default(),
     }
 }
 
@@ -114,7 +120,17 @@ impl World {
         let random = move || [n; 32];
         let env = HashMap::new();
         let body_for_keys = bytes.clone();
-        let handled = block_on(self.keys.handle(
+        let clock_host = self.host.clone();
+        let log = RequestLog::new(
+            &rid,
+            Caller {
+                key: key.map(String::from),
+                ..Default::default()
+            },
+            Rc::new(move || edgellm::Host::now_ms(&*clock_host)),
+        );
+        self.logs.borrow_mut().push(log.clone());
+        let handled = block_on(self.keys.handle_logged(
             &*self.host,
             &env,
             &self.gw,
@@ -122,6 +138,7 @@ impl World {
             query,
             &rid,
             &random,
+            &log,
             move |_limit| async move { Ok(body_for_keys) },
         ));
         handled.unwrap_or_else(|| match app::begin(Ok(&self.gw), &head) {
@@ -160,6 +177,15 @@ impl World {
 
     fn spend_exact(&self, key: &str) -> Usd {
         Usd::parse(self.info(key)["spend_exact"].as_str().unwrap()).unwrap()
+    }
+
+    /// Every event the calls so far recorded (waiting for streams and bookings to end).
+    fn events(&self) -> Vec<LogEvent> {
+        self.logs
+            .borrow()
+            .iter()
+            .flat_map(|l| block_on(l.sink().settled()))
+            .collect()
     }
 
     fn run_spawned(&self) {
@@ -870,4 +896,187 @@ fn embeddings_and_streamed_text_completions_are_booked() {
         (logs[0]["call_type"].as_str(), logs[0]["stream"].as_bool()),
         (Some("atext_completion"), Some(true))
     );
+}
+
+fn alerts(events: &[LogEvent]) -> Vec<&edgellm::integrations::BudgetAlert> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            LogEvent::Budget(a) => Some(&**a),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn virtual_key_calls_are_logged_with_the_key_user_and_team() {
+    let w = world();
+    let team = w.admin(
+        "POST",
+        "/team/new",
+        Some(json!({"team_id": "t-core", "team_alias": "core", "metadata": {"cost_center": "42"}})),
+    );
+    assert_eq!(team["team_alias"], "core");
+    let key = w.generate(
+        json!({"key_alias": "ci-bot", "user_id": "jane", "team_id": "t-core",
+                                "metadata": {"env": "prod"}, "max_budget": 1}),
+    );
+    let hash = super::secret::hash_key(&key);
+    w.host.push(upstream(10, 20));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(chat("gpt")),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let mut body = chat("gpt");
+    body["stream"] = json!(true);
+    body["stream_options"] = json!({"include_usage": true});
+    w.host.push(sse(&["Hel", "lo"], (12, 7)));
+    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(body));
+    assert!(read_stream(r).ends_with("data: [DONE]\n\n"));
+    let events = w.events();
+    let payloads: Vec<&Value> = events.iter().filter_map(LogEvent::payload).collect();
+    assert_eq!(payloads.len(), 2, "{events:?}");
+    for (p, stream) in payloads.iter().zip([false, true]) {
+        assert_eq!(p["status"], "success");
+        assert_eq!(p["stream"], stream);
+        let md = &p["metadata"];
+        assert_eq!(md["user_api_key_hash"], hash);
+        assert_eq!(md["user_api_key_alias"], "ci-bot");
+        assert_eq!(md["user_api_key_user_id"], "jane");
+        assert_eq!(md["user_api_key_team_id"], "t-core");
+        assert_eq!(md["user_api_key_team_alias"], "core");
+        assert_eq!(md["user_api_key_metadata"], json!({"env": "prod"}));
+        assert_eq!(
+            md["user_api_key_team_metadata"],
+            json!({"cost_center": "42"})
+        );
+        assert!(
+            !p.to_string().contains(&key),
+            "the key itself is never logged"
+        );
+    }
+    assert_eq!(payloads[1]["completion_tokens"], 7);
+    assert!(alerts(&events).is_empty());
+}
+
+#[test]
+fn refusals_are_logged_as_refused_calls_with_the_key() {
+    let w = world();
+    let key = w.generate(json!({"key_alias": "narrow", "models": ["other"]}));
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some(&key),
+        Some(chat("gpt")),
+    );
+    assert_eq!(r.status, 401);
+    // An unknown key: logged with its hash only.
+    let r = w.call(
+        "POST",
+        "/v1/chat/completions",
+        Some("sk-nope-0000"),
+        Some(chat("gpt")),
+    );
+    assert_eq!(r.status, 401);
+    let events = w.events();
+    let refused: Vec<&Value> = events
+        .iter()
+        .filter_map(|e| match e {
+            LogEvent::Refused(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused.len(), 2, "{events:?}");
+    assert_eq!(refused[0]["status"], "failure");
+    assert_eq!(
+        refused[0]["error_information"]["error_code"],
+        "key_model_access_denied"
+    );
+    assert_eq!(refused[0]["error_information"]["status_code"], 401);
+    assert_eq!(refused[0]["metadata"]["user_api_key_alias"], "narrow");
+    assert_eq!(
+        refused[1]["metadata"]["user_api_key_hash"],
+        super::secret::hash_key("sk-nope-0000")
+    );
+    assert!(refused[1]["metadata"].get("user_api_key_alias").is_none());
+    assert!(!format!("{refused:?}").contains(&key));
+}
+
+#[test]
+fn budget_exhaustion_alerts_once() {
+    let w = world();
+    // Calls cost $0.00005 and reserve about $0.0001: the third fits, the fourth cannot.
+    let key = w
+        .generate(json!({"key_alias": "ci-bot", "max_budget": "0.0002", "soft_budget": "0.00004"}));
+    let hash = super::secret::hash_key(&key);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        w.host.push(upstream(10, 20));
+        let r = w.call(
+            "POST",
+            "/v1/chat/completions",
+            Some(&key),
+            Some(chat("gpt")),
+        );
+        statuses.push(r.status);
+    }
+    let refused = statuses.iter().filter(|s| **s == 400).count();
+    assert!(refused >= 2, "{statuses:?}");
+    let events = w.events();
+    let alerts = alerts(&events);
+    let kinds: Vec<&str> = alerts.iter().map(|a| a.event.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["soft_budget_crossed", "budget_crossed"],
+        "{alerts:?}"
+    );
+    let exhausted = alerts[1];
+    assert_eq!(exhausted.event_group, "key");
+    assert_eq!(exhausted.token.as_deref(), Some(hash.as_str()));
+    assert_eq!(exhausted.key_alias.as_deref(), Some("ci-bot"));
+    assert_eq!(exhausted.max_budget, Some(0.0002));
+    assert!(exhausted
+        .event_message
+        .starts_with("Key Budget: Budget Crossed"));
+    // Each refusal is a failure event, none of them an alert of its own.
+    let refusals = events
+        .iter()
+        .filter(|e| matches!(e, LogEvent::Refused(_)))
+        .count();
+    assert_eq!(refusals, refused);
+}
+
+#[test]
+fn user_and_team_budgets_alert_as_their_group_and_streams_alert_at_their_end() {
+    let w = world();
+    w.admin(
+        "POST",
+        "/team/new",
+        Some(json!({"team_id": "t1", "team_alias": "research", "max_budget": "0.001"})),
+    );
+    let key = w.generate(json!({"team_id": "t1"}));
+    let mut body = chat("gpt");
+    body["stream"] = json!(true);
+    // $0.00088 of the team's $0.001: 88%.
+    w.host.push(sse(&["a"], (80, 400)));
+    let r = w.call("POST", "/v1/chat/completions", Some(&key), Some(body));
+    assert_eq!(r.status, 200);
+    let log = w.logs.borrow().last().unwrap().clone();
+    assert!(
+        !log.sink().is_idle(),
+        "the booking at the stream's end is awaited"
+    );
+    assert!(read_stream(r).ends_with("[DONE]\n\n"));
+    let events = block_on(log.sink().settled());
+    let a = alerts(&events);
+    assert_eq!(a.len(), 1, "{events:?}");
+    assert_eq!(
+        (a[0].event.as_str(), a[0].event_group.as_str()),
+        ("threshold_crossed", "team")
+    );
+    assert_eq!(a[0].team_alias.as_deref(), Some("research"));
+    assert_eq!(a[0].event_message, "Team Budget: 15% Threshold Crossed");
 }
