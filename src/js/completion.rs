@@ -75,7 +75,7 @@ pub async fn completion(params: JsValue) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = completionStream)]
 pub async fn completion_stream(params: JsValue) -> Result<ChunkStream, JsValue> {
     let request = params_json(&params, EXPECTS);
-    let log = LogCall::chat(&params, request.as_ref().unwrap_or(&Value::Null));
+    let log = LogCall::chat(&params, request.as_ref().unwrap_or(&Value::Null)).streaming();
     let result: Result<_, Error> = async {
         let (req, opts) = options::parse_chat(request?)?;
         let started = engine::completion_stream(&FetchHost, &JsEnv, req, opts.clone()).await?;

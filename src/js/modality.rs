@@ -40,7 +40,8 @@ where
     })
 }
 
-fn export<E: Endpoint>(expects: &'static str) -> Export {
+/// The export facts of endpoint `E`.
+pub(crate) fn export<E: Endpoint>(expects: &'static str) -> Export {
     Export {
         call_type: E::CALL_TYPE,
         input_key: E::LOGGED_INPUT,

@@ -11,7 +11,8 @@ use super::completion::finish_chat;
 use super::cost::{from_json, to_json};
 use super::env::JsEnv;
 use super::error::to_js;
-use super::respond::{hidden_params, run, Call, Done, Export};
+use super::modality::export;
+use super::respond::{hidden_params, run, Call, Done};
 use super::stream::{ChunkStream, StreamEnd};
 use crate::accumulate::Accumulator;
 use crate::router::modality::{
@@ -55,19 +56,14 @@ impl JsRouter {
     fn generate<E: Endpoint + 'static>(
         &self,
         params: JsValue,
-        what: &'static str,
+        expects: &'static str,
     ) -> js_sys::Promise
     where
         E::Response: Serialize,
     {
         let router = self.inner.clone();
-        let export = Export {
-            call_type: E::CALL_TYPE,
-            input_key: E::LOGGED_INPUT,
-            expects: what,
-        };
         let call = Box::new(move |request| call::<E>(router, request));
-        wasm_bindgen_futures::future_to_promise(run(params, export, call))
+        wasm_bindgen_futures::future_to_promise(run(params, export::<E>(expects), call))
     }
 }
 

@@ -58,8 +58,10 @@ function stream([p, c]) {
 /**
  * Starts the upstream mock and the gateway with virtual keys on.
  * Models: `gpt` and `other` (priced at PRICE_IN/PRICE_OUT), `slow` (answers after 300 ms).
+ * `generalSettings` adds entries to `general_settings` (YAML flow text, e.g. `alerting: [slack]`),
+ * `extraConfig` adds top-level YAML, `vars` adds Worker vars/secrets.
  */
-export async function startKeysGateway() {
+export async function startKeysGateway({ generalSettings = "", extraConfig = "", vars = {} } = {}) {
   const answer = (r) =>
     r.json?.stream
       ? { headers: { "content-type": "text/event-stream" }, stream: stream(usageOf(r.json)), chunkSize: 64 }
@@ -79,7 +81,8 @@ export async function startKeysGateway() {
     deployment("other", "openai/gpt-4o-mini", `${mock.url}/v1`) +
     deployment("slow", "openai/gpt-4o", `${mock.url}/slow/v1`) +
     "router_settings: {num_retries: 0}\n" +
-    "general_settings: {master_key: os.environ/MASTER}\n";
+    `general_settings: {master_key: os.environ/MASTER${generalSettings ? `, ${generalSettings}` : ""}}\n` +
+    extraConfig;
   const mf = new Miniflare({
     modules: true,
     scriptPath: ENTRY,
@@ -90,7 +93,7 @@ export async function startKeysGateway() {
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["EDGELLM_KV"],
     durableObjects: { EDGELLM_COUNTERS: "SpendCounter" },
-    bindings: { EDGELLM_CONFIG: config, MASTER: MASTER_KEY },
+    bindings: { ...vars, EDGELLM_CONFIG: config, MASTER: MASTER_KEY },
     cf: false,
     host: "127.0.0.1",
     port: 0,

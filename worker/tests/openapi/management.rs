@@ -23,6 +23,8 @@ pub struct PolicyFields {
     /// Spend allowed per budget period, in dollars (a number, or a decimal string for an exact
     /// amount).
     pub max_budget: Option<Dollars>,
+    /// Spend at which a `soft_budget_crossed` alert goes out (nothing is refused), in dollars.
+    pub soft_budget: Option<Dollars>,
     /// Budget period: `30s`, `30m`, `30h`, `30d`. Without it the budget never resets.
     pub budget_duration: Option<String>,
     /// Requests per minute.
@@ -147,6 +149,8 @@ pub struct PolicyView {
     pub models: Vec<String>,
     /// Dollars per budget period.
     pub max_budget: Option<f64>,
+    /// Dollars at which a budget alert goes out.
+    pub soft_budget: Option<f64>,
     /// Budget period.
     pub budget_duration: Option<String>,
     /// When the current budget period ends (ISO 8601).
