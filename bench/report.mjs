@@ -163,7 +163,7 @@ if (gateway) {
   if (pacedRun?.paced) {
     g(`### Paced load at c=${pacedRun.paced.connections} (below saturation)`);
     g();
-    g(`Closed-loop wrk at c=16 saturates every single-core gateway, so its latency is queueing (c ÷ throughput) — even the JS passthrough Worker's. Here each of ${pacedRun.paced.connections} connections waits before each request so that at most ${pacedRun.paced.offered_rps.json} req/s (non-stream) / ${pacedRun.paced.offered_rps.sse} streams/s are offered, ${pacedRun.paced.seconds} s per target${pacedRun === gateway ? "" : " (a separate `gateway.mjs --paced-only` run, same machine, right after the main run)"}.`);
+    g(`Closed-loop wrk at c=16 saturates every single-core gateway, so its latency is queueing (c ÷ throughput) — even the JS passthrough Worker's. Here each of ${pacedRun.paced.connections} connections waits a random think time (uniform, mean 16 ÷ rate) before each request so that at most ${pacedRun.paced.offered_rps.json} req/s (non-stream) / ${pacedRun.paced.offered_rps.sse} streams/s are offered, ${pacedRun.paced.seconds} s per target${pacedRun === gateway ? "" : " (a separate `gateway.mjs --paced-only` run, same machine, right after the main run)"}.`);
     g();
     g("| target | mode | achieved req/s | p50 ms | p90 ms | p99 ms | added p50 | added p90 | added p99 | gateway CPU ms/req |");
     g("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -10,12 +10,13 @@ for line in (os.getenv("BENCH_HEADERS") or ""):gmatch("[^\n]+") do
   if name then wrk.headers[name] = value end
 end
 
--- $BENCH_DELAY_MS: think time before each request on a connection (paced load instead of
--- back-to-back requests).
+-- $BENCH_DELAY_MS: mean think time before each request on a connection (paced load instead of
+-- back-to-back requests). Uniform in [0, 2 × mean], so connections do not fire in lockstep.
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
 if delay_ms and delay_ms > 0 then
+  math.randomseed(os.time())
   function delay()
-    return delay_ms
+    return math.random(0, 2 * delay_ms)
   end
 end
 

@@ -321,6 +321,8 @@ function routingCases() {
   add("mgmt-key-info-bad-escape", "GET /key/info?key=%FF%ZZ → 404", "GET", "/key/info?key=%FF%ZZ%", { status: 404 }, NOAUTH_MGMT, other);
   add("mgmt-user-info-unknown", "GET /user/info for an unknown user → 404", "GET", "/user/info?user_id=nobody", { status: 404 }, NOAUTH_MGMT);
   add("mgmt-team-info-unknown", "GET /team/info for an unknown team → 404", "GET", "/team/info?team_id=nobody", { status: 404 }, NOAUTH_MGMT);
+  add("mgmt-user-info-huge", "GET /user/info for a 600-byte user_id (longer than a KV name) → 404", "GET", "/user/info?user_id=" + "u".repeat(600), { status: 404 }, NOAUTH_MGMT);
+  add("mgmt-team-info-huge", "GET /team/info for a 600-byte team_id → 404", "GET", "/team/info?team_id=" + "t".repeat(600), { status: 404 }, NOAUTH_MGMT);
   add("mgmt-spend-logs-bad-limit", "GET /spend/logs?limit=abc → 400", "GET", "/spend/logs?limit=abc", { status: 400 }, NOAUTH_MGMT);
   add("mgmt-key-list-bad-page", "GET /key/list?page=-1 → 400", "GET", "/key/list?page=-1", { status: 400 }, NOAUTH_MGMT);
   add("mgmt-key-list-huge-size", "GET /key/list?size=1e99 → 400", "GET", "/key/list?size=1e99", { status: 400 }, NOAUTH_MGMT);
@@ -537,6 +539,14 @@ function managementFieldCases() {
   add("/team/new", "team-id-number", "team_id: 42", { team_id: 42 }, bad);
   add("/team/new", "members-string", "members_with_roles: 'x' (must be a list)", { members_with_roles: "x" }, { status: 400, param: "members_with_roles" });
   add("/team/new", "budget-string", "max_budget: 'x'", { max_budget: "x" }, bad);
+  // Ids become Workers KV names (≤ 512 bytes) and the alias KV metadata (≤ 1024 bytes): over
+  // those limits the store fails, which must be the client's 400, not a 500.
+  add("/user/new", "user-id-huge", "a 600-byte user_id", { user_id: "u".repeat(600) }, { status: 400, param: "user_id" });
+  add("/team/new", "team-id-huge", "a 600-byte team_id", { team_id: "t".repeat(600) }, { status: 400, param: "team_id" });
+  add("/key/generate", "user-id-huge", "a key for a 600-byte user_id", { user_id: "u".repeat(600) }, { status: 400, param: "user_id" });
+  add("/key/generate", "alias-huge", "a 1000-byte key_alias", { key_alias: "a".repeat(1000) }, { status: 400, param: "key_alias" });
+  add("/key/generate", "alias-control-chars", "a key_alias of control characters (each escapes to 6 bytes)", { key_alias: "\u0001".repeat(200) }, { status: 400, param: "key_alias" });
+  add("/user/new", "user-id-crlf", "a user_id with CR/LF and NUL", { user_id: "u\u0000\r\nx" }, { status: 400, param: "user_id" });
   return c;
 }
 

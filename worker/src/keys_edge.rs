@@ -37,8 +37,15 @@ fn js_err(what: &str, e: impl std::fmt::Display) -> Error {
 #[derive(Clone)]
 struct WorkerKv(KvStore);
 
+/// Workers KV refuses longer names (414); no record can have one, so a lookup by a longer
+/// name (a client's over-long `user_id` in a query) finds nothing instead of failing.
+const MAX_KV_NAME_BYTES: usize = 512;
+
 impl Kv for WorkerKv {
     async fn get(&self, name: &str) -> Result<Option<String>> {
+        if name.len() > MAX_KV_NAME_BYTES {
+            return Ok(None);
+        }
         self.0
             .get(name)
             .text()

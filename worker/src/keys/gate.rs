@@ -72,7 +72,7 @@ impl Denied {
     }
 }
 
-/// Records budget alerts for the levels `counter` reported reached.
+/// Records a budget alert for each level a counter reported reached (by counter name).
 fn alert_all(log: &RequestLog, crossed: &[(String, Crossing)], key_hash: &str, at_ms: u64) {
     for (counter, c) in crossed {
         log.alert(logging::alert(counter, c, log.caller(), key_hash, at_ms));

@@ -295,6 +295,9 @@ fn policy_json(p: &Policy, live: Option<&Snapshot>) -> Value {
     })
 }
 
+/// The longest string field a management request may set (see [`Fields::string`]).
+pub const MAX_FIELD_BYTES: usize = 256;
+
 /// A request body's fields, with typed access and LiteLLM's validation messages.
 #[derive(Debug)]
 pub struct Fields<'a>(pub &'a Map<String, Value>);
@@ -309,10 +312,20 @@ impl Fields<'_> {
         self.0.contains_key(field)
     }
 
-    /// A string (null and absent are `None`).
+    /// A string (null and absent are `None`) of at most [`MAX_FIELD_BYTES`] bytes without
+    /// control characters: ids become Workers KV names (at most 512 bytes) and `key_alias` goes
+    /// into KV metadata (at most 1024 bytes), whose limits would otherwise fail the request
+    /// with a 500 from the store.
     pub fn string(&self, field: &str) -> Result<Option<String>, Error> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.len() > MAX_FIELD_BYTES => Err(invalid(
+                field,
+                &format!("at most {MAX_FIELD_BYTES} bytes long"),
+            )),
+            Some(Value::String(s)) if s.chars().any(char::is_control) => {
+                Err(invalid(field, "a string without control characters"))
+            }
             Some(Value::String(s)) => Ok(Some(s.clone())),
             _ => Err(invalid(field, "a string")),
         }
