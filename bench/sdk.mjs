@@ -3,7 +3,8 @@
 // `openai` client and the Vercel AI SDK, all against the same nginx upstream on the load core.
 // Every measurement runs in a fresh Node process pinned to the SUT core; the matrix runs
 // ROUNDS times interleaved and the best round per cell is kept (other tenants of the machine only
-// ever make a run slower).
+// ever make a run slower). Besides wall times, each cell records the process's CPU time per call
+// or per stream, which other tenants barely change; the verdicts use it.
 //
 //   node bench/sdk.mjs [--rounds 2] [--cold 15]
 // Writes bench/out/sdk.json.
@@ -15,7 +16,7 @@ import { startUpstream, SDK_STREAM_CHUNKS } from "./lib/upstream.mjs";
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: "string", default: process.env.BENCH_SDK_ROUNDS ?? "2" },
+    rounds: { type: "string", default: process.env.BENCH_SDK_ROUNDS ?? "3" },
     cold: { type: "string", default: process.env.BENCH_COLD_RUNS ?? "15" },
   },
 });
@@ -60,14 +61,14 @@ for (let round = 0; round < ROUNDS; round++) {
       const brief = r.error
         ? `ERROR ${r.error.split("\n")[0]}`
         : r.p50_us !== undefined
-          ? `p50 ${r.p50_us.toFixed(0)} µs mean ${r.mean_us.toFixed(0)} µs (${r.calls} calls)`
-          : `median ${r.median_ms.toFixed(1)} ms best ${r.best_ms.toFixed(1)} ms`;
+          ? `p50 ${r.p50_us.toFixed(0)} µs mean ${r.mean_us.toFixed(0)} µs cpu/call ${r.cpu_us_per_call.toFixed(0)} µs (${r.calls} calls)`
+          : `median ${r.median_ms.toFixed(1)} ms best ${r.best_ms.toFixed(1)} ms cpu ${r.cpu_ms_median.toFixed(1)} ms`;
       console.log(`  round ${round + 1} ${key.padEnd(26)} ${brief}`);
     }
   }
 }
 
-// Best round per cell: lowest p50 (calls) or lowest median (streams).
+// Best round per cell: lowest CPU per call / per stream (the contention-robust figure).
 const best = {};
 for (const [key, runs] of Object.entries(cells)) {
   const ok = runs.filter((r) => !r.error);
@@ -75,7 +76,7 @@ for (const [key, runs] of Object.entries(cells)) {
     best[key] = { error: runs[0].error };
     continue;
   }
-  const score = (r) => r.p50_us ?? r.median_ms;
+  const score = (r) => r.cpu_us_per_call ?? r.cpu_ms_median;
   best[key] = ok.reduce((a, b) => (score(b) < score(a) ? b : a));
   best[key].rounds = ok.map(score);
 }
@@ -101,6 +102,7 @@ for (const [m, runs] of Object.entries(cold)) {
         first_call_ms: { p50: median(ok.map((r) => r.first_call_ms)), p90: percentile(ok.map((r) => r.first_call_ms), 90) },
         total_ms: { p50: median(ok.map((r) => r.total_ms)), p90: percentile(ok.map((r) => r.total_ms), 90) },
         process_ms: { p50: median(ok.map((r) => r.process_ms)), p90: percentile(ok.map((r) => r.process_ms), 90) },
+        cpu_ms: { p50: median(ok.map((r) => r.cpu_ms)), p90: percentile(ok.map((r) => r.cpu_ms), 90) },
       }
     : { error: runs[0]?.error };
   if (ok.length) console.log(`  cold ${m.padEnd(13)} load p50 ${coldSummary[m].load_ms.p50.toFixed(1)} ms, first call p50 ${coldSummary[m].first_call_ms.p50.toFixed(1)} ms, total p50 ${coldSummary[m].total_ms.p50.toFixed(1)} ms`);

@@ -46,6 +46,19 @@ for input in "$fixtures"/*/*/input.json; do
   rm -f "$tmp"
 done
 
+# The gateway's hostile-input corpus: every body made of text parts only (no huge repeats).
+node -e '
+const fs = require("fs"), crypto = require("crypto");
+const [src, dir] = process.argv.slice(1);
+if (!fs.existsSync(src)) process.exit(0);
+for (const line of fs.readFileSync(src, "utf8").split("\n").filter(Boolean)) {
+  const c = JSON.parse(line);
+  if (!c.body || !c.body.every((p) => p.text !== undefined)) continue;
+  const body = c.body.map((p) => p.text).join("");
+  if (body.length > 4096) continue;
+  fs.writeFileSync(`${dir}/${crypto.createHash("sha1").update(body).digest("hex").slice(0, 16)}`, body);
+}' "$here/../tests/hostile/corpus.jsonl" "$corpus/request_json"
+
 # Gateway configs: the shipped ones, the config-file tests' YAML, and LiteLLM-style snippets.
 for cfg in "$here/../worker/config.default.yaml" "$here/../examples/config.yaml" \
            "$here"/../bench/out/litellm-config.yaml; do

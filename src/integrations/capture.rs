@@ -4,6 +4,7 @@
 //! The metadata of a call is the request's `metadata` plus what the gateway knows about the
 //! caller (LiteLLM's `user_api_key_*` fields: key hash, alias, user, team), which wins.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
@@ -16,7 +17,7 @@ use crate::engine::CallMeta;
 use crate::logging::{payload, CallRecord, Outcome};
 use crate::options::{self, CallOptions};
 use crate::router::{RouteInfo, RoutedCompletion};
-use crate::types::ChatRequest;
+use crate::types::{ChatRequest, Usage};
 use crate::{Error, ErrorKind};
 
 /// LiteLLM's `hash_token`: the SHA-256 hex of a key, the only form in which keys are logged.
@@ -158,6 +159,10 @@ impl ChatCapture {
 
     /// Wraps a routed stream so that it logs once at its end, with the accumulated output,
     /// its usage and cost. `meta.end_ms` is the first chunk's time; `clock` gives the end.
+    /// `final_usage` is the usage the stream itself recorded (filled by its `on_end` hook
+    /// before the last poll); it wins over the chunks', which lack usage when the client did
+    /// not ask for `stream_options.include_usage`.
+    #[allow(clippy::too_many_arguments)]
     pub fn stream<S>(
         self,
         inner: S,
@@ -166,6 +171,7 @@ impl ChatCapture {
         options: CallOptions,
         pending: Pending,
         clock: Rc<dyn Fn() -> u64>,
+        final_usage: Rc<RefCell<Option<Usage>>>,
     ) -> LoggedStream<S> {
         LoggedStream::new(inner, pending, move |end| {
             let mut m = meta.clone();
@@ -178,7 +184,10 @@ impl ChatCapture {
                 ..CallRecord::new(&self.call_id, &self.call_type, &self.request, &m)
             };
             let p = match end {
-                StreamEnd::Done(response) => {
+                StreamEnd::Done(mut response) => {
+                    if let Some(u) = final_usage.borrow_mut().take() {
+                        response.usage = Some(u);
+                    }
                     let usage = response.usage.clone();
                     let rec = CallRecord {
                         cost: cost::stream_cost(&meta, usage.as_ref(), &options),
@@ -284,6 +293,7 @@ mod tests {
             CallOptions::default(),
             sink.hold(),
             Rc::new(|| 2_000),
+            Rc::default(),
         );
         let out: Vec<_> = block_on(s.collect::<Vec<_>>());
         assert_eq!(out.len(), 2);

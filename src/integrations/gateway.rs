@@ -19,6 +19,7 @@
 //! call: success, failure, or a stream logged at its end); after the response the edge hands
 //! [`RequestLog::deliver`] to `ctx.waitUntil`.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
@@ -32,7 +33,7 @@ use crate::config::ProxyConfig;
 use crate::engine::CallMeta;
 use crate::host::Host;
 use crate::options::CallOptions;
-use crate::router::{RouteInfo, RoutedCompletion, RoutedStream};
+use crate::router::{RouteInfo, RoutedCompletion, RoutedStream, RouterStream};
 use crate::Result;
 
 /// The logging settings of a LiteLLM proxy config.
@@ -199,25 +200,37 @@ impl ChatCall {
         r
     }
 
-    /// Wraps the chunks of a started stream (possibly already wrapped, e.g. by spend
+    /// Wraps the chunks of a started stream (possibly with end hooks already, e.g. spend
     /// tracking) so that the call is logged once at the stream's end; `meta`, `route` and
-    /// `options` are the [`RoutedStream`]'s.
-    pub fn stream<S>(
+    /// `options` are the [`RoutedStream`]'s. Usage and cost come from the stream's final
+    /// usage, which the chunks the client sees lack unless it asked for
+    /// `stream_options.include_usage`.
+    pub fn stream(
         self,
-        chunks: S,
+        chunks: RouterStream,
         meta: &CallMeta,
         route: &RouteInfo,
         options: &CallOptions,
-    ) -> LoggedStream<S> {
+    ) -> LoggedStream<RouterStream> {
         match self.capture {
-            Some(c) => c.stream(
-                chunks,
-                meta.clone(),
-                route.clone(),
-                options.clone(),
-                self.log.sink.hold(),
-                self.log.clock.clone(),
-            ),
+            Some(c) => {
+                let usage = Rc::new(RefCell::new(None));
+                let seen = usage.clone();
+                let chunks = chunks.on_end(move |end| {
+                    if let Ok(u) = end {
+                        *seen.borrow_mut() = u;
+                    }
+                });
+                c.stream(
+                    chunks,
+                    meta.clone(),
+                    route.clone(),
+                    options.clone(),
+                    self.log.sink.hold(),
+                    self.log.clock.clone(),
+                    usage,
+                )
+            }
             None => LoggedStream::passthrough(chunks),
         }
     }

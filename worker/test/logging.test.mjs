@@ -98,6 +98,25 @@ describe("the gateway delivers each call to every configured logger", () => {
   }
 });
 
+test("a stream without include_usage is logged with the provider's usage and cost", async () => {
+  const s = await gw.client().chat.completions.create({ model: "gpt", messages: user("Say hello"), stream: true });
+  let text = "";
+  let shown = false;
+  for await (const c of s) {
+    text += c.choices[0]?.delta?.content ?? "";
+    shown ||= Boolean(c.usage);
+  }
+  assert.equal(text, "Streamed");
+  assert.equal(shown, false, "the client did not ask for the usage chunk");
+  await ingest.waitFor((recs) => recs.length >= expectedRecords("stream"), 10_000);
+  for (const service of SERVICES) await assertDelivered(assert, ingest, service, "stream", WANT.stream);
+  const [p] = ingest.of("webhook")[0].json;
+  assert.equal(p.stream, true);
+  assert.deepEqual([p.prompt_tokens, p.completion_tokens, p.total_tokens], [5, 2, 7]);
+  assert.equal(p.response.usage.total_tokens, 7);
+  assert.ok(Math.abs(p.response_cost - (5 * 0.000001 + 2 * 0.000002)) < 1e-12, String(p.response_cost));
+});
+
 describe("a dead logger", () => {
   let dead;
   before(async () => {

@@ -184,3 +184,58 @@ fn without_callbacks_nothing_is_recorded() {
     let gw = Gateway::load(plain, "test", &env()).unwrap();
     assert!(gateway::settings(gw.config()).is_empty());
 }
+
+#[test]
+fn a_stream_without_include_usage_is_logged_with_the_provider_usage_and_cost() {
+    let priced = CONFIG.replace(
+        "      api_key: sk-upstream\n",
+        "      api_key: sk-upstream\n      input_cost_per_token: 0.000001\n      output_cost_per_token: 0.000002\n",
+    );
+    let gw = Gateway::load(&priced, "test", &env()).unwrap();
+    let sse = concat!(
+        "data: {\"id\":\"s\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"s\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"id\":\"s\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"total_tokens\":19}}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let upstream = MockHost::new().reply(Canned::bytes(
+        200,
+        vec![("content-type".into(), "text/event-stream".into())],
+        sse.as_bytes(),
+        40,
+    ));
+    let log = log();
+    // No `stream_options`: the client is not shown the usage chunk.
+    let reply = run(
+        &upstream,
+        &gw,
+        json!({"model": "gpt", "messages": user("Hello"), "stream": true}),
+        &log,
+    );
+    let Body::Stream(mut s) = reply.body else {
+        panic!("not a stream")
+    };
+    let mut text = Vec::new();
+    while let Some(piece) = block_on(s.next()) {
+        text.extend(piece.unwrap());
+    }
+    let text = String::from_utf8(text).unwrap();
+    assert!(!text.contains("\"usage\":{"), "{text}");
+    // The core asked the provider for usage anyway.
+    let up = upstream.requests.borrow()[0].json_body().unwrap();
+    assert_eq!(up["stream_options"]["include_usage"], true);
+    let (_, sent) = deliver(&gw, log);
+    let p = &sent[0][0];
+    assert_eq!(p["stream"], true);
+    assert_eq!(p["response"]["choices"][0]["message"]["content"], "Hello");
+    assert_eq!(p["prompt_tokens"], 12);
+    assert_eq!(p["completion_tokens"], 7);
+    assert_eq!(p["total_tokens"], 19);
+    assert_eq!(p["usage"]["total_tokens"], 19);
+    assert_eq!(p["response"]["usage"]["total_tokens"], 19);
+    let cost = p["response_cost"].as_f64().unwrap();
+    assert!(
+        (cost - (12.0 * 0.000001 + 7.0 * 0.000002)).abs() < 1e-12,
+        "{cost}"
+    );
+}
