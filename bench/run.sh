@@ -11,6 +11,9 @@
 # (BENCH_SUT_CORE / BENCH_LOAD_CORE). Loopback only; every part is bounded in time and count
 # and stops the servers it started.
 set -uo pipefail
+# Everything below is inside main(), which bash parses whole before running it: editing this file
+# while a run is in progress cannot make bash resume at a shifted offset.
+main() {
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=bench/out
@@ -57,3 +60,6 @@ fs.writeFileSync(process.argv[1], JSON.stringify({ seconds: Number(process.argv[
 ' "$OUT/run.json" "$((SECONDS - start))" "$OUT/steps.log"
 node bench/report.mjs
 cat "$OUT/steps.log"
+}
+main "$@"
+exit

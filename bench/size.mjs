@@ -32,5 +32,5 @@ if (fs.existsSync(cargoWasm)) {
   const ws = execFileSync(process.execPath, [path.join(BENCH_DIR, "wasm-size.mjs"), cargoWasm, "--json", "--top", "30"], { encoding: "utf8", maxBuffer: 1 << 24 });
   writeResult("wasm-size", JSON.parse(ws));
 }
-console.log(`wrote ${writeResult("size", { budget, worker, identical_wasm: identical })}`);
+console.log(`wrote ${writeResult("size", { measured_at: new Date().toISOString(), budget, worker, identical_wasm: identical })}`);
 if (budget.largest) console.log(`package: ${budget.largest} bytes gzip (${budget.largest_entry}), budget ${budget.budget}: ${budget.ok ? "OK" : "EXCEEDED"}`);

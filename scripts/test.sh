@@ -26,7 +26,11 @@ if [ "${QUICK:-0}" != 1 ]; then
 fi
 
 step "cargo test (native: transforms, decoders, router, cost, fixtures, gateway app)"
-cargo test --workspace
+# Doc tests run on their own: in a workspace build the worker's dev-dependencies (schemars for
+# the OpenAPI generator) unify serde_json's features differently, and rustdoc then sees two
+# serde_json artifacts.
+cargo test --workspace --all-targets
+cargo test --doc
 
 step "wasm tests in Node (FetchHost: fetch, abort, timeouts, JS errors)"
 wasm_cargo test --test wasm

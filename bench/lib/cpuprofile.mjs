@@ -12,8 +12,8 @@ function category(frame) {
   if (/entry\.mjs|api\.js|async-iter\.js|errors\.js/.test(url)) return "edgellm JS";
   if (url === "") return "runtime builtins (JS/native)";
   if (url.startsWith("node:")) return /undici/.test(url) ? "Node fetch (undici)" : /webstreams/.test(url) ? "Node web streams" : "Node internals (JS)";
-  if (/\/bench\//.test(url)) return "benchmark harness";
   if (/\/pkg(-prof)?\//.test(url)) return "edgellm JS";
+  if (/\/bench\//.test(url)) return "benchmark harness";
   return `other JS (${url.split("/").slice(-2).join("/")})`;
 }
 

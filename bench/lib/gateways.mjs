@@ -203,7 +203,21 @@ export function directTarget(upstreamUrl) {
   };
 }
 
+/**
+ * Another build of the Worker, for A/B runs: $BENCH_ALT_WORKER is a directory laid out like the
+ * snapshot (js/entry.mjs + build/ from build-worker.sh), e.g. a branch's worker/ copied aside.
+ */
+export async function startAltWorker(upstreamUrl) {
+  const dir = process.env.BENCH_ALT_WORKER;
+  if (!dir || !fs.existsSync(path.join(dir, "build", "edgellm_worker_bg.wasm"))) {
+    throw new Error("set BENCH_ALT_WORKER to a directory with js/entry.mjs and build/");
+  }
+  const t = await startWorkerd(upstreamUrl, dir);
+  return { ...t, name: "edgellm-alt" };
+}
+
 export const STARTERS = {
+  "edgellm-alt": startAltWorker,
   "workerd-js-passthrough": (u) => startJsWorker("passthrough", u),
   "workerd-js-per-event": (u) => startJsWorker("per-event", u),
   "workerd-js-batched": (u) => startJsWorker("batched", u),

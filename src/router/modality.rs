@@ -48,11 +48,11 @@ use crate::{Error, ErrorKind, Result};
 /// priced. Shared by the router and the JS API so both price and log a call the same way.
 pub(crate) trait Endpoint {
     /// LiteLLM's `call_type` for logs and callbacks.
-    // Read by the JS API's callbacks (`src/js/`), which only the wasm build has.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    // Read by the JS API's callbacks (`src/js/`), which only the wasm build with `js` has.
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "js")), allow(dead_code))]
     const CALL_TYPE: &'static str;
     /// The body field LiteLLM logs as `messages` for this call type.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "js")), allow(dead_code))]
     const LOGGED_INPUT: &'static str;
     /// The typed request.
     type Request: Clone;

@@ -109,10 +109,6 @@ function headersFor(c, mode) {
   return h;
 }
 
-/**
- * Large and chunked bodies go over a plain socket: the gateway answers 401/413 without reading
- * them to the end and closes, which fetch reports as a failed write instead of the answer.
- */
 let rawIds = 0;
 /** Requests whose answer the local runtime lost on the wire (status taken from the log). */
 const lost = [];
@@ -128,6 +124,10 @@ async function loggedStatus(id) {
   return undefined;
 }
 
+/**
+ * Large and chunked bodies go over a plain socket: the gateway answers 401/413 without reading
+ * them to the end and closes, which fetch reports as a failed write instead of the answer.
+ */
 async function sendRaw(c, mode, body) {
   const chunk = Number(c.headers?.$chunked ?? 0);
   const h = headersFor(c, mode);
@@ -158,24 +158,24 @@ async function sendRaw(c, mode, body) {
   return res;
 
   function exchangeOnce(pauseMs) {
-  return rawExchange(async (sock, answered) => {
-    sock.write(Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"));
-    const step = chunk || 65536;
-    for (let at = 0; at < body.length && !sock.destroyed; at += step) {
-      await sleep(pauseMs);
-      if (answered() || sock.destroyed) return;
-      // A chunked body past the limit: stop and wait; the gateway must answer while reading,
-      // without waiting for the end of the body.
-      if (chunk && at > LIMIT) return;
-      const piece = body.subarray(at, at + step);
-      let ok = true;
-      if (chunk) ok = sock.write(`${piece.length.toString(16)}\r\n`) && ok;
-      ok = sock.write(piece) && ok;
-      if (chunk) ok = sock.write("\r\n") && ok;
-      if (!ok) await new Promise((r) => (sock.once("drain", r), sock.once("close", r)));
-    }
-    if (chunk && !sock.destroyed) sock.write("0\r\n\r\n");
-  }, 20_000);
+    return rawExchange(async (sock, answered) => {
+      sock.write(Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"));
+      const step = chunk || 65536;
+      for (let at = 0; at < body.length && !sock.destroyed; at += step) {
+        await sleep(pauseMs);
+        if (answered() || sock.destroyed) return;
+        // A chunked body past the limit: stop and wait; the gateway must answer while reading,
+        // without waiting for the end of the body.
+        if (chunk && at > LIMIT) return;
+        const piece = body.subarray(at, at + step);
+        let ok = true;
+        if (chunk) ok = sock.write(`${piece.length.toString(16)}\r\n`) && ok;
+        ok = sock.write(piece) && ok;
+        if (chunk) ok = sock.write("\r\n") && ok;
+        if (!ok) await new Promise((r) => (sock.once("drain", r), sock.once("close", r)));
+      }
+      if (chunk && !sock.destroyed) sock.write("0\r\n\r\n");
+    }, 20_000);
   }
 }
 
