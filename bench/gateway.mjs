@@ -5,6 +5,7 @@
 // ROUNDS times; the best round per point is kept.
 //
 //   node bench/gateway.mjs [--targets a,b] [--seconds 5] [--rounds 2] [--concurrency 1,16,64]
+//   A/B of two Worker builds: --targets alt:DIR_A,alt:DIR_B (see lib/gateways.mjs startAltWorker)
 // Writes bench/out/gateway.json.
 import fs from "node:fs";
 import { parseArgs } from "node:util";
@@ -12,7 +13,7 @@ import { cleanupOnExit, SUT_CORE, LOAD_CORE, writeResult, sleep, treeCpuMs } fro
 import { startUpstream, GATEWAY_STREAM_CHUNKS } from "./lib/upstream.mjs";
 import { chatRequest, openaiJson, openaiSse } from "./lib/bodies.mjs";
 import { runWrk } from "./lib/wrk.mjs";
-import { STARTERS, directTarget, snapshotWorker } from "./lib/gateways.mjs";
+import { STARTERS, directTarget, snapshotWorker, startAltWorker } from "./lib/gateways.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -108,14 +109,14 @@ const snapshot = TARGETS.some((t) => t.startsWith("edgellm")) ? snapshotWorker()
 const targets = [directTarget(upstream.url)];
 const runs = [{ name: "direct", modes: {} }];
 for (const name of TARGETS) {
-  const start = STARTERS[name];
+  const start = name.startsWith("alt:") ? (u) => startAltWorker(u, name.slice(4)) : STARTERS[name];
   if (!start) throw new Error(`unknown target ${name}`);
   const t0 = Date.now();
   try {
     const target = await start(upstream.url, snapshot);
     children.push(target.child);
     targets.push(target);
-    runs.push({ name, modes: {}, startup_ms: Date.now() - t0 });
+    runs.push({ name: target.name, modes: {}, startup_ms: Date.now() - t0 });
     console.log(`${name}: up in ${Date.now() - t0} ms`);
   } catch (e) {
     console.log(`  ${name}: could not start: ${e.message}`);

@@ -409,7 +409,7 @@ fn opt_secs_ms(map: &Map<String, Value>, path: &str, key: &str) -> Result<Option
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
             .as_f64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .or_else(|| v.as_str().and_then(|s| crate::num::parse_f64(s.trim())))
             .filter(|s| *s >= 0.0 && s.is_finite())
             .map(|s| Some((s * 1000.0).round() as u64))
             .ok_or_else(|| {

@@ -157,10 +157,12 @@ impl HttpResponse {
 /// Parses `Retry-After` (seconds or HTTP date is not supported without a clock: seconds only)
 /// and OpenAI's `retry-after-ms`.
 pub fn retry_after_ms(headers: &Headers) -> Option<u64> {
-    if let Some(ms) = header(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
+    if let Some(ms) =
+        header(headers, "retry-after-ms").and_then(|v| crate::num::parse_f64(v.trim()))
+    {
         return Some(ms.max(0.0) as u64);
     }
     header(headers, "retry-after")
-        .and_then(|v| v.trim().parse::<f64>().ok())
+        .and_then(|v| crate::num::parse_f64(v.trim()))
         .map(|s| (s.max(0.0) * 1000.0) as u64)
 }

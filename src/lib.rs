@@ -40,6 +40,7 @@ pub mod integrations;
 pub mod logging;
 pub mod mock;
 pub mod modality;
+mod num;
 pub mod options;
 pub mod provider;
 pub mod retry;

@@ -204,20 +204,19 @@ export function directTarget(upstreamUrl) {
 }
 
 /**
- * Another build of the Worker, for A/B runs: $BENCH_ALT_WORKER is a directory laid out like the
- * snapshot (js/entry.mjs + build/ from build-worker.sh), e.g. a branch's worker/ copied aside.
+ * Another build of the Worker, for A/B runs (target `alt:<dir>` in gateway.mjs --targets): `dir`
+ * is laid out like the snapshot (js/entry.mjs + build/ from build-worker.sh's wasm-bindgen step),
+ * e.g. a patched copy of worker/ built aside.
  */
-export async function startAltWorker(upstreamUrl) {
-  const dir = process.env.BENCH_ALT_WORKER;
+export async function startAltWorker(upstreamUrl, dir) {
   if (!dir || !fs.existsSync(path.join(dir, "build", "edgellm_worker_bg.wasm"))) {
-    throw new Error("set BENCH_ALT_WORKER to a directory with js/entry.mjs and build/");
+    throw new Error(`alt:${dir}: not a directory with js/entry.mjs and build/edgellm_worker_bg.wasm`);
   }
-  const t = await startWorkerd(upstreamUrl, dir);
-  return { ...t, name: "edgellm-alt" };
+  const t = await startWorkerd(upstreamUrl, path.resolve(dir));
+  return { ...t, name: `alt:${path.basename(dir)}` };
 }
 
 export const STARTERS = {
-  "edgellm-alt": startAltWorker,
   "workerd-js-passthrough": (u) => startJsWorker("passthrough", u),
   "workerd-js-per-event": (u) => startJsWorker("per-event", u),
   "workerd-js-batched": (u) => startJsWorker("batched", u),

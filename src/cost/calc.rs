@@ -35,7 +35,7 @@ impl PriceOverrides {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => v
                     .as_f64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    .or_else(|| v.as_str().and_then(|s| crate::num::parse_f64(s.trim())))
                     .and_then(Usd::from_f64)
                     .map(Some)
                     .ok_or_else(|| {

@@ -98,7 +98,7 @@ fn with_retry(mut e: Error, headers: &[(String, String)], details: Option<&Vec<V
         d.iter().find_map(|x| {
             // google.rpc.RetryInfo: `"retryDelay": "22s"` (a Duration in JSON form).
             let delay = x.get("retryDelay")?.as_str()?;
-            let secs: f64 = delay.strip_suffix('s')?.parse().ok()?;
+            let secs = crate::num::parse_f64(delay.strip_suffix('s')?)?;
             Some((secs.max(0.0) * 1000.0) as u64)
         })
     });
