@@ -16,6 +16,7 @@ const wasmSize = read("wasm-size");
 const profiles = { json: read("worker-json-profile"), sse: read("worker-sse-profile") };
 const sdkProfiles = { stream: read("sdk-stream-profile"), call: read("sdk-call-profile") };
 const runInfo = read("run");
+const ab = read("gateway-ab-batching");
 // Paced points come from gateway.json, or from a separate `gateway.mjs --paced-only` run.
 const pacedRun = read("gateway-paced") ?? gateway;
 
@@ -181,6 +182,27 @@ if (gateway) {
         if (!w) continue;
         const a = (q) => (r.name === "direct" ? "" : f(pacedAdded(r.name, mode, q)));
         g(`| ${r.name} | ${mode === "json" ? "non-stream" : "stream"} | ${f(w.rps, 1)} | ${f(w.latency_ms.p50)} | ${f(w.latency_ms.p90)} | ${f(w.latency_ms.p99)} | ${a("p50")} | ${a("p90")} | ${a("p99")} | ${w.sut_cpu_ms_per_req === undefined ? "" : f(w.sut_cpu_ms_per_req, 3)} |`);
+      }
+    }
+    g();
+  }
+  if (ab) {
+    const abRuns = ab.runs.filter((r) => r.name.startsWith("alt:"));
+    g("### Prototype A/B: batched SSE events in the Worker (bench/prototypes/sse-batching.patch)");
+    g();
+    g("`worker/src/app/sse.rs` `Sse::poll_next` changed to drain every ready chunk into one buffer (one enqueue per upstream read). " +
+      "Both builds from the same sources but for that file, built the way scripts/build-worker.sh does (release, wasm-bindgen, no wasm-opt), run side by side in one `gateway.mjs --targets alt:…,alt:…` run " +
+      `(${ab.rounds} interleaved rounds, ${ab.seconds} s per point, best round; after the main run). The patch passes the crate's sse tests plus a new one (4 passed) and clippy -D warnings.`);
+    g();
+    g("| build | mode | c | req/s | p50 ms | p99 ms | gateway CPU ms/req |");
+    g("|---|---|---:|---:|---:|---:|---:|");
+    for (const mode of ["json", "sse"]) {
+      for (const c of ab.concurrency) {
+        for (const r of abRuns) {
+          const p0 = r.modes?.[mode]?.points?.[c];
+          if (!p0) continue;
+          g(`| ${r.name.replace("alt:ab-", "")} | ${mode === "json" ? "non-stream" : "stream"} | ${c} | ${int(p0.rps)} | ${f(p0.latency_ms.p50)} | ${f(p0.latency_ms.p99)} | ${f(p0.sut_cpu_ms_per_req, 3)} |`);
+        }
       }
     }
     g();

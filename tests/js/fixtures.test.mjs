@@ -3,7 +3,7 @@
 // Each scenario checks the exact upstream request (URL, listed headers, JSON body) and the
 // user-visible result: the response object, every streamed chunk, or the error class.
 //
-// Providers: openai and anthropic by default; EDGELLM_FIXTURES=all (or a comma list) widens it.
+// Providers: every fixture by default; EDGELLM_FIXTURES=openai,anthropic (a comma list) narrows it.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
@@ -14,7 +14,7 @@ import { assertError, assertUpstreamRequest, collect, sdk, withEnv, withoutHidde
 // The MockHost clock of the native harness starts here; fixtures without `now_ms` assume it.
 const MOCK_START_MS = 1_700_000_000_000;
 
-const wanted = process.env.EDGELLM_FIXTURES ?? "openai,anthropic";
+const wanted = process.env.EDGELLM_FIXTURES ?? "all";
 const providers =
   wanted === "all"
     ? fs.readdirSync(FIXTURES_DIR).filter((p) => fs.statSync(`${FIXTURES_DIR}/${p}`).isDirectory()).sort()
