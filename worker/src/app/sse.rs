@@ -2,9 +2,10 @@
 //! `data: [DONE]\n\n`. An error in the middle becomes one `data: {"error": …}` event and ends
 //! the stream without `[DONE]` (what LiteLLM's proxy sends; the openai clients raise it).
 //!
-//! Each event is produced when the upstream delivers the bytes for it: nothing is buffered
-//! beyond one chunk, and dropping this stream (client gone) drops the upstream body, which
-//! aborts the upstream request.
+//! Events are produced when the upstream delivers the bytes for them, and every event that one
+//! upstream read completes goes out in one buffer (one write to the client, not one per chunk):
+//! nothing is held beyond that read, and dropping this stream (client gone) drops the upstream
+//! body, which aborts the upstream request.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -52,22 +53,42 @@ where
     type Item = Result<Vec<u8>, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        // Every event that is ready goes out in one buffer: one enqueue and one socket write per
+        // upstream read instead of one per chunk (bench/report.md: ≈2.7× less CPU per stream).
         if self.done {
             return Poll::Ready(None);
         }
-        match Pin::new(&mut self.inner).poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(event(&chunk)))),
-            Poll::Ready(Some(Err(e))) => {
-                self.done = true;
-                let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
-                let mut json = e.to_openai_json();
-                json["error"]["message"] = super::reply::scrub(e.message(), &secrets).into();
-                Poll::Ready(Some(Ok(event(&json))))
-            }
-            Poll::Ready(None) => {
-                self.done = true;
-                Poll::Ready(Some(Ok(DONE.to_vec())))
+        let mut buf: Vec<u8> = Vec::new();
+        loop {
+            match Pin::new(&mut self.inner).poll_next(cx) {
+                Poll::Pending => {
+                    return if buf.is_empty() {
+                        Poll::Pending
+                    } else {
+                        Poll::Ready(Some(Ok(buf)))
+                    };
+                }
+                Poll::Ready(Some(Ok(chunk))) => {
+                    buf.extend_from_slice(b"data: ");
+                    serde_json::to_writer(&mut buf, &chunk).expect("chunks serialize");
+                    buf.extend_from_slice(b"\n\n");
+                    if buf.len() >= 64 * 1024 {
+                        return Poll::Ready(Some(Ok(buf)));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.done = true;
+                    let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+                    let mut json = e.to_openai_json();
+                    json["error"]["message"] = super::reply::scrub(e.message(), &secrets).into();
+                    buf.extend_from_slice(&event(&json));
+                    return Poll::Ready(Some(Ok(buf)));
+                }
+                Poll::Ready(None) => {
+                    self.done = true;
+                    buf.extend_from_slice(DONE);
+                    return Poll::Ready(Some(Ok(buf)));
+                }
             }
         }
     }
@@ -98,6 +119,17 @@ mod tests {
             collect(s),
             "data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\n"
         );
+    }
+
+    #[test]
+    fn ready_events_go_out_in_one_buffer() {
+        let s = Sse::new(
+            stream::iter(vec![Ok(json!({"a": 1})), Ok(json!({"b": 2}))]),
+            vec![],
+        );
+        let items: Vec<Vec<u8>> =
+            futures_executor::block_on(s.map(Result::unwrap).collect::<Vec<_>>());
+        assert_eq!(items.len(), 1, "{items:?}");
     }
 
     #[test]
