@@ -88,4 +88,5 @@ cd "$ROOT/worker"
 # Not `exec`: the EXIT trap must remove the env file when wrangler stops.
 "$ROOT/node_modules/.bin/wrangler" dev --local --ip 127.0.0.1 --port "$port" \
   --inspector-port "$inspector" --show-interactive-dev-session=false \
+  --var "EDGELLM_ACCESS_LOG:${EDGELLM_ACCESS_LOG:-1}" \
   --env-file "$tmp/shell.env" "${env_files[@]}"

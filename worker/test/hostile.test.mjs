@@ -55,7 +55,8 @@ before(async () => {
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["EDGELLM_KV"],
     durableObjects: { EDGELLM_COUNTERS: "SpendCounter" },
-    bindings: { EDGELLM_CONFIG: config, MASTER: MASTER_KEY, GENERIC_LOGGER_ENDPOINT: `${logger.url}/log` },
+    // EDGELLM_ACCESS_LOG: the per-request console line this test reads is opt-in.
+    bindings: { EDGELLM_CONFIG: config, MASTER: MASTER_KEY, GENERIC_LOGGER_ENDPOINT: `${logger.url}/log`, EDGELLM_ACCESS_LOG: "1" },
     cf: false,
     host: "127.0.0.1",
     port: 0,
