@@ -151,7 +151,7 @@ impl Accumulator {
     /// The final response. Choices are ordered by index.
     pub fn finish(self) -> ChatResponse {
         let mut choices: Vec<Choice> = self.choices.into_iter().map(ChoiceAcc::finish).collect();
-        choices.sort_by_key(|c| c.index);
+        crate::sort::sort_by(&mut choices, |a, b| a.index.cmp(&b.index));
         ChatResponse {
             id: self.id,
             created: self.created,
@@ -253,7 +253,7 @@ impl ChoiceAcc {
 
     fn finish(mut self) -> Choice {
         // Stable: calls sharing an index keep their arrival order.
-        self.tool_calls.sort_by_key(|c| c.index);
+        crate::sort::sort_by(&mut self.tool_calls, |a, b| a.index.cmp(&b.index));
         let tool_calls: Vec<ToolCall> = self
             .tool_calls
             .into_iter()

@@ -998,11 +998,9 @@ impl ProxyConfig {
         // LiteLLM: the LITELLM_CORS_* variables win over general_settings.
         let cors_list = |key: &str, var: &str| -> Result<Option<Vec<String>>> {
             if let Some(v) = ctx.env.var(var) {
-                return str_list(
-                    &Map::from_iter([(key.to_string(), Value::String(v))]),
-                    var,
-                    key,
-                );
+                let mut one = Map::new();
+                one.insert(key.to_string(), Value::String(v));
+                return str_list(&one, var, key);
             }
             str_list(&m, P, key)
         };

@@ -26,17 +26,19 @@
 //! ```
 
 pub mod accumulate;
-pub mod config;
-pub mod cost;
 pub mod auth;
 pub mod aws;
 pub mod budget;
+pub mod config;
+pub mod cost;
 pub mod decode;
 pub mod engine;
 pub mod error;
 pub mod host;
 pub mod http;
 pub mod integrations;
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+mod js;
 pub mod logging;
 pub mod mock;
 pub mod modality;
@@ -45,13 +47,12 @@ pub mod options;
 pub mod provider;
 pub mod retry;
 pub mod router;
+mod sort;
 pub mod stream;
 pub mod testing;
 pub mod types;
 #[cfg(all(target_arch = "wasm32", feature = "fetch"))]
 pub mod wasm;
-#[cfg(all(target_arch = "wasm32", feature = "js"))]
-mod js;
 
 pub use error::{Error, ErrorKind, Result};
 pub use host::{Env, Host};

@@ -160,7 +160,7 @@ fn canonical_request(
             )
         })
         .collect();
-    params.sort();
+    crate::sort::sort_by(&mut params, Ord::cmp);
     let canonical_query = params
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -175,7 +175,7 @@ fn canonical_request(
             )
         })
         .collect();
-    hs.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::sort::sort_by(&mut hs, |a, b| a.0.cmp(&b.0));
     let canonical_headers: String = hs.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
     let signed = hs
         .iter()

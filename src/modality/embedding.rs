@@ -98,7 +98,7 @@ fn merge(
             part.data.len()
         )));
     }
-    part.data.sort_by_key(|e| e.index);
+    crate::sort::sort_by(&mut part.data, |a, b| a.index.cmp(&b.index));
     for (i, mut e) in part.data.into_iter().enumerate() {
         if e.index as usize != i {
             return Err(Error::decode(format!(

@@ -182,20 +182,21 @@ fn chat_logprobs_as_text(l: Value, offset: &mut u64) -> Value {
         let token = t.get("token").and_then(Value::as_str).unwrap_or_default();
         tokens.push(Value::from(token));
         lps.push(t.get("logprob").cloned().unwrap_or(Value::Null));
-        let top: serde_json::Map<String, Value> = t
+        // A loop, not `collect()`: each `FromIterator` use of a map is its own copy of the
+        // standard library's sort in the wasm.
+        let mut top = serde_json::Map::new();
+        for x in t
             .get("top_logprobs")
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| {
-                        Some((
-                            x.get("token")?.as_str()?.to_string(),
-                            x.get("logprob")?.clone(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(token), Some(lp)) =
+                (x.get("token").and_then(Value::as_str), x.get("logprob"))
+            {
+                top.insert(token.to_string(), lp.clone());
+            }
+        }
         tops.push(Value::Object(top));
         offs.push(Value::from(*offset));
         *offset += token.chars().count() as u64;

@@ -6,9 +6,9 @@
 //! as bytes, streams go in as [`Frame`]s.
 
 pub mod anthropic;
+pub mod azure;
 pub mod bedrock;
 pub mod cohere;
-pub mod azure;
 pub mod gemini;
 pub mod huggingface;
 pub mod jina_ai;

@@ -132,7 +132,7 @@ impl Health {
             .filter(|(_, h)| h.cooldown_until > now_ms)
             .map(|(id, h)| (id.clone(), h.cooldown_until - now_ms))
             .collect();
-        v.sort();
+        crate::sort::sort_by(&mut v, Ord::cmp);
         v
     }
 

@@ -8,6 +8,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::untagged::{untagged, variant};
+
 /// `POST /v1/chat/completions` body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -128,7 +130,7 @@ pub struct StreamOptions {
 }
 
 /// `stop`: one string or several.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Stop {
@@ -136,6 +138,15 @@ pub enum Stop {
     One(String),
     /// Several sequences.
     Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Stop {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        untagged(d, "Stop", |v| match v {
+            Value::String(s) => Some(Stop::One(s)),
+            v => variant(&v).map(Stop::Many),
+        })
+    }
 }
 
 impl Stop {
@@ -213,7 +224,7 @@ impl Message {
 }
 
 /// Message content: a string or a list of typed parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Content {
@@ -221,6 +232,15 @@ pub enum Content {
     Text(String),
     /// Typed parts (text, image_url, input_audio, file, …).
     Parts(Vec<ContentPart>),
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        untagged(d, "Content", |v| match v {
+            Value::String(s) => Some(Content::Text(s)),
+            v => variant(&v).map(Content::Parts),
+        })
+    }
 }
 
 impl Content {
@@ -299,18 +319,15 @@ impl ImageUrl {
 impl<'de> Deserialize<'de> for ImageUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Url(String),
-            Obj {
-                url: String,
-                #[serde(default)]
-                detail: Option<String>,
-            },
+        struct Obj {
+            url: String,
+            #[serde(default)]
+            detail: Option<String>,
         }
-        Ok(match Raw::deserialize(d)? {
-            Raw::Url(url) => ImageUrl { url, detail: None },
-            Raw::Obj { url, detail } => ImageUrl { url, detail },
+        // serde's name for it while this was a derived untagged `enum Raw { Url, Obj }`.
+        untagged(d, "Raw", |v| match v {
+            Value::String(url) => Some(ImageUrl { url, detail: None }),
+            v => variant(&v).map(|Obj { url, detail }| ImageUrl { url, detail }),
         })
     }
 }
@@ -372,7 +389,7 @@ pub struct FunctionCall {
 }
 
 /// `tool_choice`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum ToolChoice {
@@ -380,6 +397,15 @@ pub enum ToolChoice {
     Mode(String),
     /// Force one function.
     Named(NamedToolChoice),
+}
+
+impl<'de> Deserialize<'de> for ToolChoice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        untagged(d, "ToolChoice", |v| match v {
+            Value::String(s) => Some(ToolChoice::Mode(s)),
+            v => variant(&v).map(ToolChoice::Named),
+        })
+    }
 }
 
 /// `{"type":"function","function":{"name":…}}`.

@@ -2,8 +2,10 @@
 //!
 //! API reference: <https://platform.openai.com/docs/api-reference/embeddings>
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+use super::untagged::{untagged, variant};
 
 use super::Usage;
 
@@ -62,7 +64,7 @@ impl EmbeddingRequest {
 }
 
 /// The `input` of an embeddings request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum EmbeddingInput {
@@ -74,6 +76,18 @@ pub enum EmbeddingInput {
     Tokens(Vec<u32>),
     /// Several pre-tokenized inputs.
     ManyTokens(Vec<Vec<u32>>),
+}
+
+impl<'de> Deserialize<'de> for EmbeddingInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        untagged(d, "EmbeddingInput", |v| match v {
+            Value::String(s) => Some(Self::One(s)),
+            v => variant(&v)
+                .map(Self::Many)
+                .or_else(|| variant(&v).map(Self::Tokens))
+                .or_else(|| variant(&v).map(Self::ManyTokens)),
+        })
+    }
 }
 
 impl EmbeddingInput {
@@ -194,7 +208,7 @@ impl Embedding {
 }
 
 /// A vector as floats or as OpenAI's base64 (little-endian f32 bytes).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum EmbeddingVector {
@@ -202,6 +216,16 @@ pub enum EmbeddingVector {
     Float(Vec<f64>),
     /// Base64 of little-endian f32s (`encoding_format: base64`).
     Base64(String),
+}
+
+impl<'de> Deserialize<'de> for EmbeddingVector {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A string is never a list of floats, so trying it first keeps serde's variant order.
+        untagged(d, "EmbeddingVector", |v| match v {
+            Value::String(s) => Some(Self::Base64(s)),
+            v => variant(&v).map(Self::Float),
+        })
+    }
 }
 
 #[cfg(test)]

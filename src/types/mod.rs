@@ -9,6 +9,7 @@ mod response;
 #[cfg(feature = "schema")]
 mod schema;
 mod text_completion;
+mod untagged;
 
 pub use chat::*;
 pub use embedding::*;

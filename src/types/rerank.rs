@@ -2,8 +2,10 @@
 //!
 //! API reference: <https://docs.cohere.com/v2/reference/rerank>
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+use super::untagged::untagged;
 
 /// `POST /rerank` body.
 ///
@@ -58,7 +60,7 @@ impl RerankRequest {
 }
 
 /// One document to rank.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum RerankDocument {
@@ -66,6 +68,16 @@ pub enum RerankDocument {
     Text(String),
     /// A structured document.
     Object(Map<String, Value>),
+}
+
+impl<'de> Deserialize<'de> for RerankDocument {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        untagged(d, "RerankDocument", |v| match v {
+            Value::String(s) => Some(Self::Text(s)),
+            Value::Object(o) => Some(Self::Object(o)),
+            _ => None,
+        })
+    }
 }
 
 impl RerankDocument {

@@ -3,8 +3,10 @@
 //!
 //! API reference: <https://platform.openai.com/docs/api-reference/completions>
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+use super::untagged::{untagged, variant};
 
 use super::{FinishReason, Stop, StreamOptions, Usage};
 
@@ -117,7 +119,7 @@ impl TextCompletionRequest {
 }
 
 /// `prompt`: text(s) or token ids.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Prompt {
@@ -129,6 +131,18 @@ pub enum Prompt {
     Tokens(Vec<u32>),
     /// Several pre-tokenized prompts.
     ManyTokens(Vec<Vec<u32>>),
+}
+
+impl<'de> Deserialize<'de> for Prompt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        untagged(d, "Prompt", |v| match v {
+            Value::String(s) => Some(Self::One(s)),
+            v => variant(&v)
+                .map(Self::Many)
+                .or_else(|| variant(&v).map(Self::Tokens))
+                .or_else(|| variant(&v).map(Self::ManyTokens)),
+        })
+    }
 }
 
 impl Prompt {

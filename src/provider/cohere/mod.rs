@@ -253,9 +253,11 @@ fn messages(req: &ChatRequest) -> Result<Vec<Value>> {
                 })?;
                 json!({"role": "tool", "tool_call_id": id, "content": text()})
             }
-            Role::Function => return Err(bad(format!(
+            Role::Function => {
+                return Err(bad(format!(
                 "messages[{i}]: legacy `function` messages are not supported by Cohere; use `tool`"
-            ))),
+            )))
+            }
         });
     }
     Ok(out)
