@@ -12,15 +12,17 @@ import { summarize } from "./lib/cpuprofile.mjs";
 
 function buildNamedPkg() {
   const dir = path.join(OUT_DIR, "pkg-prof");
-  const wasm = path.join(ROOT, "target/wasm32-unknown-unknown/release/edgellm.wasm");
+  // build-pkg.sh's cargo output (its own target dir: npm features and flags), i.e. what ships.
+  const wasm = path.join(ROOT, "target/pkg-build/wasm32-unknown-unknown/release/edgellm.wasm");
   if (!fs.existsSync(wasm)) throw new Error(`${wasm} is missing: run bash scripts/build-pkg.sh`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   for (const f of fs.readdirSync(path.join(ROOT, "pkg"))) {
     if (/\.(m?js|json)$/.test(f)) fs.copyFileSync(path.join(ROOT, "pkg", f), path.join(dir, f));
   }
-  const out = path.join(dir, "node");
-  execFileSync("wasm-bindgen", ["--target", "experimental-nodejs-module", "--out-name", "edgellm", "--out-dir", out, wasm]);
+  // pkg/node.js loads the web build's glue and .wasm (initSync), so that is what is rebuilt.
+  const out = path.join(dir, "web");
+  execFileSync("wasm-bindgen", ["--target", "web", "--out-name", "edgellm", "--out-dir", out, wasm]);
   const opt = path.join(ROOT, "node_modules/.bin/wasm-opt");
   const bg = path.join(out, "edgellm_bg.wasm");
   if (fs.existsSync(opt)) {

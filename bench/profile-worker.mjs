@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { OUT_DIR, ROOT, SUT_CORE, cleanupOnExit, freePort, spawnPinned, waitForPort, sleep, writeResult } from "./lib/common.mjs";
 import { startUpstream } from "./lib/upstream.mjs";
 import { MASTER_KEY, gatewayConfig } from "./lib/gateways.mjs";
-import { gatewayModules, workerdConfig } from "./lib/workerd-config.mjs";
+import { gatewayModules, workerdConfig, wranglerCompatFlags } from "./lib/workerd-config.mjs";
 import { chatRequest } from "./lib/bodies.mjs";
 import { runWrk } from "./lib/wrk.mjs";
 import { summarize } from "./lib/cpuprofile.mjs";
@@ -94,7 +94,7 @@ const dir = buildNamed();
 const port = await freePort();
 const inspector = await freePort();
 const conf = path.join(dir, "bench.capnp");
-fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(dir), port, bindings: { EDGELLM_CONFIG: JSON.stringify(gatewayConfig(upstream.url)) } }));
+fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(dir), port, bindings: { EDGELLM_CONFIG: JSON.stringify(gatewayConfig(upstream.url)) }, compatibilityFlags: wranglerCompatFlags() }));
 const workerd = spawnPinned(
   SUT_CORE,
   path.join(ROOT, "node_modules/.bin/workerd"),

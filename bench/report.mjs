@@ -317,7 +317,6 @@ if (size) {
     z(`Worker bundle (worker/build after scripts/build-worker.sh): ${size.worker.files.map((x) => `${x.name} ${int(x.raw)} bytes raw / ${int(x.gzip)} gzip`).join("; ")}; total ${int(size.worker.gzip)} bytes gzip (Cloudflare's limit: 3 MiB gzip on the free plan, 10 MiB paid).`);
     z();
   }
-  if (size.identical_wasm) z("pkg/node/edgellm_bg.wasm and pkg/web/edgellm_bg.wasm are byte-identical: the tarball carries the module twice.");
   z();
   if (wasmSize) {
     z(`Where the wasm bytes go (\`node bench/wasm-size.mjs\` on the cargo output ${wasmSize.file}, before wasm-bindgen/wasm-opt, so shares not shipped bytes): ` +
@@ -340,23 +339,62 @@ const mm = (x = "") => M.push(x);
 if (memory) {
   mm("## Memory and streaming through the Worker (workerd)");
   mm();
-  mm(`${memory.streams_per_round} concurrent streams per round, each ${memory.drip.chunks} chunks written ${memory.drip.interval_ms} ms apart by a slow upstream (≈${f((memory.drip.chunks * memory.drip.interval_ms) / 1000, 1)} s per stream); workerd RSS from /proc (idle after warm-up: ${memory.rss_idle_mib} MiB).`);
+  const g = memory.growth;
+  const cuts = memory.cut_every ? ` Every ${memory.cut_every}th client disconnects after its first chunk; "upstream cut" counts the streams the upstream saw closed early (the disconnect reached it).` : "";
+  mm(`${memory.streams_per_round} concurrent streams per round, each ${memory.drip.chunks} chunks written ${memory.drip.interval_ms} ms apart by a slow upstream (≈${f((memory.drip.chunks * memory.drip.interval_ms) / 1000, 1)} s per stream); workerd RSS from /proc (idle after warm-up: ${memory.rss_idle_mib} MiB).${cuts}` +
+    (g ? ` After each round, over workerd's inspector: a full GC, then RSS again, the V8 heap (used / total) and the wasm linear memory (every WebAssembly.Memory in the isolate); "other" = RSS after GC − V8 heap total − wasm memory (workerd itself: sockets, stream buffers, code, allocator caches).` : "") +
+    (memory.compatibility_flags ? ` Compatibility flags: ${memory.compatibility_flags.length ? memory.compatibility_flags.map((x) => `\`${x}\``).join(", ") : "none"}.` : ""));
   mm();
-  mm("| round | RSS before MiB | RSS peak MiB | RSS after MiB | complete | first chunk p50 ms | first chunk p99 ms | end p50 ms | first→last chunk, min ms |");
-  mm("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of memory.rounds) mm(`| ${r.round} | ${r.rss_before_mib} | ${r.rss_peak_mib} | ${r.rss_after_mib} | ${r.complete}/${memory.streams_per_round} | ${f(r.first_chunk_ms.p50, 1)} | ${f(r.first_chunk_ms.p99, 1)} | ${f(r.total_ms.p50, 0)} | ${f(r.span_ms?.min, 0)} |`);
-  mm(`| direct (no gateway) | | | | ${memory.direct.complete}/${memory.streams_per_round} | ${f(memory.direct.first_chunk_ms.p50, 1)} | ${f(memory.direct.first_chunk_ms.p99, 1)} | ${f(memory.direct.total_ms.p50, 0)} | |`);
+  if (g) {
+    mm("| round | RSS before | RSS peak | RSS after (1 s) | RSS after GC | V8 heap used / total | wasm memory | other | complete | disconnects: client / upstream cut | first chunk p50 ms | first chunk p99 ms | first→last chunk, min ms |");
+    mm("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const r of memory.rounds) {
+      mm(`| ${r.round} | ${r.rss_before_mib} | ${r.rss_peak_mib} | ${r.rss_after_mib} | ${r.rss_after_gc_mib ?? "–"} | ${f(r.heap_used_mib)} / ${f(r.heap_total_mib)} | ${f(r.wasm_mib)} | ${r.other_mib ?? "–"} | ${r.complete}/${r.complete + r.failed} | ${r.cut_clients ?? 0} / ${r.upstream_cut ?? "–"} | ${f(r.first_chunk_ms.p50, 1)} | ${f(r.first_chunk_ms.p99, 1)} | ${f(r.span_ms?.min, 0)} |`);
+    }
+    mm(`| direct (no gateway) | | | | | | | | ${memory.direct.complete}/${memory.streams_per_round} | | ${f(memory.direct.first_chunk_ms.p50, 1)} | ${f(memory.direct.first_chunk_ms.p99, 1)} | |`);
+    mm();
+    const heapLimit = g.heap_limit_mib ?? g.limit_mib;
+    mm(`All in MiB. Growth rule: over the last ${g.window} rounds (from round ${g.from_round}; the rounds before size V8, the allocator and the wasm memory up to the load), RSS after GC and wasm memory may each rise at most ${g.limit_mib} MiB, and the V8 heap used after GC (exact, no allocator noise) at most ${heapLimit} MiB, above the window's first round ` +
+      `(${g.window} × ${memory.streams_per_round} streams: a JS-heap leak of ${int((heapLimit * 2 ** 20) / (g.window * memory.streams_per_round))} bytes per stream, or a wasm/native one of ${int((g.limit_mib * 2 ** 20) / (g.window * memory.streams_per_round))}, would cross it). ` +
+      `Measured: RSS after GC +${g.rss_after_gc_mib} MiB (slope ${g.rss_slope_mib_per_round} MiB/round), V8 heap +${g.heap_used_mib} MiB, wasm memory +${g.wasm_mib} MiB: **${g.met === null ? "not measured" : g.met ? "no growth" : "grows"}**.`);
+    mm();
+    const hs = memory.heap_snapshots;
+    if (hs) {
+      mm(`V8 heap snapshots after GC, round ${hs.from_round} → round ${hs.to_round}: ${hs.total_delta >= 0 ? "+" : ""}${int(hs.total_delta)} bytes, ${hs.nodes_delta >= 0 ? "+" : ""}${int(hs.nodes_delta)} objects (taking a snapshot itself adds ≈ 2–7 MiB of workerd RSS, seen in round ${hs.from_round + 1}'s "RSS before"). Largest changes by constructor (native = workerd's C++ objects):`);
+      mm();
+      mm("| group | objects Δ | bytes Δ | objects now |");
+      mm("|---|---:|---:|---:|");
+      for (const t of hs.top.slice(0, 8)) mm(`| \`${t.group.replace(/\|/g, "/").slice(0, 80)}\` | ${t.count_delta} | ${int(t.bytes_delta)} | ${int(t.count)} |`);
+      mm();
+    }
+  } else {
+    mm("| round | RSS before MiB | RSS peak MiB | RSS after MiB | complete | first chunk p50 ms | first chunk p99 ms | end p50 ms | first→last chunk, min ms |");
+    mm("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const r of memory.rounds) mm(`| ${r.round} | ${r.rss_before_mib} | ${r.rss_peak_mib} | ${r.rss_after_mib} | ${r.complete}/${memory.streams_per_round} | ${f(r.first_chunk_ms.p50, 1)} | ${f(r.first_chunk_ms.p99, 1)} | ${f(r.total_ms.p50, 0)} | ${f(r.span_ms?.min, 0)} |`);
+    mm(`| direct (no gateway) | | | | ${memory.direct.complete}/${memory.streams_per_round} | ${f(memory.direct.first_chunk_ms.p50, 1)} | ${f(memory.direct.first_chunk_ms.p99, 1)} | ${f(memory.direct.total_ms.p50, 0)} | |`);
+  }
   mm();
   const big = memory.big.rounds;
-  mm(`Large streams: ${memory.big.streams} concurrent streams of ${memory.big.chunks_each.toLocaleString("en-US")} chunks (${f((big[0]?.bytes_each ?? 0) / 2 ** 20)} MiB each) from nginx, per round:`);
-  mm();
-  mm("| round | MiB streamed | RSS before | RSS peak | RSS after | first chunk p50 ms | end p50 ms |");
-  mm("|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of big) mm(`| ${r.round} | ${r.total_mib} | ${r.rss_before_mib} | ${r.rss_peak_mib} | ${r.rss_after_mib} | ${f(r.first_chunk_ms_p50, 1)} | ${f(r.total_ms_p50, 0)} |`);
-  mm();
+  if (big.length) {
+    mm(`Large streams: ${memory.big.streams} concurrent streams of ${memory.big.chunks_each.toLocaleString("en-US")} chunks (${f((big[0]?.bytes_each ?? 0) / 2 ** 20)} MiB each) from nginx, per round:`);
+    mm();
+    mm("| round | MiB streamed | RSS before | RSS peak | RSS after | first chunk p50 ms | end p50 ms |");
+    mm("|---:|---:|---:|---:|---:|---:|---:|");
+    for (const r of big) mm(`| ${r.round} | ${r.total_mib} | ${r.rss_before_mib} | ${r.rss_peak_mib} | ${r.rss_after_mib} | ${f(r.first_chunk_ms_p50, 1)} | ${f(r.total_ms_p50, 0)} |`);
+    mm();
+  }
   const growth = memory.growth_mib_after_round2;
   const allComplete = memory.rounds.every((r) => r.failed === 0);
-  verdict(`Memory: ${memory.streams_per_round} concurrent streams without growth across rounds`, `after-round RSS ${memory.rounds.map((r) => r.rss_after_mib).join(" → ")} MiB (growth after round 2: ${growth} MiB); ${allComplete ? "all streams complete" : "SOME STREAMS FAILED"}`, growth === null ? null : growth <= 5 && allComplete);
+  if (g) {
+    const w = memory.rounds.slice(-g.window);
+    const cutNote = memory.cut_every ? `; ${memory.rounds[0]?.cut_clients ?? 0} of ${memory.streams_per_round} clients per round disconnect after the first chunk, ${g.disconnects_passed_upstream ? "every disconnect reached the upstream" : "SOME DISCONNECTS DID NOT REACH THE UPSTREAM"}` : "";
+    verdict(`Memory: ${memory.streams_per_round} concurrent streams without growth across rounds`,
+      `${memory.rounds.length} rounds; last ${g.window}: RSS after GC ${w[0].rss_after_gc_mib} → ${w.at(-1).rss_after_gc_mib} MiB (max rise ${g.rss_after_gc_mib}, slope ${g.rss_slope_mib_per_round} MiB/round), V8 heap after GC +${g.heap_used_mib} MiB, wasm memory ${f(w[0].wasm_mib)} → ${f(w.at(-1).wasm_mib)} MiB (limits +${g.limit_mib} MiB RSS and wasm, +${g.heap_limit_mib ?? g.limit_mib} MiB heap)` +
+        `${cutNote}; ${g.all_complete ? "all streams complete" : "SOME STREAMS FAILED"}`,
+      g.met === null ? null : g.met && g.all_complete && g.disconnects_passed_upstream !== false);
+  } else {
+    verdict(`Memory: ${memory.streams_per_round} concurrent streams without growth across rounds`, `after-round RSS ${memory.rounds.map((r) => r.rss_after_mib).join(" → ")} MiB (growth after round 2: ${growth} MiB); ${allComplete ? "all streams complete" : "SOME STREAMS FAILED"}`, growth === null ? null : growth <= 5 && allComplete);
+  }
   const streamSecs = (memory.drip.chunks * memory.drip.interval_ms) / 1000;
   const worstFirst = Math.max(...memory.rounds.map((r) => r.first_chunk_ms.p99));
   const minSpan = Math.min(...memory.rounds.map((r) => r.span_ms?.min ?? NaN));

@@ -53,6 +53,9 @@ fi
 want sdk && step sdk 1200 taskset -c "$LOAD" node bench/sdk.mjs
 want profile-sdk && step profile-sdk 300 taskset -c "$LOAD" node bench/profile-sdk.mjs
 want memory && step memory 900 taskset -c "$LOAD" node bench/memory.mjs
+# The same with a quarter of the clients hanging up after their first chunk (a leak there is
+# per disconnect: worker/src/disconnect.rs); results in bench/out/memory-disconnect.json.
+want memory && step memory-disconnect 600 taskset -c "$LOAD" node bench/memory.mjs --rounds 8 --cut-every 4 --big-rounds 0 --out memory-disconnect
 
 node -e '
 const fs = require("fs"), os = require("os");

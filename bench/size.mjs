@@ -22,15 +22,11 @@ if (fs.existsSync(path.join(build, "edgellm_worker_bg.wasm"))) {
     .map((p) => ({ name: path.relative(ROOT, p), raw: fs.statSync(p).size, gzip: gz(p) }));
   worker = { files, raw: files.reduce((a, x) => a + x.raw, 0), gzip: files.reduce((a, x) => a + x.gzip, 0) };
 }
-let identical = null;
-const a = path.join(ROOT, "pkg/node/edgellm_bg.wasm");
-const b = path.join(ROOT, "pkg/web/edgellm_bg.wasm");
-if (fs.existsSync(a) && fs.existsSync(b)) identical = fs.readFileSync(a).equals(fs.readFileSync(b));
-
-const cargoWasm = path.join(ROOT, "target/wasm32-unknown-unknown/release/edgellm.wasm");
+// scripts/build-pkg.sh builds into its own target dir (std rebuilt from source).
+const cargoWasm = path.join(ROOT, "target/pkg-build/wasm32-unknown-unknown/release/edgellm.wasm");
 if (fs.existsSync(cargoWasm)) {
   const ws = execFileSync(process.execPath, [path.join(BENCH_DIR, "wasm-size.mjs"), cargoWasm, "--json", "--top", "30"], { encoding: "utf8", maxBuffer: 1 << 24 });
   writeResult("wasm-size", JSON.parse(ws));
 }
-console.log(`wrote ${writeResult("size", { measured_at: new Date().toISOString(), budget, worker, identical_wasm: identical })}`);
+console.log(`wrote ${writeResult("size", { measured_at: new Date().toISOString(), budget, worker })}`);
 if (budget.largest) console.log(`package: ${budget.largest} bytes gzip (${budget.largest_entry}), budget ${budget.budget}: ${budget.ok ? "OK" : "EXCEEDED"}`);

@@ -1,6 +1,6 @@
 // Where the bytes of a .wasm go: section sizes, and code size per crate / per function from the
 // name section (the cargo output keeps names; the shipped, name-stripped file does not, so run
-// this on target/wasm32-unknown-unknown/release/*.wasm). Sizes are before wasm-opt, so read them
+// this on the cargo output, target/pkg-build/wasm32-unknown-unknown/release/edgellm.wasm). Sizes are before wasm-opt, so read them
 // as shares, not as shipped bytes.
 //
 //   node bench/wasm-size.mjs [file.wasm] [--top 30]
@@ -15,7 +15,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { top: { type: "string", default: "30" }, json: { type: "boolean", default: false } },
 });
-const file = positionals[0] ?? path.join(ROOT, "target/wasm32-unknown-unknown/release/edgellm.wasm");
+const file = positionals[0] ?? path.join(ROOT, "target/pkg-build/wasm32-unknown-unknown/release/edgellm.wasm");
 const buf = fs.readFileSync(file);
 
 function leb(pos) {

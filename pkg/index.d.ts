@@ -473,7 +473,9 @@ export function setLoggingSettings(settings: Record<string, unknown>): void;
  *  In a Worker: `ctx.waitUntil(flushLogging())`. */
 export function flushLogging(): Promise<Record<string, unknown>[]>;
 
-/** The logger names callbacks accept. */
+/** The logger names callbacks recognize. This package delivers only to `webhook`; the others
+ *  are reported by `flushLogging()` as not in this build (cargo feature `integrations`, or the
+ *  edgellm gateway). */
 export function loggingIntegrations(): string[];
 
 // -- Errors

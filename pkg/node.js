@@ -1,8 +1,18 @@
 // Entry point for Node (≥ 20), Bun and Deno: the wasm is read from disk and instantiated
-// synchronously when this module is imported.
-import * as wasm from "./node/edgellm.js";
+// synchronously when this module is imported (no top-level await, so `require(esm)` works).
+//
+// It uses the web build's glue with `initSync`, not a Node-specific one: that glue imports
+// nothing, and `node:fs` is taken through `require`, because an ESM `import ... from "node:fs"`
+// builds fs's ESM facade, whose lazy getters (ReadStream, promises, …) load Node's whole streams
+// stack: ≈ 2–3 ms of CPU, about a tenth of a cold start (import + first call). One .wasm file
+// then serves every runtime.
+import { createRequire } from "node:module";
+import { initSync } from "./web/edgellm.js";
+import * as wasm from "./web/edgellm.js";
 import { backend } from "./backend.js";
 
+const { readFileSync } = createRequire(import.meta.url)("node:fs");
+initSync({ module: readFileSync(new URL("./web/edgellm_bg.wasm", import.meta.url)) });
 backend.wasm = wasm;
 
 export * from "./api.js";

@@ -1,16 +1,39 @@
 #!/usr/bin/env bash
-# Builds the npm package's generated parts from the Rust crate:
-#   pkg/node/  wasm-bindgen --target experimental-nodejs-module (ESM, loads the wasm synchronously)
-#   pkg/web/   wasm-bindgen --target web (browsers via init(); Workers via initSync with an imported Module)
-# The hand-written entry points (pkg/index.js, node.js, workerd.js, api.js, errors.js, index.d.ts) use them.
+# Builds the npm package's generated part from the Rust crate:
+#   pkg/web/   wasm-bindgen --target web: the one .wasm every runtime loads (browsers via init();
+#              Workers via initSync with an imported Module; Node via initSync with the file's
+#              bytes, see pkg/node.js). One copy, so the tarball carries the module once.
+# The hand-written entry points (pkg/index.js, node.js, workerd.js, api.js, errors.js, index.d.ts) use it.
 #   bash scripts/build-pkg.sh            # release build, size-optimized with wasm-opt when binaryen is installed
 #   NO_OPT=1 bash scripts/build-pkg.sh   # skip wasm-opt (faster iteration)
+#   PKG_BUILD_STD=0 bash scripts/build-pkg.sh   # the prebuilt std (no rust-src needed; ~4-7 % larger gzip)
+#
+# What goes in (measured by gzip -9 of the shipped wasm, 2026-11-25):
+# - cargo features `js` only: not the default `integrations` (service-specific loggers and the
+#   gateway's request logging, -19 KB gzip); see Cargo.toml [features].
+# - std rebuilt from source with size flags (-17..-26 KB gzip): panics abort at once, with no
+#   message formatting (-Cpanic=immediate-abort) and no file/line strings (-Zlocation-detail=none).
+#   A panic is a wasm trap either way (panic = "abort" ran std's default hook, which prints
+#   nothing on wasm32-unknown-unknown): JS sees a WebAssembly.RuntimeError, as before.
+#   -Csymbol-mangling-version=legacy: RUSTC_BOOTSTRAP makes rustc mangle as nightly does (v0);
+#   legacy names lay out better in wasm-order.mjs (-2.4 KB gzip) and bench/wasm-size.mjs groups
+#   by them. These are unstable flags, enabled with RUSTC_BOOTSTRAP=1 on the same stable
+#   toolchain as everything else (no nightly), as tools/env.sh's Debian mode already does for
+#   -Zbuild-std. Needs rust-src (tools/install.sh adds it); without it this falls back to the
+#   prebuilt std with a warning. std's `optimize_for_size` feature picks core/alloc's smaller
+#   algorithm variants (sort, fmt): -2.9 KB gzip. -Zfmt-debug=none is NOT used: it would empty `{:?}` output the
+#   API returns (err.edgellmKind) for 0.4 KB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tools/env.sh
 source tools/env.sh
 
-WASM=target/wasm32-unknown-unknown/release/edgellm.wasm
+# Its own target dir: the flags below differ from every other wasm build (tests, clippy, the
+# worker), and sharing target/ would rebuild everything on each switch.
+PKG_TARGET_DIR=target/pkg-build
+WASM=$PKG_TARGET_DIR/wasm32-unknown-unknown/release/edgellm.wasm
+FEATURES=(--no-default-features --features js)
+SIZE_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Csymbol-mangling-version=legacy"
 OPT=node_modules/.bin/wasm-opt
 # The wasm features wasm-bindgen 0.2.130 output uses (the same list worker-build passes).
 OPT_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
@@ -27,27 +50,36 @@ use_opt=0
 name_section=(--remove-name-section)
 [ "$use_opt" = 1 ] && name_section=()
 
-# One build at a time (parallel test runs share this checkout), and pkg/node, pkg/web are
-# replaced only when complete, so a test reading them never sees a half-written package.
+# One build at a time (parallel test runs share this checkout), and pkg/web is
+# replaced only when complete, so a test reading it never sees a half-written package.
 mkdir -p target
 exec 9>target/.build-pkg.lock
 flock 9
 
-wasm_cargo build --release --lib
+build_std=0
+if [ "${PKG_BUILD_STD:-1}" = 1 ]; then
+  if [ "$WASM_TOOLCHAIN" = debian ] ||
+    [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+    build_std=1
+  else
+    echo "build-pkg.sh: WARNING: no rust-src for $(rustc --version): building with the prebuilt std" \
+      "(larger package; run tools/install.sh or rustup component add rust-src)" >&2
+  fi
+fi
+if [ "$build_std" = 1 ]; then
+  RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+    RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$SIZE_RUSTFLAGS" CARGO_TARGET_DIR=$PKG_TARGET_DIR \
+    wasm_cargo build --release --lib "${FEATURES[@]}" -Zbuild-std-features=optimize_for_size
+else
+  CARGO_TARGET_DIR=$PKG_TARGET_DIR wasm_cargo build --release --lib "${FEATURES[@]}"
+fi
 stage=target/pkg-stage
 rm -rf "$stage"
 mkdir -p "$stage"
-
-for target in node web; do
-  out="$stage/$target"
-  case $target in
-    node) bindgen_target=experimental-nodejs-module ;;
-    web) bindgen_target=web ;;
-  esac
-  wasm-bindgen --target "$bindgen_target" "${name_section[@]}" --out-name edgellm --out-dir "$out" "$WASM"
-  # The package's own files are the public surface; these are internal.
-  rm -f "$out/.gitignore" "$out/README.md"
-done
+out="$stage/web"
+wasm-bindgen --target web "${name_section[@]}" --out-name edgellm --out-dir "$out" "$WASM"
+# The package's own files are the public surface; these are internal.
+rm -f "$out/.gitignore" "$out/README.md"
 
 gz() { gzip -9c "$1" | wc -c; }
 # shrink IN OUT: the size pipeline; OUT is left unchanged if wasm-opt fails.
@@ -60,10 +92,6 @@ shrink() {
 }
 if [ "$use_opt" = 1 ]; then
   web="$stage/web/edgellm_bg.wasm"
-  node="$stage/node/edgellm_bg.wasm"
-  # Both targets emit the same wasm (only the JS glue differs): optimize once when that holds.
-  same=0
-  cmp -s "$web" "$node" && same=1
   shrink "$web" "$web.opt"
   # Keep wasm-opt's output only if it is smaller gzipped than the plain (name-stripped) module.
   "$OPT" --strip-debug --strip-producers "${OPT_FEATURES[@]}" -o "$web.plain" "$web"
@@ -78,22 +106,16 @@ if [ "$use_opt" = 1 ]; then
     rm "$web.opt"
     echo "wasm-opt: gzip $before -> $after bytes (not smaller compressed: kept the wasm-bindgen output)"
   fi
-  if [ "$same" = 1 ]; then
-    cp "$web" "$node"
-  elif [ "$after" -lt "$before" ]; then
-    shrink "$node" "$node.opt" && mv "$node.opt" "$node"
-  else
-    "$OPT" --strip-debug --strip-producers "${OPT_FEATURES[@]}" -o "$node.plain" "$node" && mv "$node.plain" "$node"
-  fi
 fi
 
-for target in node web; do
+# pkg/node/ was a second, byte-identical copy (the experimental-nodejs-module glue): gone.
+for target in web node; do
   rm -rf "pkg/$target.old"
   [ -d "pkg/$target" ] && mv "pkg/$target" "pkg/$target.old"
-  mv "$stage/$target" "pkg/$target"
+  [ -d "$stage/$target" ] && mv "$stage/$target" "pkg/$target"
   rm -rf "pkg/$target.old"
 done
 
 br=$(node -e 'const z=require("zlib");process.stdout.write(String(z.brotliCompressSync(require("fs").readFileSync(process.argv[1]),{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length))' pkg/web/edgellm_bg.wasm)
-printf 'pkg/web/edgellm_bg.wasm: %d bytes raw, %d gzip -9, %d brotli -11 (pkg/node: same wasm, %d bytes)\n' \
-  "$(wc -c <pkg/web/edgellm_bg.wasm)" "$(gz pkg/web/edgellm_bg.wasm)" "$br" "$(wc -c <pkg/node/edgellm_bg.wasm)"
+printf 'pkg/web/edgellm_bg.wasm: %d bytes raw, %d gzip -9, %d brotli -11 (std from source: %s; cargo output %s)\n' \
+  "$(wc -c <pkg/web/edgellm_bg.wasm)" "$(gz pkg/web/edgellm_bg.wasm)" "$br" "$([ "$build_std" = 1 ] && echo yes || echo no)" "$WASM"

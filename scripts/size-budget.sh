@@ -2,11 +2,12 @@
 # Fails if the npm package's download size passes the budget. Reads pkg/ as
 # scripts/build-pkg.sh left it (run that first; a wasm-opt'ed release build is what ships).
 #
-# What is measured: for each runtime entry point (node.js → pkg/node/, index.js and workerd.js →
-# pkg/web/), the gzip -9 size of what that runtime loads: the entry, the shared JS modules
-# (every other pkg/*.js), the wasm-bindgen glue and the .wasm. Every provider is compiled into
-# the one .wasm, so this is the size "with every provider included". The largest of these must
-# be within the budget. The npm tarball (both builds, typings, package.json) is printed too.
+# What is measured: for each runtime entry point (node.js, index.js, workerd.js; all three load
+# the one build in pkg/web/), the gzip -9 size of what that runtime loads: the entry, the shared
+# JS modules (every other pkg/*.js), the wasm-bindgen glue and the .wasm. Every provider is
+# compiled into the one .wasm, so this is the size "with every provider included". The largest
+# of these must be within the budget. The npm tarball (the build, typings, package.json) is
+# printed too.
 #
 #   bash scripts/size-budget.sh                 # budget 200 KiB (204800 bytes)
 #   SIZE_BUDGET_BYTES=250000 bash scripts/size-budget.sh
@@ -21,12 +22,10 @@ json=0
 gz() { gzip -9 -n -c "$1" | wc -c; }
 say() { [ "$json" = 1 ] || printf '%s\n' "$*"; }
 
-for dir in node web; do
-  if [ ! -f "pkg/$dir/edgellm_bg.wasm" ] || [ ! -f "pkg/$dir/edgellm.js" ]; then
-    echo "size-budget.sh: pkg/$dir is not built; run bash scripts/build-pkg.sh first" >&2
-    exit 2
-  fi
-done
+if [ ! -f "pkg/web/edgellm_bg.wasm" ] || [ ! -f "pkg/web/edgellm.js" ]; then
+  echo "size-budget.sh: pkg/web is not built; run bash scripts/build-pkg.sh first" >&2
+  exit 2
+fi
 
 entries=(node.js index.js workerd.js)
 shared=()
@@ -41,15 +40,14 @@ worst_name=""
 runtime_json=""
 for entry in "${entries[@]}"; do
   [ -f "pkg/$entry" ] || continue
-  case $entry in node.js) dir=node ;; *) dir=web ;; esac
-  files=("pkg/$entry" "${shared[@]}" "pkg/$dir/edgellm.js" "pkg/$dir/edgellm_bg.wasm")
+  files=("pkg/$entry" "${shared[@]}" "pkg/web/edgellm.js" "pkg/web/edgellm_bg.wasm")
   raw=0
   total=0
   for f in "${files[@]}"; do
     raw=$((raw + $(wc -c <"$f")))
     total=$((total + $(gz "$f")))
   done
-  wasm_gz=$(gz "pkg/$dir/edgellm_bg.wasm")
+  wasm_gz=$(gz "pkg/web/edgellm_bg.wasm")
   js_gz=$((total - wasm_gz))
   say "$(printf '%-11s %8d bytes gzip -9 (wasm %d + JS %d; %d raw) in %d files' "$entry" "$total" "$wasm_gz" "$js_gz" "$raw" "${#files[@]}")"
   runtime_json+="${runtime_json:+,}\"$entry\":{\"gzip\":$total,\"wasm_gzip\":$wasm_gz,\"js_gzip\":$js_gz,\"raw\":$raw,\"files\":${#files[@]}}"
@@ -67,7 +65,7 @@ if command -v npm >/dev/null; then
 fi
 if [ -n "$tarball" ]; then
   read -r tar_size tar_unpacked tar_files <<<"$tarball"
-  say "$(printf 'npm tarball %8d bytes (.tgz; %d unpacked, %d files: both builds + typings)' "$tar_size" "$tar_unpacked" "$tar_files")"
+  say "$(printf 'npm tarball %8d bytes (.tgz; %d unpacked, %d files: one build + typings)' "$tar_size" "$tar_unpacked" "$tar_files")"
 fi
 
 ok=true

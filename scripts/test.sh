@@ -35,8 +35,12 @@ cargo test --doc
 step "wasm tests in Node (FetchHost: fetch, abort, timeouts, JS errors)"
 wasm_cargo test --test wasm
 
-step "build pkg/ (wasm-bindgen, node + web)"
+step "build pkg/ (wasm-bindgen, one web build for every runtime) and check its size"
 bash scripts/build-pkg.sh
+# The goal is 200 KiB (scripts/size-budget.sh's default); the package is ~348 KB gzip today
+# (bench/report.md), so CI holds the line at 360 KiB until code-level work brings it under the
+# goal: a change that grows the package past this fails here.
+SIZE_BUDGET_BYTES=${SIZE_BUDGET_BYTES:-368640} bash scripts/size-budget.sh
 
 if [ -f scripts/build-worker.sh ]; then
   step "build worker"

@@ -40,6 +40,7 @@ use serde_json::{Map, Value};
 
 use crate::host::Env;
 use crate::options::{CallOptions, Secret};
+use crate::types::Put;
 use crate::{Error, Result};
 
 /// The prefix LiteLLM uses for "read this value from the environment".
@@ -443,17 +444,19 @@ fn str_list(map: &Map<String, Value>, path: &str, key: &str) -> Result<Option<Ve
                 .map(String::from)
                 .collect(),
         )),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(i, v)| {
-                v.as_str()
-                    .map(|s| s.trim().to_string())
-                    .ok_or_else(|| err(&format!("{p}[{i}]"), "must be a string"))
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Some),
+        Some(Value::Array(items)) => {
+            // Loops rather than `collect::<Result<_>>` here and below: each of those brings
+            // its own copy of the iterator adapters into the wasm.
+            let mut out = Vec::with_capacity(items.len());
+            for (i, v) in items.iter().enumerate() {
+                match v {
+                    Value::Null => {}
+                    Value::String(s) => out.push(s.trim().to_string()),
+                    _ => return Err(err(&format!("{p}[{i}]"), "must be a string")),
+                }
+            }
+            Ok(Some(out))
+        }
         Some(_) => Err(err(&p, "must be a list of strings")),
     }
 }
@@ -482,14 +485,19 @@ fn fallbacks(map: &Map<String, Value>, path: &str, key: &str) -> Result<Fallback
         for (group, to) in entry {
             let to = match to {
                 Value::String(s) => vec![s.clone()],
-                Value::Array(list) => list
-                    .iter()
-                    .map(|v| {
-                        v.as_str().map(String::from).ok_or_else(|| {
-                            err(&format!("{p}[{i}].{group}"), "must list model group names")
-                        })
-                    })
-                    .collect::<Result<_>>()?,
+                Value::Array(list) => {
+                    let mut names = Vec::with_capacity(list.len());
+                    for v in list {
+                        let Value::String(s) = v else {
+                            return Err(err(
+                                &format!("{p}[{i}].{group}"),
+                                "must list model group names",
+                            ));
+                        };
+                        names.push(s.clone());
+                    }
+                    names
+                }
                 _ => {
                     return Err(err(
                         &format!("{p}[{i}].{group}"),
@@ -698,11 +706,13 @@ impl ProxyConfig {
 
         let model_list = match root.remove("model_list") {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, d)| deployment(d, i, &mut ctx))
-                .collect::<Result<Vec<_>>>()?,
+            Some(Value::Array(items)) => {
+                let mut list = Vec::with_capacity(items.len());
+                for (i, d) in items.iter().enumerate() {
+                    list.push(deployment(d, i, &mut ctx)?);
+                }
+                list
+            }
             Some(_) => return Err(err("model_list", "must be a list")),
         };
         if model_list.is_empty() {
@@ -1181,7 +1191,7 @@ impl ProxyConfig {
         if let (Some(w), Some(Value::String(m))) = (wildcard, body.get("model")) {
             if m.contains('*') {
                 let m = m.replacen('*', w, 1);
-                body.insert("model".into(), Value::String(m));
+                body.put("model", Value::String(m));
             }
         }
         let streaming = request.get("stream").and_then(Value::as_bool) == Some(true);
@@ -1193,17 +1203,17 @@ impl ProxyConfig {
                 })
                 .flatten();
             if let Some(ms) = stream_timeout.or_else(|| self.timeout_ms()) {
-                body.insert("timeout".into(), Value::from(ms as f64 / 1000.0));
+                body.put("timeout", Value::from(ms as f64 / 1000.0));
             }
         }
         if !body.contains_key("num_retries") && !body.contains_key("max_retries") {
             if let Some(n) = self.num_retries() {
-                body.insert("num_retries".into(), Value::from(n));
+                body.put("num_retries", Value::from(n));
             }
         }
         if !body.contains_key("drop_params") {
             if let Some(d) = self.litellm_settings.drop_params {
-                body.insert("drop_params".into(), Value::Bool(d));
+                body.put("drop_params", Value::Bool(d));
             }
         }
         body

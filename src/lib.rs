@@ -14,6 +14,7 @@
 //! | --- | --- | --- |
 //! | `fetch` | yes | the wasm `fetch` host (`wasm32` only) |
 //! | `js` | yes | the JS API exported with wasm-bindgen (`wasm32` only) |
+//! | `integrations` | yes | the service-specific logging integrations and the gateway's request logging ([`integrations`]; without it only the generic webhook logger) |
 //!
 //! ```
 //! use edgellm::{provider::registry, provider::Provider, ChatRequest, CallOptions, Secret};

@@ -140,26 +140,31 @@ fn headers_from(v: &Value) -> Result<Vec<(String, String)>> {
             Error::bad_request("`headers` must be an object of strings").with_param("headers")
         );
     };
-    map.iter()
-        .map(|(k, v)| {
-            let value = as_string(v).ok_or_else(|| {
-                Error::bad_request(format!("header `{k}` must be a string")).with_param("headers")
-            })?;
-            if !is_header_name(k) {
-                return Err(Error::bad_request(format!(
-                    "invalid header name {k:?}: use letters, digits and !#$%&'*+-.^_`|~"
-                ))
-                .with_param("headers"));
-            }
-            if !is_header_value(&value) {
-                return Err(Error::bad_request(format!(
-                    "invalid value for header `{k}`: control characters (CR, LF, NUL) and characters past U+00FF are not allowed"
-                ))
-                .with_param("headers"));
-            }
-            Ok((k.to_ascii_lowercase(), value))
-        })
-        .collect()
+    // A loop: `collect::<Result<_>>` brings its own copy of the iterator adapters.
+    let mut out = Vec::with_capacity(map.len());
+    for (k, v) in map {
+        out.push(header(k, v)?);
+    }
+    Ok(out)
+}
+
+fn header(k: &str, v: &Value) -> Result<(String, String)> {
+    let value = as_string(v).ok_or_else(|| {
+        Error::bad_request(format!("header `{k}` must be a string")).with_param("headers")
+    })?;
+    if !is_header_name(k) {
+        return Err(Error::bad_request(format!(
+            "invalid header name {k:?}: use letters, digits and !#$%&'*+-.^_`|~"
+        ))
+        .with_param("headers"));
+    }
+    if !is_header_value(&value) {
+        return Err(Error::bad_request(format!(
+            "invalid value for header `{k}`: control characters (CR, LF, NUL) and characters past U+00FF are not allowed"
+        ))
+        .with_param("headers"));
+    }
+    Ok((k.to_ascii_lowercase(), value))
 }
 
 impl CallOptions {

@@ -14,8 +14,34 @@ use futures_util::Stream;
 use crate::decode::{Deframer, Frame, Framing};
 use crate::http::BodyStream;
 use crate::provider::StreamDecoder;
-use crate::types::{ChatChunk, Usage};
+use crate::types::{ChatChunk, TextCompletionResponse, Usage};
 use crate::{Error, Result};
+
+/// How stream encoders write a chunk's JSON (an SSE `data:` line, an element of a JS batch):
+/// a [`ChatChunk`] that still has the text it arrived as is written as that text, without
+/// serializing its fields again; anything else is serialized.
+pub trait EncodeJson: serde::Serialize {
+    /// Appends the JSON (one line) to `out`.
+    fn encode_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer(out, self)
+    }
+}
+
+impl EncodeJson for ChatChunk {
+    fn encode_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        match self.wire.get() {
+            Some(text) => {
+                out.extend_from_slice(text.as_bytes());
+                Ok(())
+            }
+            None => serde_json::to_writer(out, self),
+        }
+    }
+}
+
+impl EncodeJson for TextCompletionResponse {}
+
+impl EncodeJson for serde_json::Value {}
 
 /// A stream of OpenAI `chat.completion.chunk`s. Ends after the last chunk or after one error.
 pub struct ChatStream {
@@ -123,6 +149,7 @@ impl ChatStream {
     fn deliver(&mut self, mut chunk: ChatChunk) -> Option<ChatChunk> {
         if !self.show_usage {
             if let Some(u) = chunk.usage.take() {
+                chunk.wire.clear();
                 self.usage = Some(u);
                 // Only the usage-only chunk goes; an empty-choices chunk without usage (Azure's
                 // first chunk with `prompt_filter_results`) is content the caller may want.
@@ -496,6 +523,45 @@ mod tests {
             assert_eq!(items.len(), 1);
             assert!(items[0].is_ok());
         }
+    }
+
+    fn encoded(c: &ChatChunk) -> String {
+        let mut out = Vec::new();
+        c.encode_json(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn chunks_are_encoded_as_they_came_unless_usage_was_stripped() {
+        let plain = chunk_json("a", None);
+        let with_usage = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+        let bytes = sse(&[&plain, with_usage, "[DONE]"]);
+        let shown: Vec<String> =
+            block_on(stream_of(vec![Ok(bytes.clone())], true).collect::<Vec<_>>())
+                .iter()
+                .map(|r| encoded(r.as_ref().unwrap()))
+                .collect();
+        assert_eq!(shown, [plain.as_str(), with_usage]);
+        // Hidden usage is taken off the chunk, so its text no longer says what it holds.
+        let hidden: Vec<String> = block_on(stream_of(vec![Ok(bytes)], false).collect::<Vec<_>>())
+            .iter()
+            .map(|r| encoded(r.as_ref().unwrap()))
+            .collect();
+        assert_eq!(hidden[0], plain);
+        let v: serde_json::Value = serde_json::from_str(&hidden[1]).unwrap();
+        assert!(v.get("usage").is_none(), "{v}");
+        assert_eq!(v["choices"][0]["delta"]["content"], "x");
+    }
+
+    #[test]
+    fn chunks_without_wire_text_are_serialized() {
+        let c: ChatChunk = serde_json::from_str(&chunk_json("a", None)).unwrap();
+        assert_eq!(c.wire.get(), None);
+        assert_eq!(encoded(&c), serde_json::to_string(&c).unwrap());
+        let v = serde_json::json!({"k": [1, "x"]});
+        let mut out = Vec::new();
+        v.encode_json(&mut out).unwrap();
+        assert_eq!(out, br#"{"k":[1,"x"]}"#);
     }
 
     #[test]

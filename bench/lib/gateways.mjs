@@ -11,7 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BENCH_DIR, OUT_DIR, ROOT, SUT_CORE, freePort, spawnPinned, waitForPort, sleep } from "./common.mjs";
-import { gatewayModules, workerdConfig } from "./workerd-config.mjs";
+import { gatewayModules, workerdConfig, wranglerCompatFlags } from "./workerd-config.mjs";
 
 export const API_KEY = "sk-bench-not-a-real-key";
 /** The gateways' own key (LiteLLM refuses to start without one; edgellm checks it the same way). */
@@ -57,7 +57,7 @@ export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig
   const dir = path.join(OUT_DIR, "workerd");
   fs.mkdirSync(dir, { recursive: true });
   const conf = path.join(snapshot, "bench.capnp");
-  fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(snapshot), port, bindings: { EDGELLM_CONFIG: JSON.stringify(config) } }));
+  fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(snapshot), port, bindings: { EDGELLM_CONFIG: JSON.stringify(config) }, compatibilityFlags: wranglerCompatFlags() }));
   const bin = path.join(ROOT, "node_modules/.bin/workerd");
   const child = spawnPinned(SUT_CORE, bin, ["serve", conf], { log: path.join(dir, "workerd.log"), cwd: snapshot });
   await waitForPort(port, 20_000, child);
@@ -112,6 +112,7 @@ export async function startWranglerDev(upstreamUrl, snapshot) {
       'name = "edgellm-bench"',
       'main = "js/entry.mjs"',
       'compatibility_date = "2025-09-01"',
+      `compatibility_flags = ${JSON.stringify(wranglerCompatFlags())}`,
       "[vars]",
       `EDGELLM_CONFIG = ${JSON.stringify(JSON.stringify(gatewayConfig(upstreamUrl)))}`,
       "",

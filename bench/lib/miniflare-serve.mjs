@@ -10,6 +10,7 @@ const mf = new Miniflare({
     { type: "CompiledWasm", include: ["**/*.wasm"] },
   ],
   compatibilityDate: "2025-09-01",
+  compatibilityFlags: ["enable_request_signal"], // as worker/wrangler.toml
   kvNamespaces: ["EDGELLM_KV"],
   bindings: { EDGELLM_CONFIG: process.env.BENCH_CONFIG },
   cf: false,

@@ -19,11 +19,25 @@ export function gatewayModules(snapshot) {
 }
 
 /**
- * @param {{ modules: string[], port: number, bindings: Record<string, string> }} o
- *   modules: paths relative to the config file's directory, main module first (.js/.mjs as
- *   ES modules, .wasm as WebAssembly.Module); bindings: text bindings (vars).
+ * The compatibility flags worker/wrangler.toml deploys with (`compatibility_flags = [...]`), so
+ * that the Worker runs here as in production.
  */
-export function workerdConfig({ modules, port, bindings }) {
+export function wranglerCompatFlags(toml = path.join(path.dirname(new URL(import.meta.url).pathname), "../../worker/wrangler.toml")) {
+  try {
+    const m = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(fs.readFileSync(toml, "utf8"));
+    return m ? [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * @param {{ modules: string[], port: number, bindings: Record<string, string>, compatibilityFlags?: string[] }} o
+ *   modules: paths relative to the config file's directory, main module first (.js/.mjs as
+ *   ES modules, .wasm as WebAssembly.Module); bindings: text bindings (vars);
+ *   compatibilityFlags: workerd compatibility flags (none by default).
+ */
+export function workerdConfig({ modules, port, bindings, compatibilityFlags = [] }) {
   const mod = (name) => {
     if (name.endsWith(".wasm")) return `(name = ${JSON.stringify(name)}, wasm = embed ${JSON.stringify(name)})`;
     if (/\.m?js$/.test(name)) return `(name = ${JSON.stringify(name)}, esModule = embed ${JSON.stringify(name)})`;
@@ -49,6 +63,7 @@ const worker :Workerd.Worker = (
     ${list}
   ],
   compatibilityDate = "2025-09-01",
+  compatibilityFlags = ${JSON.stringify(compatibilityFlags)},
   bindings = [
     ${binds}
   ],

@@ -5,7 +5,7 @@
 //   node bench/sdk/coldstart.mjs <mode> [upstream-url]
 // mode: edgellm-mock (first call answered by mock_response: no network), edgellm, openai,
 //       ai-sdk (first call to the local upstream), empty (nothing: the harness floor)
-// Prints one JSON line: { mode, load_ms, first_call_ms, total_ms, cpu_ms }.
+// Prints one JSON line: { mode, load_ms, first_call_ms, total_ms, cpu_ms, load_cpu_ms }.
 import { performance } from "node:perf_hooks";
 
 const [mode, upstream] = process.argv.slice(2);
@@ -20,7 +20,8 @@ switch (mode) {
     break;
   case "edgellm-mock":
   case "edgellm": {
-    const { completion } = await import("../../pkg/node.js");
+    // BENCH_PKG: another build of the package (an A/B of a change, or a build with wasm names).
+    const { completion } = await import(process.env.BENCH_PKG ?? "../../pkg/node.js");
     const params = mode === "edgellm-mock"
       ? { model: "openai/gpt-4o-mini", messages, mock_response: "Hello from the mock" }
       : { model: "openai/gpt-4o-mini", messages, api_base: `${upstream}/json/v1`, api_key: KEY };
@@ -44,10 +45,12 @@ switch (mode) {
     throw new Error(`unknown mode ${mode}`);
 }
 const t1 = performance.now();
+const c1 = process.cpuUsage(c0);
 const text = await call();
 const t2 = performance.now();
 const c = process.cpuUsage(c0);
 if (mode !== "empty" && !text) throw new Error("empty answer");
 // cpu_ms: CPU time of the process (all threads) from t0 to the answer: what the wall time would be
 // on an otherwise idle core.
-console.log(JSON.stringify({ mode, load_ms: t1 - t0, first_call_ms: t2 - t1, total_ms: t2 - t0, cpu_ms: (c.user + c.system) / 1000 }));
+// load_cpu_ms: the part of it spent loading.
+console.log(JSON.stringify({ mode, load_ms: t1 - t0, first_call_ms: t2 - t1, total_ms: t2 - t0, cpu_ms: (c.user + c.system) / 1000, load_cpu_ms: (c1.user + c1.system) / 1000 }));

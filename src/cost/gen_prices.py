@@ -173,7 +173,9 @@ def main():
     print("# whole call. Facts from the providers' price pages, via LiteLLM's public price map")
     print("# (src/cost/gen_prices.py builds this file from it; hand-added rows are marked there).")
     print("\t".join(COLS))
-    for k in sorted(out):
+    # Sorted bytewise (Rust's str order): table.rs binary-searches these lines instead of parsing
+    # the table, and its builtin_errors() test rejects a file that is not in this order.
+    for k in sorted(out, key=lambda k: k.encode()):
         print(out[k])
 
 # Hand-added rows: models newer than the snapshot, prices that changed since, and per-image

@@ -24,7 +24,7 @@ pub use calc::{
 pub use money::{Usd, PICO_PER_USD};
 pub use table::{
     all_builtin, builtin_errors, lookup, lookup_or_err, parse_row, parse_table, register_model,
-    Mode, ModelPrice, Tier, COLUMNS,
+    table_errors, Mode, ModelPrice, Tier, COLUMNS,
 };
 
 use serde_json::Value;

@@ -3,9 +3,16 @@
 //! Rows are keyed `provider/model` with the model as the provider knows it
 //! (`openai/gpt-4o`, `bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0`). Prices are parsed from
 //! decimal text straight into integer pico-dollars, so no float ever touches the table.
+//!
+//! The embedded text is never parsed whole: its data lines are sorted by key (bytewise;
+//! `gen_prices.py` writes them so and [`builtin_errors`] checks it), and a lookup binary-searches
+//! the text for the key's line and parses that one row. Parsing all ~1000 rows into a map on
+//! first use cost most of a cold process's first call (and every Worker isolate's first
+//! request); a table of Rust structs would have made the wasm several times bigger than the
+//! gzipped text.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{OnceLock, RwLock};
+use std::collections::BTreeMap;
+use std::sync::RwLock;
 
 use serde_json::{Map, Value};
 
@@ -14,6 +21,26 @@ use crate::provider::registry;
 use crate::{Error, ErrorKind, Result};
 
 const PRICES_TSV: &str = include_str!("prices.tsv");
+
+/// Where the data lines of [`PRICES_TSV`] begin: after the `#` comments and the header line.
+/// Computed at compile time, so a lookup starts searching at once.
+const DATA_START: usize = data_start(PRICES_TSV.as_bytes());
+
+/// The offset just past the first line that is not a `#` comment (the header), or the end.
+const fn data_start(text: &[u8]) -> usize {
+    let mut i = 0;
+    while i < text.len() {
+        let header = text[i] != b'#';
+        while i < text.len() && text[i] != b'\n' {
+            i += 1;
+        }
+        i += 1; // past the newline
+        if header {
+            return if i < text.len() { i } else { text.len() };
+        }
+    }
+    text.len()
+}
 
 /// What kind of endpoint a model serves (LiteLLM's `mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -332,12 +359,14 @@ pub fn parse_row(line: &str) -> std::result::Result<ModelPrice, String> {
     };
     let per_m = |i: usize| -> std::result::Result<Option<Usd>, String> {
         cell(i)
-            .map(|c| Usd::parse_per_million(c).ok_or(format!("{}: bad price {c:?}", COLUMNS[i])))
+            .map(|c| {
+                Usd::parse_per_million(c).ok_or_else(|| format!("{}: bad price {c:?}", COLUMNS[i]))
+            })
             .transpose()
     };
     let usd = |i: usize| -> std::result::Result<Option<Usd>, String> {
         cell(i)
-            .map(|c| Usd::parse(c).ok_or(format!("{}: bad price {c:?}", COLUMNS[i])))
+            .map(|c| Usd::parse(c).ok_or_else(|| format!("{}: bad price {c:?}", COLUMNS[i])))
             .transpose()
     };
     let tier = match int(14)? {
@@ -394,22 +423,107 @@ pub fn parse_table(text: &str) -> (Vec<ModelPrice>, Vec<(usize, String)>) {
     (rows, errors)
 }
 
-/// The embedded table, parsed on first use. Bad rows are skipped here and reported by
-/// [`builtin_errors`] (a test keeps that list empty).
-pub fn builtin() -> &'static HashMap<String, ModelPrice> {
-    static TABLE: OnceLock<HashMap<String, ModelPrice>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        parse_table(PRICES_TSV)
-            .0
-            .into_iter()
-            .map(|r| (r.key.clone(), r))
-            .collect()
-    })
+/// The key of a table line: the text before the first tab.
+fn line_key(line: &str) -> &str {
+    line.split_once('\t').map_or(line, |(k, _)| k)
 }
 
-/// Lines of the embedded table that failed to parse.
+/// The offset of the first line of `data` (sorted `key\t…` lines, `\n`-terminated) whose key is
+/// not less than `target`, or `data.len()` when there is none. No index is built: each step
+/// looks at the line around the middle of the remaining bytes, so a lookup touches about
+/// log₂(lines) lines.
+fn lower_bound(data: &str, target: &str) -> usize {
+    let b = data.as_bytes();
+    // `lo` is always a line start; lines starting before `lo` have smaller keys, lines starting
+    // at or after `hi` have keys ≥ `target`.
+    let (mut lo, mut hi) = (0, b.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = b[lo..mid]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(lo, |i| lo + i + 1);
+        let end = b[start..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |i| start + i);
+        if line_key(&data[start..end]) < target {
+            lo = (end + 1).min(b.len());
+        } else {
+            hi = start;
+        }
+    }
+    lo
+}
+
+/// The line at byte offset `at` of `data` (without its newline).
+fn line_at(data: &str, at: usize) -> &str {
+    let rest = &data[at..];
+    rest.split_once('\n').map_or(rest, |(line, _)| line)
+}
+
+/// The line of `data` whose key is `key`.
+fn find_line<'a>(data: &'a str, key: &str) -> Option<&'a str> {
+    let line = line_at(data, lower_bound(data, key));
+    (line_key(line) == key).then_some(line)
+}
+
+/// The data lines of the embedded table, sorted by key.
+fn builtin_data() -> &'static str {
+    &PRICES_TSV[DATA_START..]
+}
+
+/// The built-in row for `key` (`provider/model`), parsed from its line alone.
+fn builtin_get(key: &str) -> Option<ModelPrice> {
+    find_line(builtin_data(), key).and_then(|line| parse_row(line).ok())
+}
+
+/// Whether some built-in key starts with `prefix`.
+fn builtin_has_prefix(prefix: &str) -> bool {
+    let data = builtin_data();
+    line_key(line_at(data, lower_bound(data, prefix))).starts_with(prefix)
+}
+
+/// Problems with the table text: bad lines, and keys out of order or repeated (the lookup
+/// binary-searches the lines, so it needs them strictly ascending). `(line number, error)`.
+pub fn table_errors(text: &str) -> Vec<(usize, String)> {
+    let mut errors = parse_table(text).1;
+    let mut prev: Option<&str> = None;
+    let mut header_seen = false;
+    // `split_inclusive`, not `lines()`: `lines()` would hide a CRLF ending, which the search (it
+    // splits at `\n` only) would take as part of the last cell.
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        if !header_seen {
+            header_seen = !line.starts_with('#');
+            if header_seen && !line.split('\t').eq(COLUMNS.iter().copied()) {
+                errors.push((i + 1, "header does not match COLUMNS".to_string()));
+            }
+            continue;
+        }
+        if line.ends_with('\r') {
+            errors.push((i + 1, "line ends with a carriage return".to_string()));
+        }
+        if line.is_empty() || line.starts_with('#') {
+            // `parse_table` skips these, but a blank or comment line among the data would break
+            // the ordering the search relies on.
+            errors.push((i + 1, "blank or comment line among the rows".to_string()));
+            continue;
+        }
+        let key = line_key(line);
+        if let Some(p) = prev.filter(|p| *p >= key) {
+            errors.push((i + 1, format!("key {key:?} is not after {p:?}")));
+        }
+        prev = Some(key);
+    }
+    errors.sort();
+    errors.dedup();
+    errors
+}
+
+/// Lines of the embedded table that failed to parse or are out of order.
 pub fn builtin_errors() -> Vec<(usize, String)> {
-    parse_table(PRICES_TSV).1
+    table_errors(PRICES_TSV)
 }
 
 /// Models registered at run time; they shadow the built-in rows. Process-wide like LiteLLM's
@@ -425,7 +539,7 @@ fn registered_get(key: &str) -> Option<ModelPrice> {
 }
 
 fn get_key(key: &str) -> Option<ModelPrice> {
-    registered_get(key).or_else(|| builtin().get(key).cloned())
+    registered_get(key).or_else(|| builtin_get(key))
 }
 
 /// Cross-region inference profile prefixes on Bedrock model ids (`us.anthropic.claude-…`); AWS
@@ -562,12 +676,14 @@ pub fn register_model(models: &Value) -> Result<Vec<String>> {
 
 /// Whether `id` is a registered provider or one that the table prices.
 fn is_known_provider(id: &str) -> bool {
-    registry::get(id).is_some() || builtin().values().any(|r| r.provider == id)
+    registry::get(id).is_some() || builtin_has_prefix(&format!("{id}/"))
 }
 
-/// Every built-in row (tests, docs).
-pub fn all_builtin() -> impl Iterator<Item = &'static ModelPrice> {
-    builtin().values()
+/// Every built-in row, parsed one by one as the iterator advances (tests, docs).
+pub fn all_builtin() -> impl Iterator<Item = ModelPrice> {
+    builtin_data()
+        .lines()
+        .filter_map(|line| parse_row(line).ok())
 }
 
 #[cfg(test)]
@@ -595,13 +711,126 @@ mod tests {
 
     #[test]
     fn litellm_json_round_trips() {
-        let p = builtin().get("gemini/gemini-2.5-pro").unwrap().clone();
+        let p = builtin_get("gemini/gemini-2.5-pro").unwrap();
         let j = p.to_litellm_json();
         assert_eq!(j["input_cost_per_token"], 1.25e-6);
         assert_eq!(j["input_cost_per_token_above_200k_tokens"], 2.5e-6);
         let mut q = ModelPrice::empty(p.key.clone(), "", Mode::Embedding);
         q.merge_litellm_json(j.as_object().unwrap()).unwrap();
         assert_eq!(q, p);
+    }
+
+    /// A small table in the embedded one's layout: comments, header, sorted rows.
+    const SMALL: &str = "# comment\n# another\n\
+        key\tmode\tmax_in\tmax_out\tin\tout\tcache_read\tcache_write\treasoning\taudio_in\t\
+        audio_out\timage\tsecond\tchar\ttier\ttier_in\ttier_out\ttier_cache_read\ttier_cache_write\n\
+        a/x\tchat\t1\n\
+        a/x-mini\tchat\t2\n\
+        a/xa\tchat\t3\n\
+        b/@cf/m\tembedding\t4\n\
+        b/z:0\tchat\t5\n\
+        c/y\trerank\t6\n";
+
+    fn small_data() -> &'static str {
+        &SMALL[data_start(SMALL.as_bytes())..]
+    }
+
+    #[test]
+    fn data_start_skips_comments_and_header() {
+        assert!(small_data().starts_with("a/x\tchat\t1\n"));
+        assert!(
+            builtin_data().starts_with("ai21_chat/"),
+            "{}",
+            &builtin_data()[..40]
+        );
+        assert_eq!(data_start(b"# only comments\n"), 16);
+        assert_eq!(data_start(b"key\tmode"), 8);
+        assert_eq!(data_start(b""), 0);
+    }
+
+    #[test]
+    fn binary_search_finds_every_line_and_nothing_else() {
+        let data = small_data();
+        for line in data.lines() {
+            assert_eq!(find_line(data, line_key(line)), Some(line));
+        }
+        // Before the first key, between keys (including prefixes of present keys), after the
+        // last; and keys that are a present key plus a tab-separated cell.
+        for missing in [
+            "",
+            "a",
+            "a/",
+            "a/w",
+            "a/x-",
+            "a/x-min",
+            "a/x-minii",
+            "a/xb",
+            "b/@",
+            "b/z",
+            "b/z:00",
+            "c/yy",
+            "d",
+            "a/x\tchat",
+        ] {
+            assert_eq!(find_line(data, missing), None, "{missing:?}");
+        }
+        assert_eq!(find_line("", "a/x"), None);
+        // Without a final newline the last line is still found.
+        assert_eq!(find_line("a/x\t1\nb/y\t2", "b/y"), Some("b/y\t2"));
+    }
+
+    #[test]
+    fn lower_bound_serves_prefix_questions() {
+        let data = small_data();
+        let first_with = |p: &str| line_key(line_at(data, lower_bound(data, p))).to_string();
+        assert_eq!(first_with("a/"), "a/x");
+        assert_eq!(first_with("b/"), "b/@cf/m");
+        assert_eq!(first_with("bb"), "c/y");
+        assert_eq!(first_with("c/z"), "");
+        assert!(builtin_has_prefix("openai/"));
+        assert!(builtin_has_prefix("baseten/"));
+        assert!(!builtin_has_prefix("no_such_provider/"));
+    }
+
+    #[test]
+    fn every_builtin_row_is_found_by_its_key() {
+        let mut n = 0;
+        for line in builtin_data().lines() {
+            let key = line_key(line);
+            let want = parse_row(line).unwrap();
+            assert_eq!(builtin_get(key).as_ref(), Some(&want), "{key}");
+            // A longer key that is not in the table must not match this row.
+            let longer = format!("{key}~");
+            assert!(builtin_get(&longer).is_none(), "{longer}");
+            n += 1;
+        }
+        assert!(n >= 300, "{n} rows");
+        assert_eq!(all_builtin().count(), n);
+    }
+
+    #[test]
+    fn table_errors_catch_disorder_duplicates_and_gaps() {
+        assert_eq!(table_errors(SMALL), vec![]);
+        let swapped = SMALL
+            .replace("a/xa\tchat\t3\n", "")
+            .replace("c/y", "a/xa\tchat\t3\nc/y");
+        let e = table_errors(&swapped);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("not after"), "{e:?}");
+        let dup = SMALL.replace("a/xa\t", "a/x-mini\t");
+        assert!(table_errors(&dup)
+            .iter()
+            .any(|(_, m)| m.contains("not after")));
+        let gap = SMALL.replace("b/z:0", "\nb/z:0");
+        assert!(table_errors(&gap).iter().any(|(_, m)| m.contains("blank")));
+        let crlf = SMALL.replace("b/z:0\tchat\t5\n", "b/z:0\tchat\t5\r\n");
+        assert!(table_errors(&crlf)
+            .iter()
+            .any(|(_, m)| m.contains("carriage return")));
+        let header = SMALL.replace("key\tmode\t", "key\tmodes\t");
+        assert!(table_errors(&header)
+            .iter()
+            .any(|(_, m)| m.contains("header")));
     }
 
     #[test]

@@ -10,9 +10,12 @@
 
 use serde_json::{Map, Value};
 
-use super::event::LogEvent;
+use super::event::{BudgetAlert, LogEvent};
+use super::redact;
 use super::send::LoggerResult;
-use super::{helicone, langfuse, lunary, mlflow, otel, promptlayer, redact, slack, webhook};
+use super::webhook;
+#[cfg(feature = "integrations")]
+use super::{helicone, langfuse, lunary, mlflow, otel, promptlayer, slack};
 use crate::http::HttpRequest;
 use crate::{Env, Error, Result};
 
@@ -210,15 +213,23 @@ impl LoggingSettings {
     }
 }
 
-/// A resolved logger's destination.
+/// A resolved logger's destination. Without the `integrations` feature only the generic webhook
+/// is built in; other named loggers are reported as skipped ([`UNAVAILABLE`]).
 #[derive(Debug, Clone)]
 enum Target {
+    #[cfg(feature = "integrations")]
     Langfuse(langfuse::Config),
+    #[cfg(feature = "integrations")]
     Lunary(lunary::Config),
+    #[cfg(feature = "integrations")]
     Mlflow(mlflow::Config),
+    #[cfg(feature = "integrations")]
     Helicone(helicone::Config),
+    #[cfg(feature = "integrations")]
     PromptLayer(promptlayer::Config),
+    #[cfg(feature = "integrations")]
     Otlp(otel::Config),
+    #[cfg(feature = "integrations")]
     Slack(slack::Config),
     Webhook(webhook::Config),
 }
@@ -238,33 +249,53 @@ fn resolve(
     env: &dyn Env,
 ) -> std::result::Result<Target, String> {
     Ok(match kind {
+        LoggerKind::Webhook => Target::Webhook(webhook::Config::resolve(explicit, env)?),
+        #[cfg(feature = "integrations")]
         LoggerKind::Langfuse => Target::Langfuse(langfuse::Config::resolve(explicit, env)?),
+        #[cfg(feature = "integrations")]
         LoggerKind::Lunary => Target::Lunary(lunary::Config::resolve(explicit, env)?),
+        #[cfg(feature = "integrations")]
         LoggerKind::Mlflow => Target::Mlflow(mlflow::Config::resolve(explicit, env)?),
+        #[cfg(feature = "integrations")]
         LoggerKind::Helicone => Target::Helicone(helicone::Config::resolve(explicit, env)?),
+        #[cfg(feature = "integrations")]
         LoggerKind::PromptLayer => {
             Target::PromptLayer(promptlayer::Config::resolve(explicit, env)?)
         }
+        #[cfg(feature = "integrations")]
         LoggerKind::Traceloop => Target::Otlp(otel::Config::traceloop(explicit, env)?),
+        #[cfg(feature = "integrations")]
         LoggerKind::Otel => Target::Otlp(otel::Config::otel(explicit, env)?),
+        #[cfg(feature = "integrations")]
         LoggerKind::Slack => Target::Slack(slack::Config::resolve(explicit, env)?),
-        LoggerKind::Webhook => Target::Webhook(webhook::Config::resolve(explicit, env)?),
+        #[cfg(not(feature = "integrations"))]
+        _ => return Err(UNAVAILABLE.to_string()),
     })
 }
+
+/// Why a named logger other than `webhook` does not run in a build without the `integrations`
+/// feature (the npm package: the service-specific loggers would add ~19 KB gzip to every
+/// browser download, for what a callback function or the generic webhook does).
+pub const UNAVAILABLE: &str = "this logging integration is not in this build (the npm package includes only `webhook`, to stay small): pass a function as success_callback / failure_callback, use `webhook` (GENERIC_LOGGER_ENDPOINT), log through the edgellm gateway (litellm_settings.success_callback in its config), or build edgellm with the cargo feature `integrations`";
 
 /// A second request that depends on the first one's answer.
 #[derive(Debug, Clone)]
 pub enum FollowUp {
     /// MLflow: upload the spans to the artifact location StartTraceV3 returned.
+    #[cfg(feature = "integrations")]
     MlflowUpload(mlflow::Config, mlflow::Upload),
 }
 
 impl FollowUp {
     /// The follow-up request for the first response's body.
+    #[cfg_attr(not(feature = "integrations"), allow(unused_variables))]
     pub fn request(&self, first_body: &[u8]) -> std::result::Result<HttpRequest, String> {
+        #[cfg(feature = "integrations")]
         match self {
             FollowUp::MlflowUpload(cfg, up) => mlflow::upload(cfg, first_body, up),
         }
+        #[cfg(not(feature = "integrations"))]
+        match *self {}
     }
 }
 
@@ -385,65 +416,76 @@ impl Dispatcher {
                     LogEvent::Refused(p) if l.on_failure && l.kind.logs_refusals() => {
                         payloads.push(p.clone())
                     }
-                    LogEvent::Budget(a) => alerts.push(a),
+                    LogEvent::Budget(a) => alerts.push(&**a),
                     _ => {}
                 }
             }
             if l.redact {
                 payloads = payloads.iter().map(redact::payload).collect();
             }
-            let n = payloads.len();
-            let simple = |reqs: Vec<HttpRequest>, per_request: bool| -> Vec<Job> {
-                let count = reqs.len();
-                reqs.into_iter()
-                    .map(|request| Job {
-                        logger: l.kind.name(),
-                        events: if per_request { 1 } else { n / count.max(1) },
-                        request,
-                        then: None,
-                    })
-                    .collect()
-            };
-            let jobs = match &l.target {
-                Target::Langfuse(c) => simple(langfuse::requests(c, &payloads), false),
-                Target::Lunary(c) => simple(lunary::requests(c, &payloads), false),
-                Target::Helicone(c) => simple(helicone::requests(c, &payloads), true),
-                Target::PromptLayer(c) => simple(promptlayer::requests(c, &payloads), true),
-                Target::Otlp(c) => simple(otel::requests(c, &payloads), false),
-                Target::Mlflow(c) => payloads
-                    .iter()
-                    .map(|p| {
-                        let (request, up) = mlflow::start(c, p);
-                        Job {
-                            logger: l.kind.name(),
-                            events: 1,
-                            request,
-                            then: Some(FollowUp::MlflowUpload(c.clone(), up)),
-                        }
-                    })
-                    .collect(),
-                Target::Slack(c) => {
-                    let mut texts: Vec<String> = payloads.iter().map(slack::failure_text).collect();
-                    texts.extend(alerts.iter().map(|a| slack::budget_text(a)));
-                    simple(slack::requests(c, &texts), true)
-                }
-                Target::Webhook(c) => {
-                    let mut jobs = simple(
-                        webhook::requests(c, &payloads),
-                        c.format == webhook::Format::Single,
-                    );
-                    let alert_json: Vec<Value> = alerts.iter().map(|a| a.to_json()).collect();
-                    jobs.extend(simple(webhook::alert_requests(c, &alert_json), true));
-                    jobs
-                }
-            };
-            plan.jobs.extend(jobs);
+            plan.jobs.extend(jobs(l, &payloads, &alerts));
         }
         plan
     }
 }
 
-#[cfg(test)]
+/// The deliveries of one logger for a batch of (already redacted) payloads and budget alerts.
+fn jobs(l: &Logger, payloads: &[Value], alerts: &[&BudgetAlert]) -> Vec<Job> {
+    let n = payloads.len();
+    let simple = |reqs: Vec<HttpRequest>, per_request: bool| -> Vec<Job> {
+        let count = reqs.len();
+        reqs.into_iter()
+            .map(|request| Job {
+                logger: l.kind.name(),
+                events: if per_request { 1 } else { n / count.max(1) },
+                request,
+                then: None,
+            })
+            .collect()
+    };
+    match &l.target {
+        #[cfg(feature = "integrations")]
+        Target::Langfuse(c) => simple(langfuse::requests(c, payloads), false),
+        #[cfg(feature = "integrations")]
+        Target::Lunary(c) => simple(lunary::requests(c, payloads), false),
+        #[cfg(feature = "integrations")]
+        Target::Helicone(c) => simple(helicone::requests(c, payloads), true),
+        #[cfg(feature = "integrations")]
+        Target::PromptLayer(c) => simple(promptlayer::requests(c, payloads), true),
+        #[cfg(feature = "integrations")]
+        Target::Otlp(c) => simple(otel::requests(c, payloads), false),
+        #[cfg(feature = "integrations")]
+        Target::Mlflow(c) => payloads
+            .iter()
+            .map(|p| {
+                let (request, up) = mlflow::start(c, p);
+                Job {
+                    logger: l.kind.name(),
+                    events: 1,
+                    request,
+                    then: Some(FollowUp::MlflowUpload(c.clone(), up)),
+                }
+            })
+            .collect(),
+        #[cfg(feature = "integrations")]
+        Target::Slack(c) => {
+            let mut texts: Vec<String> = payloads.iter().map(slack::failure_text).collect();
+            texts.extend(alerts.iter().map(|a| slack::budget_text(a)));
+            simple(slack::requests(c, &texts), true)
+        }
+        Target::Webhook(c) => {
+            let mut jobs = simple(
+                webhook::requests(c, payloads),
+                c.format == webhook::Format::Single,
+            );
+            let alert_json: Vec<Value> = alerts.iter().map(|a| a.to_json()).collect();
+            jobs.extend(simple(webhook::alert_requests(c, &alert_json), true));
+            jobs
+        }
+    }
+}
+
+#[cfg(all(test, feature = "integrations"))]
 mod tests {
     use super::*;
     use crate::integrations::testdata;
@@ -632,5 +674,32 @@ mod tests {
         assert_eq!(s.max_retries, 10);
         assert!(LoggingSettings::from_json(&json!({"callbacks": 3})).is_err());
         assert!(LoggingSettings::default().is_empty());
+    }
+}
+
+#[cfg(all(test, not(feature = "integrations")))]
+mod without_integrations {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn service_loggers_are_skipped_saying_how_to_get_them_and_webhook_runs() {
+        let s = LoggingSettings::from_json(
+            &serde_json::json!({"success_callback": ["langfuse", "webhook", "prometheus"]}),
+        )
+        .unwrap();
+        let env: HashMap<String, String> = [(
+            "GENERIC_LOGGER_ENDPOINT".to_string(),
+            "http://hook.test/logs".to_string(),
+        )]
+        .into();
+        let d = Dispatcher::new(&s, &env);
+        assert_eq!(d.logger_names(), ["webhook"]);
+        let plan = d.plan(&[LogEvent::Success(serde_json::json!({"id": "c1"}))]);
+        assert_eq!(plan.jobs.len(), 1);
+        assert_eq!(plan.jobs[0].request.url, "http://hook.test/logs");
+        assert_eq!(plan.skipped[0].logger, "langfuse");
+        assert_eq!(plan.skipped[0].error.as_deref(), Some(UNAVAILABLE));
+        assert_eq!(plan.skipped[1].logger, "prometheus");
     }
 }

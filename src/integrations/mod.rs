@@ -27,27 +27,42 @@
 //! assert_eq!(plan.jobs[0].request.url, "https://cloud.langfuse.com/api/public/ingestion");
 //! ```
 
+// The service-specific loggers and the gateway's request logging are behind the `integrations`
+// feature (default on; the npm build leaves it out and keeps the generic webhook, see
+// `dispatch::UNAVAILABLE`).
+#[cfg(feature = "integrations")]
 pub mod capture;
 pub mod dispatch;
 pub mod event;
+#[cfg(feature = "integrations")]
 pub mod gateway;
+#[cfg(feature = "integrations")]
 pub mod helicone;
+#[cfg(feature = "integrations")]
 pub mod langfuse;
+#[cfg(feature = "integrations")]
 pub mod lunary;
+#[cfg(feature = "integrations")]
 pub mod mlflow;
+#[cfg(feature = "integrations")]
 pub mod otel;
+#[cfg(feature = "integrations")]
 pub mod promptlayer;
 pub mod redact;
 pub mod send;
 pub mod sink;
+#[cfg(feature = "integrations")]
 pub mod slack;
 pub mod webhook;
 
 #[cfg(test)]
+#[cfg_attr(not(feature = "integrations"), allow(dead_code))]
 mod testdata;
+// Without the service loggers, only the webhook's helpers are used.
+#[cfg_attr(not(feature = "integrations"), allow(dead_code))]
 mod util;
 
-pub use dispatch::{Dispatcher, Job, LoggerKind, LoggingSettings, Plan};
+pub use dispatch::{Dispatcher, Job, LoggerKind, LoggingSettings, Plan, UNAVAILABLE};
 pub use event::{BudgetAlert, LogEvent};
 pub use send::{flush, FlushReport, LoggerResult, SendOptions};
 pub use sink::{LogSink, LoggedStream, Pending};

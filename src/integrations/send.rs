@@ -226,7 +226,7 @@ pub async fn flush<H: Host>(host: &H, plan: Plan, opts: SendOptions) -> FlushRep
     FlushReport { results }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "integrations"))]
 mod tests {
     use super::*;
     use crate::http::HttpResponse;

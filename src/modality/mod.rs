@@ -109,19 +109,31 @@ fn mock<T: DeserializeOwned>(
     start_ms: u64,
     end_ms: u64,
 ) -> Result<Generation<T>> {
+    let meta = mock_meta(mock, model, what, start_ms, end_ms)?;
+    let response = serde_json::from_value(mock.clone()).map_err(|e| {
+        Error::bad_request(format!("mock_response is not a valid {what} response: {e}"))
+            .with_param("mock_response")
+    })?;
+    Ok(Generation { response, meta })
+}
+
+/// The call facts of a mocked call whose `mock` is a response object, else the mock's error.
+/// Not generic: [`mock`]'s per-type part is only the conversion.
+fn mock_meta(
+    mock: &Value,
+    model: &str,
+    what: &str,
+    start_ms: u64,
+    end_ms: u64,
+) -> Result<CallMeta> {
     if let Value::Object(_) = mock {
-        let response = serde_json::from_value(mock.clone()).map_err(|e| {
-            Error::bad_request(format!("mock_response is not a valid {what} response: {e}"))
-                .with_param("mock_response")
-        })?;
-        let meta = CallMeta {
+        return Ok(CallMeta {
             provider: "mock".into(),
             model: model.to_string(),
             start_ms,
             end_ms,
             ..CallMeta::default()
-        };
-        return Ok(Generation { response, meta });
+        });
     }
     // The chat mock knows the error names (`litellm.RateLimitError`, …); reuse it.
     crate::mock::mock_completion(mock, &ChatRequest::user(model, ""), "mock", 0)?;
@@ -131,9 +143,6 @@ fn mock<T: DeserializeOwned>(
     .with_param("mock_response"))
 }
 
-/// Sends `build()`'s request with retries, reads the body and parses it (with the response
-/// headers, for providers that report usage there), with errors put in the provider/model
-/// context.
 async fn send_and_parse<H: Host, T>(
     host: &H,
     provider: &dyn Provider,
@@ -143,11 +152,27 @@ async fn send_and_parse<H: Host, T>(
     build: impl Fn() -> Result<HttpRequest>,
     parse: impl FnOnce(&Headers, &[u8]) -> Result<T>,
 ) -> Result<T> {
+    let (headers, body) = send(host, provider, target, opts, meta, &build).await?;
+    parse(&headers, &body).map_err(|e| e.in_context(&target.provider, &target.model))
+}
+
+/// The sending half of [`send_and_parse`]: generic over the host only, so its retry loop is
+/// compiled once for every endpoint instead of once per endpoint's closures.
+async fn send<H: Host>(
+    host: &H,
+    provider: &dyn Provider,
+    target: &Target,
+    opts: &CallOptions,
+    meta: &mut CallMeta,
+    build: &dyn Fn() -> Result<HttpRequest>,
+) -> Result<(Headers, Vec<u8>)> {
     let resp = send_with_retries(host, provider, target, opts, build, meta).await?;
-    let ctx = |e: Error| e.in_context(&target.provider, &target.model);
     let headers = resp.headers.clone();
-    let body = resp.bytes().await.map_err(ctx)?;
-    parse(&headers, &body).map_err(ctx)
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| e.in_context(&target.provider, &target.model))?;
+    Ok((headers, body))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::options::CallOptions;
 use crate::types::{
-    EmbeddingRequest, ImageRequest, ModerationRequest, RerankRequest, TextCompletionRequest,
+    EmbeddingRequest, ImageRequest, ModerationRequest, Put, RerankRequest, TextCompletionRequest,
 };
 use crate::{Error, Result};
 
@@ -126,7 +126,7 @@ pub fn parse_embedding(value: Value) -> Result<(EmbeddingRequest, CallOptions)> 
 pub fn parse_image_generation(value: Value) -> Result<(ImageRequest, CallOptions)> {
     let (mut obj, opts) = split(value)?;
     if obj.get("model").is_none_or(Value::is_null) {
-        obj.insert("model".into(), Value::String(DEFAULT_IMAGE_MODEL.into()));
+        obj.put("model", Value::String(DEFAULT_IMAGE_MODEL.into()));
     }
     require_model(&obj)?;
     non_empty_string(&obj, "prompt")?;

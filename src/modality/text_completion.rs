@@ -304,7 +304,8 @@ pub async fn text_completion_stream<H: Host>(
                 provider,
                 &target,
                 &opts,
-                || provider.text_completion_request(&req, &target),
+                // As `&dyn`: the same instance of the retry loop as `super::send`.
+                &(|| provider.text_completion_request(&req, &target)) as &dyn Fn() -> _,
                 &mut meta,
             )
             .await?;

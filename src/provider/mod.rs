@@ -13,6 +13,7 @@ pub mod gemini;
 pub mod huggingface;
 pub mod jina_ai;
 pub mod ollama;
+mod openai_chunk;
 pub mod openai_compat;
 pub mod openai_format;
 pub mod registry;

@@ -30,7 +30,7 @@ use crate::decode::{Frame, Framing};
 use crate::http::{Headers, HttpRequest};
 use crate::types::{
     AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Content, Delta,
-    FinishReason, FunctionCall, FunctionCallDelta, Role, ToolCall, ToolCallDelta, ToolChoice,
+    FinishReason, FunctionCall, FunctionCallDelta, Put, Role, ToolCall, ToolCallDelta, ToolChoice,
     Usage,
 };
 use crate::{Error, ErrorKind, Result};
@@ -177,7 +177,7 @@ impl Ollama {
         check_params(&mut req, &allowed, target)?;
         let mut options = Map::new();
         if let Some(n) = req.output_limit() {
-            options.insert("num_predict".into(), n.into());
+            options.put("num_predict", n.into());
         }
         for (k, v) in [
             ("temperature", req.temperature),
@@ -190,10 +190,10 @@ impl Ollama {
             }
         }
         if let Some(s) = req.seed {
-            options.insert("seed".into(), s.into());
+            options.put("seed", s.into());
         }
         if let Some(stop) = &req.stop {
-            options.insert("stop".into(), json!(stop.to_vec()));
+            options.put("stop", json!(stop.to_vec()));
         }
         for k in OPTION_EXTRAS {
             if let Some(v) = req.extra.get(*k) {
@@ -206,10 +206,10 @@ impl Ollama {
             }
         }
         let mut body = Map::new();
-        body.insert("model".into(), Value::String(target.model.clone()));
+        body.put("model", Value::String(target.model.clone()));
         match self.endpoint {
             Endpoint::Chat => {
-                body.insert("messages".into(), Value::Array(chat_messages(&req)?));
+                body.put("messages", Value::Array(chat_messages(&req)?));
                 let send_tools = match &req.tool_choice {
                     None => true,
                     Some(ToolChoice::Mode(m)) if m == "auto" => true,
@@ -226,31 +226,31 @@ impl Ollama {
                     }
                 };
                 if let (Some(tools), true) = (&req.tools, send_tools) {
-                    body.insert("tools".into(), serde_json::to_value(tools)?);
+                    body.put("tools", serde_json::to_value(tools)?);
                 }
             }
             Endpoint::Generate => {
                 let (system, prompt, images) = generate_prompt(&req);
-                body.insert("prompt".into(), Value::String(prompt));
+                body.put("prompt", Value::String(prompt));
                 if let Some(s) = system {
-                    body.insert("system".into(), Value::String(s));
+                    body.put("system", Value::String(s));
                 }
                 if !images.is_empty() {
-                    body.insert("images".into(), json!(images));
+                    body.put("images", json!(images));
                 }
             }
         }
         if !options.is_empty() {
-            body.insert("options".into(), Value::Object(options));
+            body.put("options", Value::Object(options));
         }
         if let Some(rf) = &req.response_format {
             match rf.kind.as_str() {
                 "json_object" => {
-                    body.insert("format".into(), "json".into());
+                    body.put("format", "json".into());
                 }
                 "json_schema" => {
                     if let Some(schema) = rf.json_schema.as_ref().and_then(|s| s.schema.clone()) {
-                        body.insert("format".into(), schema);
+                        body.put("format", schema);
                     }
                 }
                 _ => {}
@@ -263,14 +263,14 @@ impl Ollama {
             } else {
                 Value::Bool(matches!(effort.as_str(), "low" | "medium" | "high"))
             };
-            body.insert("think".into(), think);
+            body.put("think", think);
         }
         for k in ["keep_alive", "think", "format"] {
             if let Some(v) = req.extra.get(k) {
                 body.insert(k.into(), v.clone());
             }
         }
-        body.insert("stream".into(), Value::Bool(req.is_stream()));
+        body.put("stream", Value::Bool(req.is_stream()));
         Ok(Value::Object(body))
     }
 }
@@ -309,10 +309,10 @@ fn chat_messages(req: &ChatRequest) -> Result<Vec<Value>> {
     for m in &req.messages {
         let (text, images) = text_and_images(m.content.as_ref());
         let mut o = Map::new();
-        o.insert("role".into(), role_str(m.role).into());
-        o.insert("content".into(), Value::String(text));
+        o.put("role", role_str(m.role).into());
+        o.put("content", Value::String(text));
         if !images.is_empty() {
-            o.insert("images".into(), json!(images));
+            o.put("images", json!(images));
         }
         if let Some(calls) = &m.tool_calls {
             let mut list = Vec::new();
@@ -331,7 +331,7 @@ fn chat_messages(req: &ChatRequest) -> Result<Vec<Value>> {
                 };
                 list.push(json!({"function": {"name": c.function.name, "arguments": args}}));
             }
-            o.insert("tool_calls".into(), Value::Array(list));
+            o.put("tool_calls", Value::Array(list));
         }
         if m.role == Role::Tool {
             let name = m
@@ -340,7 +340,7 @@ fn chat_messages(req: &ChatRequest) -> Result<Vec<Value>> {
                 .and_then(|id| names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()))
                 .or_else(|| m.name.clone());
             if let Some(n) = name {
-                o.insert("tool_name".into(), Value::String(n));
+                o.put("tool_name", Value::String(n));
             }
         }
         out.push(Value::Object(o));

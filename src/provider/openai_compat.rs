@@ -14,7 +14,9 @@ use super::{
 };
 use crate::decode::Frame;
 use crate::http::{retry_after_ms, Headers, HttpRequest};
-use crate::types::{ChatChunk, ChatRequest, ChatResponse, Content, Role, ToolChoice};
+use crate::types::{
+    ChatChunk, ChatRequest, ChatResponse, Content, FinishReason, Role, ToolChoice, WireJson,
+};
 use crate::{Error, ErrorKind, Result};
 
 /// How the key is sent.
@@ -606,9 +608,17 @@ impl Provider for Compat {
 }
 
 /// Decodes OpenAI `chat.completion.chunk` SSE events, normalized by a row's quirks.
+///
+/// Rows whose quirks leave chunks as they are (most of them) read each event straight into a
+/// [`ChatChunk`] and keep its text as the chunk's [`WireJson`](crate::types::WireJson), so a
+/// gateway forwards it without serializing it again. Rows that rewrite chunks, and events that
+/// need a rewrite (an empty `finish_reason`) or are not plain chunks (errors), go through
+/// [`Compat::normalize`] on a `Value`.
 #[derive(Debug)]
 pub struct OpenAiStream {
     row: Compat,
+    /// The row's quirks never change a chunk (beyond empty finish reasons, checked per chunk).
+    direct: bool,
     done: bool,
     finished: bool,
 }
@@ -622,12 +632,52 @@ impl Default for OpenAiStream {
 impl OpenAiStream {
     /// A decoder applying `row`'s quirks to each chunk.
     pub fn new(row: Compat) -> Self {
+        let q = row.quirks;
         Self {
             row,
+            direct: q.usage_at.is_none()
+                && !q.reasoning_tokens_outside_completion
+                && q.reasoning_field.is_none(),
             done: false,
             finished: false,
         }
     }
+
+    /// The chunk through `Value` and [`Compat::normalize`]; also turns error events into errors.
+    fn normalized(&self, frame: &Frame, data: &str) -> Result<ChatChunk> {
+        let mut v: Value = serde_json::from_str(data)
+            .map_err(|e| Error::decode(format!("invalid stream chunk: {e}")))?;
+        // An error can arrive inside a 200 stream, as an `error` event or as a chunk carrying an
+        // `error` object (OpenRouter sends both an error and `finish_reason: "error"`).
+        if frame.event.as_deref() == Some("error") || v.get("error").is_some_and(|e| !e.is_null()) {
+            return Err(parse_openai_error(200, &[], data.as_bytes()));
+        }
+        self.row.normalize(&mut v);
+        serde_json::from_value(v).map_err(|e| Error::decode(format!("invalid stream chunk: {e}")))
+    }
+}
+
+/// The chunk read straight from `data`, with `data` as its wire text when that has every
+/// field of a chunk; `None` when it needs [`OpenAiStream::normalized`] (not a plain chunk, an
+/// error, an empty finish reason).
+fn direct_chunk(data: &str) -> Option<ChatChunk> {
+    let super::openai_chunk::ReadChunk {
+        mut chunk,
+        complete,
+    } = super::openai_chunk::read(data).ok()?;
+    if chunk.extra.get("error").is_some_and(|e| !e.is_null())
+        || chunk
+            .choices
+            .iter()
+            .any(|c| matches!(&c.finish_reason, Some(FinishReason::Other(r)) if r.is_empty()))
+    {
+        return None;
+    }
+    // Multi-line `data:` (pretty-printed JSON) cannot go out as one SSE line as it is.
+    if complete && !data.bytes().any(|b| b == b'\n' || b == b'\r') {
+        chunk.wire = WireJson::new(data);
+    }
+    Some(chunk)
 }
 
 impl StreamDecoder for OpenAiStream {
@@ -640,16 +690,13 @@ impl StreamDecoder for OpenAiStream {
             self.done = true;
             return Ok(());
         }
-        let mut v: Value = serde_json::from_str(data)
-            .map_err(|e| Error::decode(format!("invalid stream chunk: {e}")))?;
-        // An error can arrive inside a 200 stream, as an `error` event or as a chunk carrying an
-        // `error` object (OpenRouter sends both an error and `finish_reason: "error"`).
-        if frame.event.as_deref() == Some("error") || v.get("error").is_some_and(|e| !e.is_null()) {
-            return Err(parse_openai_error(200, &[], data.as_bytes()));
-        }
-        self.row.normalize(&mut v);
-        let chunk: ChatChunk = serde_json::from_value(v)
-            .map_err(|e| Error::decode(format!("invalid stream chunk: {e}")))?;
+        let direct = (self.direct && frame.event.as_deref() != Some("error"))
+            .then(|| direct_chunk(data))
+            .flatten();
+        let chunk = match direct {
+            Some(c) => c,
+            None => self.normalized(frame, data)?,
+        };
         if chunk.choices.iter().any(|c| c.finish_reason.is_some()) {
             self.finished = true;
         }
@@ -950,5 +997,123 @@ mod tests {
         fold_reasoning_tokens(o);
         fold_reasoning_tokens(o);
         assert_eq!(u["completion_tokens"], 25);
+    }
+
+    // -- Stream decoding: direct reading and wire text
+
+    fn frame(data: &str) -> Frame {
+        Frame {
+            event: None,
+            data: data.into(),
+        }
+    }
+
+    fn decode_with(row: Compat, data: &str) -> Result<Vec<ChatChunk>> {
+        let mut out = Vec::new();
+        OpenAiStream::new(row).on_frame(&frame(data), &mut out)?;
+        Ok(out)
+    }
+
+    fn decode(data: &str) -> ChatChunk {
+        let mut v = decode_with(DEFAULT, data).unwrap();
+        assert_eq!(v.len(), 1, "{data}");
+        v.remove(0)
+    }
+
+    /// The decoder's result through `Value` and `normalize`, as before the direct path.
+    fn via_value(data: &str) -> Value {
+        let mut v: Value = serde_json::from_str(data).unwrap();
+        DEFAULT.normalize(&mut v);
+        let c: ChatChunk = serde_json::from_value(v).unwrap();
+        serde_json::to_value(&c).unwrap()
+    }
+
+    const CHUNKS: &[&str] = &[
+        r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}"#,
+        r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","service_tier":"default","obfuscation":"x1","choices":[{"index":0,"delta":{"content":"h\u00e9\"llo\n"},"finish_reason":null}]}"#,
+        r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]},"finish_reason":null}]}"#,
+        r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+        r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0}}}"#,
+        // Duplicate keys: the last one wins, as with `Value`.
+        r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"a","model":"b","x":1,"x":2,"choices":[{"index":1,"delta":{"content":"z","x_extra":[1,2.5]},"finish_reason":"length"}]}"#,
+    ];
+
+    #[test]
+    fn plain_chunks_read_directly_equal_the_normalized_path_and_keep_their_text() {
+        for data in CHUNKS {
+            let c = decode(data);
+            assert_eq!(serde_json::to_value(&c).unwrap(), via_value(data), "{data}");
+            assert_eq!(c.wire.get(), Some(*data), "{data}");
+            // The text says what the fields say.
+            let text: Value = serde_json::from_str(c.wire.get().unwrap()).unwrap();
+            assert_eq!(serde_json::from_value::<ChatChunk>(text).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn text_is_kept_only_when_it_is_what_the_fields_serialize_to() {
+        // Each lacks a field that serializing the chunk adds (or is more than one line).
+        for data in [
+            r#"{"id":"c1","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+            r#"{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+            r#"{"id":"c1","object":"chat.completion.chunk","created":1,"choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+            r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#,
+            "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\n\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}",
+        ] {
+            let c = decode(data);
+            assert_eq!(c.wire.get(), None, "{data}");
+            assert_eq!(serde_json::to_value(&c).unwrap(), via_value(data), "{data}");
+        }
+    }
+
+    #[test]
+    fn rewritten_chunks_lose_their_text() {
+        // An empty finish reason is named (normalize), so the text no longer matches.
+        let c = decode(
+            r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"finish_reason":""}]}"#,
+        );
+        assert_eq!(c.choices[0].finish_reason, Some(FinishReason::ToolCalls));
+        assert_eq!(c.wire.get(), None);
+        // A row whose quirks move usage (Groq's `x_groq.usage`) rewrites every chunk.
+        let groq = Compat {
+            quirks: Quirks {
+                usage_at: Some("/x_groq/usage"),
+                ..DEFAULT.quirks
+            },
+            ..DEFAULT
+        };
+        let data = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}}"#;
+        let c = decode_with(groq, data).unwrap().remove(0);
+        assert_eq!(c.usage.as_ref().map(|u| u.total_tokens), Some(3));
+        assert_eq!(c.wire.get(), None);
+    }
+
+    #[test]
+    fn error_chunks_and_events_are_errors_on_the_direct_path_too() {
+        let e = decode_with(
+            DEFAULT,
+            r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"error"}],"error":{"message":"upstream died","code":502}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.kind(), e.message()),
+            (ErrorKind::BadGateway, "upstream died")
+        );
+        let e = decode_with(
+            DEFAULT,
+            r#"{"error":{"message":"slow down","type":"rate_limit_error"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        let mut out = Vec::new();
+        let ev = Frame {
+            event: Some("error".into()),
+            data: CHUNKS[1].into(),
+        };
+        assert!(OpenAiStream::default().on_frame(&ev, &mut out).is_err());
+        assert!(out.is_empty());
+        // Not JSON: a decode error, as before.
+        let e = decode_with(DEFAULT, "{not json").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
     }
 }

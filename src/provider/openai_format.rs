@@ -391,6 +391,7 @@ pub fn text_chunk_as_chat(c: TextCompletionResponse) -> ChatChunk {
         usage: c.usage,
         system_fingerprint: c.system_fingerprint,
         extra: c.extra,
+        wire: Default::default(),
     }
 }
 

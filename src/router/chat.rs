@@ -16,7 +16,7 @@ use crate::engine::{self, CallMeta, Completion};
 use crate::host::{Env, Host};
 use crate::options::CallOptions;
 use crate::stream::ChatStream;
-use crate::types::{ChatChunk, Usage};
+use crate::types::{ChatChunk, Put, Usage};
 use crate::{Error, Result};
 
 /// A routed, finished chat completion.
@@ -233,7 +233,7 @@ impl Router {
     ) -> Result<RoutedStream> {
         let mut request = into_map(request)?;
         // Lets the config pick `stream_timeout`.
-        request.insert("stream".into(), Value::Bool(true));
+        request.put("stream", Value::Bool(true));
         let env = layered_env(&self.config, env);
         let env: &dyn Env = &env;
         let health = self.health_rc();

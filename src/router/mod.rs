@@ -52,7 +52,7 @@ pub use policy::{Policy, Strategy};
 
 use crate::config::{Deployment, ProxyConfig};
 use crate::host::{Env, Host};
-use crate::types::Usage;
+use crate::types::{Put, Usage};
 use crate::{Error, Result};
 
 /// Facts about a routed call: response headers (`x-litellm-model-id`, …), logs, callbacks.
@@ -178,7 +178,7 @@ impl Router {
         if !is_proxy_shape {
             let mut out = Map::new();
             if let Some(ml) = root.remove("model_list") {
-                out.insert("model_list".into(), ml);
+                out.put("model_list", ml);
             }
             // LiteLLM's SDK name for the global timeout.
             if let Some(v) = root.remove("request_timeout") {
@@ -186,7 +186,7 @@ impl Router {
             }
             // Every other keyword argument is a router setting; the config check warns about
             // the ones that have no effect here (redis_*, cache_*, set_verbose, …).
-            out.insert("router_settings".into(), Value::Object(root));
+            out.put("router_settings", Value::Object(root));
             root = out;
         }
         Self::new(ProxyConfig::from_value(Value::Object(root), env)?)
@@ -227,10 +227,10 @@ impl Router {
             .config
             .call_body(dep, request, attempt.wildcard.as_deref());
         body.remove("max_retries");
-        body.insert("num_retries".into(), Value::from(0));
+        body.put("num_retries", Value::from(0));
         let mut pricing = Map::new();
         if let Some(b) = body.remove("base_model") {
-            pricing.insert("base_model".into(), b);
+            pricing.put("base_model", b);
         }
         for (k, v) in &dep.model_info {
             let prices = matches!(

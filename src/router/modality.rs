@@ -39,7 +39,7 @@ use crate::modality::{self, Generation, TextCompletionStream};
 use crate::options::CallOptions;
 use crate::types::{
     EmbeddingRequest, EmbeddingResponse, ImageRequest, ImageResponse, ModerationRequest,
-    ModerationResponse, RerankRequest, RerankResponse, TextCompletionRequest,
+    ModerationResponse, Put, RerankRequest, RerankResponse, TextCompletionRequest,
     TextCompletionResponse, Usage,
 };
 use crate::{Error, ErrorKind, Result};
@@ -364,7 +364,7 @@ impl Router {
     ) -> Result<RoutedTextStream> {
         let mut request = into_map(request)?;
         // Lets the config pick `stream_timeout`.
-        request.insert("stream".into(), Value::Bool(true));
+        request.put("stream", Value::Bool(true));
         let env = layered_env(&self.config, env);
         let env: &dyn Env = &env;
         let health = self.health_rc();

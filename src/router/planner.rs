@@ -77,10 +77,14 @@ fn parse_chains(v: &Value, key: &str, group: &str) -> Result<Fallbacks> {
                 for (from, to) in m {
                     let to = match to {
                         Value::String(s) => vec![s.clone()],
-                        Value::Array(l) => l
-                            .iter()
-                            .map(|x| x.as_str().map(String::from).ok_or_else(bad))
-                            .collect::<Result<_>>()?,
+                        // A loop: `collect::<Result<_>>` brings its own iterator adapters.
+                        Value::Array(l) => {
+                            let mut names = Vec::with_capacity(l.len());
+                            for x in l {
+                                names.push(x.as_str().map(String::from).ok_or_else(bad)?);
+                            }
+                            names
+                        }
                         _ => return Err(bad()),
                     };
                     out.push((from.clone(), to));

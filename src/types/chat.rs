@@ -8,10 +8,11 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::fields::Fields;
 use super::untagged::{untagged, variant};
 
 /// `POST /v1/chat/completions` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatRequest {
     /// `provider/model`, a bare well-known model name, or a router alias.
@@ -118,7 +119,7 @@ impl ChatRequest {
 }
 
 /// `stream_options`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StreamOptions {
     /// Send a final chunk with `usage`.
@@ -179,7 +180,7 @@ pub enum Role {
 }
 
 /// One chat message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Message {
     /// Author.
@@ -262,7 +263,7 @@ impl Content {
 }
 
 /// One content part. Kept as a loose struct so unknown part types pass through unchanged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContentPart {
     /// `text`, `image_url`, `input_audio`, `file`, …
@@ -318,22 +319,23 @@ impl ImageUrl {
 
 impl<'de> Deserialize<'de> for ImageUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Obj {
-            url: String,
-            #[serde(default)]
-            detail: Option<String>,
-        }
         // serde's name for it while this was a derived untagged `enum Raw { Url, Obj }`.
         untagged(d, "Raw", |v| match v {
             Value::String(url) => Some(ImageUrl { url, detail: None }),
-            v => variant(&v).map(|Obj { url, detail }| ImageUrl { url, detail }),
+            Value::Object(mut o) => Some(ImageUrl {
+                url: serde_json::from_value(o.remove("url")?).ok()?,
+                detail: o
+                    .remove("detail")
+                    .map_or(Ok(None), serde_json::from_value)
+                    .ok()?,
+            }),
+            _ => None,
         })
     }
 }
 
 /// A tool definition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Tool {
     /// Always `function` for chat completions.
@@ -348,7 +350,7 @@ fn function_type() -> String {
 }
 
 /// A callable function's schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FunctionDef {
     /// Function name.
@@ -365,7 +367,7 @@ pub struct FunctionDef {
 }
 
 /// A tool call made by the assistant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToolCall {
     /// Call id, echoed back in the tool result's `tool_call_id`.
@@ -378,7 +380,7 @@ pub struct ToolCall {
 }
 
 /// The function part of a tool call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FunctionCall {
     /// Function name.
@@ -409,7 +411,7 @@ impl<'de> Deserialize<'de> for ToolChoice {
 }
 
 /// `{"type":"function","function":{"name":…}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NamedToolChoice {
     /// Always `function`.
@@ -420,7 +422,7 @@ pub struct NamedToolChoice {
 }
 
 /// A function name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NamedFunction {
     /// Function name.
@@ -428,7 +430,7 @@ pub struct NamedFunction {
 }
 
 /// `response_format`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ResponseFormat {
     /// `text`, `json_object` or `json_schema`.
@@ -440,7 +442,7 @@ pub struct ResponseFormat {
 }
 
 /// `response_format.json_schema`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JsonSchemaFormat {
     /// Schema name.
@@ -454,6 +456,169 @@ pub struct JsonSchemaFormat {
     /// Strict adherence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for ChatRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ChatRequest", |f| {
+            Ok(Self {
+                model: f.req("model")?,
+                messages: f.req("messages")?,
+                temperature: f.opt("temperature"),
+                top_p: f.opt("top_p"),
+                n: f.opt("n"),
+                stream: f.opt("stream"),
+                stream_options: f.opt("stream_options"),
+                stop: f.opt("stop"),
+                max_tokens: f.opt("max_tokens"),
+                max_completion_tokens: f.opt("max_completion_tokens"),
+                presence_penalty: f.opt("presence_penalty"),
+                frequency_penalty: f.opt("frequency_penalty"),
+                logit_bias: f.opt("logit_bias"),
+                logprobs: f.opt("logprobs"),
+                top_logprobs: f.opt("top_logprobs"),
+                user: f.opt("user"),
+                seed: f.opt("seed"),
+                tools: f.opt("tools"),
+                tool_choice: f.opt("tool_choice"),
+                parallel_tool_calls: f.opt("parallel_tool_calls"),
+                response_format: f.opt("response_format"),
+                reasoning_effort: f.opt("reasoning_effort"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamOptions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct StreamOptions", |f| {
+            Ok(Self {
+                include_usage: f.opt("include_usage"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct Message", |f| {
+            Ok(Self {
+                role: f.req("role")?,
+                content: f.opt("content"),
+                name: f.opt("name"),
+                tool_calls: f.opt("tool_calls"),
+                tool_call_id: f.opt("tool_call_id"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentPart {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ContentPart", |f| {
+            Ok(Self {
+                kind: f.req("type")?,
+                text: f.opt("text"),
+                image_url: f.opt("image_url"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Tool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct Tool", |f| {
+            Ok(Self {
+                kind: f.or_else("type", function_type),
+                function: f.req("function")?,
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for FunctionDef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct FunctionDef", |f| {
+            Ok(Self {
+                name: f.req("name")?,
+                description: f.opt("description"),
+                parameters: f.opt("parameters"),
+                strict: f.opt("strict"),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolCall {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ToolCall", |f| {
+            Ok(Self {
+                id: f.req("id")?,
+                kind: f.or_else("type", function_type),
+                function: f.req("function")?,
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for FunctionCall {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct FunctionCall", |f| {
+            Ok(Self {
+                name: f.req("name")?,
+                arguments: f.or_default("arguments"),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for NamedToolChoice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct NamedToolChoice", |f| {
+            Ok(Self {
+                kind: f.or_else("type", function_type),
+                function: f.req("function")?,
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for NamedFunction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct NamedFunction", |f| {
+            Ok(Self {
+                name: f.req("name")?,
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ResponseFormat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ResponseFormat", |f| {
+            Ok(Self {
+                kind: f.req("type")?,
+                json_schema: f.opt("json_schema"),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonSchemaFormat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct JsonSchemaFormat", |f| {
+            Ok(Self {
+                name: f.req("name")?,
+                description: f.opt("description"),
+                schema: f.opt("schema"),
+                strict: f.opt("strict"),
+            })
+        })
+    }
 }
 
 #[cfg(test)]

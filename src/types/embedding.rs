@@ -5,6 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::fields::Fields;
 use super::untagged::{untagged, variant};
 
 use super::Usage;
@@ -17,7 +18,7 @@ use super::Usage;
 /// })).unwrap();
 /// assert_eq!(r.input.texts().unwrap(), vec!["a", "b"]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EmbeddingRequest {
     /// `provider/model`, a bare well-known model name, or a router alias.
@@ -127,7 +128,7 @@ impl EmbeddingInput {
 }
 
 /// `list` of embeddings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EmbeddingResponse {
     /// Always `list`.
@@ -183,7 +184,7 @@ fn embedding_object() -> String {
 }
 
 /// One vector.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Embedding {
     /// Always `embedding`.
@@ -224,6 +225,47 @@ impl<'de> Deserialize<'de> for EmbeddingVector {
         untagged(d, "EmbeddingVector", |v| match v {
             Value::String(s) => Some(Self::Base64(s)),
             v => variant(&v).map(Self::Float),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for EmbeddingRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct EmbeddingRequest", |f| {
+            Ok(Self {
+                model: f.req("model")?,
+                input: f.req("input")?,
+                encoding_format: f.opt("encoding_format"),
+                dimensions: f.opt("dimensions"),
+                user: f.opt("user"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for EmbeddingResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct EmbeddingResponse", |f| {
+            Ok(Self {
+                object: f.or_else("object", list_object),
+                data: f.req("data")?,
+                model: f.or_default("model"),
+                usage: f.or_default("usage"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Embedding {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct Embedding", |f| {
+            Ok(Self {
+                object: f.or_else("object", embedding_object),
+                index: f.or_default("index"),
+                embedding: f.req("embedding")?,
+            })
         })
     }
 }

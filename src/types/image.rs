@@ -2,8 +2,10 @@
 //!
 //! API reference: <https://platform.openai.com/docs/api-reference/images/create>
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+use super::fields::Fields;
 
 /// `POST /v1/images/generations` body.
 ///
@@ -13,7 +15,7 @@ use serde_json::{Map, Value};
 /// })).unwrap();
 /// assert_eq!(r.dimensions(), Some((1024, 1024)));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageRequest {
     /// `provider/model` (OpenAI's default when omitted is `dall-e-2`).
@@ -72,7 +74,7 @@ impl ImageRequest {
 }
 
 /// The generated images.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageResponse {
     /// Unix seconds.
@@ -107,7 +109,7 @@ impl ImageResponse {
 }
 
 /// One image.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageData {
     /// Where to download it (`response_format: url`).
@@ -125,7 +127,7 @@ pub struct ImageData {
 }
 
 /// gpt-image-1 token usage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageUsage {
     /// Input (text and image) tokens.
@@ -143,6 +145,64 @@ pub struct ImageUsage {
     /// Other fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for ImageRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ImageRequest", |f| {
+            Ok(Self {
+                model: f.req("model")?,
+                prompt: f.req("prompt")?,
+                n: f.opt("n"),
+                quality: f.opt("quality"),
+                response_format: f.opt("response_format"),
+                size: f.opt("size"),
+                style: f.opt("style"),
+                user: f.opt("user"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ImageResponse", |f| {
+            Ok(Self {
+                created: f.or_default("created"),
+                data: f.or_default("data"),
+                usage: f.opt("usage"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ImageData", |f| {
+            Ok(Self {
+                url: f.opt("url"),
+                b64_json: f.opt("b64_json"),
+                revised_prompt: f.opt("revised_prompt"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageUsage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ImageUsage", |f| {
+            Ok(Self {
+                input_tokens: f.or_default("input_tokens"),
+                output_tokens: f.or_default("output_tokens"),
+                total_tokens: f.or_default("total_tokens"),
+                input_tokens_details: f.opt("input_tokens_details"),
+                extra: f.rest(),
+            })
+        })
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod chat;
 mod embedding;
+mod fields;
 mod image;
 mod moderation;
 mod rerank;
@@ -13,6 +14,7 @@ mod untagged;
 
 pub use chat::*;
 pub use embedding::*;
+pub(crate) use fields::Put;
 pub use image::*;
 pub use moderation::*;
 pub use rerank::*;

@@ -2,8 +2,10 @@
 //!
 //! API reference: <https://platform.openai.com/docs/api-reference/moderations>
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+use super::fields::Fields;
 
 /// The model used when the request names none (OpenAI's default).
 pub const DEFAULT_MODERATION_MODEL: &str = "omni-moderation-latest";
@@ -15,7 +17,7 @@ pub const DEFAULT_MODERATION_MODEL: &str = "omni-moderation-latest";
 ///     serde_json::from_value(serde_json::json!({"input": "hello"})).unwrap();
 /// assert_eq!(r.model_or_default(), "omni-moderation-latest");
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ModerationRequest {
     /// A string, an array of strings, or an array of `text` / `image_url` parts.
@@ -39,7 +41,7 @@ impl ModerationRequest {
 }
 
 /// The moderation verdicts, one per input.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ModerationResponse {
     /// Response id.
@@ -57,7 +59,7 @@ pub struct ModerationResponse {
 }
 
 /// The verdict for one input.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ModerationResult {
     /// Whether any category was flagged.
@@ -74,6 +76,45 @@ pub struct ModerationResult {
     /// Other fields, passed through.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for ModerationRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ModerationRequest", |f| {
+            Ok(Self {
+                input: f.req("input")?,
+                model: f.opt("model"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ModerationResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ModerationResponse", |f| {
+            Ok(Self {
+                id: f.or_default("id"),
+                model: f.or_default("model"),
+                results: f.or_default("results"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ModerationResult {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ModerationResult", |f| {
+            Ok(Self {
+                flagged: f.req("flagged")?,
+                categories: f.or_default("categories"),
+                category_scores: f.or_default("category_scores"),
+                category_applied_input_types: f.opt("category_applied_input_types"),
+                extra: f.rest(),
+            })
+        })
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::fields::Fields;
 use super::untagged::untagged;
 
 /// `POST /rerank` body.
@@ -16,7 +17,7 @@ use super::untagged::untagged;
 /// })).unwrap();
 /// assert_eq!(r.document_texts(), vec!["Carson City is in Nevada.", "Washington, D.C."]);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankRequest {
     /// `provider/model`.
@@ -94,7 +95,7 @@ impl RerankDocument {
 }
 
 /// The ranking, best first.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankResponse {
     /// Response id.
@@ -112,7 +113,7 @@ pub struct RerankResponse {
 }
 
 /// One ranked document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankResult {
     /// Position of the document in the request.
@@ -125,7 +126,7 @@ pub struct RerankResult {
 }
 
 /// A returned document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankedDocument {
     /// Its text.
@@ -133,7 +134,7 @@ pub struct RerankedDocument {
 }
 
 /// Cohere's `meta`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankMeta {
     /// `{"version": "2"}`.
@@ -151,7 +152,7 @@ pub struct RerankMeta {
 }
 
 /// Billing units.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankBilledUnits {
     /// Cohere search units (one query over up to 100 documents).
@@ -166,7 +167,7 @@ pub struct RerankBilledUnits {
 }
 
 /// Token counts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerankTokens {
     /// Input tokens.
@@ -191,6 +192,95 @@ impl RerankMeta {
             }),
             ..Default::default()
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for RerankRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct RerankRequest", |f| {
+            Ok(Self {
+                model: f.req("model")?,
+                query: f.req("query")?,
+                documents: f.req("documents")?,
+                top_n: f.opt("top_n"),
+                return_documents: f.opt("return_documents"),
+                rank_fields: f.opt("rank_fields"),
+                max_chunks_per_doc: f.opt("max_chunks_per_doc"),
+                max_tokens_per_doc: f.opt("max_tokens_per_doc"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RerankResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct RerankResponse", |f| {
+            Ok(Self {
+                id: f.or_default("id"),
+                results: f.or_default("results"),
+                meta: f.opt("meta"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RerankResult {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct RerankResult", |f| {
+            Ok(Self {
+                index: f.req("index")?,
+                relevance_score: f.req("relevance_score")?,
+                document: f.opt("document"),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RerankedDocument {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct RerankedDocument", |f| {
+            Ok(Self {
+                text: f.req("text")?,
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RerankMeta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct RerankMeta", |f| {
+            Ok(Self {
+                api_version: f.opt("api_version"),
+                billed_units: f.opt("billed_units"),
+                tokens: f.opt("tokens"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RerankBilledUnits {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct RerankBilledUnits", |f| {
+            Ok(Self {
+                search_units: f.opt("search_units"),
+                total_tokens: f.opt("total_tokens"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RerankTokens {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct RerankTokens", |f| {
+            Ok(Self {
+                input_tokens: f.opt("input_tokens"),
+                output_tokens: f.opt("output_tokens"),
+            })
+        })
     }
 }
 

@@ -4,9 +4,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::chat::ToolCall;
+use super::fields::Fields;
 
 /// `chat.completion`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatResponse {
     /// Response id.
@@ -59,6 +60,7 @@ impl Default for ChatChunk {
             usage: None,
             system_fingerprint: None,
             extra: Map::new(),
+            wire: WireJson::default(),
         }
     }
 }
@@ -71,7 +73,7 @@ fn chunk_object() -> String {
 }
 
 /// One choice of a `chat.completion`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Choice {
     /// Position.
@@ -88,7 +90,7 @@ pub struct Choice {
 }
 
 /// The assistant's message in a response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AssistantMessage {
     /// Always `assistant`.
@@ -113,6 +115,51 @@ pub struct AssistantMessage {
 
 fn assistant_role() -> String {
     "assistant".into()
+}
+
+impl<'de> Deserialize<'de> for ChatResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ChatResponse", |f| {
+            Ok(Self {
+                id: f.req("id")?,
+                object: f.or_else("object", completion_object),
+                created: f.or_default("created"),
+                model: f.or_default("model"),
+                choices: f.req("choices")?,
+                usage: f.opt("usage"),
+                system_fingerprint: f.opt("system_fingerprint"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Choice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct Choice", |f| {
+            Ok(Self {
+                index: f.or_default("index"),
+                message: f.req("message")?,
+                finish_reason: f.opt("finish_reason"),
+                logprobs: f.opt("logprobs"),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for AssistantMessage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct AssistantMessage", |f| {
+            Ok(Self {
+                role: f.or_else("role", assistant_role),
+                content: f.opt("content"),
+                tool_calls: f.opt("tool_calls"),
+                reasoning_content: f.opt("reasoning_content"),
+                refusal: f.opt("refusal"),
+                extra: f.rest(),
+            })
+        })
+    }
 }
 
 impl Default for AssistantMessage {
@@ -187,7 +234,7 @@ impl<'de> Deserialize<'de> for FinishReason {
 }
 
 /// Token usage, passed through from the provider (never estimated when the provider reports it).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Usage {
     /// Input tokens, including cached ones.
@@ -238,7 +285,7 @@ impl Usage {
 }
 
 /// `usage.prompt_tokens_details`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PromptTokensDetails {
     /// Tokens served from the prompt cache.
@@ -253,7 +300,7 @@ pub struct PromptTokensDetails {
 }
 
 /// `usage.completion_tokens_details`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CompletionTokensDetails {
     /// Reasoning tokens.
@@ -265,7 +312,7 @@ pub struct CompletionTokensDetails {
 }
 
 /// `chat.completion.chunk`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatChunk {
     /// Same id on every chunk of one stream.
@@ -291,10 +338,54 @@ pub struct ChatChunk {
     /// Other fields, passed through.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// The JSON text this chunk arrived as, when the fields say exactly the same.
+    #[serde(skip)]
+    pub wire: WireJson,
+}
+
+/// The JSON text a chunk arrived as, so that encoders can write it out as it came instead of
+/// serializing the fields again (a gateway forwarding an OpenAI-format upstream). Decoders set
+/// it only when they rewrote nothing; whatever changes a decoded chunk's fields must
+/// [`clear`](WireJson::clear) it. It is another form of the same value: it is never serialized
+/// and always compares equal.
+#[derive(Clone, Default)]
+pub struct WireJson(Option<Box<str>>);
+
+impl WireJson {
+    /// Keeps `text`, which must be one line of JSON (it is written into SSE `data:` lines).
+    pub fn new(text: &str) -> Self {
+        debug_assert!(!text.contains(['\n', '\r']), "wire JSON must be one line");
+        Self(Some(text.into()))
+    }
+
+    /// The text, if the chunk still matches it.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// Forgets the text (the chunk's fields were changed).
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl PartialEq for WireJson {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for WireJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(t) => write!(f, "WireJson({} bytes)", t.len()),
+            None => f.write_str("WireJson(None)"),
+        }
+    }
 }
 
 /// One choice's delta.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChunkChoice {
     /// Position.
@@ -312,7 +403,7 @@ pub struct ChunkChoice {
 }
 
 /// A streamed delta.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Delta {
     /// `assistant` on the first chunk.
@@ -336,7 +427,7 @@ pub struct Delta {
 }
 
 /// A piece of a tool call: the first piece has id and name, later ones append to `arguments`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToolCallDelta {
     /// Which tool call (stable across pieces).
@@ -354,7 +445,7 @@ pub struct ToolCallDelta {
 }
 
 /// Name (first piece) and a fragment of the JSON arguments.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FunctionCallDelta {
     /// Function name.
@@ -363,6 +454,116 @@ pub struct FunctionCallDelta {
     /// Argument fragment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Usage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct Usage", |f| {
+            Ok(Self {
+                prompt_tokens: f.or_default("prompt_tokens"),
+                completion_tokens: f.or_default("completion_tokens"),
+                total_tokens: f.or_default("total_tokens"),
+                prompt_tokens_details: f.opt("prompt_tokens_details"),
+                completion_tokens_details: f.opt("completion_tokens_details"),
+                cache_creation_input_tokens: f.opt("cache_creation_input_tokens"),
+                cache_read_input_tokens: f.opt("cache_read_input_tokens"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for PromptTokensDetails {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct PromptTokensDetails", |f| {
+            Ok(Self {
+                cached_tokens: f.opt("cached_tokens"),
+                audio_tokens: f.opt("audio_tokens"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for CompletionTokensDetails {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct CompletionTokensDetails", |f| {
+            Ok(Self {
+                reasoning_tokens: f.opt("reasoning_tokens"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatChunk {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ChatChunk", |f| {
+            Ok(Self {
+                id: f.req("id")?,
+                object: f.or_else("object", chunk_object),
+                created: f.or_default("created"),
+                model: f.or_default("model"),
+                choices: f.or_default("choices"),
+                usage: f.opt("usage"),
+                system_fingerprint: f.opt("system_fingerprint"),
+                extra: f.rest(),
+                wire: WireJson::default(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ChunkChoice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ChunkChoice", |f| {
+            Ok(Self {
+                index: f.or_default("index"),
+                delta: f.or_default("delta"),
+                finish_reason: f.opt("finish_reason"),
+                logprobs: f.opt("logprobs"),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Delta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct Delta", |f| {
+            Ok(Self {
+                role: f.opt("role"),
+                content: f.opt("content"),
+                tool_calls: f.opt("tool_calls"),
+                reasoning_content: f.opt("reasoning_content"),
+                refusal: f.opt("refusal"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolCallDelta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct ToolCallDelta", |f| {
+            Ok(Self {
+                index: f.or_default("index"),
+                id: f.opt("id"),
+                kind: f.opt("type"),
+                function: f.opt("function"),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for FunctionCallDelta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct FunctionCallDelta", |f| {
+            Ok(Self {
+                name: f.opt("name"),
+                arguments: f.opt("arguments"),
+            })
+        })
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::fields::Fields;
 use super::untagged::{untagged, variant};
 
 use super::{FinishReason, Stop, StreamOptions, Usage};
@@ -18,7 +19,7 @@ use super::{FinishReason, Stop, StreamOptions, Usage};
 /// })).unwrap();
 /// assert_eq!(r.prompt.texts().unwrap(), vec!["Say this is a test"]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TextCompletionRequest {
     /// `provider/model`.
@@ -158,7 +159,7 @@ impl Prompt {
 }
 
 /// `text_completion`: a response, or (with `stream`) one chunk of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TextCompletionResponse {
     /// Response id (same on every chunk of one stream).
@@ -206,7 +207,7 @@ fn text_completion_object() -> String {
 }
 
 /// One choice.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TextChoice {
     /// The generated text (stream: the new piece).
@@ -221,6 +222,64 @@ pub struct TextChoice {
     /// Why generation stopped (`null` until the choice's last chunk).
     #[serde(default)]
     pub finish_reason: Option<FinishReason>,
+}
+
+impl<'de> Deserialize<'de> for TextCompletionRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct TextCompletionRequest", |f| {
+            Ok(Self {
+                model: f.req("model")?,
+                prompt: f.req("prompt")?,
+                best_of: f.opt("best_of"),
+                echo: f.opt("echo"),
+                frequency_penalty: f.opt("frequency_penalty"),
+                logit_bias: f.opt("logit_bias"),
+                logprobs: f.opt("logprobs"),
+                max_tokens: f.opt("max_tokens"),
+                n: f.opt("n"),
+                presence_penalty: f.opt("presence_penalty"),
+                seed: f.opt("seed"),
+                stop: f.opt("stop"),
+                stream: f.opt("stream"),
+                stream_options: f.opt("stream_options"),
+                suffix: f.opt("suffix"),
+                temperature: f.opt("temperature"),
+                top_p: f.opt("top_p"),
+                user: f.opt("user"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for TextCompletionResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct TextCompletionResponse", |f| {
+            Ok(Self {
+                id: f.req("id")?,
+                object: f.or_else("object", text_completion_object),
+                created: f.or_default("created"),
+                model: f.or_default("model"),
+                choices: f.or_default("choices"),
+                usage: f.opt("usage"),
+                system_fingerprint: f.opt("system_fingerprint"),
+                extra: f.rest(),
+            })
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for TextChoice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::build(d, "struct TextChoice", |f| {
+            Ok(Self {
+                text: f.or_default("text"),
+                index: f.or_default("index"),
+                logprobs: f.opt("logprobs"),
+                finish_reason: f.opt("finish_reason"),
+            })
+        })
+    }
 }
 
 #[cfg(test)]

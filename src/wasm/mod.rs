@@ -5,8 +5,10 @@
 //! - Every request gets its own `AbortController`. The response body stream owns it: dropping
 //!   the stream (a JS `stream.cancel()`, a `break` out of `for await`, a Worker client
 //!   disconnect) aborts the HTTP request.
-//! - `timeout_ms` bounds the wait for the headers and each later wait for a body chunk; on
-//!   expiry the request is aborted and the error is [`ErrorKind::Timeout`](crate::ErrorKind).
+//! - `timeout_ms` bounds the wait for the headers and each later wait for a body chunk (for a
+//!   body of known length that is not an event stream, read in one `arrayBuffer()`, the wait
+//!   for the whole body); on expiry the request is aborted and the error is
+//!   [`ErrorKind::Timeout`](crate::ErrorKind).
 //! - A `TypeError` from `fetch` (DNS, refused, reset, CORS) is
 //!   [`ErrorKind::Connection`](crate::ErrorKind); an `AbortError` is
 //!   [`ErrorKind::Cancelled`](crate::ErrorKind).
@@ -18,6 +20,7 @@
 
 mod crypto;
 mod fetch;
+mod settle;
 mod timer;
 
 use std::future::Future;

@@ -15,8 +15,12 @@ extern "C" {
     // Node returns a `Timeout` object and browsers a number, so the handle stays a `JsValue`.
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(handler: &js_sys::Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(handle: &JsValue);
+    // `catch`: workerd throws "Disallowed operation called within global scope" on a call made
+    // outside a request, which is where wasm-bindgen's FinalizationRegistry frees a response body
+    // whose client went away. A throw would cut the Drop that calls this short, leaking all that
+    // it had not dropped yet.
+    #[wasm_bindgen(catch, js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue) -> Result<(), JsValue>;
 }
 
 /// One JS callback that can be scheduled, cancelled and scheduled again. The callback is
@@ -44,7 +48,9 @@ impl Timer {
     /// Cancels a scheduled callback (a no-op once it ran).
     pub(crate) fn disarm(&mut self) {
         if let Some(h) = self.handle.take() {
-            clear_timeout(&h);
+            // It fails only outside a request (see `clear_timeout`), and workerd's timers
+            // belong to a request and end with it.
+            let _ = clear_timeout(&h);
         }
     }
 }

@@ -6,6 +6,7 @@
 // Providers: every fixture by default; EDGELLM_FIXTURES=openai,anthropic (a comma list) narrows it.
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 import { after, before, describe, test } from "node:test";
 
 import { FIXTURES_DIR, listFixtures, loadFixture, redirectFetch, startMockServer } from "../mock/server.mjs";
@@ -41,6 +42,143 @@ const CALLS = {
   moderation: "moderation",
   rerank: "rerank",
 };
+
+/**
+ * The JSON objects of an SSE body's `data:` events, in order (multi-line `data:` joined with
+ * "\n" as SSE does); `[DONE]` and anything else that is not a JSON object is left out. A body
+ * that is not SSE (NDJSON, AWS event stream) yields what it yields: chunks decoded from those
+ * are serialized by the SDK, so they have no upstream keys to excuse.
+ */
+function upstreamEvents(body) {
+  if (body === undefined) return [];
+  const events = [];
+  for (const block of body.toString("utf8").replace(/\r\n?/g, "\n").split(/\n\n+/)) {
+    const data = block
+      .split("\n")
+      .filter((l) => l.startsWith("data:"))
+      .map((l) => l.slice(5).replace(/^ /, ""));
+    if (data.length === 0) continue;
+    try {
+      const v = JSON.parse(data.join("\n"));
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) events.push(v);
+    } catch {
+      // not JSON: `[DONE]`, a keep-alive
+    }
+  }
+  return events;
+}
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+
+/**
+ * `actual` without the keys `expected` lacks, recursively (objects by key, arrays of equal length
+ * by position); each removed key goes to `extras` as `{ path, value }` (`path`: the keys and
+ * indexes from the chunk's root).
+ */
+function withoutExtras(actual, expected, path, extras) {
+  if (isObject(actual) && isObject(expected)) {
+    const out = {};
+    for (const [k, v] of Object.entries(actual)) {
+      if (hasOwn(expected, k)) out[k] = withoutExtras(v, expected[k], [...path, k], extras);
+      else extras.push({ path: [...path, k], value: v });
+    }
+    return out;
+  }
+  if (Array.isArray(actual) && Array.isArray(expected) && actual.length === expected.length) {
+    return actual.map((v, i) => withoutExtras(v, expected[i], [...path, i], extras));
+  }
+  return actual;
+}
+
+const showPath = (path) => "$" + path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
+
+/**
+ * Streamed chunks against `expected_chunks.jsonl`: the same number, each equal to its expected
+ * chunk once the keys the expected chunk lacks are removed. The SDK hands over an OpenAI-format
+ * upstream's chunk as the text it arrived as (what the official OpenAI client yields), so such a
+ * chunk carries what the upstream sent (`"logprobs": null`, provider fields) beyond the typed
+ * chunk the fixtures hold. A chunk with removed keys must therefore BE an upstream event: equal
+ * to the first JSON `data:` event that is, after the event the previous such chunk was (events
+ * in order, each used once; a decoder may drop events, as Azure's `prompt_filter_results` one,
+ * but never reorders them). So every removed key was sent, with that value at that path, by
+ * the chunk's own event, and nothing else may differ.
+ */
+function assertChunks(actual, expected, upstream, label) {
+  assert.equal(actual.length, expected.length, `${label}: number of chunks`);
+  let next = 0;
+  actual.forEach((chunk, i) => {
+    const at = `${label}: chunk ${i}`;
+    const extras = [];
+    assert.deepEqual(withoutExtras(chunk, expected[i], [], extras), expected[i], at);
+    if (extras.length === 0) return;
+    const j = upstream.findIndex((event, j) => j >= next && isDeepStrictEqual(event, chunk));
+    if (j < 0) {
+      const shown = extras.map((x) => `${showPath(x.path)} = ${JSON.stringify(x.value)}`).join(", ");
+      assert.fail(`${at}: has ${shown}, not expected, and is no upstream event from #${next} on`);
+    }
+    next = j + 1;
+  });
+}
+
+// The comparison itself must be able to fail: only what the upstream sent may be extra.
+describe("chunk comparison", () => {
+  const sse = (...events) =>
+    Buffer.from(events.map((e) => `data: ${typeof e === "string" ? e : JSON.stringify(e)}\n\n`).join(""));
+  const typed = (content) => ({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+  const wire = (content, extra = {}) => ({ ...typed(content), choices: [{ ...typed(content).choices[0], logprobs: null }], ...extra });
+  // A dropped first event (Azure's prompt filter results), a provider field, and a multi-line event.
+  const body = sse(
+    { id: "", choices: [], prompt_filter_results: [] },
+    wire("Hel", { provider: "x" }),
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\ndata: \"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"logprobs\":null,\"finish_reason\":null}]}",
+    "[DONE]",
+  );
+  const expected = [typed("Hel"), typed("lo")];
+  const check = (actual) => assertChunks(actual, expected, upstreamEvents(body), "unit");
+
+  test("parses the upstream's JSON data events", () => {
+    assert.equal(upstreamEvents(body).length, 3);
+    assert.deepEqual(upstreamEvents(body)[2], wire("lo"));
+  });
+  test("accepts keys the upstream sent at the same path with the same value", () => {
+    check([wire("Hel", { provider: "x" }), wire("lo")]);
+    check(expected);
+  });
+  test("fails on a wrong value", () => {
+    assert.throws(() => check([wire("Hel", { provider: "x" }), wire("LO")]), /chunk 1/);
+    assert.throws(() => check([typed("Hel"), { ...typed("lo"), id: "c2" }]), /chunk 1/);
+  });
+  test("fails on an extra key the upstream did not send", () => {
+    assert.throws(() => check([wire("Hel", { provider: "x", service_tier: "default" }), wire("lo")]), /service_tier/);
+    assert.throws(() => check([typed("Hel"), wire("lo", { provider: "x" })]), /provider/);
+  });
+  test("fails on an extra key the upstream sent with another value or elsewhere", () => {
+    assert.throws(() => check([wire("Hel", { provider: "y" }), wire("lo")]), /provider/);
+    const moved = typed("Hel");
+    moved.choices[0].provider = "x";
+    assert.throws(() => check([moved, typed("lo")]), /provider/);
+  });
+  test("fails on a missing key or chunk", () => {
+    const { id, ...noId } = typed("Hel");
+    assert.throws(() => check([noId, typed("lo")]), /chunk 0/);
+    assert.throws(() => check([typed("Hel")]), /number of chunks/);
+  });
+  test("pairs each upstream event with one chunk, in order", () => {
+    const once = sse({ id: "", choices: [] }, wire("Hel", { provider: "x" }), wire("lo"));
+    const twice = [typed("Hel"), typed("Hel")];
+    assertChunks([wire("Hel", { provider: "x" }), typed("Hel")], twice, upstreamEvents(once), "unit");
+    assert.throws(
+      () => assertChunks([wire("Hel", { provider: "x" }), wire("Hel", { provider: "x" })], twice, upstreamEvents(once), "unit"),
+      /chunk 1: has .*provider/,
+    );
+    // In reverse order: the second chunk's event came before the first one's.
+    assert.throws(
+      () => assertChunks([wire("lo"), wire("Hel", { provider: "x" })], [typed("lo"), typed("Hel")], upstreamEvents(once), "unit"),
+      /chunk 1/,
+    );
+  });
+});
 
 /** The JSON bodies of a fixture's upstream response(s). */
 const upstreamBodies = (fx) => [].concat(fx.upstreamResponse ?? []).map((r) => r.body);
@@ -89,7 +227,7 @@ for (const provider of providers) {
 
         // -- result
         if (params.stream === true) {
-          if (fx.expectedChunks) assert.deepEqual(outcome.chunks, fx.expectedChunks, `${label}: chunks`);
+          if (fx.expectedChunks) assertChunks(outcome.chunks, fx.expectedChunks, upstreamEvents(fx.stream), label);
           else assert.equal(outcome.chunks.length, 0, `${label}: chunks before the error`);
           if (expectedError) assertError(outcome.error, expectedError, label);
           else assert.equal(outcome.error, undefined, `${label}: stream error ${outcome.error?.stack}`);

@@ -8,8 +8,9 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { startMockServer } from "../mock/server.mjs";
 import { sdk } from "./helpers.mjs";
 
-// The wasm-bindgen module the package loaded (Router and the cost helpers are its exports).
-const wasm = await import("../../pkg/node/edgellm.js");
+// The wasm-bindgen module the package loaded (Router and the cost helpers are its exports;
+// helpers.mjs imported the package, which instantiated it: there is one copy, pkg/web/).
+const wasm = await import("../../pkg/web/edgellm.js");
 const { Router, BudgetManager, completionCost, costPerToken, getModelInfo, registerModel, setCallbacks } = wasm;
 
 const messages = [{ role: "user", content: "Hello" }];

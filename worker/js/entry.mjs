@@ -68,7 +68,8 @@ function internalError(requestId) {
 export default {
   async fetch(request, env, ctx) {
     recoverIfNeeded();
-    const requestId = request.headers.get("x-request-id") || crypto.randomUUID();
+    // Only the recovery answers need an id here (the gateway makes its own): made on demand.
+    const requestId = () => request.headers.get("x-request-id") || crypto.randomUUID();
     let wake;
     const crashed = new Promise((resolve) => {
       wake = resolve;
@@ -77,12 +78,12 @@ export default {
     try {
       return await Promise.race([
         gateway.fetch(request, env, ctx),
-        crashed.then(() => internalError(requestId)),
+        crashed.then(() => internalError(requestId())),
       ]);
     } catch (error) {
       markCritical(error);
       console.error("edgellm: request failed inside the gateway:", error);
-      return internalError(requestId);
+      return internalError(requestId());
     } finally {
       waiting.delete(wake);
     }

@@ -2,27 +2,93 @@
 //! isolate, Worker vars and secrets as the [`edgellm::Env`], and the core's `fetch` host.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures_util::{StreamExt, TryStreamExt};
 use worker::js_sys;
+use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::wasm_bindgen::JsValue;
-use worker::{
-    console_log, console_warn, Context, Env, Headers, Request, Response, ResponseBuilder,
-};
+use worker::worker_sys::web_sys;
+use worker::{console_log, console_warn, Context, Env, Headers, Request, ResponseBuilder};
 
 use edgellm::wasm::FetchHost;
 use edgellm::Host;
 
 use crate::app::{self, Begin, Body, Gateway, Head, Reply};
+use crate::disconnect::EndOnDisconnect;
+
+// Headers cross between JS and wasm as one string, `name NUL value NUL …` (NUL cannot occur in
+// a header name or value), instead of one call and two string copies per header: per-header
+// calls were ≈ 6 % of a non-stream request's CPU (bench/FINDINGS.md).
+#[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen, inline_js = r#"
+export function edgellm_flat_headers(headers) {
+  let s = "";
+  for (const [k, v] of headers) s += k + "\0" + v + "\0";
+  return s;
+}
+export function edgellm_response(status, flat, body) {
+  const headers = new Headers();
+  const p = flat.split("\0");
+  for (let i = 0; i + 1 < p.length; i += 2) headers.append(p[i], p[i + 1]);
+  return new Response(body ?? null, { status, headers });
+}
+"#)]
+extern "C" {
+    fn edgellm_flat_headers(headers: &web_sys::Headers) -> String;
+    #[wasm_bindgen(catch)]
+    fn edgellm_response(
+        status: u16,
+        flat: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<web_sys::Response, JsValue>;
+}
+
+/// Splits [`edgellm_flat_headers`]' string; names are already lowercase (fetch's `Headers`
+/// iterates them so).
+fn split_headers(flat: &str) -> Vec<(String, String)> {
+    let mut parts = flat.split('\0');
+    let mut out = Vec::new();
+    while let (Some(k), Some(v)) = (parts.next(), parts.next()) {
+        out.push((k.to_ascii_lowercase(), v.to_string()));
+    }
+    out
+}
 
 /// Worker vars and secrets (both are string properties of `env`). Numbers and booleans from
 /// `[vars]` read as their text.
-struct WorkerEnv(JsValue);
+///
+/// Lookups are remembered per isolate for as long as the runtime passes the same `env` object
+/// (bindings are fixed for an isolate's life): each `Reflect.get` plus two string copies was
+/// ≈ 2 % of a non-stream request's CPU, and a request reads several names.
+struct WorkerEnv {
+    js: JsValue,
+    seen: Rc<RefCell<HashMap<String, Option<String>>>>,
+}
 
-impl edgellm::Env for WorkerEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        let v = js_sys::Reflect::get(&self.0, &JsValue::from_str(name)).ok()?;
+type EnvCache = Rc<RefCell<HashMap<String, Option<String>>>>;
+
+thread_local! {
+    static ENV_CACHE: RefCell<Option<(JsValue, EnvCache)>> = const { RefCell::new(None) };
+}
+
+impl WorkerEnv {
+    fn new(js: JsValue) -> Self {
+        let seen = ENV_CACHE.with(|c| {
+            if let Some((cached, seen)) = c.borrow().as_ref() {
+                if *cached == js {
+                    return seen.clone();
+                }
+            }
+            let seen = EnvCache::default();
+            *c.borrow_mut() = Some((js.clone(), seen.clone()));
+            seen
+        });
+        Self { js, seen }
+    }
+
+    fn read(&self, name: &str) -> Option<String> {
+        let v = js_sys::Reflect::get(&self.js, &JsValue::from_str(name)).ok()?;
         let s = if let Some(s) = v.as_string() {
             s
         } else if let Some(n) = v.as_f64() {
@@ -34,25 +100,45 @@ impl edgellm::Env for WorkerEnv {
     }
 }
 
+impl edgellm::Env for WorkerEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.seen.borrow().get(name) {
+            return v.clone();
+        }
+        let v = self.read(name);
+        self.seen.borrow_mut().insert(name.to_string(), v.clone());
+        v
+    }
+}
+
 /// The name of the global the JS entry sets to the bundled config text.
 const BUNDLED: &str = "__EDGELLM_CONFIG__";
 
 type Loaded = Rc<Result<Gateway, String>>;
 
 thread_local! {
-    /// The config text last loaded and its result: parsed once per isolate, again only if the
-    /// text changes.
-    static CACHE: RefCell<Option<(String, Loaded)>> = const { RefCell::new(None) };
+    /// The config text last loaded (as the JS string it came in) and its result: parsed once
+    /// per isolate, again only if the text changes. The JS string is kept so that the check per
+    /// request is one `===` in JS (the same string, or one equal to it), not a copy of the whole
+    /// config into wasm.
+    static CACHE: RefCell<Option<(JsValue, Loaded)>> = const { RefCell::new(None) };
 }
 
-fn config_text(env: &WorkerEnv) -> Option<(String, &'static str)> {
+/// The config text as a JS string, and where it came from.
+fn config_text(env: &WorkerEnv) -> Option<(JsValue, &'static str)> {
     use edgellm::Env as _;
+    let var = js_sys::Reflect::get(&env.js, &JsValue::from_str("EDGELLM_CONFIG")).ok();
+    if let Some(v) = var.filter(|v| v.is_string() && js_sys::JsString::from(v.clone()).length() > 0)
+    {
+        return Some((v, "EDGELLM_CONFIG"));
+    }
+    // A number or boolean var reads as its text, like every other var.
     if let Some(t) = env.var("EDGELLM_CONFIG") {
-        return Some((t, "EDGELLM_CONFIG"));
+        return Some((JsValue::from_str(&t), "EDGELLM_CONFIG"));
     }
     js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(BUNDLED))
-        .ok()?
-        .as_string()
+        .ok()
+        .filter(JsValue::is_string)
         .map(|t| (t, "bundled config"))
 }
 
@@ -68,7 +154,8 @@ fn gateway(env: &WorkerEnv) -> Loaded {
                 return loaded.clone();
             }
         }
-        let loaded = Rc::new(Gateway::load(&text, source, env));
+        let parsed = text.as_string().unwrap_or_default();
+        let loaded = Rc::new(Gateway::load(&parsed, source, env));
         match loaded.as_ref() {
             Ok(gw) => {
                 console_log!(
@@ -89,6 +176,10 @@ fn gateway(env: &WorkerEnv) -> Loaded {
 
 /// Reads the body, refusing more than `limit` bytes (by `content-length`, and while reading
 /// for chunked bodies) without buffering past the limit.
+///
+/// A body with a `content-length` is read with one `arrayBuffer()` (the runtime holds it to that
+/// length); only a chunked body goes through a reader, which costs a promise per chunk and a
+/// `releaseLock` (≈ 8 % of a non-stream request's CPU, bench/FINDINGS.md).
 pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Reply> {
     let declared = req
         .headers()
@@ -99,17 +190,26 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(app::too_large(limit));
     }
+    let unreadable = |e: worker::Error| {
+        Reply::fail(
+            edgellm::ErrorKind::BadRequest,
+            format!("could not read the request body: {e}"),
+        )
+    };
+    if declared.is_some() {
+        let body = req.bytes().await.map_err(unreadable)?;
+        // The runtime enforces the declared length; this guards against one that does not.
+        if body.len() > limit {
+            return Err(app::too_large(limit));
+        }
+        return Ok(body);
+    }
     let Ok(mut stream) = req.stream() else {
         return Ok(Vec::new());
     };
-    let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            Reply::fail(
-                edgellm::ErrorKind::BadRequest,
-                format!("could not read the request body: {e}"),
-            )
-        })?;
+        let chunk = chunk.map_err(unreadable)?;
         if body.len() + chunk.len() > limit {
             return Err(app::too_large(limit));
         }
@@ -121,48 +221,64 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
 /// Header values must be visible ASCII; anything else (a model name with accents) is
 /// replaced rather than failing the whole response.
 fn header_safe(v: &str) -> String {
-    v.chars()
-        .map(|c| {
-            if c == '\t' || (' '..='~').contains(&c) {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(v.len());
+    push_header_safe(&mut out, v);
+    out
 }
 
-fn to_response(reply: Reply) -> worker::Result<Response> {
-    let headers = Headers::new();
-    for (k, v) in &reply.headers {
-        headers.append(k, &header_safe(v))?;
+fn push_header_safe(out: &mut String, v: &str) {
+    if v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+        out.push_str(v);
+        return;
     }
-    let builder = ResponseBuilder::new()
-        .with_status(reply.status)
-        .with_headers(headers);
-    Ok(match reply.body {
-        Body::Empty => builder.empty(),
-        Body::Full(bytes) => builder.fixed(bytes),
-        Body::Stream(s) => {
-            builder.from_stream(s.map_err(|e| worker::Error::RustError(e.to_string())))?
+    out.extend(v.chars().map(|c| {
+        if c == '\t' || (' '..='~').contains(&c) {
+            c
+        } else {
+            '?'
         }
-    })
+    }));
+}
+
+fn to_response(reply: Reply, request: &web_sys::Request) -> worker::Result<web_sys::Response> {
+    let body = match reply.body {
+        Body::Empty => None,
+        Body::Full(bytes) => Some(bytes),
+        Body::Stream(s) => {
+            let headers = Headers::new();
+            for (k, v) in &reply.headers {
+                headers.append(k, &header_safe(v))?;
+            }
+            let response = ResponseBuilder::new()
+                .with_status(reply.status)
+                .with_headers(headers)
+                .from_stream(
+                    EndOnDisconnect::new(s, request)
+                        .map_err(|e| worker::Error::RustError(e.to_string())),
+                )?;
+            return Ok(response.into());
+        }
+    };
+    let mut flat = String::new();
+    for (k, v) in &reply.headers {
+        flat.push_str(k);
+        flat.push('\0');
+        push_header_safe(&mut flat, v);
+        flat.push('\0');
+    }
+    edgellm_response(reply.status, &flat, body).map_err(worker::Error::from)
 }
 
 /// Handles one request.
-pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let ctx = std::rc::Rc::new(ctx);
     let started = js_sys::Date::now();
     let host = FetchHost::new();
-    let wenv = WorkerEnv(env.clone().into());
+    let wenv = WorkerEnv::new(env.clone().into());
     let head = Head {
         method: req.inner().method().to_ascii_uppercase(),
         path: req.path(),
-        headers: req
-            .headers()
-            .entries()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect(),
+        headers: split_headers(&edgellm_flat_headers(&req.headers().0)),
     };
     let request_id = app::request_id(head.header("x-request-id"), || host.random());
     if head.path == "/__edgellm/panic" {
@@ -222,5 +338,5 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
             request_id
         );
     }
-    to_response(reply)
+    to_response(reply, req.inner())
 }

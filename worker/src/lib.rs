@@ -16,6 +16,8 @@ pub mod keys;
 pub mod yaml;
 
 #[cfg(target_arch = "wasm32")]
+mod disconnect;
+#[cfg(target_arch = "wasm32")]
 mod edge;
 #[cfg(target_arch = "wasm32")]
 mod keys_edge;
@@ -28,6 +30,6 @@ async fn fetch(
     req: worker::Request,
     env: worker::Env,
     ctx: worker::Context,
-) -> worker::Result<worker::Response> {
+) -> worker::Result<worker::worker_sys::web_sys::Response> {
     edge::handle(req, env, ctx).await
 }

@@ -36,6 +36,7 @@ export async function startDocsGateway() {
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-09-01",
+    compatibilityFlags: ["enable_request_signal"], // as worker/wrangler.toml
     kvNamespaces: ["EDGELLM_KV"],
     durableObjects: { EDGELLM_COUNTERS: "SpendCounter" },
     assets: { directory: ASSETS, routerConfig: { has_user_worker: true } },

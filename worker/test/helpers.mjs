@@ -34,6 +34,7 @@ export async function startGateway({ config, vars = {} } = {}) {
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-09-01",
+    compatibilityFlags: ["enable_request_signal"], // as worker/wrangler.toml
     kvNamespaces: ["EDGELLM_KV"],
     bindings,
     cf: false,

@@ -53,6 +53,7 @@ before(async () => {
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-09-01",
+    compatibilityFlags: ["enable_request_signal"], // as worker/wrangler.toml
     kvNamespaces: ["EDGELLM_KV"],
     durableObjects: { EDGELLM_COUNTERS: "SpendCounter" },
     // EDGELLM_ACCESS_LOG: the per-request console line this test reads is opt-in.

@@ -91,6 +91,7 @@ export async function startKeysGateway({ generalSettings = "", extraConfig = "",
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-09-01",
+    compatibilityFlags: ["enable_request_signal"], // as worker/wrangler.toml
     kvNamespaces: ["EDGELLM_KV"],
     durableObjects: { EDGELLM_COUNTERS: "SpendCounter" },
     bindings: { ...vars, EDGELLM_CONFIG: config, MASTER: MASTER_KEY },

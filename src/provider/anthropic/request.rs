@@ -11,7 +11,9 @@
 use serde_json::{json, Map, Value};
 
 use crate::provider::{check_params, openai_compat::OPENAI_PARAMS, Target};
-use crate::types::{ChatRequest, Content, ContentPart, Message, ResponseFormat, Role, ToolChoice};
+use crate::types::{
+    ChatRequest, Content, ContentPart, Message, Put, ResponseFormat, Role, ToolChoice,
+};
 use crate::{Error, Result};
 
 /// Name of the tool that carries a JSON `response_format` (LiteLLM's `RESPONSE_FORMAT_TOOL_NAME`).
@@ -169,16 +171,16 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
 
     let model = target.model.as_str();
     let mut body = Map::new();
-    body.insert("model".into(), json!(model));
+    body.put("model", json!(model));
 
     let (system, rest): (Vec<&Message>, Vec<&Message>) = req
         .messages
         .iter()
         .partition(|m| matches!(m.role, Role::System | Role::Developer));
     let system_blocks = system_blocks(&system);
-    body.insert("messages".into(), Value::Array(convert_messages(&rest)?));
+    body.put("messages", Value::Array(convert_messages(&rest)?));
     if !system_blocks.is_empty() {
-        body.insert("system".into(), Value::Array(system_blocks));
+        body.put("system", Value::Array(system_blocks));
     }
 
     let mut tools: Vec<Value> = req
@@ -187,14 +189,11 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         .flatten()
         .map(|t| {
             let mut tool = Map::new();
-            tool.insert("name".into(), json!(t.function.name));
+            tool.put("name", json!(t.function.name));
             if let Some(d) = &t.function.description {
-                tool.insert("description".into(), json!(d));
+                tool.put("description", json!(d));
             }
-            tool.insert(
-                "input_schema".into(),
-                input_schema(t.function.parameters.as_ref()),
-            );
+            tool.put("input_schema", input_schema(t.function.parameters.as_ref()));
             Value::Object(tool)
         })
         .collect();
@@ -238,10 +237,10 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
     }
 
     if !tools.is_empty() {
-        body.insert("tools".into(), Value::Array(tools));
+        body.put("tools", Value::Array(tools));
     }
     if let Some(tc) = tool_choice {
-        body.insert("tool_choice".into(), tc);
+        body.put("tool_choice", tc);
     }
 
     let max_tokens = match req.output_limit() {
@@ -255,27 +254,27 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
             None => default_max_tokens(model),
         },
     };
-    body.insert("max_tokens".into(), json!(max_tokens));
+    body.put("max_tokens", json!(max_tokens));
     if let Some(t) = req.temperature {
-        body.insert("temperature".into(), json!(t));
+        body.put("temperature", json!(t));
     }
     if let Some(p) = req.top_p {
-        body.insert("top_p".into(), json!(p));
+        body.put("top_p", json!(p));
     }
     if let Some(stop) = &req.stop {
         let seqs = stop.to_vec();
         if !seqs.is_empty() {
-            body.insert("stop_sequences".into(), json!(seqs));
+            body.put("stop_sequences", json!(seqs));
         }
     }
     if let Some(user) = req.user.as_deref().filter(|u| valid_user_id(u)) {
-        body.insert("metadata".into(), json!({ "user_id": user }));
+        body.put("metadata", json!({ "user_id": user }));
     }
     if let Some(t) = thinking {
-        body.insert("thinking".into(), t);
+        body.put("thinking", t);
     }
     if let Some(oc) = output_config {
-        body.insert("output_config".into(), oc);
+        body.put("output_config", oc);
     }
     for key in &passthrough {
         if matches!(key.as_str(), "thinking" | "output_config") {
@@ -286,7 +285,7 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         }
     }
     if req.is_stream() {
-        body.insert("stream".into(), json!(true));
+        body.put("stream", json!(true));
     }
     Ok(Value::Object(body))
 }
@@ -319,7 +318,7 @@ fn input_schema(parameters: Option<&Value>) -> Value {
         Some(Value::Object(o)) => {
             let mut o = o.clone();
             if o.get("type").and_then(Value::as_str) != Some("object") {
-                o.insert("type".into(), json!("object"));
+                o.put("type", json!("object"));
                 o.entry("properties").or_insert_with(|| json!({}));
             }
             Value::Object(o)
@@ -434,8 +433,17 @@ fn user_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
     match &m.content {
         None => Ok(Vec::new()),
         Some(Content::Text(t)) => Ok(vec![json!({"type": "text", "text": t})]),
-        Some(Content::Parts(parts)) => parts.iter().map(|p| part_block(p, i)).collect(),
+        Some(Content::Parts(parts)) => part_blocks(parts, i),
     }
+}
+
+/// Every part as a block. A loop: each `collect::<Result<_>>` brings its own iterator adapters.
+fn part_blocks(parts: &[ContentPart], i: usize) -> Result<Vec<Value>> {
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        out.push(part_block(p, i)?);
+    }
+    Ok(out)
 }
 
 fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
@@ -490,12 +498,7 @@ fn tool_result_block(m: &Message, i: usize) -> Result<Value> {
     let content = match &m.content {
         None => json!(""),
         Some(Content::Text(t)) => json!(t),
-        Some(Content::Parts(parts)) => Value::Array(
-            parts
-                .iter()
-                .map(|p| part_block(p, i))
-                .collect::<Result<Vec<_>>>()?,
-        ),
+        Some(Content::Parts(parts)) => Value::Array(part_blocks(parts, i)?),
     };
     Ok(json!({"type": "tool_result", "tool_use_id": id, "content": content}))
 }

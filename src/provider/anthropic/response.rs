@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::request::RESPONSE_FORMAT_TOOL;
 use crate::http::{retry_after_ms, Headers};
 use crate::types::{
-    AssistantMessage, ChatResponse, Choice, FinishReason, FunctionCall, PromptTokensDetails,
+    AssistantMessage, ChatResponse, Choice, FinishReason, FunctionCall, PromptTokensDetails, Put,
     ToolCall, Usage,
 };
 use crate::{Error, ErrorKind, Result};
@@ -119,7 +119,7 @@ pub fn parse_message(body: &[u8], json_mode: bool, created: i64) -> Result<ChatR
     }
     let mut extra = Map::new();
     if !thinking_blocks.is_empty() {
-        extra.insert("thinking_blocks".into(), Value::Array(thinking_blocks));
+        extra.put("thinking_blocks", Value::Array(thinking_blocks));
     }
     let message = AssistantMessage {
         content: (!text.is_empty()).then_some(text),

@@ -24,7 +24,7 @@ use super::super::openai_format::{refuse_param, require_texts};
 use super::{base_model, invoke};
 use crate::http::{header, Headers, HttpRequest};
 use crate::provider::Target;
-use crate::types::{EmbeddingRequest, EmbeddingResponse};
+use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
 
 /// Cohere's `input_type` when the caller gives none (LiteLLM's
@@ -99,30 +99,27 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
                         .with_param("input"),
                 );
             };
-            body.insert("inputText".into(), Value::String(text.to_string()));
+            body.put("inputText", Value::String(text.to_string()));
             if let Some(d) = req.dimensions {
                 match fam {
                     Family::TitanV2 => {
-                        body.insert("dimensions".into(), d.into());
+                        body.put("dimensions", d.into());
                     }
                     Family::TitanMultimodal => {
-                        body.insert(
-                            "embeddingConfig".into(),
-                            json!({"outputEmbeddingLength": d}),
-                        );
+                        body.put("embeddingConfig", json!({"outputEmbeddingLength": d}));
                     }
                     _ => refuse_param(target, "dimensions")?,
                 }
             }
         }
         Family::Cohere => {
-            body.insert("texts".into(), serde_json::to_value(&texts)?);
+            body.put("texts", serde_json::to_value(&texts)?);
             let input_type = req
                 .extra_str("input_type")
                 .unwrap_or(COHERE_DEFAULT_INPUT_TYPE);
-            body.insert("input_type".into(), Value::String(input_type.into()));
+            body.put("input_type", Value::String(input_type.into()));
             if let Some(d) = req.dimensions {
-                body.insert("output_dimension".into(), d.into());
+                body.put("output_dimension", d.into());
             }
         }
     }

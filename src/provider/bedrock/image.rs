@@ -23,7 +23,7 @@ use super::super::openai_format::refuse_param;
 use super::{base_model, invoke};
 use crate::http::HttpRequest;
 use crate::provider::Target;
-use crate::types::{ImageRequest, ImageResponse};
+use crate::types::{ImageRequest, ImageResponse, Put};
 use crate::{Error, ErrorKind, Result};
 
 /// Which request shape a model id takes.
@@ -106,16 +106,13 @@ pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
     let mut body = Map::new();
     match fam {
         Family::StabilityXl => {
-            body.insert(
-                "text_prompts".into(),
-                json!([{"text": req.prompt, "weight": 1}]),
-            );
+            body.put("text_prompts", json!([{"text": req.prompt, "weight": 1}]));
             if let Some((w, h)) = dims {
-                body.insert("width".into(), w.into());
-                body.insert("height".into(), h.into());
+                body.put("width", w.into());
+                body.put("height", h.into());
             }
             if let Some(n) = req.n {
-                body.insert("samples".into(), n.into());
+                body.put("samples", n.into());
             }
             for (k, v) in &req.extra {
                 body.entry(k.clone()).or_insert_with(|| v.clone());
@@ -125,11 +122,11 @@ pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
             if req.count() > 1 {
                 refuse_param(target, "n")?;
             }
-            body.insert("prompt".into(), Value::String(req.prompt.clone()));
+            body.put("prompt", Value::String(req.prompt.clone()));
             if let (Some(s), Some((w, h))) = (size, dims) {
                 let r = stability_ratio(w, h)
                     .ok_or_else(|| bad_size(target, s, "no Stability aspect ratio matches"))?;
-                body.insert("aspect_ratio".into(), r.into());
+                body.put("aspect_ratio", r.into());
             }
             for (k, v) in &req.extra {
                 body.entry(k.clone()).or_insert_with(|| v.clone());
@@ -137,21 +134,21 @@ pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
         }
         Family::Titan => {
             let mut params = Map::new();
-            params.insert("text".into(), Value::String(req.prompt.clone()));
+            params.put("text", Value::String(req.prompt.clone()));
             let mut config = Map::new();
             if let Some(n) = req.n {
-                config.insert("numberOfImages".into(), n.into());
+                config.put("numberOfImages", n.into());
             }
             if let Some((w, h)) = dims {
-                config.insert("width".into(), w.into());
-                config.insert("height".into(), h.into());
+                config.put("width", w.into());
+                config.put("height", h.into());
             }
             match req.quality.as_deref() {
                 Some("hd" | "premium" | "high") => {
-                    config.insert("quality".into(), "premium".into());
+                    config.put("quality", "premium".into());
                 }
                 Some("standard" | "medium" | "low") => {
-                    config.insert("quality".into(), "standard".into());
+                    config.put("quality", "standard".into());
                 }
                 Some("auto") | None => {}
                 Some(_) => refuse_param(target, "quality")?,
@@ -170,10 +167,10 @@ pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
                     }
                 }
             }
-            body.insert("taskType".into(), "TEXT_IMAGE".into());
-            body.insert("textToImageParams".into(), Value::Object(params));
+            body.put("taskType", "TEXT_IMAGE".into());
+            body.put("textToImageParams", Value::Object(params));
             if !config.is_empty() {
-                body.insert("imageGenerationConfig".into(), Value::Object(config));
+                body.put("imageGenerationConfig", Value::Object(config));
             }
         }
     }

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::provider::anthropic::thinking_for_effort;
 use crate::provider::{check_params, openai_compat::OPENAI_PARAMS, Target};
-use crate::types::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
+use crate::types::{ChatRequest, Content, ContentPart, Message, Put, Role, ToolChoice};
 use crate::{Error, Result};
 
 /// Default name of the JSON `response_format` tool (a `json_schema` uses its own name).
@@ -108,10 +108,10 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         .messages
         .iter()
         .partition(|m| matches!(m.role, Role::System | Role::Developer));
-    body.insert("messages".into(), Value::Array(convert_messages(&rest)?));
+    body.put("messages", Value::Array(convert_messages(&rest)?));
     let sys = system_blocks(&system);
     if !sys.is_empty() {
-        body.insert("system".into(), Value::Array(sys));
+        body.put("system", Value::Array(sys));
     }
 
     let mut additional = Map::new();
@@ -134,9 +134,9 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
     if let Some(effort) = &req.reasoning_effort {
         match thinking_for_effort(effort, model)? {
             Some((thinking, output_config)) => {
-                additional.insert("thinking".into(), thinking);
+                additional.put("thinking", thinking);
                 if let Some(oc) = output_config {
-                    additional.insert("output_config".into(), oc);
+                    additional.put("output_config", oc);
                 }
             }
             None => {
@@ -160,13 +160,13 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
             .map(|b| (b as u32).saturating_add(THINKING_HEADROOM))
     });
     if let Some(n) = limit {
-        inference.insert("maxTokens".into(), json!(n));
+        inference.put("maxTokens", json!(n));
     }
     if let Some(t) = req.temperature {
-        inference.insert("temperature".into(), json!(t));
+        inference.put("temperature", json!(t));
     }
     if let Some(p) = req.top_p {
-        inference.insert("topP".into(), json!(p));
+        inference.put("topP", json!(p));
     }
     if let Some(stop) = &req.stop {
         let seqs: Vec<String> = stop
@@ -175,11 +175,11 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
             .filter(|s| !s.is_empty())
             .collect();
         if !seqs.is_empty() {
-            inference.insert("stopSequences".into(), json!(seqs));
+            inference.put("stopSequences", json!(seqs));
         }
     }
     if !inference.is_empty() {
-        body.insert("inferenceConfig".into(), Value::Object(inference));
+        body.put("inferenceConfig", Value::Object(inference));
     }
 
     let mut tools: Vec<Value> = req
@@ -216,17 +216,14 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
     }
     if !tools.is_empty() {
         let mut tc = Map::new();
-        tc.insert("tools".into(), Value::Array(tools));
+        tc.put("tools", Value::Array(tools));
         if let Some(choice) = tool_choice {
-            tc.insert("toolChoice".into(), choice);
+            tc.put("toolChoice", choice);
         }
-        body.insert("toolConfig".into(), Value::Object(tc));
+        body.put("toolConfig", Value::Object(tc));
     }
     if !additional.is_empty() {
-        body.insert(
-            "additionalModelRequestFields".into(),
-            Value::Object(additional),
-        );
+        body.put("additionalModelRequestFields", Value::Object(additional));
     }
     Ok(Value::Object(body))
 }
@@ -256,12 +253,12 @@ fn response_format_tool(req: &ChatRequest) -> Option<(String, Value, Option<Stri
 
 fn tool_spec(name: &str, description: Option<&str>, parameters: Option<Value>) -> Value {
     let mut spec = Map::new();
-    spec.insert("name".into(), json!(name));
+    spec.put("name", json!(name));
     if let Some(d) = description {
-        spec.insert("description".into(), json!(d));
+        spec.put("description", json!(d));
     }
     let schema = parameters.unwrap_or_else(|| json!({"type": "object", "properties": {}}));
-    spec.insert("inputSchema".into(), json!({ "json": schema }));
+    spec.put("inputSchema", json!({ "json": schema }));
     json!({ "toolSpec": spec })
 }
 

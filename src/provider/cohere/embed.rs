@@ -16,7 +16,7 @@ use super::super::openai_format::{refuse_param, require_texts};
 use super::DEFAULT_BASE;
 use crate::http::HttpRequest;
 use crate::provider::Target;
-use crate::types::{EmbeddingRequest, EmbeddingResponse};
+use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
 
 /// `input_type` when the caller gives none.
@@ -56,19 +56,19 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
         refuse_param(target, "user")?;
     }
     let mut body = Map::new();
-    body.insert("model".into(), Value::String(target.model.clone()));
-    body.insert("texts".into(), serde_json::to_value(texts)?);
-    body.insert(
-        "input_type".into(),
+    body.put("model", Value::String(target.model.clone()));
+    body.put("texts", serde_json::to_value(texts)?);
+    body.put(
+        "input_type",
         Value::String(
             req.extra_str("input_type")
                 .unwrap_or(DEFAULT_INPUT_TYPE)
                 .into(),
         ),
     );
-    body.insert("embedding_types".into(), json!(["float"]));
+    body.put("embedding_types", json!(["float"]));
     if let Some(d) = req.dimensions {
-        body.insert("output_dimension".into(), d.into());
+        body.put("output_dimension", d.into());
     }
     for (k, v) in &req.extra {
         body.entry(k.clone()).or_insert_with(|| v.clone());

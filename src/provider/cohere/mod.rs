@@ -25,8 +25,8 @@ use serde_json::{json, Map, Value};
 use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::http::{retry_after_ms, Headers, HttpRequest};
 use crate::types::{
-    AssistantMessage, ChatRequest, ChatResponse, Choice, Content, FinishReason, FunctionCall, Role,
-    ToolCall, ToolChoice, Usage,
+    AssistantMessage, ChatRequest, ChatResponse, Choice, Content, FinishReason, FunctionCall, Put,
+    Role, ToolCall, ToolChoice, Usage,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -93,8 +93,8 @@ fn bad(msg: String) -> Error {
 /// Builds the v2 request body.
 pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
     let mut body = Map::new();
-    body.insert("model".into(), json!(model));
-    body.insert("messages".into(), Value::Array(messages(req)?));
+    body.put("model", json!(model));
+    body.put("messages", Value::Array(messages(req)?));
 
     let mut tools = req.tools.clone().unwrap_or_default();
     match &req.tool_choice {
@@ -102,10 +102,10 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
         Some(ToolChoice::Mode(m)) => match m.as_str() {
             "auto" => {}
             "none" => {
-                body.insert("tool_choice".into(), json!("NONE"));
+                body.put("tool_choice", json!("NONE"));
             }
             "required" => {
-                body.insert("tool_choice".into(), json!("REQUIRED"));
+                body.put("tool_choice", json!("REQUIRED"));
             }
             other => {
                 return Err(Error::bad_request(format!(
@@ -125,7 +125,7 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
                 ))
                 .with_param("tool_choice"));
             }
-            body.insert("tool_choice".into(), json!("REQUIRED"));
+            body.put("tool_choice", json!("REQUIRED"));
         }
     }
     if !tools.is_empty() {
@@ -133,12 +133,12 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
             .iter()
             .map(|t| {
                 let mut f = Map::new();
-                f.insert("name".into(), json!(t.function.name));
+                f.put("name", json!(t.function.name));
                 if let Some(d) = &t.function.description {
-                    f.insert("description".into(), json!(d));
+                    f.put("description", json!(d));
                 }
-                f.insert(
-                    "parameters".into(),
+                f.put(
+                    "parameters",
                     t.function
                         .parameters
                         .clone()
@@ -147,7 +147,7 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
                 json!({"type": "function", "function": f})
             })
             .collect();
-        body.insert("tools".into(), Value::Array(tools));
+        body.put("tools", Value::Array(tools));
     }
 
     let mut put = |k: &str, v: Option<Value>| {
@@ -223,12 +223,12 @@ fn messages(req: &ChatRequest) -> Result<Vec<Value>> {
             Role::User => json!({"role": "user", "content": user_content(m.content.as_ref(), i)?}),
             Role::Assistant => {
                 let mut a = Map::new();
-                a.insert("role".into(), json!("assistant"));
+                a.put("role", json!("assistant"));
                 let t = text();
                 match m.tool_calls.as_deref().filter(|c| !c.is_empty()) {
                     Some(calls) => {
                         if !t.is_empty() {
-                            a.insert("tool_plan".into(), json!(t));
+                            a.put("tool_plan", json!(t));
                         }
                         let calls: Vec<Value> = calls
                             .iter()
@@ -237,10 +237,10 @@ fn messages(req: &ChatRequest) -> Result<Vec<Value>> {
                                     "name": c.function.name, "arguments": c.function.arguments}})
                             })
                             .collect();
-                        a.insert("tool_calls".into(), Value::Array(calls));
+                        a.put("tool_calls", Value::Array(calls));
                     }
                     None => {
-                        a.insert("content".into(), json!(t));
+                        a.put("content", json!(t));
                     }
                 }
                 Value::Object(a)

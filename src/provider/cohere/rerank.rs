@@ -13,7 +13,7 @@ use super::super::openai_format::refuse_param;
 use super::embed::post;
 use crate::http::HttpRequest;
 use crate::provider::Target;
-use crate::types::RerankRequest;
+use crate::types::{Put, RerankRequest};
 use crate::Result;
 
 /// The v2 rerank request.
@@ -27,17 +27,14 @@ pub fn request(req: &RerankRequest, target: &Target) -> Result<HttpRequest> {
         }
     }
     let mut body = Map::new();
-    body.insert("model".into(), Value::String(target.model.clone()));
-    body.insert("query".into(), Value::String(req.query.clone()));
-    body.insert(
-        "documents".into(),
-        serde_json::to_value(req.document_texts())?,
-    );
+    body.put("model", Value::String(target.model.clone()));
+    body.put("query", Value::String(req.query.clone()));
+    body.put("documents", serde_json::to_value(req.document_texts())?);
     if let Some(n) = req.top_n {
-        body.insert("top_n".into(), n.into());
+        body.put("top_n", n.into());
     }
     if let Some(n) = req.max_tokens_per_doc {
-        body.insert("max_tokens_per_doc".into(), n.into());
+        body.put("max_tokens_per_doc", n.into());
     }
     for (k, v) in &req.extra {
         body.entry(k.clone()).or_insert_with(|| v.clone());

@@ -15,7 +15,7 @@ use super::super::openai_format::require_texts;
 use super::{google_error, Gemini};
 use crate::http::HttpRequest;
 use crate::provider::Target;
-use crate::types::{EmbeddingRequest, EmbeddingResponse};
+use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
 
 /// Gemini's largest `requests` list per `batchEmbedContents` call.
@@ -33,7 +33,7 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
     };
     let mut common = Map::new();
     if let Some(d) = req.dimensions {
-        common.insert("outputDimensionality".into(), d.into());
+        common.put("outputDimensionality", d.into());
     }
     for (from, to) in [("task_type", "taskType"), ("title", "title")] {
         if let Some(v) = req.extra.get(from) {
@@ -44,8 +44,8 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
         .iter()
         .map(|t| {
             let mut r = Map::new();
-            r.insert("model".into(), Value::String(format!("models/{model}")));
-            r.insert("content".into(), json!({"parts": [{"text": t}]}));
+            r.put("model", Value::String(format!("models/{model}")));
+            r.put("content", json!({"parts": [{"text": t}]}));
             r.extend(common.clone());
             Value::Object(r)
         })
@@ -69,13 +69,16 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
         .get("embeddings")
         .and_then(Value::as_array)
         .ok_or_else(|| Error::decode("Gemini embeddings response has no `embeddings` array"))?;
-    let vectors = embeddings
-        .iter()
-        .map(|e| {
+    // A loop: `collect::<Result<_>>` brings its own copy of the iterator adapters.
+    let mut vectors = Vec::with_capacity(embeddings.len());
+    for e in embeddings {
+        vectors.push(
             serde_json::from_value::<Vec<f64>>(e.get("values").cloned().unwrap_or(Value::Null))
-                .map_err(|err| Error::decode(format!("Gemini embedding without `values`: {err}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
+                .map_err(|err| {
+                    Error::decode(format!("Gemini embedding without `values`: {err}"))
+                })?,
+        );
+    }
     let tokens = v
         .pointer("/usageMetadata/promptTokenCount")
         .and_then(Value::as_u64)

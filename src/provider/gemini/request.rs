@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use super::schema;
-use crate::types::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
+use crate::types::{ChatRequest, Content, ContentPart, Message, Put, Role, ToolChoice};
 use crate::{Error, Result};
 
 /// The OpenAI parameters (and LiteLLM's Gemini extras) that map onto `generateContent`.
@@ -60,9 +60,9 @@ pub fn split_tool_call_id(id: &str) -> (&str, Option<&str>) {
 pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
     let mut body = Map::new();
     let (system, contents) = convert_messages(&req.messages, model)?;
-    body.insert("contents".into(), Value::Array(contents));
+    body.put("contents", Value::Array(contents));
     if let Some(s) = system {
-        body.insert("systemInstruction".into(), s);
+        body.put("systemInstruction", s);
     }
     if let Some(tools) = &req.tools {
         let mut decls = Vec::new();
@@ -75,33 +75,33 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
                 .with_param("tools"));
             }
             let mut d = Map::new();
-            d.insert("name".into(), Value::String(t.function.name.clone()));
+            d.put("name", Value::String(t.function.name.clone()));
             if let Some(desc) = &t.function.description {
-                d.insert("description".into(), Value::String(desc.clone()));
+                d.put("description", Value::String(desc.clone()));
             }
             if let Some(p) = &t.function.parameters {
                 if let Some(p) = schema::function_parameters(p)? {
-                    d.insert("parameters".into(), p);
+                    d.put("parameters", p);
                 }
             }
             decls.push(Value::Object(d));
         }
         if !decls.is_empty() {
-            body.insert("tools".into(), json!([{"functionDeclarations": decls}]));
+            body.put("tools", json!([{"functionDeclarations": decls}]));
         }
     }
     if let Some(tc) = &req.tool_choice {
-        body.insert("toolConfig".into(), tool_config(tc)?);
+        body.put("toolConfig", tool_config(tc)?);
     }
     let config = generation_config(req, model)?;
     if !config.is_empty() {
-        body.insert("generationConfig".into(), Value::Object(config));
+        body.put("generationConfig", Value::Object(config));
     }
     if let Some(s) = req.extra.get("safety_settings") {
-        body.insert("safetySettings".into(), s.clone());
+        body.put("safetySettings", s.clone());
     }
     if let Some(c) = req.extra.get("cached_content") {
-        body.insert("cachedContent".into(), c.clone());
+        body.put("cachedContent", c.clone());
     }
     Ok(Value::Object(body))
 }
@@ -169,12 +169,9 @@ fn generation_config(req: &ChatRequest, model: &str) -> Result<Map<String, Value
         }
     }
     if let Some(effort) = &req.reasoning_effort {
-        c.insert("thinkingConfig".into(), thinking_for_effort(effort, model)?);
+        c.put("thinkingConfig", thinking_for_effort(effort, model)?);
     } else if let Some(t) = req.extra.get("thinking") {
-        c.insert(
-            "thinkingConfig".into(),
-            thinking_for_anthropic_param(t, model),
-        );
+        c.put("thinkingConfig", thinking_for_anthropic_param(t, model));
     }
     Ok(c)
 }
@@ -234,16 +231,16 @@ fn thinking_for_anthropic_param(t: &Value, model: &str) -> Value {
     let budget = t.get("budget_tokens").and_then(Value::as_i64);
     let mut out = Map::new();
     if is_gemini_3(model) {
-        out.insert(
-            "includeThoughts".into(),
+        out.put(
+            "includeThoughts",
             Value::Bool(enabled && budget.is_some_and(|b| b != 0)),
         );
     } else {
         if enabled && budget != Some(0) {
-            out.insert("includeThoughts".into(), Value::Bool(true));
+            out.put("includeThoughts", Value::Bool(true));
         }
         if let Some(b) = budget {
-            out.insert("thinkingBudget".into(), Value::from(b));
+            out.put("thinkingBudget", Value::from(b));
         }
     }
     Value::Object(out)
@@ -424,9 +421,9 @@ fn media_part(url: &str, hint: Option<&str>) -> std::result::Result<Value, Strin
     }
     let mut fd = Map::new();
     if let Some(m) = hint.or_else(|| mime_from_extension(url)) {
-        fd.insert("mimeType".into(), Value::String(m.into()));
+        fd.put("mimeType", Value::String(m.into()));
     }
-    fd.insert("fileUri".into(), Value::String(url.into()));
+    fd.put("fileUri", Value::String(url.into()));
     Ok(json!({ "fileData": fd }))
 }
 
@@ -489,8 +486,8 @@ fn assistant_parts(
         let (bare, sig) = split_tool_call_id(&c.id);
         call_names.insert(bare.to_string(), c.function.name.clone());
         let mut part = Map::new();
-        part.insert(
-            "functionCall".into(),
+        part.put(
+            "functionCall",
             json!({"name": c.function.name, "args": args}),
         );
         let sig = match sig {
@@ -500,7 +497,7 @@ fn assistant_parts(
             None => None,
         };
         if let Some(s) = sig {
-            part.insert("thoughtSignature".into(), Value::String(s.into()));
+            part.put("thoughtSignature", Value::String(s.into()));
         }
         out.push(Value::Object(part));
     }

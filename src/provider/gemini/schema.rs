@@ -22,6 +22,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::types::Put;
 use crate::{Error, Result};
 
 /// Deeper than this is almost certainly a runaway expansion.
@@ -101,7 +102,7 @@ pub fn function_parameters(schema: &Value) -> Result<Option<Value>> {
     if !o.contains_key("type") && !o.contains_key("anyOf") {
         // Function parameters are always an object (Gemini: "parameters schema should be of
         // type OBJECT", LiteLLM #18442).
-        o.insert("type".into(), Value::String("OBJECT".into()));
+        o.put("type", Value::String("OBJECT".into()));
     }
     let no_props = o
         .get("properties")
@@ -156,12 +157,12 @@ impl Cx<'_> {
         if !out.contains_key("example") {
             if let Some(Value::Array(ex)) = obj.get("examples") {
                 if let Some(first) = ex.first() {
-                    out.insert("example".into(), first.clone());
+                    out.put("example", first.clone());
                 }
             }
         }
         if obj.get("nullable").and_then(Value::as_bool) == Some(true) {
-            out.insert("nullable".into(), Value::Bool(true));
+            out.put("nullable", Value::Bool(true));
         }
 
         // Types.
@@ -177,7 +178,7 @@ impl Cx<'_> {
         };
         if types.iter().any(|t| t == "null") {
             types.retain(|t| t != "null");
-            out.insert("nullable".into(), Value::Bool(true));
+            out.put("nullable", Value::Bool(true));
         }
 
         // Object keywords.
@@ -194,10 +195,10 @@ impl Cx<'_> {
                         .cloned()
                         .collect();
                     if !req.is_empty() {
-                        out.insert("required".into(), Value::Array(req));
+                        out.put("required", Value::Array(req));
                     }
                 }
-                out.insert("properties".into(), Value::Object(converted));
+                out.put("properties", Value::Object(converted));
             }
             if types.is_empty() {
                 types.push("object".into());
@@ -215,7 +216,7 @@ impl Cx<'_> {
             _ => None,
         };
         if let Some(items) = items {
-            out.insert("items".into(), items);
+            out.put("items", items);
             if types.is_empty() {
                 types.push("array".into());
             }
@@ -230,11 +231,11 @@ impl Cx<'_> {
         if let Some(vals) = &mut values {
             if vals.iter().any(Value::is_null) {
                 vals.retain(|v| !v.is_null());
-                out.insert("nullable".into(), Value::Bool(true));
+                out.put("nullable", Value::Bool(true));
             }
             let numeric_type = types.iter().any(|t| t != "string");
             if !vals.is_empty() && vals.iter().all(Value::is_string) && !numeric_type {
-                out.insert("enum".into(), Value::Array(vals.clone()));
+                out.put("enum", Value::Array(vals.clone()));
                 if types.is_empty() {
                     types.push("string".into());
                 }
@@ -260,7 +261,7 @@ impl Cx<'_> {
                         | ("integer", "int32" | "int64")
                 );
             if ok {
-                out.insert("format".into(), Value::String(f.into()));
+                out.put("format", Value::String(f.into()));
             } else {
                 notes.push(format!("Format: {f}."));
             }
@@ -278,13 +279,13 @@ impl Cx<'_> {
                 .and_then(Value::as_str)
                 .map(|d| format!("{d} {}", notes.join(" ")))
                 .unwrap_or_else(|| notes.join(" "));
-            out.insert("description".into(), Value::String(desc));
+            out.put("description", Value::String(desc));
         }
 
         let mut out = match types.len() {
             0 => out,
             1 => {
-                out.insert("type".into(), Value::String(types[0].to_ascii_uppercase()));
+                out.put("type", Value::String(types[0].to_ascii_uppercase()));
                 out
             }
             _ => split_types(out, &types),
@@ -314,7 +315,7 @@ impl Cx<'_> {
             }
         }
         if nullable {
-            out.insert("nullable".into(), Value::Bool(true));
+            out.put("nullable", Value::Bool(true));
         }
         if conv
             .iter()
@@ -340,26 +341,27 @@ impl Cx<'_> {
                     // Marked on each branch too: that is the shape Vertex's docs show.
                     for c in &mut conv {
                         if let Value::Object(o) = c {
-                            o.insert("nullable".into(), Value::Bool(true));
+                            o.put("nullable", Value::Bool(true));
                         }
                     }
                 }
-                out.insert("anyOf".into(), Value::Array(conv));
+                out.put("anyOf", Value::Array(conv));
             }
         }
         Ok(out)
     }
 
     fn any_of(&mut self, branches: &[Value], depth: usize) -> Result<Value> {
-        let mut conv = branches
-            .iter()
-            .map(|b| self.convert(b, depth + 1))
-            .collect::<Result<Vec<_>>>()?;
+        // A loop: `collect::<Result<_>>` brings its own copy of the iterator adapters.
+        let mut conv = Vec::with_capacity(branches.len());
+        for b in branches {
+            conv.push(self.convert(b, depth + 1)?);
+        }
         Ok(if conv.len() == 1 {
             conv.pop().expect("one")
         } else {
             let mut m = Map::new();
-            m.insert("anyOf".into(), Value::Array(conv));
+            m.put("anyOf", Value::Array(conv));
             Value::Object(m)
         })
     }
@@ -381,12 +383,12 @@ impl Cx<'_> {
             // cut off to its bare type.
             let mut cut = Map::new();
             if let Some(t) = target.get("type").and_then(Value::as_str) {
-                cut.insert("type".into(), Value::String(t.to_ascii_uppercase()));
+                cut.put("type", Value::String(t.to_ascii_uppercase()));
             } else if target.get("properties").is_some() {
-                cut.insert("type".into(), Value::String("OBJECT".into()));
+                cut.put("type", Value::String("OBJECT".into()));
             }
             if let Some(d) = target.get("description") {
-                cut.insert("description".into(), d.clone());
+                cut.put("description", d.clone());
             }
             cut
         } else {
@@ -418,7 +420,7 @@ fn split_types(mut out: Map<String, Value>, types: &[String]) -> Map<String, Val
     for t in types {
         let upper = t.to_ascii_uppercase();
         let mut b = Map::new();
-        b.insert("type".into(), Value::String(upper.clone()));
+        b.put("type", Value::String(upper.clone()));
         for (k, v) in &out {
             let owner = belongs_to(k);
             let numeric = upper == "INTEGER" || upper == "NUMBER";
@@ -432,11 +434,11 @@ fn split_types(mut out: Map<String, Value>, types: &[String]) -> Map<String, Val
     if out.get("nullable") == Some(&Value::Bool(true)) {
         for b in &mut branches {
             if let Value::Object(o) = b {
-                o.insert("nullable".into(), Value::Bool(true));
+                o.put("nullable", Value::Bool(true));
             }
         }
     }
-    out.insert("anyOf".into(), Value::Array(branches));
+    out.put("anyOf", Value::Array(branches));
     out
 }
 

@@ -17,7 +17,7 @@ use super::{model_prefix, require_bearer, Family};
 use crate::http::HttpRequest;
 use crate::provider::gemini::google_error;
 use crate::provider::Target;
-use crate::types::{EmbeddingRequest, EmbeddingResponse};
+use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
 
 /// Most instances per `:predict` call for `model`.
@@ -43,22 +43,22 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
         .iter()
         .map(|t| {
             let mut i = Map::new();
-            i.insert("content".into(), Value::String(t.to_string()));
+            i.put("content", Value::String(t.to_string()));
             if let Some(v) = task {
-                i.insert("task_type".into(), v.clone());
+                i.put("task_type", v.clone());
             }
             if let Some(v) = title {
-                i.insert("title".into(), v.clone());
+                i.put("title", v.clone());
             }
             Value::Object(i)
         })
         .collect();
     let mut parameters = Map::new();
     if let Some(d) = req.dimensions {
-        parameters.insert("outputDimensionality".into(), d.into());
+        parameters.put("outputDimensionality", d.into());
     }
     if let Some(v) = req.extra.get("auto_truncate") {
-        parameters.insert("autoTruncate".into(), v.clone());
+        parameters.put("autoTruncate", v.clone());
     }
     let mut body = json!({ "instances": instances });
     if !parameters.is_empty() {

@@ -19,7 +19,7 @@ use super::{model_prefix, require_bearer, Family};
 use crate::http::HttpRequest;
 use crate::provider::gemini::google_error;
 use crate::provider::Target;
-use crate::types::{ImageData, ImageRequest, ImageResponse};
+use crate::types::{ImageData, ImageRequest, ImageResponse, Put};
 use crate::{Error, ErrorKind, Result};
 
 /// Imagen's aspect ratio for an OpenAI `size`.
@@ -55,7 +55,7 @@ pub fn body(req: &ImageRequest, target: &Target) -> Result<Value> {
         }
     }
     let mut parameters = Map::new();
-    parameters.insert("sampleCount".into(), req.count().into());
+    parameters.put("sampleCount", req.count().into());
     if let Some(size) = req.size.as_deref().filter(|s| *s != "auto") {
         let ratio = aspect_ratio(size).ok_or_else(|| {
             Error::new(
@@ -67,7 +67,7 @@ pub fn body(req: &ImageRequest, target: &Target) -> Result<Value> {
             )
             .with_param("size")
         })?;
-        parameters.insert("aspectRatio".into(), ratio.into());
+        parameters.put("aspectRatio", ratio.into());
     }
     for (k, v) in &req.extra {
         parameters.entry(k.clone()).or_insert_with(|| v.clone());

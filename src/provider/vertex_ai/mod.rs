@@ -28,7 +28,7 @@ use super::gemini::{self, GeminiStream};
 use super::{anthropic, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::auth::google::Credentials;
 use crate::http::{Headers, HttpRequest};
-use crate::types::{ChatRequest, ChatResponse};
+use crate::types::{ChatRequest, ChatResponse, Put};
 use crate::{Error, ErrorKind, Result};
 
 /// The `anthropic_version` Vertex expects in Claude request bodies.
@@ -189,8 +189,8 @@ impl VertexAi {
         if let Value::Object(o) = &mut body {
             // Vertex takes the model from the URL and the API version from the body.
             o.remove("model");
-            o.insert(
-                "anthropic_version".into(),
+            o.put(
+                "anthropic_version",
                 Value::String(VERTEX_ANTHROPIC_VERSION.into()),
             );
         }

@@ -20,7 +20,7 @@ use edgellm::config::ProxyConfig;
 use edgellm::router::Router;
 use edgellm::{Env, Error, ErrorKind, Host};
 
-pub use reply::{Body, Reply};
+pub use reply::{Body, ByteStream, Reply};
 use routes::{Endpoint, Matched};
 
 /// Default request body cap (LiteLLM's `max_request_size_mb` overrides it).
@@ -392,15 +392,16 @@ pub fn request_id(incoming: Option<&str>, mut random: impl FnMut() -> f64) -> St
     }
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(HEX[usize::from(b >> 4)] as char);
+        id.push(HEX[usize::from(b & 0x0f)] as char);
+    }
+    id
 }
 
 #[cfg(test)]

@@ -53,10 +53,18 @@ impl std::fmt::Debug for Reply {
 impl Reply {
     /// A JSON reply.
     pub fn json(status: u16, value: &Value) -> Self {
+        Self::json_bytes(
+            status,
+            serde_json::to_vec(value).expect("a Value always serializes"),
+        )
+    }
+
+    /// A JSON reply from already serialized bytes.
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Self {
         Self {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
-            body: Body::Full(serde_json::to_vec(value).expect("a Value always serializes")),
+            body: Body::Full(body),
             meter: None,
         }
     }

@@ -5,7 +5,8 @@
 //! Events are produced when the upstream delivers the bytes for them, and every event that one
 //! upstream read completes goes out in one buffer (one write to the client, not one per chunk):
 //! nothing is held beyond that read, and dropping this stream (client gone) drops the upstream
-//! body, which aborts the upstream request.
+//! body, which aborts the upstream request. A chunk that still has the JSON text it arrived as
+//! (an OpenAI-format upstream, nothing rewritten) is written as that text, not serialized again.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -13,6 +14,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use serde::Serialize;
 
+use edgellm::stream::EncodeJson;
 use edgellm::Error;
 
 /// SSE encoder over a stream of serializable chunks.
@@ -48,7 +50,7 @@ pub const DONE: &[u8] = b"data: [DONE]\n\n";
 impl<S, T> Stream for Sse<S>
 where
     S: Stream<Item = Result<T, Error>> + Unpin,
-    T: Serialize,
+    T: EncodeJson,
 {
     type Item = Result<Vec<u8>, Error>;
 
@@ -70,7 +72,7 @@ where
                 }
                 Poll::Ready(Some(Ok(chunk))) => {
                     buf.extend_from_slice(b"data: ");
-                    serde_json::to_writer(&mut buf, &chunk).expect("chunks serialize");
+                    chunk.encode_json(&mut buf).expect("chunks serialize");
                     buf.extend_from_slice(b"\n\n");
                     if buf.len() >= 64 * 1024 {
                         return Poll::Ready(Some(Ok(buf)));
@@ -130,6 +132,25 @@ mod tests {
         let items: Vec<Vec<u8>> =
             futures_executor::block_on(s.map(Result::unwrap).collect::<Vec<_>>());
         assert_eq!(items.len(), 1, "{items:?}");
+    }
+
+    #[test]
+    fn chunks_go_out_as_their_wire_text_when_they_have_it() {
+        use edgellm::types::{ChatChunk, WireJson};
+        let text = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}"#;
+        let plain: ChatChunk = serde_json::from_str(text).unwrap();
+        let mut with_text = plain.clone();
+        with_text.wire = WireJson::new(text);
+        let out = collect(Sse::new(
+            stream::iter(vec![Ok(with_text), Ok(plain.clone())]),
+            vec![],
+        ));
+        let serialized = serde_json::to_string(&plain).unwrap();
+        assert_ne!(serialized, text);
+        assert_eq!(
+            out,
+            format!("data: {text}\n\ndata: {serialized}\n\ndata: [DONE]\n\n")
+        );
     }
 
     #[test]

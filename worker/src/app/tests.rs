@@ -481,6 +481,15 @@ fn request_ids() {
         n
     });
     assert_ne!(a, request_id(None, || 0.7));
+    // The UUIDv4 layout: version nibble 4, variant bits 10, dashes after 8/12/16/20 digits.
+    assert_eq!(
+        request_id(None, || 0.5),
+        "80000000-8000-4000-8000-000080000000"
+    );
+    assert_eq!(
+        request_id(None, || 0.999_999_999),
+        "fffffffb-ffff-4ffb-bfff-fffbfffffffb"
+    );
 }
 
 #[test]

@@ -1,0 +1,138 @@
+//! A JS promise's settlement as a Rust future, without a Rust closure per promise.
+//!
+//! `JsFuture` makes two `Closure`s per promise which, with its state, keep each other alive until
+//! the promise settles: a promise that never settles leaks them for good, even once the
+//! `JsFuture` is dropped. workerd never settles the pending body read of a request whose client
+//! went away, so every disconnect leaked a pair. Here the two callbacks exist once per thread;
+//! each promise gets them bound to its id (`Function.prototype.bind`, a JS object that the JS GC
+//! frees with the promise), and its result lands in a slot table. A dropped [`Settled`] removes
+//! its slot, so a late settlement finds nothing and is ignored.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `Promise`, with untyped `then`/`catch` (js-sys types them per callback signature).
+    type Thenable;
+    #[wasm_bindgen(method)]
+    fn then(this: &Thenable, on_ok: &JsValue, on_err: &JsValue) -> JsValue;
+    #[wasm_bindgen(method)]
+    fn catch(this: &Thenable, on_err: &JsValue) -> JsValue;
+
+    /// A settle callback, bound to a promise's id.
+    type Callback;
+    #[wasm_bindgen(method)]
+    fn bind(this: &Callback, this_arg: &JsValue, id: u32) -> JsValue;
+}
+
+#[derive(Default)]
+struct Slot {
+    result: Option<Result<JsValue, JsValue>>,
+    waker: Option<Waker>,
+}
+
+type Settle = Closure<dyn FnMut(u32, JsValue)>;
+
+thread_local! {
+    /// Promises being waited for, by id.
+    static SLOTS: RefCell<HashMap<u32, Slot>> = RefCell::new(HashMap::new());
+    static NEXT_ID: Cell<u32> = const { Cell::new(0) };
+    /// The fulfil and reject callbacks, made once for the life of the instance.
+    static SETTLE: (Settle, Settle) = (
+        Closure::new(|id: u32, v: JsValue| settle(id, Ok(v))),
+        Closure::new(|id: u32, e: JsValue| settle(id, Err(e))),
+    );
+    /// One do-nothing rejection handler for every promise whose rejection is expected.
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
+}
+
+fn settle(id: u32, result: Result<JsValue, JsValue>) {
+    let waker = SLOTS.with(|s| {
+        let mut s = s.borrow_mut();
+        let slot = s.get_mut(&id)?;
+        slot.result = Some(result);
+        slot.waker.take()
+    });
+    // Woken outside the borrow: a waker may poll right away.
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
+/// Marks `promise`'s rejection as handled (no unhandled-rejection report, which ends a Node
+/// process by default), for a rejection that is expected and of no interest.
+pub(crate) fn ignore_rejection(promise: &Promise) {
+    IGNORE.with(|f| {
+        promise.unchecked_ref::<Thenable>().catch(f.as_ref());
+    });
+}
+
+/// The settlement of a promise: `Ok` with the value it fulfilled with, `Err` with the reason it
+/// was rejected with. Dropping it stops waiting and frees everything Rust held for it.
+pub(crate) struct Settled {
+    id: u32,
+}
+
+impl Settled {
+    pub(crate) fn new(promise: &Promise) -> Self {
+        let id = SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            // Ids wrap after 2^32 promises; skip any still waited for.
+            let mut id = NEXT_ID.get();
+            while s.contains_key(&id) {
+                id = id.wrapping_add(1);
+            }
+            NEXT_ID.set(id.wrapping_add(1));
+            s.insert(id, Slot::default());
+            id
+        });
+        // `then` never calls its callbacks synchronously, so no borrow of SLOTS is re-entered.
+        SETTLE.with(|(ok, err)| {
+            let bound = |c: &Settle| {
+                c.as_ref()
+                    .unchecked_ref::<Callback>()
+                    .bind(&JsValue::UNDEFINED, id)
+            };
+            promise
+                .unchecked_ref::<Thenable>()
+                .then(&bound(ok), &bound(err));
+        });
+        Self { id }
+    }
+}
+
+impl Future for Settled {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // What leaves the table is dropped after the borrow ends: dropping a waker can drop its
+        // task, whose future may hold another `Settled`.
+        let (poll, _leftover) = SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            // No slot: polled again after it completed, which a future need not support.
+            let Some(slot) = s.get_mut(&self.id) else {
+                return (Poll::Pending, None);
+            };
+            match slot.result.take() {
+                Some(r) => (Poll::Ready(r), s.remove(&self.id).and_then(|s| s.waker)),
+                None => (Poll::Pending, slot.waker.replace(cx.waker().clone())),
+            }
+        });
+        poll
+    }
+}
+
+impl Drop for Settled {
+    fn drop(&mut self) {
+        // Dropped after the borrow ends (see `poll`).
+        let _slot = SLOTS.with(|s| s.borrow_mut().remove(&self.id));
+    }
+}
