@@ -116,6 +116,18 @@ for target in web node; do
   rm -rf "pkg/$target.old"
 done
 
+# Node's entry as one module (pkg/node-entry.js says why); without esbuild (no `npm ci`), the
+# entry is copied as it is, which works the same, only slower to load.
+ESBUILD=node_modules/.bin/esbuild
+if [ -x "$ESBUILD" ]; then
+  "$ESBUILD" pkg/node-entry.js --bundle --format=esm --platform=node --target=node20 \
+    --log-level=warning --outfile=pkg/node.js.tmp
+else
+  echo "build-pkg.sh: esbuild not installed (npm ci): pkg/node.js is the unbundled entry" >&2
+  cp pkg/node-entry.js pkg/node.js.tmp
+fi
+mv pkg/node.js.tmp pkg/node.js
+
 br=$(node -e 'const z=require("zlib");process.stdout.write(String(z.brotliCompressSync(require("fs").readFileSync(process.argv[1]),{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length))' pkg/web/edgellm_bg.wasm)
 printf 'pkg/web/edgellm_bg.wasm: %d bytes raw, %d gzip -9, %d brotli -11 (std from source: %s; cargo output %s)\n' \
   "$(wc -c <pkg/web/edgellm_bg.wasm)" "$(gz pkg/web/edgellm_bg.wasm)" "$br" "$([ "$build_std" = 1 ] && echo yes || echo no)" "$WASM"

@@ -4,6 +4,19 @@ import assert from "node:assert/strict";
 /** The package, loaded through its Node entry point (what `import "edgellm"` resolves to in Node). */
 export const sdk = await import("../../pkg/node.js");
 
+/**
+ * The wasm-bindgen module itself (pkg/web/edgellm.js), instantiated: its raw exports (Router,
+ * callbacks, logging, cost helpers) under the package's JS layer. pkg/node.js is a bundle with
+ * its own copy of this glue, so this is a second, independent instance: state set here (env,
+ * callbacks) does not reach `sdk`.
+ */
+export async function rawWasm() {
+  const wasm = await import("../../pkg/web/edgellm.js");
+  const { readFileSync } = await import("node:fs");
+  wasm.initSync({ module: readFileSync(new URL("../../pkg/web/edgellm_bg.wasm", import.meta.url)) });
+  return wasm;
+}
+
 /** Environment variable names a provider might read; cleared around each test. */
 const PROVIDER_VAR = /(_API_KEY|_KEY|_TOKEN|_API_BASE|_BASE_URL|_BASE|_API_VERSION|_ENDPOINT|_REGION|_REGION_NAME|_PROJECT|_LOCATION|_CREDENTIALS)$|^(AWS|VERTEX|GOOGLE|AZURE)_/;
 

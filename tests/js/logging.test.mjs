@@ -12,10 +12,10 @@ import { after, before, beforeEach, describe, test } from "node:test";
 
 import { startMockServer } from "../mock/server.mjs";
 import { startIngestServer, ingestEnv, assertDelivered, SERVICES, CALLBACK } from "../mock/ingest.mjs";
-import "./helpers.mjs";
+import { rawWasm } from "./helpers.mjs";
 
-// The wasm-bindgen module the package loaded (Router, callbacks and logging are its exports).
-const wasm = await import("../../pkg/web/edgellm.js");
+// The wasm-bindgen module (Router, callbacks and logging are its exports).
+const wasm = await rawWasm();
 const { Router, setCallbacks, setEnv, setLoggingSettings, flushLogging } = wasm;
 
 const okBody = {

@@ -6,11 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 
 import { startMockServer } from "../mock/server.mjs";
-import { sdk } from "./helpers.mjs";
+import { rawWasm, sdk } from "./helpers.mjs";
 
-// The wasm-bindgen module the package loaded (Router and the cost helpers are its exports;
-// helpers.mjs imported the package, which instantiated it: there is one copy, pkg/web/).
-const wasm = await import("../../pkg/web/edgellm.js");
+// The wasm-bindgen module (Router and the cost helpers are its exports).
+const wasm = await rawWasm();
 const { Router, BudgetManager, completionCost, costPerToken, getModelInfo, registerModel, setCallbacks } = wasm;
 
 const messages = [{ role: "user", content: "Hello" }];
