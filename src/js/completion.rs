@@ -12,8 +12,7 @@ use super::callbacks::{Facts, LogCall, Logged};
 use super::env::JsEnv;
 use super::error::to_js;
 use super::respond::{hidden_params, json_err, params_json, with_hidden};
-use super::stream::{ChunkStream, StreamEnd};
-use crate::accumulate::Accumulator;
+use super::stream::ChunkStream;
 use crate::engine::{self, Completion};
 use crate::options;
 use crate::router::RouteInfo;
@@ -86,7 +85,11 @@ pub async fn completion_stream(params: JsValue) -> Result<ChunkStream, JsValue> 
         log.failure(&e, None, None);
         to_js(e)
     })?;
-    let hidden = hidden_params(&started.meta, None, None).to_string();
-    let end = StreamEnd::<Accumulator>::new(started.meta, opts, None, log);
-    Ok(ChunkStream::new(started.stream, end, hidden))
+    Ok(ChunkStream::new(
+        started.stream,
+        started.meta,
+        opts,
+        None,
+        log,
+    ))
 }

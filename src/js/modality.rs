@@ -8,12 +8,11 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::accumulate::TextAccumulator;
 use super::callbacks::LogCall;
 use super::env::JsEnv;
 use super::error::to_js;
-use super::respond::{hidden_params, params_json, run, Call, Done, Export};
-use super::stream::{ChunkStream, StreamEnd};
+use super::respond::{params_json, run, Call, Done, Export};
+use super::stream::ChunkStream;
 use crate::modality;
 use crate::router::modality::{
     Embeddings, Endpoint, Images, Moderations, Reranks, TextCompletions,
@@ -106,9 +105,13 @@ pub async fn text_completion_stream(params: JsValue) -> Result<ChunkStream, JsVa
         log.failure(&e, None, None);
         to_js(e)
     })?;
-    let hidden = hidden_params(&started.meta, None, None).to_string();
-    let end = StreamEnd::<TextAccumulator>::new(started.meta, opts, None, log);
-    Ok(ChunkStream::new(started.stream, end, hidden))
+    Ok(ChunkStream::new(
+        started.stream,
+        started.meta,
+        opts,
+        None,
+        log,
+    ))
 }
 
 /// Moderation (LiteLLM's `moderation`): `{ input, model? }` (OpenAI's

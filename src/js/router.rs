@@ -5,16 +5,14 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
-use super::accumulate::TextAccumulator;
 use super::callbacks::LogCall;
 use super::completion::finish_chat;
 use super::cost::{from_json, to_json};
 use super::env::JsEnv;
 use super::error::to_js;
 use super::modality::export;
-use super::respond::{hidden_params, run, Call, Done};
-use super::stream::{ChunkStream, StreamEnd};
-use crate::accumulate::Accumulator;
+use super::respond::{run, Call, Done};
+use super::stream::ChunkStream;
 use crate::router::modality::{
     Embeddings, Endpoint, Images, Moderations, Reranks, TextCompletions,
 };
@@ -117,14 +115,14 @@ impl JsRouter {
                     log.failure(&e, None, None);
                     to_js(e)
                 })?;
-            let hidden = hidden_params(&started.meta, Some(&started.route), None).to_string();
-            let end = StreamEnd::<Accumulator>::new(
+            Ok(ChunkStream::new(
+                started.stream,
                 started.meta,
                 started.options,
                 Some(started.route),
                 log,
-            );
-            Ok(ChunkStream::new(started.stream, end, hidden).into())
+            )
+            .into())
         })
     }
 
@@ -176,14 +174,14 @@ impl JsRouter {
                     log.failure(&e, None, None);
                     to_js(e)
                 })?;
-            let hidden = hidden_params(&started.meta, Some(&started.route), None).to_string();
-            let end = StreamEnd::<TextAccumulator>::new(
+            Ok(ChunkStream::new(
+                started.stream,
                 started.meta,
                 started.options,
                 Some(started.route),
                 log,
-            );
-            Ok(ChunkStream::new(started.stream, end, hidden).into())
+            )
+            .into())
         })
     }
 

@@ -17,6 +17,7 @@ use wasm_bindgen::prelude::*;
 use super::accumulate::TextAccumulator;
 use super::callbacks::{now_ms, Facts, LogCall, Logged};
 use super::error::to_js;
+use super::respond::hidden_params;
 use crate::accumulate::Accumulator;
 use crate::cost::{self, Usd};
 use crate::engine::CallMeta;
@@ -268,9 +269,17 @@ impl std::fmt::Debug for ChunkStream {
 }
 
 impl ChunkStream {
-    /// A handle over `stream`; `end` prices it and runs its callbacks when it ends.
-    /// `hidden_params` is `_hidden_params` as JSON text.
-    pub(crate) fn new<S: Chunks>(stream: S, end: StreamEnd<S::Acc>, hidden_params: String) -> Self {
+    /// A handle over a started call's `stream`: `_hidden_params` say where it went (`route`
+    /// for routed calls), and at its end it is priced with `options` and `log`'s callbacks run.
+    pub(crate) fn new<S: Chunks>(
+        stream: S,
+        meta: CallMeta,
+        options: CallOptions,
+        route: Option<RouteInfo>,
+        log: LogCall,
+    ) -> Self {
+        let hidden_params = hidden_params(&meta, route.as_ref(), None).to_string();
+        let end = StreamEnd::<S::Acc>::new(meta, options, route, log);
         let response_cost = end.cost.clone();
         let source = Watched {
             stream,
