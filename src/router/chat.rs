@@ -149,24 +149,51 @@ struct StreamOut {
 
 impl RouteOutput for StreamOut {}
 
-/// The chunks of a routed stream: the first chunk (already received while routing), then the
-/// rest. Ends after the last chunk or one error.
-pub struct RouterStream {
-    first: Option<ChatChunk>,
-    rest: ChatStream,
-    shared: Rc<StreamShared>,
+/// The chunks of a routed stream (chat: [`RouterStream`]; text completion:
+/// [`super::RouterTextStream`]): the first one, already received while routing, then the rest.
+/// Ends after the last chunk or one error.
+pub struct RoutedChunks<S: Stream> {
+    first: Option<S::Item>,
+    rest: S,
+    pub(super) shared: Rc<StreamShared>,
 }
 
-impl std::fmt::Debug for RouterStream {
+/// A routed chat stream.
+pub type RouterStream = RoutedChunks<ChatStream>;
+
+/// What a routed stream needs of the stream it wraps besides its chunks.
+pub trait UsageSoFar {
+    /// The usage reported so far (final after the end).
+    fn usage(&self) -> Option<&Usage>;
+}
+
+impl UsageSoFar for ChatStream {
+    fn usage(&self) -> Option<&Usage> {
+        ChatStream::usage(self)
+    }
+}
+
+impl<S: Stream> RoutedChunks<S> {
+    /// `first` (if the stream had one) is yielded before the rest of `rest`.
+    pub(super) fn new(first: Option<S::Item>, rest: S, shared: Rc<StreamShared>) -> Self {
+        Self {
+            first,
+            rest,
+            shared,
+        }
+    }
+}
+
+impl<S: Stream + std::fmt::Debug> std::fmt::Debug for RoutedChunks<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RouterStream")
+        f.debug_struct("RoutedChunks")
             .field("first_pending", &self.first.is_some())
             .field("rest", &self.rest)
             .finish()
     }
 }
 
-impl RouterStream {
+impl<S: Stream + UsageSoFar> RoutedChunks<S> {
     /// Calls `f` once when the stream ends: with the final usage on success, with the error
     /// otherwise (callbacks, cost, spend). Several hooks may be added. Not called if the stream
     /// is dropped before its end.
@@ -181,12 +208,15 @@ impl RouterStream {
     }
 }
 
-impl Stream for RouterStream {
-    type Item = Result<ChatChunk>;
+impl<S: Stream + Unpin> Stream for RoutedChunks<S>
+where
+    S::Item: Unpin,
+{
+    type Item = S::Item;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if let Some(c) = self.first.take() {
-            return Poll::Ready(Some(Ok(c)));
+            return Poll::Ready(Some(c));
         }
         self.rest.poll_next_unpin(cx)
     }
@@ -267,11 +297,7 @@ impl Router {
         let out = routed.output;
         self.hold(&out.shared, &routed.route.deployment_id);
         Ok(RoutedStream {
-            stream: RouterStream {
-                first: out.first,
-                rest: out.stream,
-                shared: out.shared,
-            },
+            stream: RouterStream::new(out.first.map(Ok), out.stream, out.shared),
             meta: out.meta,
             route: routed.route,
             options: out.options,

@@ -44,7 +44,7 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-pub use chat::{RoutedCompletion, RoutedStream, RouterStream};
+pub use chat::{RoutedChunks, RoutedCompletion, RoutedStream, RouterStream, UsageSoFar};
 pub use health::{CooldownRules, Health};
 pub use modality::{RoutedGeneration, RoutedTextStream, RouterTextStream};
 pub use planner::{Attempt, CallPolicy, PickInput, Planner, Step};

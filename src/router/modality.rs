@@ -24,12 +24,11 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::chat::{into_map, StreamShared};
+use super::chat::{into_map, RoutedChunks, StreamShared, UsageSoFar};
 use super::{RouteInfo, RouteOutput, Router};
 use crate::config::layered_env;
 use crate::cost::{self, Usd};
@@ -387,11 +386,7 @@ impl Router {
                     let mut meta = started.meta;
                     meta.end_ms = host.now_ms();
                     Ok(TextStreamOut {
-                        stream: RouterTextStream {
-                            first,
-                            rest: stream,
-                            shared,
-                        },
+                        stream: RouterTextStream::new(first.map(Ok), stream, shared),
                         meta,
                         options: opts,
                     })
@@ -431,46 +426,12 @@ pub struct RoutedTextStream {
     pub options: CallOptions,
 }
 
-/// The `text_completion` chunks of a routed stream: the first one (received while routing),
-/// then the rest. Ends after the last chunk or one error.
-pub struct RouterTextStream {
-    first: Option<TextCompletionResponse>,
-    rest: TextCompletionStream,
-    shared: Rc<StreamShared>,
-}
+/// A routed text-completion stream of `text_completion` chunks.
+pub type RouterTextStream = RoutedChunks<TextCompletionStream>;
 
-impl std::fmt::Debug for RouterTextStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RouterTextStream")
-            .field("first_pending", &self.first.is_some())
-            .field("rest", &self.rest)
-            .finish()
-    }
-}
-
-impl RouterTextStream {
-    /// Calls `f` once when the stream ends: with the final usage on success, with the error
-    /// otherwise. Several hooks may be added. Not called if the stream is dropped before its
-    /// end.
-    pub fn on_end(self, f: impl FnOnce(Result<Option<Usage>, &Error>) + 'static) -> Self {
-        self.shared.add_hook(f);
-        self
-    }
-
-    /// The usage reported so far (final after the end).
-    pub fn usage(&self) -> Option<&Usage> {
-        self.rest.usage()
-    }
-}
-
-impl Stream for RouterTextStream {
-    type Item = Result<TextCompletionResponse>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(c) = self.first.take() {
-            return Poll::Ready(Some(Ok(c)));
-        }
-        self.rest.poll_next_unpin(cx)
+impl UsageSoFar for TextCompletionStream {
+    fn usage(&self) -> Option<&Usage> {
+        TextCompletionStream::usage(self)
     }
 }
 
