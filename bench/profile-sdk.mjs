@@ -3,12 +3,38 @@
 // is rebuilt from the cargo output into bench/out/pkg-prof/ WITHOUT --remove-name-section (and
 // wasm-opt -Oz -g), so the profile names the Rust functions; the code is otherwise what ships.
 // Writes bench/out/sdk-<scenario>.cpuprofile and bench/out/sdk-<scenario>-profile.json.
+//   node bench/profile-sdk.mjs [call|stream ...]   (default: both)
+// Besides self time it prints the inclusive time of the heaviest wasm functions (a Rust
+// function's callees are mostly other wasm functions, so self time alone scatters it).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { BENCH_DIR, OUT_DIR, ROOT, SUT_CORE, cleanupOnExit, writeResult } from "./lib/common.mjs";
 import { startUpstream } from "./lib/upstream.mjs";
 import { summarize } from "./lib/cpuprofile.mjs";
+
+/** Inclusive time per function name (each sample counted once per name on its stack), % of busy. */
+function inclusive(profile, filter) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const totals = new Map();
+  let busy = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = Math.max(0, profile.timeDeltas[i] ?? 0);
+    let id = profile.samples[i];
+    if (byId.get(id).callFrame.functionName === "(idle)") continue;
+    busy += dt;
+    const seen = new Set();
+    for (; id !== undefined; id = parent.get(id)) {
+      const f = byId.get(id).callFrame;
+      if (!filter(f) || seen.has(f.functionName)) continue;
+      seen.add(f.functionName);
+      totals.set(f.functionName, (totals.get(f.functionName) ?? 0) + dt);
+    }
+  }
+  return [...totals].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, pct: (100 * us) / busy }));
+}
 
 function buildNamedPkg() {
   const dir = path.join(OUT_DIR, "pkg-prof");
@@ -38,7 +64,8 @@ const children = [];
 cleanupOnExit(children);
 const upstream = await startUpstream();
 children.push(upstream.child);
-for (const scenario of ["stream", "call"]) {
+const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ["stream", "call"];
+for (const scenario of scenarios) {
   const dir = path.join(OUT_DIR, `sdk-prof-${scenario}`);
   fs.rmSync(dir, { recursive: true, force: true });
   execFileSync("taskset", ["-c", SUT_CORE, process.execPath, "--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval", "100",
@@ -55,5 +82,8 @@ for (const scenario of ["stream", "call"]) {
   writeResult(`sdk-${scenario}-profile`, summary);
   console.log(`${scenario}: ${JSON.stringify(summary.categories)}`);
   for (const row of summary.top.slice(0, 12)) console.log(`${row.self_pct.toFixed(1).padStart(5)}%  ${row.name.slice(0, 150)}`);
+  console.log("inclusive, wasm functions:");
+  const isWasm = (f) => f.url.startsWith("wasm://") || /^\$|^wasm-function/.test(f.functionName);
+  for (const row of inclusive(profile, isWasm).slice(0, 40)) console.log(`${row.pct.toFixed(1).padStart(5)}%  ${row.name.slice(0, 150)}`);
 }
 await upstream.stop();

@@ -10,12 +10,33 @@ import { chunkStream, converting } from "./convert.js";
  * subclass.
  * @param {object} params OpenAI body plus LiteLLM options (api_key, api_base, timeout, ...)
  */
-export async function completion(params) {
-  const wasm = backend.wasm;
-  if (params != null && params.stream === true) {
-    return chunkStream(await converting(() => wasm.completionStream(params)));
+export function completion(params) {
+  // Not async: the promise is wasm's own, with no other wrapped around it; a throw still rejects.
+  try {
+    const [cb, text] = asJson(params);
+    if (params != null && params.stream === true) return completionStream(cb, text);
+    return converting(() => backend.wasm.completion(cb, text));
+  } catch (e) {
+    return Promise.reject(e);
   }
-  return converting(() => wasm.completion(params));
+}
+
+async function completionStream(cb, text) {
+  return chunkStream(await converting(() => backend.wasm.completionStream(cb, text)));
+}
+
+// [params for wasm, JSON text]: the text crosses as one string; wasm reads the object only for
+// per-call callbacks, or stringifies it itself (and makes the error) when this could not.
+function asJson(params) {
+  if (typeof params !== "object" || params === null) return [params, undefined];
+  let text;
+  try {
+    text = JSON.stringify(params);
+  } catch {
+    return [params, undefined];
+  }
+  if (text === undefined || params.success_callback !== undefined || params.failure_callback !== undefined) return [params, text];
+  return [undefined, text];
 }
 
 /**

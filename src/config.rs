@@ -341,10 +341,27 @@ impl Ctx<'_> {
     fn warn(&mut self, msg: String) {
         self.warnings.push(msg);
     }
+
+    /// Warns that `{path}.{key}` has no effect here.
+    #[inline(never)]
+    fn unsupported(&mut self, path: &str, key: &str) {
+        self.warn(format!(
+            "`{path}.{key}` is not supported by edgellm and has no effect"
+        ));
+    }
 }
 
-fn err(path: &str, msg: impl std::fmt::Display) -> Error {
+// Not generic and not inlined: config errors are built at ~40 places, each of which would
+// otherwise carry its own formatting code.
+#[inline(never)]
+fn err(path: &str, msg: &str) -> Error {
     Error::bad_request(format!("invalid config at `{path}`: {msg}")).with_param(path.to_string())
+}
+
+/// [`err`] at `{path}.{key}`.
+#[inline(never)]
+fn err_at(path: &str, key: &str, msg: &str) -> Error {
+    err(&format!("{path}.{key}"), msg)
 }
 
 /// Replaces every `os.environ/NAME` string below `v` by the variable's value; unset ones
@@ -396,12 +413,7 @@ fn opt_u32(map: &Map<String, Value>, path: &str, key: &str, max: u64) -> Result<
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
             .filter(|n| *n <= max)
             .map(|n| Some(n as u32))
-            .ok_or_else(|| {
-                err(
-                    &format!("{path}.{key}"),
-                    format!("must be an integer from 0 to {max}"),
-                )
-            }),
+            .ok_or_else(|| err_at(path, key, &format!("must be an integer from 0 to {max}"))),
     }
 }
 
@@ -413,12 +425,7 @@ fn opt_secs_ms(map: &Map<String, Value>, path: &str, key: &str) -> Result<Option
             .or_else(|| v.as_str().and_then(|s| crate::num::parse_f64(s.trim())))
             .filter(|s| *s >= 0.0 && s.is_finite())
             .map(|s| Some((s * 1000.0).round() as u64))
-            .ok_or_else(|| {
-                err(
-                    &format!("{path}.{key}"),
-                    "must be a non-negative number of seconds",
-                )
-            }),
+            .ok_or_else(|| err_at(path, key, "must be a non-negative number of seconds")),
     }
 }
 
@@ -428,7 +435,7 @@ fn opt_bool(map: &Map<String, Value>, path: &str, key: &str) -> Result<Option<bo
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(_) => Err(err(&format!("{path}.{key}"), "must be true or false")),
+        Some(_) => Err(err_at(path, key, "must be true or false")),
     }
 }
 
@@ -524,14 +531,13 @@ fn check_keys(
             continue;
         }
         if let Some((_, why)) = fatal.iter().find(|(k, _)| k == key) {
-            return Err(err(
-                &format!("{path}.{key}"),
-                format!("not supported by edgellm ({why}); remove it"),
+            return Err(err_at(
+                path,
+                key,
+                &format!("not supported by edgellm ({why}); remove it"),
             ));
         }
-        ctx.warn(format!(
-            "`{path}.{key}` is not supported by edgellm and has no effect"
-        ));
+        ctx.unsupported(path, key);
     }
     Ok(())
 }
@@ -553,24 +559,18 @@ fn deployment(raw: &Value, i: usize, ctx: &mut Ctx<'_>) -> Result<Deployment> {
     };
     let model_name = match entry.get("model_name") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => {
-            return Err(err(
-                &format!("{path}.model_name"),
-                "must be a non-empty string",
-            ))
-        }
+        _ => return Err(err_at(&path, "model_name", "must be a non-empty string")),
     };
     for key in entry.keys() {
         if !matches!(key.as_str(), "model_name" | "litellm_params" | "model_info") {
-            ctx.warn(format!(
-                "`{path}.{key}` is not supported by edgellm and has no effect"
-            ));
+            ctx.unsupported(&path, key);
         }
     }
     let unresolved = entry.get("litellm_params").cloned().unwrap_or(Value::Null);
     let Value::Object(_) = unresolved else {
-        return Err(err(
-            &format!("{path}.litellm_params"),
+        return Err(err_at(
+            &path,
+            "litellm_params",
             "must be a mapping with at least `model`",
         ));
     };
@@ -579,21 +579,20 @@ fn deployment(raw: &Value, i: usize, ctx: &mut Ctx<'_>) -> Result<Deployment> {
     let Value::Object(mut params) = params_value else {
         unreachable!("resolving keeps objects")
     };
-    params.retain(|_, v| !v.is_null());
+    crate::provider::build::retain(&mut params, &|_, v| !v.is_null());
     let pp = format!("{path}.litellm_params");
     match params.get("model") {
         Some(Value::String(m)) if !m.trim().is_empty() => {}
         _ => {
-            return Err(err(
-                &format!("{pp}.model"),
+            return Err(err_at(
+                &pp,
+                "model",
                 "must be a non-empty provider model string, e.g. openai/gpt-4o",
             ))
         }
     }
     if params.contains_key("litellm_credential_name") {
-        return Err(err(
-            &format!("{pp}.litellm_credential_name"),
-            "credential_list is not supported by edgellm; set api_key (e.g. os.environ/NAME) on the deployment",
+        return Err(err_at(&pp, "litellm_credential_name", "credential_list is not supported by edgellm; set api_key (e.g. os.environ/NAME) on the deployment",
         ));
     }
     for key in ["rpm", "tpm", "max_parallel_requests", "order"] {
@@ -602,7 +601,7 @@ fn deployment(raw: &Value, i: usize, ctx: &mut Ctx<'_>) -> Result<Deployment> {
     for key in ["weight", "stream_timeout"] {
         if let Some(v) = params.get(key) {
             if !v.as_f64().is_some_and(|n| n >= 0.0 && n.is_finite()) {
-                return Err(err(&format!("{pp}.{key}"), "must be a non-negative number"));
+                return Err(err_at(&pp, key, "must be a non-negative number"));
             }
         }
     }
@@ -611,14 +610,12 @@ fn deployment(raw: &Value, i: usize, ctx: &mut Ctx<'_>) -> Result<Deployment> {
             .as_array()
             .is_some_and(|t| t.iter().all(Value::is_string))
         {
-            return Err(err(&format!("{pp}.tags"), "must be a list of strings"));
+            return Err(err_at(&pp, "tags", "must be a list of strings"));
         }
     }
     for key in IGNORED_PARAM_KEYS {
         if params.contains_key(*key) {
-            ctx.warn(format!(
-                "`{pp}.{key}` is not supported by edgellm and has no effect"
-            ));
+            ctx.unsupported(&pp, key);
         }
     }
     // Type-check the call options now, so a bad `timeout` fails at load, not per request.
@@ -627,12 +624,12 @@ fn deployment(raw: &Value, i: usize, ctx: &mut Ctx<'_>) -> Result<Deployment> {
     let model_info = match entry.get("model_info") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
-        Some(_) => return Err(err(&format!("{path}.model_info"), "must be a mapping")),
+        Some(_) => return Err(err_at(&path, "model_info", "must be a mapping")),
     };
     let id = match model_info.get("id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        Some(_) => return Err(err(&format!("{path}.model_info.id"), "must be a string")),
+        Some(_) => return Err(err_at(&path, "model_info.id", "must be a string")),
         None => {
             let seed = format!("{model_name}\u{0}{unresolved}");
             format!("{:016x}", fnv1a(seed.as_bytes()))
@@ -723,7 +720,7 @@ impl ProxyConfig {
             if !ids.insert(d.id.as_str()) {
                 return Err(err(
                     "model_list",
-                    format!("two deployments share model_info.id `{}`", d.id),
+                    &format!("two deployments share model_info.id `{}`", d.id),
                 ));
             }
         }
@@ -782,7 +779,7 @@ impl ProxyConfig {
                     if cfg.resolve_model(g).is_none() {
                         return Err(err(
                             what,
-                            format!("`{g}` is not a model_name in model_list"),
+                            &format!("`{g}` is not a model_name in model_list"),
                         ));
                     }
                 }
@@ -825,9 +822,10 @@ impl ProxyConfig {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => {
                 if !ROUTING_STRATEGIES.contains(&s.as_str()) {
-                    return Err(err(
-                        &format!("{P}.routing_strategy"),
-                        format!(
+                    return Err(err_at(
+                        P,
+                        "routing_strategy",
+                        &format!(
                             "unknown strategy `{s}`; one of {}",
                             ROUTING_STRATEGIES.join(", ")
                         ),
@@ -840,13 +838,13 @@ impl ProxyConfig {
                 }
                 Some(s.clone())
             }
-            Some(_) => return Err(err(&format!("{P}.routing_strategy"), "must be a string")),
+            Some(_) => return Err(err_at(P, "routing_strategy", "must be a string")),
         };
         let map_of = |key: &str| -> Result<Map<String, Value>> {
             match m.get(key) {
                 None | Some(Value::Null) => Ok(Map::new()),
                 Some(Value::Object(o)) => Ok(o.clone()),
-                Some(_) => Err(err(&format!("{P}.{key}"), "must be a mapping")),
+                Some(_) => Err(err_at(P, key, "must be a mapping")),
             }
         };
         let mut model_group_alias = BTreeMap::new();
@@ -982,25 +980,22 @@ impl ProxyConfig {
         )?;
         let master_key = match m.get("master_key") {
             Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s.clone())),
-            Some(Value::String(_)) => {
-                return Err(err(&format!("{P}.master_key"), "must not be empty"))
-            }
+            Some(Value::String(_)) => return Err(err_at(P, "master_key", "must not be empty")),
             Some(Value::Null) if ctx.unset.contains(&format!("{P}.master_key")) => {
                 // Fail closed: an unset secret must not turn into an open gateway.
-                return Err(err(
-                    &format!("{P}.master_key"),
-                    "refers to an environment variable that is not set; set it (e.g. `wrangler secret put`) or remove master_key to run an open gateway",
+                return Err(err_at(P, "master_key", "refers to an environment variable that is not set; set it (e.g. `wrangler secret put`) or remove master_key to run an open gateway",
                 ));
             }
             None | Some(Value::Null) => ctx.env.var("LITELLM_MASTER_KEY").map(Secret::new),
-            Some(_) => return Err(err(&format!("{P}.master_key"), "must be a string")),
+            Some(_) => return Err(err_at(P, "master_key", "must be a string")),
         };
         let key_header_name = match m.get("litellm_key_header_name") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_ascii_lowercase()),
             Some(_) => {
-                return Err(err(
-                    &format!("{P}.litellm_key_header_name"),
+                return Err(err_at(
+                    P,
+                    "litellm_key_header_name",
                     "must be a header name",
                 ))
             }
@@ -1033,12 +1028,7 @@ impl ProxyConfig {
             Some(v) => Some(
                 v.as_f64()
                     .filter(|n| *n > 0.0 && n.is_finite())
-                    .ok_or_else(|| {
-                        err(
-                            &format!("{P}.max_request_size_mb"),
-                            "must be a positive number",
-                        )
-                    })?,
+                    .ok_or_else(|| err_at(P, "max_request_size_mb", "must be a positive number"))?,
             ),
         };
         Ok(GeneralSettings {

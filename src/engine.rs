@@ -11,7 +11,7 @@ use crate::options::CallOptions;
 use crate::provider::{registry, target_for, Provider, Target};
 use crate::retry;
 use crate::stream::ChatStream;
-use crate::types::{ChatRequest, ChatResponse};
+use crate::types::{ChatRequest, ChatResponse, Usage};
 use crate::Result;
 
 /// Facts about a finished call, for cost, callbacks, headers and logs.
@@ -132,6 +132,110 @@ pub(crate) async fn send_and_read_with_retries<H: Host>(
     }
 }
 
+/// A completed call as the JSON text to answer with: the gateway's non-stream path, which
+/// needs the response only as text plus what cost and spend read from it.
+#[derive(Debug, Clone)]
+pub struct WireCompletion {
+    /// The `chat.completion` JSON: an OpenAI-format upstream's own body when it needs no
+    /// rewriting (see `provider::openai_compat::Compat::forwardable`), else the parsed response
+    /// serialized.
+    pub body: Vec<u8>,
+    /// The response's `model`.
+    pub model: String,
+    /// The response's `usage`.
+    pub usage: Option<Usage>,
+    /// Call facts.
+    pub meta: CallMeta,
+}
+
+/// What answered a chat call, before its body is read.
+enum Answer {
+    Mock(ChatResponse),
+    Upstream {
+        body: Vec<u8>,
+        provider: &'static dyn Provider,
+        target: Target,
+    },
+}
+
+impl Answer {
+    /// The response as the typed value.
+    fn parse(self, req: &ChatRequest) -> Result<ChatResponse> {
+        match self {
+            Answer::Mock(r) => Ok(r),
+            Answer::Upstream {
+                body,
+                provider,
+                target,
+            } => provider
+                .chat_response(&body, req, &target)
+                .map_err(|e| e.in_context(&target.provider, &target.model)),
+        }
+    }
+}
+
+/// Sends a non-streaming chat call (or answers it from `mock_response`) with retries.
+async fn answer<H: Host>(
+    host: &H,
+    env: &dyn Env,
+    req: &mut ChatRequest,
+    opts: &CallOptions,
+) -> Result<(Answer, CallMeta)> {
+    req.stream = None;
+    let start_ms = host.now_ms();
+    if let Some(m) = &opts.mock_response {
+        let response = mock::mock_completion(
+            m,
+            req,
+            &new_id(host, "chatcmpl-mock"),
+            (start_ms / 1000) as i64,
+        )?;
+        let meta = CallMeta {
+            provider: "mock".into(),
+            model: req.model.clone(),
+            start_ms,
+            ..Default::default()
+        };
+        return Ok((Answer::Mock(response), meta));
+    }
+    let (provider, mut target) = resolve(host, env, req, opts)?;
+    crate::auth::authorize(host, provider.info().id, &mut target).await?;
+    let mut meta = CallMeta {
+        provider: target.provider.clone(),
+        model: target.model.clone(),
+        api_base: target.api_base.clone(),
+        start_ms,
+        ..Default::default()
+    };
+    let req: &ChatRequest = req;
+    let body = send_and_read_with_retries(
+        host,
+        provider,
+        &target,
+        opts,
+        || provider.chat_request(req, &target),
+        &mut meta,
+    )
+    .await?;
+    let answer = Answer::Upstream {
+        body,
+        provider,
+        target,
+    };
+    Ok((answer, meta))
+}
+
+/// What an OpenAI-format row's upstream body says, when it can be forwarded as it came.
+fn forwardable(
+    provider: &dyn Provider,
+    body: &[u8],
+) -> Option<crate::provider::openai_compat::WireFacts> {
+    match registry::get(provider.info().id)? {
+        registry::Entry::Compat(row) => row.forwardable(body),
+        registry::Entry::Native(_) => None,
+    }
+}
+
 /// One chat completion (non-streaming), with retries.
 ///
 /// ```
@@ -147,47 +251,60 @@ pub async fn completion<H: Host>(
     mut req: ChatRequest,
     opts: CallOptions,
 ) -> Result<Completion> {
-    req.stream = None;
-    let start_ms = host.now_ms();
-    if let Some(m) = &opts.mock_response {
-        let response = mock::mock_completion(
-            m,
-            &req,
-            &new_id(host, "chatcmpl-mock"),
-            (start_ms / 1000) as i64,
-        )?;
-        let meta = CallMeta {
-            provider: "mock".into(),
-            model: req.model.clone(),
-            start_ms,
-            end_ms: host.now_ms(),
-            ..Default::default()
-        };
-        return Ok(Completion { response, meta });
-    }
-    let (provider, mut target) = resolve(host, env, &req, &opts)?;
-    crate::auth::authorize(host, provider.info().id, &mut target).await?;
-    let mut meta = CallMeta {
-        provider: target.provider.clone(),
-        model: target.model.clone(),
-        api_base: target.api_base.clone(),
-        start_ms,
-        ..Default::default()
-    };
-    let body = send_and_read_with_retries(
-        host,
-        provider,
-        &target,
-        &opts,
-        || provider.chat_request(&req, &target),
-        &mut meta,
-    )
-    .await?;
-    let response = provider
-        .chat_response(&body, &req, &target)
-        .map_err(|e| e.in_context(&target.provider, &target.model))?;
+    let (answer, mut meta) = self::answer(host, env, &mut req, &opts).await?;
+    let response = answer.parse(&req)?;
     meta.end_ms = host.now_ms();
     Ok(Completion { response, meta })
+}
+
+/// [`completion`] answered as JSON text: an OpenAI-format upstream's body goes through as it
+/// came when it needs no rewriting (only `model` and `usage` are read from it); any other
+/// answer is parsed as by [`completion`] and serialized.
+///
+/// ```
+/// # use edgellm::{engine, testing::MockHost, ChatRequest, CallOptions, host::NoEnv};
+/// let opts = CallOptions { mock_response: Some("Hi there".into()), ..Default::default() };
+/// let c = futures_executor::block_on(engine::completion_wire(&MockHost::new(), &NoEnv, ChatRequest::user("openai/gpt-4o", "Hello"), opts)).unwrap();
+/// let v: serde_json::Value = serde_json::from_slice(&c.body).unwrap();
+/// assert_eq!(v["choices"][0]["message"]["content"], "Hi there");
+/// ```
+pub async fn completion_wire<H: Host>(
+    host: &H,
+    env: &dyn Env,
+    mut req: ChatRequest,
+    opts: CallOptions,
+) -> Result<WireCompletion> {
+    let (answer, mut meta) = self::answer(host, env, &mut req, &opts).await?;
+    let facts = match &answer {
+        Answer::Upstream { body, provider, .. } => forwardable(*provider, body),
+        Answer::Mock(_) => None,
+    };
+    let answer = match (facts, answer) {
+        (Some(f), Answer::Upstream { body, .. }) => {
+            meta.end_ms = host.now_ms();
+            return Ok(WireCompletion {
+                body,
+                model: f.model,
+                usage: f.usage,
+                meta,
+            });
+        }
+        (_, answer) => answer,
+    };
+    let response = answer.parse(&req)?;
+    meta.end_ms = host.now_ms();
+    let body = serde_json::to_vec(&response).map_err(|e| {
+        crate::Error::new(
+            crate::ErrorKind::InternalServer,
+            format!("response encoding: {e}"),
+        )
+    })?;
+    Ok(WireCompletion {
+        body,
+        model: response.model,
+        usage: response.usage,
+        meta,
+    })
 }
 
 /// A streaming chat completion. Retries apply until the response headers arrive; after that

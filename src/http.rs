@@ -77,7 +77,7 @@ impl HttpRequest {
 
     /// The body parsed as JSON (tests and signing helpers).
     pub fn json_body(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(self.body.as_deref()?).ok()
+        crate::provider::build::parse(self.body.as_deref()?).ok()
     }
 }
 

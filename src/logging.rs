@@ -18,10 +18,11 @@
 //! assert_eq!(p["response_time"], 0.5);
 //! ```
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::cost::Usd;
 use crate::engine::CallMeta;
+use crate::provider::build::{obj, s};
 use crate::router::RouteInfo;
 use crate::types::{ChatRequest, ChatResponse, Usage};
 use crate::Error;
@@ -120,73 +121,120 @@ pub fn payload(rec: &CallRecord<'_>, outcome: &Outcome<'_>) -> Value {
     let model_id = route.map(|r| r.deployment_id.clone());
     let cost = rec.cost.map_or(0.0, Usd::to_f64);
     let error_information = error.map_or(Value::Null, |e| {
-        json!({
-            "error_code": e.code(),
-            "error_class": e.kind().js_class(),
-            "error_kind": format!("{:?}", e.kind()),
-            "llm_provider": e.provider().unwrap_or(&meta.provider),
-            "status_code": e.status(),
-            "error_message": e.message(),
-        })
+        obj([
+            ("error_code", Value::from(e.code())),
+            ("error_class", Value::from(e.kind().js_class())),
+            ("error_kind", Value::from(format!("{:?}", e.kind()))),
+            (
+                "llm_provider",
+                Value::from(e.provider().unwrap_or(&meta.provider)),
+            ),
+            ("status_code", Value::from(e.status())),
+            ("error_message", Value::from(e.message())),
+        ])
     });
-    json!({
-        "id": rec.id,
-        "trace_id": rec.id,
-        "call_type": rec.call_type,
-        "stream": rec.stream,
-        "status": status,
-        "custom_llm_provider": meta.provider,
-        "model": meta.model,
-        "model_group": model_group,
-        "model_id": model_id,
-        "api_base": meta.api_base.clone().unwrap_or_default(),
-        "messages": serde_json::to_value(&rec.request.messages).unwrap_or(Value::Null),
-        "model_parameters": model_parameters(rec.request),
-        "response": response,
-        "usage": usage.map_or(Value::Null, |u| serde_json::to_value(u).unwrap_or(Value::Null)),
-        "prompt_tokens": usage.map_or(0, |u| u.prompt_tokens),
-        "completion_tokens": usage.map_or(0, |u| u.completion_tokens),
-        "total_tokens": usage.map_or(0, |u| u.total_tokens),
-        "response_cost": cost,
-        "startTime": secs(meta.start_ms),
-        "endTime": secs(end_ms),
-        "completionStartTime": secs(completion_start),
-        "response_time": secs(end_ms - meta.start_ms),
-        "error_str": error.map(|e| e.to_string()),
-        "error_information": error_information,
-        "metadata": rec.metadata.cloned().unwrap_or_else(|| Value::Object(Map::new())),
-        "cache_hit": false,
-        "saved_cache_cost": 0.0,
-        "hidden_params": {
-            "model_id": route.map(|r| r.deployment_id.clone()),
-            "api_base": meta.api_base,
-            "response_cost": cost,
-            "attempted_retries": route.map_or(meta.attempts.saturating_sub(1), |r| r.retries),
-            "attempted_fallbacks": route.map_or(0, |r| r.fallbacks),
-        },
-    })
+    obj([
+        ("id", Value::from(rec.id)),
+        ("trace_id", Value::from(rec.id)),
+        ("call_type", Value::from(rec.call_type)),
+        ("stream", Value::from(rec.stream)),
+        ("status", Value::from(status)),
+        ("custom_llm_provider", s(&meta.provider)),
+        ("model", s(&meta.model)),
+        ("model_group", Value::from(model_group)),
+        ("model_id", Value::from(model_id)),
+        (
+            "api_base",
+            Value::from(meta.api_base.clone().unwrap_or_default()),
+        ),
+        (
+            "messages",
+            serde_json::to_value(&rec.request.messages).unwrap_or(Value::Null),
+        ),
+        ("model_parameters", model_parameters(rec.request)),
+        ("response", response),
+        (
+            "usage",
+            usage.map_or(Value::Null, |u| {
+                serde_json::to_value(u).unwrap_or(Value::Null)
+            }),
+        ),
+        (
+            "prompt_tokens",
+            Value::from(usage.map_or(0, |u| u.prompt_tokens)),
+        ),
+        (
+            "completion_tokens",
+            Value::from(usage.map_or(0, |u| u.completion_tokens)),
+        ),
+        (
+            "total_tokens",
+            Value::from(usage.map_or(0, |u| u.total_tokens)),
+        ),
+        ("response_cost", Value::from(cost)),
+        ("startTime", Value::from(secs(meta.start_ms))),
+        ("endTime", Value::from(secs(end_ms))),
+        ("completionStartTime", Value::from(secs(completion_start))),
+        ("response_time", Value::from(secs(end_ms - meta.start_ms))),
+        ("error_str", Value::from(error.map(|e| e.to_string()))),
+        ("error_information", error_information),
+        (
+            "metadata",
+            rec.metadata
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+        ),
+        ("cache_hit", Value::Bool(false)),
+        ("saved_cache_cost", Value::from(0.0)),
+        (
+            "hidden_params",
+            obj([
+                (
+                    "model_id",
+                    Value::from(route.map(|r| r.deployment_id.clone())),
+                ),
+                ("api_base", Value::from(meta.api_base.clone())),
+                ("response_cost", Value::from(cost)),
+                (
+                    "attempted_retries",
+                    Value::from(route.map_or(meta.attempts.saturating_sub(1), |r| r.retries)),
+                ),
+                (
+                    "attempted_fallbacks",
+                    Value::from(route.map_or(0, |r| r.fallbacks)),
+                ),
+            ]),
+        ),
+    ])
 }
 
 /// The `kwargs` object LiteLLM passes as the first callback argument: the call's parameters,
 /// `litellm_params`, `response_cost`, and the payload as `standard_logging_object`.
 pub fn callback_kwargs(rec: &CallRecord<'_>, payload: &Value) -> Value {
-    let mut kwargs = json!({
-        "model": rec.request.model,
-        "messages": payload["messages"],
-        "optional_params": payload["model_parameters"],
-        "stream": rec.stream,
-        "call_type": rec.call_type,
-        "litellm_call_id": rec.id,
-        "litellm_params": {
-            "custom_llm_provider": rec.meta.provider,
-            "api_base": rec.meta.api_base,
-            "metadata": payload["metadata"],
-            "model_info": rec.route.map(|r| json!({"id": r.deployment_id})),
-        },
-        "response_cost": payload["response_cost"],
-        "cache_hit": false,
-        "standard_logging_object": payload,
-    });
+    let mut kwargs = obj([
+        ("model", s(&rec.request.model)),
+        ("messages", payload["messages"].clone()),
+        ("optional_params", payload["model_parameters"].clone()),
+        ("stream", Value::from(rec.stream)),
+        ("call_type", Value::from(rec.call_type)),
+        ("litellm_call_id", Value::from(rec.id)),
+        (
+            "litellm_params",
+            obj([
+                ("custom_llm_provider", s(&rec.meta.provider)),
+                ("api_base", Value::from(rec.meta.api_base.clone())),
+                ("metadata", payload["metadata"].clone()),
+                (
+                    "model_info",
+                    rec.route
+                        .map_or(Value::Null, |r| obj([("id", s(&r.deployment_id))])),
+                ),
+            ]),
+        ),
+        ("response_cost", payload["response_cost"].clone()),
+        ("cache_hit", Value::Bool(false)),
+        ("standard_logging_object", payload.clone()),
+    ]);
     if payload["status"] == "failure" {
         kwargs["exception"] = payload["error_str"].clone();
     }
@@ -196,6 +244,7 @@ pub fn callback_kwargs(rec: &CallRecord<'_>, payload: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn success_payload_has_litellm_fields() {

@@ -3,6 +3,12 @@
 //! Pull-based: each `poll_next` pulls at most what is needed from the body, so a JS
 //! `ReadableStream` pulling from it gets backpressure for free, and dropping the stream drops
 //! the body, which aborts the request.
+//!
+//! SSE bodies are cut into events by [`cut::SseCutter`] and decoded one event at a time, so a
+//! gateway can take the rest of a stream as SSE bytes ([`ChatStream::into_sse`]): events that
+//! it would write exactly as the upstream sent them are then forwarded without being decoded.
+
+mod cut;
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -11,11 +17,13 @@ use std::task::{Context, Poll};
 use futures_util::stream::FusedStream;
 use futures_util::Stream;
 
-use crate::decode::{Deframer, Frame, Framing};
+use crate::decode::{Deframer, Frame, Framing, SseParser};
 use crate::http::BodyStream;
 use crate::provider::StreamDecoder;
 use crate::types::{ChatChunk, TextCompletionResponse, Usage};
 use crate::{Error, Result};
+
+use cut::{Cut, SseCutter};
 
 /// How stream encoders write a chunk's JSON (an SSE `data:` line, an element of a JS batch):
 /// a [`ChatChunk`] that still has the text it arrived as is written as that text, without
@@ -43,6 +51,59 @@ impl EncodeJson for TextCompletionResponse {}
 
 impl EncodeJson for serde_json::Value {}
 
+/// What an SSE encoder writes for a stream item: a value is one `data: {json}\n\n` event,
+/// [`SseEvents`] are events already framed.
+pub trait WriteSse {
+    /// Appends the item's events to `out`.
+    fn write_sse(self, out: &mut Vec<u8>);
+}
+
+impl<T: EncodeJson> WriteSse for T {
+    fn write_sse(self, out: &mut Vec<u8>) {
+        write_event(&self, out);
+    }
+}
+
+fn write_event<T: EncodeJson>(value: &T, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"data: ");
+    value.encode_json(out).expect("chunks serialize");
+    out.extend_from_slice(b"\n\n");
+}
+
+/// Whole SSE events (`data: …\n\n`, no `[DONE]`), ready to write: what
+/// [`ChatStream::into_sse`] yields.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseEvents(Vec<u8>);
+
+impl SseEvents {
+    /// The event for one chunk.
+    pub fn of_chunk(chunk: &ChatChunk) -> Self {
+        let mut out = Vec::new();
+        write_event(chunk, &mut out);
+        Self(out)
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The bytes, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl WriteSse for SseEvents {
+    fn write_sse(self, out: &mut Vec<u8>) {
+        if out.is_empty() {
+            *out = self.0;
+        } else {
+            out.extend_from_slice(&self.0);
+        }
+    }
+}
+
 /// A stream of OpenAI `chat.completion.chunk`s. Ends after the last chunk or after one error.
 pub struct ChatStream {
     source: Option<Pipeline>,
@@ -55,6 +116,11 @@ pub struct ChatStream {
     deferred_error: Option<Error>,
     on_chunk: Option<ChunkHook>,
     on_end: Option<EndHook>,
+    /// The decoder returned a plain event's own text as its chunk's wire text: it rewrites
+    /// nothing, so later plain events may go out as sent ([`ChatStream::into_sse`]).
+    certified: bool,
+    /// `[DONE]` was cut: the decoder ignores what follows, and so does forwarding.
+    after_done: bool,
 }
 
 type ChunkHook = Box<dyn FnMut(&ChatChunk)>;
@@ -64,6 +130,12 @@ type EndHook = Box<dyn FnOnce(Result<Option<Usage>, &Error>)>;
 /// it ended (or for ready chunks), which also drops the body and so cancels the request.
 struct Pipeline {
     body: BodyStream,
+    /// SSE bodies: events cut before any parsing (see [`cut`]); the deframer takes over for
+    /// the bytes the cutter hands on.
+    cutter: Option<SseCutter>,
+    /// The deframer has been given bytes (an SSE one started mid-stream if the cutter had cut
+    /// any before).
+    deframing: bool,
     deframer: Deframer,
     decoder: Box<dyn StreamDecoder>,
     provider: String,
@@ -77,6 +149,14 @@ impl std::fmt::Debug for ChatStream {
             .field("finished", &self.finished)
             .finish()
     }
+}
+
+/// What one step of decoding did.
+enum Step {
+    /// Decoded (or forwarded) what was buffered or what one body read brought.
+    Progress,
+    /// The body has nothing yet.
+    Pending,
 }
 
 impl ChatStream {
@@ -94,6 +174,8 @@ impl ChatStream {
         Self::with_source(
             Some(Pipeline {
                 body,
+                cutter: (framing == Framing::Sse).then(SseCutter::default),
+                deframing: false,
                 deframer: Deframer::new(framing),
                 decoder,
                 provider: provider.into(),
@@ -125,6 +207,8 @@ impl ChatStream {
             deferred_error: None,
             on_chunk: None,
             on_end: None,
+            certified: false,
+            after_done: false,
         }
     }
 
@@ -144,6 +228,16 @@ impl ChatStream {
     /// The usage reported so far (final after the stream ended).
     pub fn usage(&self) -> Option<&Usage> {
         self.usage.as_ref()
+    }
+
+    /// The rest of this stream as SSE events, the same bytes an SSE encoder writes for its
+    /// chunks (`data: {json}\n\n` each; no `[DONE]`, errors as items), with the same usage,
+    /// hooks and end. Events that would be written exactly as the upstream sent them (a
+    /// decoder that rewrites nothing, see [`cut`]) are forwarded without decoding; everything
+    /// else (usage, errors, the last chunk, other SSE shapes) is decoded as usual. With an
+    /// [`on_chunk`](ChatStream::on_chunk) hook every chunk is decoded for it.
+    pub fn into_sse(self) -> ChatSse {
+        ChatSse(self)
     }
 
     fn deliver(&mut self, mut chunk: ChatChunk) -> Option<ChatChunk> {
@@ -184,6 +278,196 @@ impl ChatStream {
             }
         }
     }
+
+    /// Decodes what is buffered, else reads the body once. Decoded chunks go to `pending`.
+    /// With `forward` (SSE output), plain events of a certified decoder are appended to it as
+    /// sent instead, and every cut buffered is taken; without, decoding stops at the first
+    /// event that gave a chunk (so that the rest can still be forwarded).
+    fn step(&mut self, cx: &mut Context<'_>, forward: Option<&mut Vec<u8>>) -> Step {
+        // Taken out while decoding (the chunks go through `self`), put back unless it ended.
+        let Some(mut p) = self.source.take() else {
+            return Step::Progress;
+        };
+        let (step, result) = self.step_with(&mut p, cx, forward);
+        match result {
+            Ok(false) => self.source = Some(p),
+            Ok(true) => {}
+            Err(e) => {
+                // What was decoded before the error is delivered first, then the error.
+                self.frames.clear();
+                self.deferred_error = Some(e.in_context(&p.provider, &p.model));
+            }
+        }
+        step
+    }
+
+    fn step_with(
+        &mut self,
+        p: &mut Pipeline,
+        cx: &mut Context<'_>,
+        mut forward: Option<&mut Vec<u8>>,
+    ) -> (Step, Result<bool>) {
+        let mut result: Result<bool> = Ok(false);
+        let mut progressed = false;
+        if let Some(cutter) = &mut p.cutter {
+            cutter.classify = forward.is_some() && self.on_chunk.is_none();
+            loop {
+                let cut_any = cutter.cut_any();
+                let Some(cut) = cutter.next() else { break };
+                progressed = true;
+                let r = match cut {
+                    Cut::Plain { event, payload } => {
+                        if self.after_done {
+                            continue;
+                        }
+                        match forward.as_deref_mut() {
+                            Some(out) if self.certified => {
+                                out.extend_from_slice(event);
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        // UTF-8: checked by the cutter.
+                        let payload = std::str::from_utf8(payload).unwrap_or_default();
+                        let r = decode(&mut *p.decoder, payload, &mut self.chunks);
+                        if !self.certified
+                            && self.on_chunk.is_none()
+                            && matches!(&self.chunks[..], [c] if c.wire.get() == Some(payload))
+                        {
+                            self.certified = true;
+                        }
+                        r
+                    }
+                    Cut::Event(data) => {
+                        if cut::is_done(data) {
+                            self.after_done = true;
+                        }
+                        decode(&mut *p.decoder, data, &mut self.chunks)
+                    }
+                    Cut::Raw(bytes) => {
+                        if !p.deframing {
+                            p.deframing = true;
+                            if cut_any {
+                                p.deframer = Deframer::Sse(SseParser::mid_stream());
+                            }
+                        }
+                        p.deframer.push(bytes, &mut self.frames).and_then(|()| {
+                            self.frames
+                                .drain(..)
+                                .try_for_each(|f| p.decoder.on_frame(&f, &mut self.chunks))
+                        })
+                    }
+                };
+                self.pending.extend(self.chunks.drain(..));
+                if let Err(e) = r {
+                    result = Err(e);
+                    break;
+                }
+                if forward.is_none() && !self.pending.is_empty() {
+                    return (Step::Progress, Ok(false));
+                }
+                if let Some(out) = forward.as_deref_mut() {
+                    self.encode_pending(out);
+                }
+            }
+        }
+        if result.is_ok() && !progressed {
+            result = match p.body.as_mut().poll_next(cx) {
+                Poll::Pending => return (Step::Pending, Ok(false)),
+                Poll::Ready(Some(Ok(bytes))) => match &mut p.cutter {
+                    Some(cutter) => {
+                        if let Some(out) = forward {
+                            // Mostly forwarded as is: one allocation, not one per doubling.
+                            out.reserve(bytes.len());
+                        }
+                        cutter.feed(bytes);
+                        Ok(false)
+                    }
+                    None => p.deframer.push(&bytes, &mut self.frames).map(|()| false),
+                },
+                Poll::Ready(Some(Err(e))) => Err(e),
+                Poll::Ready(None) => {
+                    let rest = p.cutter.as_mut().and_then(|c| {
+                        let cut_any = c.cut_any();
+                        c.finish().map(|rest| (rest, cut_any))
+                    });
+                    let pushed = match rest {
+                        Some((rest, cut_any)) => {
+                            if !p.deframing && cut_any {
+                                p.deframer = Deframer::Sse(SseParser::mid_stream());
+                            }
+                            p.deframer.push(rest, &mut self.frames)
+                        }
+                        None => Ok(()),
+                    };
+                    pushed
+                        .and_then(|()| p.deframer.finish(&mut self.frames))
+                        .map(|()| true)
+                }
+            };
+            result = result.and_then(|at_end| {
+                for f in self.frames.drain(..) {
+                    p.decoder.on_frame(&f, &mut self.chunks)?;
+                }
+                if at_end {
+                    p.decoder.finish(&mut self.chunks)?;
+                }
+                Ok(at_end)
+            });
+            self.pending.extend(self.chunks.drain(..));
+        }
+        (Step::Progress, result)
+    }
+
+    /// Delivers the decoded chunks into `out` as SSE events.
+    fn encode_pending(&mut self, out: &mut Vec<u8>) {
+        while let Some(c) = self.pending.pop_front() {
+            if let Some(c) = self.deliver(c) {
+                write_event(&c, out);
+            }
+        }
+    }
+
+    fn poll_sse(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<SseEvents>>> {
+        let mut out = Vec::new();
+        loop {
+            self.encode_pending(&mut out);
+            if self.finished || self.deferred_error.is_some() || self.source.is_none() {
+                if !out.is_empty() {
+                    return Poll::Ready(Some(Ok(SseEvents(out))));
+                }
+                if self.finished {
+                    return Poll::Ready(None);
+                }
+                let end = match self.deferred_error.take() {
+                    Some(e) => self.end(Err(e)),
+                    None => self.end(Ok(())),
+                };
+                return Poll::Ready(end.map(|r| r.map(|_| SseEvents::default())));
+            }
+            if let Step::Pending = self.step(cx, Some(&mut out)) {
+                return if out.is_empty() {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(Some(Ok(SseEvents(out))))
+                };
+            }
+            if out.len() >= 64 * 1024 {
+                return Poll::Ready(Some(Ok(SseEvents(out))));
+            }
+        }
+    }
+}
+
+/// Decodes one event's data.
+fn decode(decoder: &mut dyn StreamDecoder, data: &str, out: &mut Vec<ChatChunk>) -> Result<()> {
+    decoder.on_frame(
+        &Frame {
+            event: None,
+            data: data.to_string(),
+        },
+        out,
+    )
 }
 
 impl Stream for ChatStream {
@@ -203,43 +487,11 @@ impl Stream for ChatStream {
             if let Some(e) = this.deferred_error.take() {
                 return Poll::Ready(this.end(Err(e)));
             }
-            let Some(Pipeline {
-                body,
-                deframer,
-                decoder,
-                provider,
-                model,
-            }) = &mut this.source
-            else {
+            if this.source.is_none() {
                 return Poll::Ready(this.end(Ok(())));
-            };
-            let step: Result<bool> = match body.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(bytes))) => {
-                    deframer.push(&bytes, &mut this.frames).map(|_| false)
-                }
-                Poll::Ready(Some(Err(e))) => Err(e),
-                Poll::Ready(None) => deframer.finish(&mut this.frames).map(|_| true),
-            };
-            let result = step.and_then(|at_end| {
-                for f in this.frames.drain(..) {
-                    decoder.on_frame(&f, &mut this.chunks)?;
-                }
-                if at_end {
-                    decoder.finish(&mut this.chunks)?;
-                }
-                Ok(at_end)
-            });
-            this.pending.extend(this.chunks.drain(..));
-            match result {
-                Ok(false) => {}
-                Ok(true) => this.source = None,
-                Err(e) => {
-                    // What was decoded before the error is delivered first, then the error.
-                    this.frames.clear();
-                    this.deferred_error = Some(e.in_context(provider, model));
-                    this.source = None;
-                }
+            }
+            if let Step::Pending = this.step(cx, None) {
+                return Poll::Pending;
             }
         }
     }
@@ -248,6 +500,32 @@ impl Stream for ChatStream {
 impl FusedStream for ChatStream {
     fn is_terminated(&self) -> bool {
         self.finished && self.pending.is_empty()
+    }
+}
+
+/// A [`ChatStream`] as SSE events ([`ChatStream::into_sse`]). Ends after the last events or
+/// after one error.
+#[derive(Debug)]
+pub struct ChatSse(ChatStream);
+
+impl ChatSse {
+    /// The usage reported so far (final after the stream ended).
+    pub fn usage(&self) -> Option<&Usage> {
+        self.0.usage()
+    }
+}
+
+impl Stream for ChatSse {
+    type Item = Result<SseEvents>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_sse(cx)
+    }
+}
+
+impl FusedStream for ChatSse {
+    fn is_terminated(&self) -> bool {
+        self.0.is_terminated()
     }
 }
 
@@ -580,5 +858,248 @@ mod tests {
         assert_eq!(items.len(), 1);
         assert_eq!(ended.get(), 1);
         assert!(s.is_terminated());
+    }
+
+    // -- SSE output (`into_sse`): the bytes an SSE encoder writes for the decoded chunks.
+
+    /// What an SSE encoder writes for `items`, with an error as a marker line.
+    fn written(items: Vec<Result<Vec<u8>>>) -> String {
+        items
+            .into_iter()
+            .map(|r| match r {
+                Ok(b) => String::from_utf8(b).unwrap(),
+                Err(e) => format!("ERROR {:?} {}\n", e.kind(), e.message()),
+            })
+            .collect()
+    }
+
+    type Ends = Rc<RefCell<Vec<std::result::Result<Option<u64>, ErrorKind>>>>;
+
+    fn ended() -> (
+        Ends,
+        impl FnOnce(std::result::Result<Option<Usage>, &Error>),
+    ) {
+        let ends: Ends = Rc::default();
+        let log = ends.clone();
+        (
+            ends,
+            move |r: std::result::Result<Option<Usage>, &Error>| {
+                log.borrow_mut()
+                    .push(r.map(|u| u.map(|u| u.total_tokens)).map_err(|e| e.kind()))
+            },
+        )
+    }
+
+    /// The typed stream, every chunk encoded.
+    fn via_chunks(
+        pieces: Vec<Result<Vec<u8>>>,
+        decoder: OpenAiStream,
+        show_usage: bool,
+    ) -> (String, Vec<std::result::Result<Option<u64>, ErrorKind>>) {
+        let (ends, hook) = ended();
+        let s = ChatStream::from_body(
+            Box::pin(Trickle(pieces.into(), false)),
+            Framing::Sse,
+            Box::new(decoder),
+            show_usage,
+            "openai",
+            "gpt-test",
+        )
+        .on_end(hook);
+        let items = block_on(s.collect::<Vec<_>>());
+        let out = written(
+            items
+                .into_iter()
+                .map(|r| {
+                    r.map(|c| {
+                        let mut out = Vec::new();
+                        c.write_sse(&mut out);
+                        out
+                    })
+                })
+                .collect(),
+        );
+        let ends = ends.borrow().clone();
+        (out, ends)
+    }
+
+    /// `typed` chunks taken as chunks (a router's first), the rest through `into_sse`.
+    fn via_sse(
+        pieces: Vec<Result<Vec<u8>>>,
+        decoder: OpenAiStream,
+        show_usage: bool,
+        typed: usize,
+    ) -> (
+        String,
+        Vec<std::result::Result<Option<u64>, ErrorKind>>,
+        bool,
+    ) {
+        let (ends, hook) = ended();
+        let mut s = ChatStream::from_body(
+            Box::pin(Trickle(pieces.into(), false)),
+            Framing::Sse,
+            Box::new(decoder),
+            show_usage,
+            "openai",
+            "gpt-test",
+        )
+        .on_end(hook);
+        let mut items = Vec::new();
+        for _ in 0..typed {
+            match block_on(s.next()) {
+                Some(r) => items.push(r.map(|c| SseEvents::of_chunk(&c).into_bytes())),
+                None => break,
+            }
+        }
+        let mut sse = s.into_sse();
+        items.extend(
+            block_on(sse.by_ref().collect::<Vec<_>>())
+                .into_iter()
+                .map(|r| r.map(SseEvents::into_bytes)),
+        );
+        assert!(sse.is_terminated());
+        let certified = sse.0.certified;
+        let ends = ends.borrow().clone();
+        (written(items), ends, certified)
+    }
+
+    fn splits(bytes: &[u8]) -> Vec<Vec<Result<Vec<u8>>>> {
+        let mut out: Vec<Vec<Result<Vec<u8>>>> = (0..=bytes.len())
+            .map(|i| vec![Ok(bytes[..i].to_vec()), Ok(bytes[i..].to_vec())])
+            .collect();
+        out.push(bytes.chunks(1).map(|c| Ok(c.to_vec())).collect());
+        out
+    }
+
+    /// SSE output equals the encoded chunks, with the same end, for every split, whether the
+    /// first chunk was taken typed or not.
+    fn sse_agrees(bytes: &[u8], show_usage: bool, rewriting: bool) -> bool {
+        let decoder = || {
+            if rewriting {
+                let mut row = crate::provider::openai_compat::DEFAULT;
+                row.quirks.reasoning_field = Some("reasoning");
+                OpenAiStream::new(row)
+            } else {
+                OpenAiStream::default()
+            }
+        };
+        let want = via_chunks(vec![Ok(bytes.to_vec())], decoder(), show_usage);
+        let mut certified = false;
+        for pieces in splits(bytes) {
+            let again = || {
+                pieces
+                    .iter()
+                    .map(|r| Ok(r.as_ref().unwrap().clone()))
+                    .collect()
+            };
+            assert_eq!(via_chunks(again(), decoder(), show_usage), want);
+            for typed in [0, 1] {
+                let (out, ends, c) = via_sse(again(), decoder(), show_usage, typed);
+                assert_eq!((&out, &ends), (&want.0, &want.1), "typed {typed}");
+                certified |= c;
+            }
+        }
+        certified
+    }
+
+    #[test]
+    fn sse_output_is_what_the_chunks_encode_to() {
+        let bodies = [
+            full_body(),
+            sse(&[
+                &chunk_json("a", None),
+                &chunk_json("b", None),
+                &chunk_json("c", Some("stop")),
+                "[DONE]",
+            ]),
+            // Events after [DONE] are ignored.
+            sse(&[&chunk_json("a", None), "[DONE]", &chunk_json("late", None)]),
+            // Mid-stream error event.
+            sse(&[
+                &chunk_json("a", None),
+                &chunk_json("b", None),
+                r#"{"error":{"message":"overloaded","type":"server_error","code":"503"}}"#,
+            ]),
+            // Not JSON: a decode error after what came before.
+            [
+                sse(&[&chunk_json("a", None), &chunk_json("b", None)]),
+                b"data: {not json}\n\n".to_vec(),
+                sse(&[&chunk_json("c", Some("stop"))]),
+            ]
+            .concat(),
+            // Cut mid-event / without an end.
+            [
+                sse(&[&chunk_json("a", None), &chunk_json("b", None)]),
+                b"data: {\"id\":\"c1\",\"cho".to_vec(),
+            ]
+            .concat(),
+            sse(&[&chunk_json("a", None), &chunk_json("b", None)]),
+            // Other SSE shapes part way (comments, CRLF, event types).
+            [
+                sse(&[&chunk_json("a", None)]),
+                b": ping\n\n".to_vec(),
+                sse(&[&chunk_json("b", None)]),
+                format!("data: {}\r\n\r\n", chunk_json("c", None)).into_bytes(),
+                sse(&[&chunk_json("d", Some("stop")), "[DONE]"]),
+            ]
+            .concat(),
+            // Chunks a decoder rewrites or drops: empty finish reason, missing fields, empty choices.
+            sse(&[
+                &chunk_json("a", None),
+                r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}]}"#,
+                r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}"#,
+                &chunk_json("c", None),
+                &chunk_json("d", Some("")),
+                USAGE_CHUNK,
+            ]),
+        ];
+        for bytes in &bodies {
+            for show_usage in [false, true] {
+                for rewriting in [false, true] {
+                    let certified = sse_agrees(bytes, show_usage, rewriting);
+                    assert!(
+                        !(rewriting && certified),
+                        "a rewriting decoder is never bypassed"
+                    );
+                }
+            }
+        }
+        assert!(
+            sse_agrees(&full_body(), false, false),
+            "plain events were forwarded"
+        );
+    }
+
+    #[test]
+    fn sse_output_forwards_a_read_of_plain_events_as_one_item() {
+        let events: Vec<String> = (0..50)
+            .map(|i| chunk_json(&format!("w{i}"), None))
+            .collect();
+        let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+        let mut body = sse(&refs);
+        let pieces = vec![
+            Ok(body.clone()),
+            Ok(sse(&[&chunk_json("z", Some("stop")), "[DONE]"])),
+        ];
+        let s = ChatStream::from_body(
+            Box::pin(Trickle(pieces.into(), false)),
+            Framing::Sse,
+            Box::new(OpenAiStream::default()),
+            false,
+            "openai",
+            "gpt-test",
+        );
+        let mut s = s.into_sse();
+        let items: Vec<_> = block_on(s.by_ref().collect::<Vec<_>>());
+        // One item per read: the first event is decoded (certifying the decoder), the rest of
+        // the read forwarded with it.
+        assert_eq!(items.len(), 2);
+        assert!(s.0.certified);
+        body.extend(sse(&[&chunk_json("z", Some("stop"))]));
+        let all: Vec<u8> = items
+            .into_iter()
+            .flat_map(|r| r.unwrap().into_bytes())
+            .collect();
+        assert_eq!(all, body);
     }
 }

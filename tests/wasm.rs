@@ -18,8 +18,12 @@ export function fakeFetch(mode, chunks) {
   globalThis.fetch = (url, init) => {
     state.calls.push({ url, method: init.method, headers: [...new Headers(init.headers)],
                        body: init.body ? new TextDecoder().decode(init.body) : null });
-    const signal = init.signal;
+    // Like a real fetch: the request ends when the caller's signal (if any) aborts or when the
+    // response body is cancelled (Fetch standard: cancelling the body terminates the fetch).
+    const inner = new AbortController();
+    const signal = inner.signal;
     signal.addEventListener("abort", () => { state.aborted = true; state.reason = signal.reason; });
+    if (init.signal) init.signal.addEventListener("abort", () => inner.abort(init.signal.reason));
     if (mode === "typeerror") return Promise.reject(new TypeError("fetch failed"));
     if (mode === "aborterror") return Promise.reject(new DOMException("The operation was aborted.", "AbortError"));
     if (mode === "hang") return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
@@ -30,7 +34,7 @@ export function fakeFetch(mode, chunks) {
         else if (mode === "stall") return new Promise((_, reject) => signal.addEventListener("abort", () => { c.error(signal.reason); reject(signal.reason); }));
         else c.close();
       },
-      cancel() { state.cancelled = true; },
+      cancel(reason) { state.cancelled = true; inner.abort(reason); },
     }, { highWaterMark: 0 });
     return Promise.resolve(new Response(body, { status: 201, headers: { "x-one": "1", "content-type": "text/plain" } }));
   };

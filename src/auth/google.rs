@@ -10,12 +10,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::base64;
 use crate::host::Host;
 use crate::http::{HttpRequest, Method};
 use crate::options::Secret;
+use crate::provider::build::{obj, parse, s};
 use crate::{Error, ErrorKind, Result};
 
 /// The scope Vertex AI needs.
@@ -171,17 +172,17 @@ pub fn jwt_signing_input(
     audience: &str,
     now_secs: u64,
 ) -> String {
-    let mut header = json!({"alg": "RS256", "typ": "JWT"});
+    let mut header = obj([("alg", s("RS256")), ("typ", s("JWT"))]);
     if let Some(kid) = private_key_id {
-        header["kid"] = json!(kid);
+        header["kid"] = Value::from(kid);
     }
-    let claims = json!({
-        "iss": client_email,
-        "scope": scope,
-        "aud": audience,
-        "iat": now_secs,
-        "exp": now_secs + ASSERTION_TTL_SECS,
-    });
+    let claims = obj([
+        ("iss", Value::from(client_email)),
+        ("scope", Value::from(scope)),
+        ("aud", Value::from(audience)),
+        ("iat", Value::from(now_secs)),
+        ("exp", Value::from(now_secs + ASSERTION_TTL_SECS)),
+    ]);
     format!(
         "{}.{}",
         base64::encode_url(header.to_string().as_bytes()),
@@ -238,10 +239,15 @@ fn form_encode(v: &str) -> String {
 
 /// A form POST to a token endpoint.
 pub fn token_request(token_uri: &str, fields: &[(&str, &str)]) -> HttpRequest {
-    let body: Vec<String> = fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", form_encode(v)))
-        .collect();
+    let mut body = String::new();
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            body.push('&');
+        }
+        body.push_str(k);
+        body.push('=');
+        body.push_str(&form_encode(v));
+    }
     HttpRequest {
         method: Method::Post,
         url: token_uri.to_string(),
@@ -249,14 +255,14 @@ pub fn token_request(token_uri: &str, fields: &[(&str, &str)]) -> HttpRequest {
             "content-type".into(),
             "application/x-www-form-urlencoded".into(),
         )],
-        body: Some(body.join("&").into_bytes()),
+        body: Some(body.into_bytes()),
     }
 }
 
 /// Reads a token endpoint answer: `(access_token, expires_in seconds)`, or the OAuth error
 /// (`{"error": "invalid_grant", "error_description": …}`) classified.
 pub fn parse_token_response(status: u16, body: &[u8]) -> Result<(String, u64)> {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let v: Value = parse(body).unwrap_or(Value::Null);
     if (200..300).contains(&status) {
         let token = v
             .get("access_token")
@@ -370,6 +376,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::http::HttpResponse;
     use crate::testing::{MockHost, Reply};
+    use serde_json::json;
 
     /// A host whose "signature" is the SHA-free, deterministic reverse of the input bytes, so
     /// tests can check exactly what was signed.

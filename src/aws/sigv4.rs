@@ -144,48 +144,67 @@ fn canonical_request(
     headers: &[(String, String)],
     payload_hash: &str,
 ) -> (String, String) {
-    let canonical_uri = path
-        .split('/')
-        .map(|seg| uri_encode(seg, false))
-        .collect::<Vec<_>>()
-        .join("/");
-    let mut params: Vec<(String, String)> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                uri_encode(&percent_decode(k), false),
-                uri_encode(&percent_decode(v), false),
-            )
-        })
-        .collect();
+    // Written straight into one string: the iterator chains this was built from compiled to a
+    // copy of the adapters each.
+    let mut out = String::with_capacity(256);
+    out.push_str(method);
+    out.push('\n');
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(&uri_encode(seg, false));
+    }
+    out.push('\n');
+    let mut params: Vec<(String, String)> = Vec::new();
+    for p in query.split('&') {
+        if p.is_empty() {
+            continue;
+        }
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        params.push((
+            uri_encode(&percent_decode(k), false),
+            uri_encode(&percent_decode(v), false),
+        ));
+    }
     crate::sort::sort_by(&mut params, Ord::cmp);
-    let canonical_query = params
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut hs: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
-        .collect();
+    for (i, (k, v)) in params.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out.push('\n');
+    let mut hs: Vec<(String, String)> = Vec::with_capacity(headers.len());
+    for (k, v) in headers {
+        let mut value = String::with_capacity(v.len());
+        for (i, word) in v.split_whitespace().enumerate() {
+            if i > 0 {
+                value.push(' ');
+            }
+            value.push_str(word);
+        }
+        hs.push((k.to_ascii_lowercase(), value));
+    }
     crate::sort::sort_by(&mut hs, |a, b| a.0.cmp(&b.0));
-    let canonical_headers: String = hs.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let signed = hs
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    (
-        format!("{method}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{signed}\n{payload_hash}"),
-        signed,
-    )
+    let mut signed = String::new();
+    for (i, (k, v)) in hs.iter().enumerate() {
+        out.push_str(k);
+        out.push(':');
+        out.push_str(v);
+        out.push('\n');
+        if i > 0 {
+            signed.push(';');
+        }
+        signed.push_str(k);
+    }
+    out.push('\n');
+    out.push_str(&signed);
+    out.push('\n');
+    out.push_str(payload_hash);
+    (out, signed)
 }
 
 /// Headers never signed: they may be changed or added on the way (as botocore excludes them).

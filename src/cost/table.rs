@@ -11,13 +11,15 @@
 //! request); a table of Rust structs would have made the wasm several times bigger than the
 //! gzipped text.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use serde_json::{Map, Value};
 
 use super::money::Usd;
 use crate::provider::registry;
+use crate::types::Put;
 use crate::{Error, ErrorKind, Result};
 
 const PRICES_TSV: &str = include_str!("prices.tsv");
@@ -180,13 +182,13 @@ impl ModelPrice {
         let mut m = Map::new();
         let usd = |u: Usd| Value::from(u.to_f64());
         let per_token = |u: Usd| Value::from(u.pico() as f64 / 1e12);
-        m.insert("key".into(), self.key.clone().into());
-        m.insert("litellm_provider".into(), self.provider.clone().into());
-        m.insert("mode".into(), self.mode.as_str().into());
+        m.put("key", self.key.clone().into());
+        m.put("litellm_provider", self.provider.clone().into());
+        m.put("mode", self.mode.as_str().into());
         let max = self.max_output_tokens.or(self.max_input_tokens);
-        m.insert("max_tokens".into(), max.into());
-        m.insert("max_input_tokens".into(), self.max_input_tokens.into());
-        m.insert("max_output_tokens".into(), self.max_output_tokens.into());
+        m.put("max_tokens", max.into());
+        m.put("max_input_tokens", self.max_input_tokens.into());
+        m.put("max_output_tokens", self.max_output_tokens.into());
         for (name, v) in [
             ("input_cost_per_token", self.input),
             ("output_cost_per_token", self.output),
@@ -202,10 +204,10 @@ impl ModelPrice {
             }
         }
         if let Some(v) = self.per_image {
-            m.insert("output_cost_per_image".into(), usd(v));
+            m.put("output_cost_per_image", usd(v));
         }
         if let Some(v) = self.per_second {
-            m.insert("input_cost_per_second".into(), usd(v));
+            m.put("input_cost_per_second", usd(v));
         }
         if let Some(t) = &self.tier {
             let k = tier_suffix(t.above_tokens);
@@ -474,8 +476,42 @@ fn builtin_data() -> &'static str {
 }
 
 /// The built-in row for `key` (`provider/model`), parsed from its line alone.
-fn builtin_get(key: &str) -> Option<ModelPrice> {
+fn builtin_search(key: &str) -> Option<ModelPrice> {
     find_line(builtin_data(), key).and_then(|line| parse_row(line).ok())
+}
+
+/// How many built-in lookups (hits and misses) [`builtin_get`] remembers. A gateway prices a
+/// handful of models, each through a few candidate keys; past this the memo starts over, so
+/// memory stays bounded whatever names callers send.
+const BUILTIN_MEMO_CAP: usize = 64;
+
+thread_local! {
+    // The embedded table never changes, so a key's answer never goes stale (registered models
+    // are looked up before this and never stored here). Per thread: wasm has one.
+    static BUILTIN_MEMO: RefCell<HashMap<String, Option<ModelPrice>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// [`builtin_search`], remembered per key: searching and parsing the row on every priced call
+/// was ≈ 2 % of a gateway request's CPU (bench/FINDINGS.md).
+fn builtin_get(key: &str) -> Option<ModelPrice> {
+    if let Some(hit) = BUILTIN_MEMO.with(|m| m.borrow().get(key).cloned()) {
+        return hit;
+    }
+    let found = builtin_search(key);
+    BUILTIN_MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= BUILTIN_MEMO_CAP {
+            m.clear();
+        }
+        m.insert(key.to_string(), found.clone());
+    });
+    found
+}
+
+#[cfg(test)]
+fn builtin_memo_len() -> usize {
+    BUILTIN_MEMO.with(|m| m.borrow().len())
 }
 
 /// Whether some built-in key starts with `prefix`.
@@ -611,7 +647,7 @@ pub fn lookup_or_err(model: &str, provider: Option<&str>) -> Result<ModelPrice> 
 }
 
 /// Adds or updates models, LiteLLM's `register_model`: `{"model-name": {"input_cost_per_token":
-/// 1e-6, "output_cost_per_token": 2e-6, "litellm_provider": "openai", "mode": "chat",
+/// 1e-6, "output_cost_per_token": 2e-6, "litellm_provider": "openrouter", "mode": "chat",
 /// "max_tokens": 8192}}`. Fields of an existing entry that are not given are kept.
 /// Returns the keys registered.
 ///
@@ -790,6 +826,41 @@ mod tests {
         assert!(builtin_has_prefix("openai/"));
         assert!(builtin_has_prefix("baseten/"));
         assert!(!builtin_has_prefix("no_such_provider/"));
+    }
+
+    #[test]
+    fn builtin_memo_answers_like_the_search_and_stays_bounded() {
+        let key = "openai/gpt-4o-mini";
+        let want = builtin_search(key);
+        assert!(want.is_some());
+        assert_eq!(builtin_get(key), want);
+        assert!(BUILTIN_MEMO.with(|m| m.borrow().contains_key(key)));
+        // Served from the memo: a second answer is the same row.
+        assert_eq!(builtin_get(key), want);
+        assert_eq!(builtin_get("openai/no-such-model~"), None);
+        assert!(BUILTIN_MEMO.with(|m| m.borrow().get("openai/no-such-model~") == Some(&None)));
+        for i in 0..3 * BUILTIN_MEMO_CAP {
+            assert_eq!(builtin_get(&format!("nope/{i}")), None);
+            assert!(builtin_memo_len() <= BUILTIN_MEMO_CAP);
+        }
+        assert_eq!(builtin_get(key), want);
+    }
+
+    #[test]
+    fn registered_model_shadows_a_remembered_builtin_row() {
+        let key = "openrouter/openai/gpt-4o-2024-05-13";
+        let builtin = lookup(key, None).unwrap();
+        assert_eq!(lookup(key, None).unwrap(), builtin);
+        let fresh = builtin.input.unwrap().pico() + 7_000;
+        let entry = serde_json::json!({ key: {
+            "litellm_provider": "openrouter", "mode": "chat",
+            "input_cost_per_token": fresh as f64 / 1e12, "output_cost_per_token": 1e-6,
+        }});
+        register_model(&entry).unwrap();
+        let got = lookup(key, None).unwrap();
+        REGISTERED.write().unwrap().remove(key);
+        assert_eq!(got.input.unwrap().pico(), fresh);
+        assert_eq!(lookup(key, None).unwrap(), builtin);
     }
 
     #[test]

@@ -72,6 +72,16 @@ pub struct SseParser {
 }
 
 impl SseParser {
+    /// A parser taking over a stream at an event boundary after its first line (another
+    /// reader cut the events before): a byte-order mark is no longer skipped. The last event id
+    /// is not known, so events carry the ids set from here on.
+    pub fn mid_stream() -> Self {
+        Self {
+            started: true,
+            ..Self::default()
+        }
+    }
+
     /// Feeds bytes; calls `emit` for each completed event.
     pub fn push(&mut self, mut bytes: &[u8], mut emit: impl FnMut(SseEvent)) {
         if self.skip_lf {

@@ -1,6 +1,7 @@
 //! What gets logged: a call's standard logging payload (success or failure), or a budget alert.
 
-use serde_json::{json, Value};
+use crate::provider::build::{obj, s};
+use serde_json::Value;
 
 /// One thing to log.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,19 +74,19 @@ pub struct BudgetAlert {
 impl BudgetAlert {
     /// LiteLLM's `WebhookEvent` JSON.
     pub fn to_json(&self) -> Value {
-        json!({
-            "event": self.event,
-            "event_group": self.event_group,
-            "event_message": self.event_message,
-            "spend": self.spend,
-            "max_budget": self.max_budget,
-            "soft_budget": self.soft_budget,
-            "token": self.token,
-            "user_id": self.user_id,
-            "team_id": self.team_id,
-            "team_alias": self.team_alias,
-            "key_alias": self.key_alias,
-            "customer_id": self.customer_id,
-        })
+        obj([
+            ("event", s(&self.event)),
+            ("event_group", s(&self.event_group)),
+            ("event_message", s(&self.event_message)),
+            ("spend", Value::from(self.spend)),
+            ("max_budget", Value::from(self.max_budget)),
+            ("soft_budget", Value::from(self.soft_budget)),
+            ("token", Value::from(self.token.clone())),
+            ("user_id", Value::from(self.user_id.clone())),
+            ("team_id", Value::from(self.team_id.clone())),
+            ("team_alias", Value::from(self.team_alias.clone())),
+            ("key_alias", Value::from(self.key_alias.clone())),
+            ("customer_id", Value::from(self.customer_id.clone())),
+        ])
     }
 }

@@ -38,6 +38,7 @@ pub mod event;
 pub mod gateway;
 #[cfg(feature = "integrations")]
 pub mod helicone;
+pub(crate) mod join;
 #[cfg(feature = "integrations")]
 pub mod langfuse;
 #[cfg(feature = "integrations")]

@@ -2,7 +2,9 @@
 //! when message logging is off for it. Usage, cost, latency, model and errors stay; the
 //! conversation and the generated text do not.
 
-use serde_json::{json, Value};
+use crate::provider::build::{obj, s};
+use crate::types::Put;
+use serde_json::Value;
 
 /// The placeholder LiteLLM writes instead of redacted text.
 pub const REDACTED: &str = "redacted-by-litellm";
@@ -27,7 +29,10 @@ const MESSAGE_TEXT: &[&str] = &["content", "reasoning_content", "refusal"];
 pub fn payload(p: &Value) -> Value {
     let mut p = p.clone();
     if !p["messages"].is_null() {
-        p["messages"] = json!([{"role": "user", "content": REDACTED}]);
+        p["messages"] = Value::Array(vec![obj([
+            ("role", s("user")),
+            ("content", Value::from(REDACTED)),
+        ])]);
     }
     if let Some(choices) = p
         .get_mut("response")
@@ -58,18 +63,19 @@ fn message(m: &mut Value) {
     if let Some(calls) = obj.get_mut("tool_calls").and_then(Value::as_array_mut) {
         for call in calls {
             if let Some(f) = call.get_mut("function").and_then(Value::as_object_mut) {
-                f.insert("arguments".into(), Value::String(REDACTED.into()));
+                f.put("arguments", Value::String(REDACTED.into()));
             }
         }
     }
     if let Some(f) = obj.get_mut("function_call").and_then(Value::as_object_mut) {
-        f.insert("arguments".into(), Value::String(REDACTED.into()));
+        f.put("arguments", Value::String(REDACTED.into()));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn tool_calls_and_reasoning_are_redacted_but_names_stay() {

@@ -3,11 +3,12 @@
 //! refuses or hangs becomes a failed [`LoggerResult`] in the [`FlushReport`].
 
 use futures_util::future::{self, Either};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::dispatch::{Job, Plan};
 use crate::host::Host;
 use crate::http::{self, HttpRequest};
+use crate::provider::build::{obj, s};
 use crate::ErrorKind;
 
 /// First retry delay; doubles per retry.
@@ -52,15 +53,15 @@ impl LoggerResult {
 
     /// As JSON (what the JS API and the gateway's logs show).
     pub fn to_json(&self) -> Value {
-        json!({
-            "logger": self.logger,
-            "ok": self.ok,
-            "events": self.events,
-            "requests": self.requests,
-            "status": self.status,
-            "error": self.error,
-            "elapsed_ms": self.elapsed_ms,
-        })
+        obj([
+            ("logger", s(&self.logger)),
+            ("ok", Value::from(self.ok)),
+            ("events", Value::from(self.events)),
+            ("requests", Value::from(self.requests)),
+            ("status", Value::from(self.status)),
+            ("error", Value::from(self.error.clone())),
+            ("elapsed_ms", Value::from(self.elapsed_ms)),
+        ])
     }
 }
 
@@ -221,7 +222,7 @@ pub async fn flush<H: Host>(host: &H, plan: Plan, opts: SendOptions) -> FlushRep
             }
         }
     });
-    let mut results = future::join_all(runs).await;
+    let mut results = super::join::join_all(runs).await;
     results.extend(skipped);
     FlushReport { results }
 }

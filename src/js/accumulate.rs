@@ -8,7 +8,7 @@ use super::respond::json_err;
 use crate::accumulate::Accumulator;
 use serde_json::Value;
 
-use crate::types::{ChatChunk, TextCompletionResponse};
+use crate::types::{ChatChunk, FromValue, TextCompletionResponse};
 use crate::Error;
 
 /// LiteLLM's `stream_chunk_builder`: the `chat.completion` a provider would have answered
@@ -26,9 +26,9 @@ pub fn stream_chunk_builder(chunks: &JsValue) -> Result<JsValue, JsValue> {
             ))
         })?;
     // Through `Value`: the chunk types' `from_value` code is in the wasm anyway (stream
-    // decoders), a second copy of them for `from_str` is not.
+    // decoders), a second copy of them for `from_str` is not. Taken by move (`FromValue`).
     let chunks: Vec<ChatChunk> = serde_json::from_str::<Value>(&text)
-        .and_then(serde_json::from_value)
+        .and_then(FromValue::from_value)
         .map_err(|e| {
             to_js(Error::bad_request(format!(
                 "not a chat.completion.chunk: {e}"

@@ -13,50 +13,69 @@ use super::env::JsEnv;
 use super::error::to_js;
 use super::respond::{hidden_params, json_err, params_json, with_hidden};
 use super::stream::ChunkStream;
-use crate::engine::{self, Completion};
+use crate::engine::{self, WireCompletion};
 use crate::options;
 use crate::router::RouteInfo;
+use crate::types::ChatResponse;
 use crate::wasm::FetchHost;
 use crate::{cost, CallOptions, Error};
 
 const EXPECTS: &str = "completion() expects an object such as { model, messages }";
 
-/// Fires the callbacks of a finished chat call and makes the JS response.
+/// Fires the callbacks of a finished chat call and makes the JS response: the answer's own JSON
+/// text (an OpenAI-format upstream's body as it came, see [`engine::completion_wire`]) with
+/// `_hidden_params` added. The typed response is read back from the text only when a callback
+/// will see it.
 pub(crate) fn finish_chat(
     log: &LogCall,
-    c: &Completion,
+    c: WireCompletion,
     options: &CallOptions,
     route: Option<&RouteInfo>,
     cost: Option<cost::Usd>,
 ) -> Result<JsValue, JsValue> {
-    let facts = Facts {
-        route,
-        metadata: options.metadata.as_ref(),
-        cost,
-        usage: c.response.usage.as_ref(),
-        ..Facts::default()
-    };
-    log.success(
-        Some(&c.response.id),
-        &c.meta,
-        facts,
-        Logged::Chat(&c.response),
-    );
-    let text = serde_json::to_string(&c.response).map_err(json_err)?;
-    with_hidden(text, &hidden_params(&c.meta, route, cost))
+    let hidden = hidden_params(&c.meta, route, cost);
+    if !log.is_empty() {
+        // The text is a chat completion by construction (`engine::completion_wire`).
+        let response: ChatResponse = serde_json::from_slice(&c.body).map_err(json_err)?;
+        let facts = Facts {
+            route,
+            metadata: options.metadata.as_ref(),
+            cost,
+            usage: c.usage.as_ref(),
+            ..Facts::default()
+        };
+        log.success(Some(&response.id), &c.meta, facts, Logged::Chat(&response));
+    }
+    let text =
+        String::from_utf8(c.body).map_err(|_| to_js(Error::decode("the response is not UTF-8")))?;
+    with_hidden(text, &hidden)
 }
 
-/// One chat completion. Resolves to the OpenAI `chat.completion` object plus `_hidden_params`.
+/// The params as JSON: `text`, what the JS layer made of them with `JSON.stringify`, else read
+/// from `params`.
+fn request_json(params: &JsValue, text: Option<String>) -> Result<Value, Error> {
+    match text {
+        Some(t) => Ok(serde_json::from_str(&t)?),
+        None => params_json(params, EXPECTS),
+    }
+}
+
+/// One chat completion. Resolves to the OpenAI `chat.completion` object (an OpenAI-format
+/// upstream's own JSON, as the `openai` client returns it) plus `_hidden_params`.
 /// Rejects with an `Error` whose `name` is the OpenAI error class (see `pkg/errors.js`).
 /// Success and failure callbacks (per call and `setCallbacks`) fire with `call_type`
 /// `"completion"`.
+///
+/// `text`, when given, is `JSON.stringify(params)` (the package's `completion` passes it; a
+/// string crosses into wasm in one copy) and `params` is then only read for its callbacks: the
+/// package leaves it out when it has no `success_callback` / `failure_callback`.
 #[wasm_bindgen]
-pub async fn completion(params: JsValue) -> Result<JsValue, JsValue> {
-    let request = params_json(&params, EXPECTS);
+pub async fn completion(params: JsValue, text: Option<String>) -> Result<JsValue, JsValue> {
+    let request = request_json(&params, text);
     let log = LogCall::chat(&params, request.as_ref().unwrap_or(&Value::Null));
     let result: Result<_, Error> = async {
         let (req, opts) = options::parse_chat(request?)?;
-        let done = engine::completion(&FetchHost, &JsEnv, req, opts.clone()).await?;
+        let done = engine::completion_wire(&FetchHost, &JsEnv, req, opts.clone()).await?;
         Ok((done, opts))
     }
     .await;
@@ -64,16 +83,25 @@ pub async fn completion(params: JsValue) -> Result<JsValue, JsValue> {
         log.failure(&e, None, None);
         to_js(e)
     })?;
-    let cost = cost::response_cost(&done, &opts);
-    finish_chat(&log, &done, &opts, None, cost)
+    let cost = cost::call_cost(
+        &done.meta,
+        Some(done.model.as_str()),
+        done.usage.as_ref(),
+        &opts,
+    );
+    finish_chat(&log, done, &opts, None, cost)
 }
 
 /// A streaming chat completion. Resolves once the response headers arrived (after retries)
 /// to a [`ChunkStream`]; `pkg/` wraps it in a `ReadableStream` of chunk objects. Its
 /// `responseCost` is set when the stream ended with the provider's usage; callbacks fire then.
+/// `text` and `params` as for [`completion`].
 #[wasm_bindgen(js_name = completionStream)]
-pub async fn completion_stream(params: JsValue) -> Result<ChunkStream, JsValue> {
-    let request = params_json(&params, EXPECTS);
+pub async fn completion_stream(
+    params: JsValue,
+    text: Option<String>,
+) -> Result<ChunkStream, JsValue> {
+    let request = request_json(&params, text);
     let log = LogCall::chat(&params, request.as_ref().unwrap_or(&Value::Null)).streaming();
     let result: Result<_, Error> = async {
         let (req, opts) = options::parse_chat(request?)?;

@@ -8,7 +8,7 @@ use super::error::to_js;
 use crate::budget::{self, BudgetManager, Period};
 use crate::cost::{self, PriceOverrides, Usd};
 use crate::options;
-use crate::types::Usage;
+use crate::types::{FromValue, Usage};
 use crate::Error;
 
 /// A JS value as JSON (functions and `undefined` dropped, as `JSON.stringify` does).
@@ -54,7 +54,7 @@ pub fn completion_cost(params: JsValue) -> Result<f64, JsValue> {
     } else {
         &resp["usage"]
     };
-    let usage: Usage = serde_json::from_value(usage_json.clone()).map_err(|_| {
+    let usage = Usage::from_value(usage_json.clone()).map_err(|_| {
         to_js(Error::bad_request(
             "completionCost needs `usage` or a response with `usage`",
         ))

@@ -28,16 +28,31 @@ impl Env for JsEnv {
     }
 }
 
+thread_local! {
+    /// `process` and the key `"env"`, once `process` was found: a provider reads each of its
+    /// variables on every call, and looking `process` up again (with the JS strings for both
+    /// keys) was most of the cost. `process.env` itself is read each time, as it may be replaced.
+    static PROCESS: RefCell<Option<(JsValue, JsValue)>> = const { RefCell::new(None) };
+}
+
 fn process_env(name: &str) -> Option<String> {
-    let process = Reflect::get(&js_sys::global(), &"process".into()).ok()?;
-    if !process.is_object() {
-        return None;
-    }
-    let env = Reflect::get(&process, &"env".into()).ok()?;
-    if !env.is_object() {
-        return None;
-    }
-    Reflect::get(&env, &name.into()).ok()?.as_string()
+    PROCESS.with(|cell| {
+        if cell.borrow().is_none() {
+            let process = Reflect::get(&js_sys::global(), &"process".into()).ok()?;
+            if !process.is_object() {
+                return None;
+            }
+            *cell.borrow_mut() = Some((process, JsValue::from_str("env")));
+        }
+        // Shared borrows only while JS runs (a getter may call back in).
+        let p = cell.borrow();
+        let (process, env_key) = p.as_ref()?;
+        let env = Reflect::get(process, env_key).ok()?;
+        if !env.is_object() {
+            return None;
+        }
+        Reflect::get(&env, &name.into()).ok()?.as_string()
+    })
 }
 
 /// Registers environment variables for runtimes without `process.env` (browsers, Workers):

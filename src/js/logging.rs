@@ -176,7 +176,8 @@ async fn send_queue() {
     FLUSHES.with(|f| f.borrow_mut().scheduled = false);
     let groups = take_groups();
     let reports =
-        futures_util::future::join_all(groups.into_iter().map(|(n, e)| send_group(n, e))).await;
+        crate::integrations::join::join_all(groups.into_iter().map(|(n, e)| send_group(n, e)))
+            .await;
     let waiters = FLUSHES.with(|f| {
         let mut f = f.borrow_mut();
         for report in &reports {

@@ -32,13 +32,13 @@ pub(crate) fn params_json(params: &JsValue, expects: &str) -> Result<Value, Erro
     Ok(serde_json::from_str(&text)?)
 }
 
-/// LiteLLM's `_hidden_params`: where the call went, what it cost; for routed calls also the
-/// deployment and the router's response headers.
+/// LiteLLM's `_hidden_params` as JSON text: where the call went, what it cost; for routed calls
+/// also the deployment and the router's response headers.
 pub(crate) fn hidden_params(
     meta: &CallMeta,
     route: Option<&RouteInfo>,
     cost: Option<Usd>,
-) -> Value {
+) -> String {
     let cost = cost.map(Usd::to_f64);
     let Some(route) = route else {
         return json!({
@@ -47,7 +47,8 @@ pub(crate) fn hidden_params(
             "api_base": meta.api_base,
             "response_cost": cost,
             "attempts": meta.attempts,
-        });
+        })
+        .to_string();
     };
     json!({
         "custom_llm_provider": meta.provider,
@@ -65,10 +66,14 @@ pub(crate) fn hidden_params(
             "x-litellm-response-cost": cost,
         },
     })
+    .to_string()
 }
 
-/// `text` (a JSON object) with `_hidden_params` added as its last field, parsed by JS.
-pub(crate) fn with_hidden(mut text: String, hidden: &Value) -> Result<JsValue, JsValue> {
+/// `text` (a JSON object) with `_hidden_params` (JSON text) added as its last field, parsed by
+/// JS.
+pub(crate) fn with_hidden(mut text: String, hidden: &str) -> Result<JsValue, JsValue> {
+    // An upstream's own body may end in a newline.
+    text.truncate(text.trim_end().len());
     if !text.ends_with('}') {
         return Err(to_js(Error::decode("the response is not a JSON object")));
     }
@@ -77,7 +82,7 @@ pub(crate) fn with_hidden(mut text: String, hidden: &Value) -> Result<JsValue, J
         text.push(',');
     }
     text.push_str("\"_hidden_params\":");
-    text.push_str(&hidden.to_string());
+    text.push_str(hidden);
     text.push('}');
     js_sys::JSON::parse(&text)
 }

@@ -278,7 +278,7 @@ impl ChunkStream {
         route: Option<RouteInfo>,
         log: LogCall,
     ) -> Self {
-        let hidden_params = hidden_params(&meta, route.as_ref(), None).to_string();
+        let hidden_params = hidden_params(&meta, route.as_ref(), None);
         let end = StreamEnd::<S::Acc>::new(meta, options, route, log);
         let response_cost = end.cost.clone();
         let source = Watched {

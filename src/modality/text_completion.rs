@@ -11,12 +11,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::decode::Framing;
 use crate::engine::{self, send_with_retries, CallMeta};
 use crate::host::{Env, Host};
 use crate::options::CallOptions;
+use crate::provider::build::obj;
 use crate::provider::openai_format::{chat_chunk_as_text, TextCompletionSse};
 use crate::stream::ChatStream;
 use crate::types::{
@@ -201,7 +202,12 @@ fn chat_logprobs_as_text(l: Value, offset: &mut u64) -> Value {
         offs.push(Value::from(*offset));
         *offset += token.chars().count() as u64;
     }
-    json!({"tokens": tokens, "token_logprobs": lps, "top_logprobs": tops, "text_offset": offs})
+    obj([
+        ("tokens", Value::from(tokens)),
+        ("token_logprobs", Value::from(lps)),
+        ("top_logprobs", Value::from(tops)),
+        ("text_offset", Value::from(offs)),
+    ])
 }
 
 fn chat_to_text(r: ChatResponse) -> TextCompletionResponse {
@@ -347,6 +353,7 @@ mod tests {
     use crate::testing::{MockHost, Reply};
     use futures_executor::block_on;
     use futures_util::StreamExt;
+    use serde_json::json;
 
     fn opts() -> CallOptions {
         CallOptions {

@@ -21,9 +21,10 @@ use super::openai_format::{
 };
 use super::{unsupported, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::http::{Headers, HttpRequest};
+use crate::provider::build::strs;
 use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, RerankRequest, RerankResponse,
-    Usage,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Put, RerankRequest,
+    RerankResponse, Usage,
 };
 use crate::{Error, Result};
 
@@ -107,10 +108,10 @@ impl Provider for JinaAi {
             refuse_param(target, "user")?;
         }
         let mut body = Map::new();
-        body.insert("model".into(), Value::String(target.model.clone()));
-        body.insert("input".into(), serde_json::to_value(texts)?);
+        body.put("model", Value::String(target.model.clone()));
+        body.put("input", strs(&texts));
         if let Some(d) = req.dimensions {
-            body.insert("dimensions".into(), d.into());
+            body.put("dimensions", d.into());
         }
         for (k, v) in &req.extra {
             body.entry(k.clone()).or_insert_with(|| v.clone());
@@ -144,17 +145,14 @@ impl Provider for JinaAi {
             }
         }
         let mut body = Map::new();
-        body.insert("model".into(), Value::String(target.model.clone()));
-        body.insert("query".into(), Value::String(req.query.clone()));
-        body.insert(
-            "documents".into(),
-            serde_json::to_value(req.document_texts())?,
-        );
+        body.put("model", Value::String(target.model.clone()));
+        body.put("query", Value::String(req.query.clone()));
+        body.put("documents", strs(&req.document_texts()));
         if let Some(n) = req.top_n {
-            body.insert("top_n".into(), n.into());
+            body.put("top_n", n.into());
         }
         if let Some(d) = req.return_documents {
-            body.insert("return_documents".into(), d.into());
+            body.put("return_documents", d.into());
         }
         for (k, v) in &req.extra {
             body.entry(k.clone()).or_insert_with(|| v.clone());

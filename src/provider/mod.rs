@@ -8,6 +8,7 @@
 pub mod anthropic;
 pub mod azure;
 pub mod bedrock;
+pub(crate) mod build;
 pub mod cohere;
 pub mod gemini;
 pub mod huggingface;
@@ -16,6 +17,7 @@ pub mod ollama;
 mod openai_chunk;
 pub mod openai_compat;
 pub mod openai_format;
+mod openai_response;
 pub mod registry;
 
 pub use registry::supported_openai_params;
@@ -308,7 +310,11 @@ pub fn unsupported(info: &ProviderInfo, what: &str) -> Error {
 /// is an [`ErrorKind::UnsupportedParams`] error naming it, unless `drop_params` is on, in which
 /// case it is removed.
 pub fn check_params(req: &mut ChatRequest, supported: &[&str], target: &Target) -> Result<()> {
+    // The messages are never a parameter: without them, listing the set parameters (through a
+    // `Value` of the request) does not copy the conversation on every call.
+    let messages = std::mem::take(&mut req.messages);
     let set = set_params(req);
+    req.messages = messages;
     for p in set {
         if supported.contains(&p.as_str()) {
             continue;
@@ -354,6 +360,18 @@ fn drop_param(req: &mut ChatRequest, name: &str) {
     }
 }
 
+/// The value of the first of `names` that ends with one of `suffixes` and is set in `env`.
+fn env_first(env: &dyn crate::host::Env, names: &[&str], suffixes: &[&str]) -> Option<String> {
+    for name in names {
+        if suffixes.iter().any(|s| name.ends_with(s)) {
+            if let Some(v) = env.var(name) {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
 /// Builds the target for `model` from call options and the environment: splits
 /// `provider/model`, then fills key, base and version from the options or the provider's
 /// environment variables.
@@ -365,25 +383,6 @@ pub fn target_for(
     now_ms: u64,
 ) -> Result<Target> {
     let info = provider.info();
-    let env_first = |names: &[&str]| names.iter().find_map(|n| env.var(n));
-    let key_vars: Vec<&str> = info
-        .env
-        .iter()
-        .copied()
-        .filter(|n| n.ends_with("_KEY") || n.ends_with("_TOKEN"))
-        .collect();
-    let base_vars: Vec<&str> = info
-        .env
-        .iter()
-        .copied()
-        .filter(|n| n.ends_with("_BASE") || n.ends_with("_BASE_URL") || n.ends_with("_ENDPOINT"))
-        .collect();
-    let version_vars: Vec<&str> = info
-        .env
-        .iter()
-        .copied()
-        .filter(|n| n.ends_with("_VERSION"))
-        .collect();
     let mut extra = opts.extra.clone();
     for name in info.env {
         if let Some(v) = env.var(name) {
@@ -393,15 +392,18 @@ pub fn target_for(
     let mut target = Target {
         provider: info.id.to_string(),
         model: model.to_string(),
-        api_base: opts.api_base.clone().or_else(|| env_first(&base_vars)),
+        api_base: opts
+            .api_base
+            .clone()
+            .or_else(|| env_first(env, info.env, &["_BASE", "_BASE_URL", "_ENDPOINT"])),
         api_key: opts
             .api_key
             .clone()
-            .or_else(|| env_first(&key_vars).map(Secret::new)),
+            .or_else(|| env_first(env, info.env, &["_KEY", "_TOKEN"]).map(Secret::new)),
         api_version: opts
             .api_version
             .clone()
-            .or_else(|| env_first(&version_vars)),
+            .or_else(|| env_first(env, info.env, &["_VERSION"])),
         headers: opts.headers.clone(),
         drop_params: opts.drop_params,
         extra,
@@ -409,4 +411,73 @@ pub fn target_for(
     };
     provider.prepare(&mut target)?;
     Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn every_param() -> ChatRequest {
+        serde_json::from_value(json!({
+            "model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": true,
+            "temperature": 0.5, "top_p": 1, "n": 1, "stream_options": {"include_usage": true},
+            "stop": "x", "max_tokens": 5, "max_completion_tokens": 6, "presence_penalty": 0,
+            "frequency_penalty": 0, "logit_bias": {"1": 2}, "logprobs": true, "top_logprobs": 2,
+            "user": "u", "seed": 3,
+            "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto",
+            "parallel_tool_calls": false, "response_format": {"type": "text"},
+            "reasoning_effort": "low", "top_k": 4, "a_null_extra": null,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn check_params_names_the_first_unsupported_param_and_keeps_the_messages() {
+        let mut req = every_param();
+        let target = Target {
+            provider: "p".into(),
+            model: "m".into(),
+            ..Target::default()
+        };
+        let all = set_params(&req);
+        assert_eq!(all.len(), 21);
+        let e = check_params(&mut req, &[], &target).unwrap_err();
+        assert_eq!(e.param(), Some("a_null_extra"));
+        let allowed: Vec<&str> = all.iter().map(String::as_str).collect();
+        check_params(&mut req, &allowed, &target).unwrap();
+        assert_eq!(req, every_param());
+    }
+
+    #[test]
+    fn dropping_each_param_removes_only_it() {
+        let target = Target {
+            provider: "p".into(),
+            model: "m".into(),
+            drop_params: true,
+            ..Target::default()
+        };
+        for name in set_params(&every_param()) {
+            let mut req = every_param();
+            check_params(
+                &mut req,
+                &[],
+                &Target {
+                    drop_params: false,
+                    ..target.clone()
+                },
+            )
+            .unwrap_err();
+            let mut want = serde_json::to_value(&req).unwrap();
+            want.as_object_mut().unwrap().remove(&name);
+            let all = set_params(&req);
+            let keep: Vec<&str> = all
+                .iter()
+                .filter(|p| **p != name)
+                .map(String::as_str)
+                .collect();
+            check_params(&mut req, &keep, &target).unwrap();
+            assert_eq!(serde_json::to_value(&req).unwrap(), want, "{name}");
+        }
+    }
 }

@@ -22,12 +22,13 @@
 
 pub mod embed;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::openai_compat::parse_openai_error;
 use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::decode::{Frame, Framing};
 use crate::http::{Headers, HttpRequest};
+use crate::provider::build::{obj, parse, s};
 use crate::types::{
     AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Content, Delta,
     FinishReason, FunctionCall, FunctionCallDelta, Put, Role, ToolCall, ToolCallDelta, ToolChoice,
@@ -186,14 +187,14 @@ impl Ollama {
             ("presence_penalty", req.presence_penalty),
         ] {
             if let Some(v) = v {
-                options.insert(k.into(), json!(v));
+                options.insert(k.into(), Value::from(v));
             }
         }
         if let Some(s) = req.seed {
             options.put("seed", s.into());
         }
         if let Some(stop) = &req.stop {
-            options.put("stop", json!(stop.to_vec()));
+            options.put("stop", Value::from(stop.to_vec()));
         }
         for k in OPTION_EXTRAS {
             if let Some(v) = req.extra.get(*k) {
@@ -236,7 +237,7 @@ impl Ollama {
                     body.put("system", Value::String(s));
                 }
                 if !images.is_empty() {
-                    body.put("images", json!(images));
+                    body.put("images", Value::from(images));
                 }
             }
         }
@@ -312,14 +313,14 @@ fn chat_messages(req: &ChatRequest) -> Result<Vec<Value>> {
         o.put("role", role_str(m.role).into());
         o.put("content", Value::String(text));
         if !images.is_empty() {
-            o.put("images", json!(images));
+            o.put("images", Value::from(images));
         }
         if let Some(calls) = &m.tool_calls {
             let mut list = Vec::new();
             for c in calls {
                 names.push((c.id.clone(), c.function.name.clone()));
                 let args: Value = if c.function.arguments.trim().is_empty() {
-                    json!({})
+                    Value::Object(Map::new())
                 } else {
                     serde_json::from_str(&c.function.arguments).map_err(|e| {
                         Error::bad_request(format!(
@@ -329,7 +330,10 @@ fn chat_messages(req: &ChatRequest) -> Result<Vec<Value>> {
                         .with_param("messages")
                     })?
                 };
-                list.push(json!({"function": {"name": c.function.name, "arguments": args}}));
+                list.push(obj([(
+                    "function",
+                    obj([("name", s(&c.function.name)), ("arguments", args)]),
+                )]));
             }
             o.put("tool_calls", Value::Array(list));
         }
@@ -400,39 +404,34 @@ fn usage_of(v: &Value) -> Option<Usage> {
 
 /// Whole tool calls from a `message.tool_calls` array, numbered from `first`.
 fn tool_calls_of(message: &Value, first: usize) -> Vec<ToolCall> {
-    message
-        .get("tool_calls")
-        .and_then(Value::as_array)
-        .map(|calls| {
-            calls
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let f = c.get("function").unwrap_or(&Value::Null);
-                    let args = match f.get("arguments") {
-                        Some(Value::String(s)) => s.clone(),
-                        Some(v) => v.to_string(),
-                        None => "{}".into(),
-                    };
-                    ToolCall {
-                        id: c
-                            .get("id")
-                            .and_then(Value::as_str)
-                            .map_or_else(|| format!("call_{}", first + i), str::to_string),
-                        kind: "function".into(),
-                        function: FunctionCall {
-                            name: f
-                                .get("name")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string(),
-                            arguments: args,
-                        },
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let Some(calls) = message.get("tool_calls").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(calls.len());
+    for (i, c) in calls.iter().enumerate() {
+        let f = c.get("function").unwrap_or(&Value::Null);
+        let args = match f.get("arguments") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => "{}".into(),
+        };
+        out.push(ToolCall {
+            id: c
+                .get("id")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("call_{}", first + i), str::to_string),
+            kind: "function".into(),
+            function: FunctionCall {
+                name: f
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                arguments: args,
+            },
+        });
+    }
+    out
 }
 
 fn str_field<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
@@ -475,8 +474,8 @@ impl Provider for Ollama {
         _req: &ChatRequest,
         target: &Target,
     ) -> Result<ChatResponse> {
-        let v: Value = serde_json::from_slice(body)
-            .map_err(|e| Error::decode(format!("invalid JSON from Ollama: {e}")))?;
+        let v: Value =
+            parse(body).map_err(|e| Error::decode(format!("invalid JSON from Ollama: {e}")))?;
         if let Some(e) = error_in_body(&v) {
             return Err(e);
         }
@@ -676,6 +675,7 @@ impl StreamDecoder for OllamaStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn req(v: Value) -> ChatRequest {
         serde_json::from_value(v).unwrap()

@@ -13,11 +13,13 @@ use super::{
     check_params, set_params, Capabilities, Provider, ProviderInfo, StreamDecoder, Target,
 };
 use crate::decode::Frame;
-use crate::http::{retry_after_ms, Headers, HttpRequest};
+use crate::http::{retry_after_ms, Headers, HttpRequest, Method};
 use crate::types::{
     ChatChunk, ChatRequest, ChatResponse, Content, FinishReason, Role, ToolChoice, WireJson,
 };
 use crate::{Error, ErrorKind, Result};
+
+pub use super::openai_response::WireFacts;
 
 /// How the key is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,6 +300,60 @@ impl Compat {
 
     /// The upstream JSON body for `req`.
     pub fn body(&self, req: &ChatRequest, target: &Target) -> Result<Value> {
+        let mut body = serde_json::to_value(self.prepared(req, target)?)?;
+        if let Some(obj) = body.as_object_mut() {
+            for (from, to) in self.renames {
+                if let Some(v) = obj.remove(*from) {
+                    obj.entry(to.to_string()).or_insert(v);
+                }
+            }
+        }
+        Ok(body)
+    }
+
+    /// [`Compat::body`] as text. Without renames the request is written straight from the
+    /// typed value: a `Value` tree in between was built and dropped per request.
+    fn body_bytes(&self, req: &ChatRequest, target: &Target) -> Result<Vec<u8>> {
+        if self.renames.is_empty() {
+            if self.only_renames_model(req, target) {
+                if let Some(b) = with_model(req, &self.upstream_model(target))? {
+                    return Ok(b);
+                }
+            }
+            return Ok(serde_json::to_vec(&self.prepared(req, target)?)?);
+        }
+        Ok(serde_json::to_vec(&self.body(req, target)?)?)
+    }
+
+    /// The model name sent upstream.
+    fn upstream_model(&self, target: &Target) -> String {
+        match self.hooks.model {
+            Some(f) => f(target),
+            None => target.model.clone(),
+        }
+    }
+
+    /// Whether [`Compat::prepared`] changes nothing of `req` but its model: no parameter to
+    /// check, not a stream (usage is asked for), no quirk that rewrites requests.
+    fn only_renames_model(&self, req: &ChatRequest, target: &Target) -> bool {
+        let q = self.quirks;
+        !req.is_stream()
+            && self.unsupported.is_none_or(<[_]>::is_empty)
+            && !self
+                .unsupported_for
+                .iter()
+                .any(|(needle, _)| target.model.contains(needle))
+            && !(q.max_completion_tokens_as_max_tokens
+                || q.developer_as_system
+                || q.content_parts_as_string
+                || q.strip_message_name
+                || q.strip_tool_strict
+                || q.tool_choice_required_as_any)
+    }
+
+    /// `req` as this row sends it: unsupported parameters checked, the upstream model name,
+    /// stream usage asked for, and the row's quirks applied (all but renames).
+    fn prepared(&self, req: &ChatRequest, target: &Target) -> Result<ChatRequest> {
         let mut req = req.clone();
         let bad = self.unsupported_params(&target.model);
         if !bad.is_empty() {
@@ -311,10 +367,7 @@ impl Compat {
                 .collect();
             check_params(&mut req, &allowed, target)?;
         }
-        req.model = match self.hooks.model {
-            Some(f) => f(target),
-            None => target.model.clone(),
-        };
+        req.model = self.upstream_model(target);
         if req.is_stream() && !self.quirks.no_stream_options {
             // Usage is needed for cost; ask for it. The caller's choice decides whether the
             // final usage chunk is shown (the stream filters it out otherwise).
@@ -355,15 +408,28 @@ impl Compat {
                 }
             }
         }
-        let mut body = serde_json::to_value(&req)?;
-        if let Some(obj) = body.as_object_mut() {
-            for (from, to) in self.renames {
-                if let Some(v) = obj.remove(*from) {
-                    obj.entry(to.to_string()).or_insert(v);
-                }
-            }
+        Ok(req)
+    }
+
+    /// Whether [`Compat::normalize`] leaves this row's bodies as they are, except for empty
+    /// finish reasons (checked per body).
+    fn passes_bodies(&self) -> bool {
+        let q = self.quirks;
+        q.usage_at.is_none()
+            && !q.reasoning_tokens_outside_completion
+            && q.reasoning_field.is_none()
+    }
+
+    /// The `model` and `usage` of a successful chat response `body` when a gateway can forward
+    /// the body as it came (it says what the parsed and re-serialized response would); `None`
+    /// when it must be parsed with [`Provider::chat_response`] (this row rewrites bodies, or
+    /// the body needs a rewrite, lacks a field serialization writes, or is not a chat
+    /// completion).
+    pub fn forwardable(&self, body: &[u8]) -> Option<WireFacts> {
+        if !self.passes_bodies() {
+            return None;
         }
-        Ok(body)
+        super::openai_response::read(body)
     }
 
     /// Brings a provider's response or chunk object to OpenAI's shape in place: usage at
@@ -417,6 +483,23 @@ impl Compat {
     }
 }
 
+/// `req` as JSON with `model` in place of its own, without cloning the request (its messages
+/// are most of it): the derived `Serialize` writes `model` first, so the text is
+/// `{"model":<req.model>` and the rest. `None` if it is not (then the caller clones).
+fn with_model(req: &ChatRequest, model: &str) -> Result<Option<Vec<u8>>> {
+    let text = serde_json::to_vec(req)?;
+    let mut head = b"{\"model\":".to_vec();
+    serde_json::to_writer(&mut head, &req.model)?;
+    let Some(rest) = text.strip_prefix(head.as_slice()) else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(text.len() + model.len());
+    out.extend_from_slice(b"{\"model\":");
+    serde_json::to_writer(&mut out, model)?;
+    out.extend_from_slice(rest);
+    Ok(Some(out))
+}
+
 /// Folds `completion_tokens_details.reasoning_tokens` into `completion_tokens` when the total
 /// shows they were counted separately (and only then, so it is idempotent).
 fn fold_reasoning_tokens(u: &mut Map<String, Value>) {
@@ -449,7 +532,12 @@ impl Provider for Compat {
     }
 
     fn chat_request(&self, req: &ChatRequest, target: &Target) -> Result<HttpRequest> {
-        let mut http = HttpRequest::post_json(self.url(target)?, &self.body(req, target)?);
+        let mut http = HttpRequest {
+            method: Method::Post,
+            url: self.url(target)?,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Some(self.body_bytes(req, target)?),
+        };
         match self.hooks.auth {
             Some(f) => f(self, target, &mut http)?,
             None => self.apply_auth(target, &mut http)?,
@@ -471,13 +559,13 @@ impl Provider for Compat {
         _req: &ChatRequest,
         _target: &Target,
     ) -> Result<ChatResponse> {
-        let mut v: Value = serde_json::from_slice(body)
+        let mut v: Value = crate::provider::build::parse(body)
             .map_err(|e| Error::decode(format!("invalid JSON from provider: {e}")))?;
         if v.get("error").is_some_and(|e| !e.is_null()) {
             return Err(parse_openai_error(200, &[], body));
         }
         self.normalize(&mut v);
-        serde_json::from_value(v)
+        <ChatResponse as crate::types::FromValue>::from_value(v)
             .map_err(|e| Error::decode(format!("unexpected chat response shape: {e}")))
     }
 
@@ -632,12 +720,9 @@ impl Default for OpenAiStream {
 impl OpenAiStream {
     /// A decoder applying `row`'s quirks to each chunk.
     pub fn new(row: Compat) -> Self {
-        let q = row.quirks;
         Self {
             row,
-            direct: q.usage_at.is_none()
-                && !q.reasoning_tokens_outside_completion
-                && q.reasoning_field.is_none(),
+            direct: row.passes_bodies(),
             done: false,
             finished: false,
         }
@@ -653,7 +738,8 @@ impl OpenAiStream {
             return Err(parse_openai_error(200, &[], data.as_bytes()));
         }
         self.row.normalize(&mut v);
-        serde_json::from_value(v).map_err(|e| Error::decode(format!("invalid stream chunk: {e}")))
+        <ChatChunk as crate::types::FromValue>::from_value(v)
+            .map_err(|e| Error::decode(format!("invalid stream chunk: {e}")))
     }
 }
 
@@ -835,7 +921,7 @@ fn error_fields(v: &Value) -> ErrorFields {
 /// assert_eq!(e.param(), Some("messages"));
 /// ```
 pub fn parse_openai_error(status: u16, headers: &[(String, String)], body: &[u8]) -> Error {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let v: Value = crate::provider::build::parse(body).unwrap_or(Value::Null);
     let f = error_fields(&v);
     let message = f.message.clone().unwrap_or_else(|| {
         let text = String::from_utf8_lossy(body);
@@ -907,6 +993,48 @@ pub fn parse_openai_error(status: u16, headers: &[(String, String)], body: &[u8]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_text_says_what_the_body_value_says() {
+        let reqs = [
+            serde_json::json!({"model": "x/m", "messages": [{"role": "user", "content": "Hi \"q\" é"}], "temperature": 0.5, "seed": 3, "user": "u", "vendor_extra": {"a": [1, 2.5]}}),
+            serde_json::json!({"model": "x/m", "messages": [{"role": "developer", "content": [{"type": "text", "text": "a"}], "name": "n"}], "max_completion_tokens": 9, "tool_choice": "required", "tools": [{"type": "function", "function": {"name": "f", "parameters": {}, "strict": true}}]}),
+            serde_json::json!({"model": "x/m", "messages": [{"role": "user", "content": "Hi"}], "stream": true}),
+        ];
+        let mut fast = 0;
+        for id in ["openai", "mistral", "groq", "deepseek", "together_ai"] {
+            let Some(super::super::registry::Entry::Compat(row)) = super::super::registry::get(id)
+            else {
+                panic!("{id} is not a compat row");
+            };
+            for r in &reqs {
+                let req: ChatRequest = serde_json::from_value(r.clone()).unwrap();
+                let target = Target {
+                    provider: id.into(),
+                    model: "some-model".into(),
+                    api_key: Some(crate::options::Secret::new("sk-test-1")),
+                    drop_params: true,
+                    ..Default::default()
+                };
+                let want = row.body(&req, &target).unwrap();
+                let got: Value =
+                    serde_json::from_slice(&row.body_bytes(&req, &target).unwrap()).unwrap();
+                assert_eq!(got, want, "{id}: {r}");
+                assert_eq!(got["model"], "some-model", "{id}: {r}");
+                fast += usize::from(row.only_renames_model(&req, &target));
+            }
+        }
+        assert!(fast >= 2, "the text-only path ran {fast} times");
+    }
+
+    #[test]
+    fn model_is_swapped_in_the_text() {
+        let req: ChatRequest = serde_json::from_value(serde_json::json!({"model": "a/\"b\"", "messages": [{"role": "user", "content": "{\"model\":1}"}]})).unwrap();
+        let out = with_model(&req, "c\\d").unwrap().unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["model"], "c\\d");
+        assert_eq!(v["messages"][0]["content"], "{\"model\":1}");
+    }
 
     fn err(status: u16, body: &str) -> Error {
         parse_openai_error(status, &[], body.as_bytes())

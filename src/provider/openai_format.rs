@@ -121,7 +121,7 @@ fn with_model<T: serde::Serialize>(req: &T, model: &str) -> Result<Value> {
 
 /// Parses a 2xx body, treating an `{"error": …}` body as the error it is.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
-    let v: Value = serde_json::from_slice(body)
+    let v: Value = crate::provider::build::parse(body)
         .map_err(|e| Error::decode(format!("invalid JSON from provider: {e}")))?;
     if v.get("error").is_some_and(|e| !e.is_null()) {
         return Err(parse_openai_error(200, &[], body));
@@ -282,7 +282,7 @@ pub fn require_texts<'a>(input: &'a EmbeddingInput, target: &Target) -> Result<V
 /// Classifies a FastAPI-style error body (`{"detail": "…"}` or `{"detail": [{"msg": …}]}`,
 /// as Voyage, Jina, vLLM and Infinity send), falling back to OpenAI's format.
 pub fn detail_error(status: u16, headers: &[(String, String)], body: &[u8]) -> Error {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let v: Value = crate::provider::build::parse(body).unwrap_or(Value::Null);
     let message = match v.get("detail") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) => a

@@ -19,8 +19,9 @@ use super::openai_format::{
 };
 use super::{unsupported, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::http::{Headers, HttpRequest};
+use crate::provider::build::strs;
 use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, RerankMeta, RerankRequest,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Put, RerankMeta, RerankRequest,
     RerankResponse, Usage,
 };
 use crate::{Error, Result};
@@ -116,13 +117,13 @@ impl Provider for Voyage {
             refuse_param(target, "user")?;
         }
         let mut body = Map::new();
-        body.insert("input".into(), serde_json::to_value(&req.input)?);
-        body.insert("model".into(), Value::String(target.model.clone()));
+        body.put("input", serde_json::to_value(&req.input)?);
+        body.put("model", Value::String(target.model.clone()));
         if let Some(d) = req.dimensions {
-            body.insert("output_dimension".into(), d.into());
+            body.put("output_dimension", d.into());
         }
         if let Some(f) = &req.encoding_format {
-            body.insert("encoding_format".into(), Value::String(f.clone()));
+            body.put("encoding_format", Value::String(f.clone()));
         }
         for (k, v) in &req.extra {
             body.entry(k.clone()).or_insert_with(|| v.clone());
@@ -157,17 +158,14 @@ impl Provider for Voyage {
             }
         }
         let mut body = Map::new();
-        body.insert("query".into(), Value::String(req.query.clone()));
-        body.insert(
-            "documents".into(),
-            serde_json::to_value(req.document_texts())?,
-        );
-        body.insert("model".into(), Value::String(target.model.clone()));
+        body.put("query", Value::String(req.query.clone()));
+        body.put("documents", strs(&req.document_texts()));
+        body.put("model", Value::String(target.model.clone()));
         if let Some(n) = req.top_n {
-            body.insert("top_k".into(), n.into());
+            body.put("top_k", n.into());
         }
         if let Some(d) = req.return_documents {
-            body.insert("return_documents".into(), d.into());
+            body.put("return_documents", d.into());
         }
         for (k, v) in &req.extra {
             body.entry(k.clone()).or_insert_with(|| v.clone());

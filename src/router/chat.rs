@@ -12,10 +12,10 @@ use super::health::Health;
 use super::{RouteInfo, RouteOutput, Router};
 use crate::config::layered_env;
 use crate::cost::{self, Usd};
-use crate::engine::{self, CallMeta, Completion};
+use crate::engine::{self, CallMeta, Completion, WireCompletion};
 use crate::host::{Env, Host};
 use crate::options::CallOptions;
-use crate::stream::ChatStream;
+use crate::stream::{ChatSse, ChatStream, SseEvents};
 use crate::types::{ChatChunk, Put, Usage};
 use crate::{Error, Result};
 
@@ -46,7 +46,28 @@ pub struct RoutedStream {
     pub options: CallOptions,
 }
 
+/// A routed chat completion as JSON text ([`Router::completion_wire`]).
+#[derive(Debug, Clone)]
+pub struct RoutedWire {
+    /// The response text and call facts.
+    pub completion: WireCompletion,
+    /// The route taken.
+    pub route: RouteInfo,
+    /// The options the answering deployment was called with (pricing, metadata).
+    pub options: CallOptions,
+    /// The call's cost at the deployment's prices (`x-litellm-response-cost`).
+    pub response_cost: Option<Usd>,
+}
+
 struct ChatOut(Completion, CallOptions);
+
+struct WireOut(WireCompletion, CallOptions);
+
+impl RouteOutput for WireOut {
+    fn usage(&self) -> Option<&Usage> {
+        self.0.usage.as_ref()
+    }
+}
 
 impl RouteOutput for ChatOut {
     fn usage(&self) -> Option<&Usage> {
@@ -173,6 +194,25 @@ impl UsageSoFar for ChatStream {
     }
 }
 
+impl UsageSoFar for ChatSse {
+    fn usage(&self) -> Option<&Usage> {
+        ChatSse::usage(self)
+    }
+}
+
+impl RouterStream {
+    /// This stream as SSE events ([`ChatStream::into_sse`]): the first chunk's event, then
+    /// the rest, forwarded as the upstream sent it where nothing would rewrite it. Same
+    /// hooks, usage and end.
+    pub fn into_sse(self) -> RoutedChunks<ChatSse> {
+        RoutedChunks::new(
+            self.first.map(|r| r.map(|c| SseEvents::of_chunk(&c))),
+            self.rest.into_sse(),
+            self.shared,
+        )
+    }
+}
+
 impl<S: Stream> RoutedChunks<S> {
     /// `first` (if the stream had one) is yielded before the rest of `rest`.
     pub(super) fn new(first: Option<S::Item>, rest: S, shared: Rc<StreamShared>) -> Self {
@@ -245,6 +285,41 @@ impl Router {
         let ChatOut(completion, options) = routed.output;
         let response_cost = cost::response_cost(&completion, &options);
         Ok(RoutedCompletion {
+            completion,
+            route: routed.route,
+            options,
+            response_cost,
+        })
+    }
+
+    /// [`Router::completion`] answered as JSON text ([`engine::completion_wire`]): what a
+    /// gateway sends back, with the cost at the deployment's prices.
+    pub async fn completion_wire<H: Host>(
+        &self,
+        host: &H,
+        env: &dyn Env,
+        request: Map<String, Value>,
+    ) -> Result<RoutedWire> {
+        let env = layered_env(&self.config, env);
+        let env: &dyn Env = &env;
+        let routed = self
+            .route(host, request, |mut dc| async move {
+                // The call's own body: parsed in place, not cloned (`DeploymentCall::parse_chat`).
+                let body = std::mem::take(&mut dc.body);
+                let (req, mut opts) = crate::options::parse_chat(Value::Object(body))?;
+                dc.apply_pricing(&mut opts);
+                let c = engine::completion_wire(host, env, req, opts.clone()).await?;
+                Ok(WireOut(c, opts))
+            })
+            .await?;
+        let WireOut(completion, options) = routed.output;
+        let response_cost = cost::call_cost(
+            &completion.meta,
+            Some(completion.model.as_str()),
+            completion.usage.as_ref(),
+            &options,
+        );
+        Ok(RoutedWire {
             completion,
             route: routed.route,
             options,

@@ -44,7 +44,9 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-pub use chat::{RoutedChunks, RoutedCompletion, RoutedStream, RouterStream, UsageSoFar};
+pub use chat::{
+    RoutedChunks, RoutedCompletion, RoutedStream, RoutedWire, RouterStream, UsageSoFar,
+};
 pub use health::{CooldownRules, Health};
 pub use modality::{RoutedGeneration, RoutedTextStream, RouterTextStream};
 pub use planner::{Attempt, CallPolicy, PickInput, Planner, Step};

@@ -8,8 +8,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::fields::Fields;
-use super::untagged::{untagged, variant};
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields, FromValue};
+use super::untagged::{no_variant, untagged, variant};
 
 /// `POST /v1/chat/completions` body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -141,12 +141,22 @@ pub enum Stop {
     Many(Vec<String>),
 }
 
+fn pick_stop(v: Value) -> Option<Stop> {
+    match v {
+        Value::String(s) => Some(Stop::One(s)),
+        v => serde_json::from_value(v).ok().map(Stop::Many),
+    }
+}
+
 impl<'de> Deserialize<'de> for Stop {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "Stop", |v| match v {
-            Value::String(s) => Some(Stop::One(s)),
-            v => variant(&v).map(Stop::Many),
-        })
+        untagged(d, "Stop", pick_stop)
+    }
+}
+
+impl FromValue for Stop {
+    fn from_value(v: Value) -> Built<Self> {
+        pick_stop(v).ok_or_else(|| no_variant("Stop"))
     }
 }
 
@@ -244,6 +254,17 @@ impl<'de> Deserialize<'de> for Content {
     }
 }
 
+impl FromValue for Content {
+    fn from_value(v: Value) -> Built<Self> {
+        match v {
+            Value::String(s) => Ok(Content::Text(s)),
+            v => Vec::<ContentPart>::from_value(v)
+                .map(Content::Parts)
+                .map_err(|_| no_variant("Content")),
+        }
+    }
+}
+
 impl Content {
     /// All text parts joined with no separator (OpenAI semantics for flattening).
     pub fn joined_text(&self) -> String {
@@ -317,20 +338,30 @@ impl ImageUrl {
     }
 }
 
+fn pick_image_url(v: Value) -> Option<ImageUrl> {
+    match v {
+        Value::String(url) => Some(ImageUrl { url, detail: None }),
+        Value::Object(mut o) => Some(ImageUrl {
+            url: serde_json::from_value(o.remove("url")?).ok()?,
+            detail: o
+                .remove("detail")
+                .map_or(Ok(None), serde_json::from_value)
+                .ok()?,
+        }),
+        _ => None,
+    }
+}
+
+// "Raw": serde's name for it while this was a derived untagged `enum Raw { Url, Obj }`.
 impl<'de> Deserialize<'de> for ImageUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // serde's name for it while this was a derived untagged `enum Raw { Url, Obj }`.
-        untagged(d, "Raw", |v| match v {
-            Value::String(url) => Some(ImageUrl { url, detail: None }),
-            Value::Object(mut o) => Some(ImageUrl {
-                url: serde_json::from_value(o.remove("url")?).ok()?,
-                detail: o
-                    .remove("detail")
-                    .map_or(Ok(None), serde_json::from_value)
-                    .ok()?,
-            }),
-            _ => None,
-        })
+        untagged(d, "Raw", pick_image_url)
+    }
+}
+
+impl FromValue for ImageUrl {
+    fn from_value(v: Value) -> Built<Self> {
+        pick_image_url(v).ok_or_else(|| no_variant("Raw"))
     }
 }
 
@@ -401,12 +432,22 @@ pub enum ToolChoice {
     Named(NamedToolChoice),
 }
 
+fn pick_tool_choice(v: Value) -> Option<ToolChoice> {
+    match v {
+        Value::String(s) => Some(ToolChoice::Mode(s)),
+        v => NamedToolChoice::from_value(v).ok().map(ToolChoice::Named),
+    }
+}
+
 impl<'de> Deserialize<'de> for ToolChoice {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "ToolChoice", |v| match v {
-            Value::String(s) => Some(ToolChoice::Mode(s)),
-            v => variant(&v).map(ToolChoice::Named),
-        })
+        untagged(d, "ToolChoice", pick_tool_choice)
+    }
+}
+
+impl FromValue for ToolChoice {
+    fn from_value(v: Value) -> Built<Self> {
+        pick_tool_choice(v).ok_or_else(|| no_variant("ToolChoice"))
     }
 }
 
@@ -458,168 +499,171 @@ pub struct JsonSchemaFormat {
     pub strict: Option<bool>,
 }
 
-impl<'de> Deserialize<'de> for ChatRequest {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ChatRequest", |f| {
-            Ok(Self {
-                model: f.req("model")?,
-                messages: f.req("messages")?,
-                temperature: f.opt("temperature"),
-                top_p: f.opt("top_p"),
-                n: f.opt("n"),
-                stream: f.opt("stream"),
-                stream_options: f.opt("stream_options"),
-                stop: f.opt("stop"),
-                max_tokens: f.opt("max_tokens"),
-                max_completion_tokens: f.opt("max_completion_tokens"),
-                presence_penalty: f.opt("presence_penalty"),
-                frequency_penalty: f.opt("frequency_penalty"),
-                logit_bias: f.opt("logit_bias"),
-                logprobs: f.opt("logprobs"),
-                top_logprobs: f.opt("top_logprobs"),
-                user: f.opt("user"),
-                seed: f.opt("seed"),
-                tools: f.opt("tools"),
-                tool_choice: f.opt("tool_choice"),
-                parallel_tool_calls: f.opt("parallel_tool_calls"),
-                response_format: f.opt("response_format"),
-                reasoning_effort: f.opt("reasoning_effort"),
-                extra: f.rest(),
-            })
+impl FromFields for ChatRequest {
+    const NAME: &'static str = "struct ChatRequest";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            model: f.req("model")?,
+            messages: f.sub_req("messages")?,
+            temperature: f.opt("temperature"),
+            top_p: f.opt("top_p"),
+            n: f.opt("n"),
+            stream: f.opt("stream"),
+            stream_options: f.sub_opt("stream_options"),
+            stop: f.sub_opt("stop"),
+            max_tokens: f.opt("max_tokens"),
+            max_completion_tokens: f.opt("max_completion_tokens"),
+            presence_penalty: f.opt("presence_penalty"),
+            frequency_penalty: f.opt("frequency_penalty"),
+            logit_bias: f.sub_opt("logit_bias"),
+            logprobs: f.opt("logprobs"),
+            top_logprobs: f.opt("top_logprobs"),
+            user: f.opt("user"),
+            seed: f.opt("seed"),
+            tools: f.sub_opt("tools"),
+            tool_choice: f.sub_opt("tool_choice"),
+            parallel_tool_calls: f.opt("parallel_tool_calls"),
+            response_format: f.sub_opt("response_format"),
+            reasoning_effort: f.opt("reasoning_effort"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for StreamOptions {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct StreamOptions", |f| {
-            Ok(Self {
-                include_usage: f.opt("include_usage"),
-                extra: f.rest(),
-            })
+impl FromFields for StreamOptions {
+    const NAME: &'static str = "struct StreamOptions";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            include_usage: f.opt("include_usage"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for Message {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct Message", |f| {
-            Ok(Self {
-                role: f.req("role")?,
-                content: f.opt("content"),
-                name: f.opt("name"),
-                tool_calls: f.opt("tool_calls"),
-                tool_call_id: f.opt("tool_call_id"),
-                extra: f.rest(),
-            })
+impl FromFields for Message {
+    const NAME: &'static str = "struct Message";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            role: f.req("role")?,
+            content: f.sub_opt("content"),
+            name: f.opt("name"),
+            tool_calls: f.sub_opt("tool_calls"),
+            tool_call_id: f.opt("tool_call_id"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ContentPart {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ContentPart", |f| {
-            Ok(Self {
-                kind: f.req("type")?,
-                text: f.opt("text"),
-                image_url: f.opt("image_url"),
-                extra: f.rest(),
-            })
+impl FromFields for ContentPart {
+    const NAME: &'static str = "struct ContentPart";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            kind: f.req("type")?,
+            text: f.opt("text"),
+            image_url: f.sub_opt("image_url"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for Tool {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct Tool", |f| {
-            Ok(Self {
-                kind: f.or_else("type", function_type),
-                function: f.req("function")?,
-            })
+impl FromFields for Tool {
+    const NAME: &'static str = "struct Tool";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            kind: f.or_else("type", function_type),
+            function: f.sub_req("function")?,
         })
     }
 }
 
-impl<'de> Deserialize<'de> for FunctionDef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct FunctionDef", |f| {
-            Ok(Self {
-                name: f.req("name")?,
-                description: f.opt("description"),
-                parameters: f.opt("parameters"),
-                strict: f.opt("strict"),
-            })
+impl FromFields for FunctionDef {
+    const NAME: &'static str = "struct FunctionDef";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            name: f.req("name")?,
+            description: f.opt("description"),
+            parameters: f.sub_opt("parameters"),
+            strict: f.opt("strict"),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ToolCall {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ToolCall", |f| {
-            Ok(Self {
-                id: f.req("id")?,
-                kind: f.or_else("type", function_type),
-                function: f.req("function")?,
-            })
+impl FromFields for ToolCall {
+    const NAME: &'static str = "struct ToolCall";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            id: f.req("id")?,
+            kind: f.or_else("type", function_type),
+            function: f.sub_req("function")?,
         })
     }
 }
 
-impl<'de> Deserialize<'de> for FunctionCall {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct FunctionCall", |f| {
-            Ok(Self {
-                name: f.req("name")?,
-                arguments: f.or_default("arguments"),
-            })
+impl FromFields for FunctionCall {
+    const NAME: &'static str = "struct FunctionCall";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            name: f.req("name")?,
+            arguments: f.or_default("arguments"),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for NamedToolChoice {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct NamedToolChoice", |f| {
-            Ok(Self {
-                kind: f.or_else("type", function_type),
-                function: f.req("function")?,
-            })
+impl FromFields for NamedToolChoice {
+    const NAME: &'static str = "struct NamedToolChoice";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            kind: f.or_else("type", function_type),
+            function: f.sub_req("function")?,
         })
     }
 }
 
-impl<'de> Deserialize<'de> for NamedFunction {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct NamedFunction", |f| {
-            Ok(Self {
-                name: f.req("name")?,
-            })
+impl FromFields for NamedFunction {
+    const NAME: &'static str = "struct NamedFunction";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            name: f.req("name")?,
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ResponseFormat {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ResponseFormat", |f| {
-            Ok(Self {
-                kind: f.req("type")?,
-                json_schema: f.opt("json_schema"),
-            })
+impl FromFields for ResponseFormat {
+    const NAME: &'static str = "struct ResponseFormat";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            kind: f.req("type")?,
+            json_schema: f.sub_opt("json_schema"),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for JsonSchemaFormat {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct JsonSchemaFormat", |f| {
-            Ok(Self {
-                name: f.req("name")?,
-                description: f.opt("description"),
-                schema: f.opt("schema"),
-                strict: f.opt("strict"),
-            })
+impl FromFields for JsonSchemaFormat {
+    const NAME: &'static str = "struct JsonSchemaFormat";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            name: f.req("name")?,
+            description: f.opt("description"),
+            schema: f.sub_opt("schema"),
+            strict: f.opt("strict"),
         })
     }
 }
+
+deserialize_with_fields!(
+    ChatRequest,
+    StreamOptions,
+    Message,
+    ContentPart,
+    Tool,
+    FunctionDef,
+    ToolCall,
+    FunctionCall,
+    NamedToolChoice,
+    NamedFunction,
+    ResponseFormat,
+    JsonSchemaFormat
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::fields::Fields;
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields};
 use super::untagged::{untagged, variant};
 
 use super::Usage;
@@ -229,46 +229,45 @@ impl<'de> Deserialize<'de> for EmbeddingVector {
     }
 }
 
-impl<'de> Deserialize<'de> for EmbeddingRequest {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct EmbeddingRequest", |f| {
-            Ok(Self {
-                model: f.req("model")?,
-                input: f.req("input")?,
-                encoding_format: f.opt("encoding_format"),
-                dimensions: f.opt("dimensions"),
-                user: f.opt("user"),
-                extra: f.rest(),
-            })
+impl FromFields for EmbeddingRequest {
+    const NAME: &'static str = "struct EmbeddingRequest";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            model: f.req("model")?,
+            input: f.req("input")?,
+            encoding_format: f.opt("encoding_format"),
+            dimensions: f.opt("dimensions"),
+            user: f.opt("user"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for EmbeddingResponse {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct EmbeddingResponse", |f| {
-            Ok(Self {
-                object: f.or_else("object", list_object),
-                data: f.req("data")?,
-                model: f.or_default("model"),
-                usage: f.or_default("usage"),
-                extra: f.rest(),
-            })
+impl FromFields for EmbeddingResponse {
+    const NAME: &'static str = "struct EmbeddingResponse";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            object: f.or_else("object", list_object),
+            data: f.sub_req("data")?,
+            model: f.or_default("model"),
+            usage: f.sub_or_default("usage"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for Embedding {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct Embedding", |f| {
-            Ok(Self {
-                object: f.or_else("object", embedding_object),
-                index: f.or_default("index"),
-                embedding: f.req("embedding")?,
-            })
+impl FromFields for Embedding {
+    const NAME: &'static str = "struct Embedding";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            object: f.or_else("object", embedding_object),
+            index: f.or_default("index"),
+            embedding: f.req("embedding")?,
         })
     }
 }
+
+deserialize_with_fields!(EmbeddingRequest, EmbeddingResponse, Embedding);
 
 #[cfg(test)]
 mod tests {

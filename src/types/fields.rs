@@ -12,6 +12,11 @@
 //! duplicated key keeps its last value instead of failing, and when several fields are wrong
 //! the error is the first one's in declaration order (the derive reports in input order, and a
 //! missing field after every present one).
+//!
+//! A struct field of such a struct is taken with the `sub_*` methods ([`FromValue`]), which
+//! hand it its object as it is. Through `from_value` its `Deserialize` would read the object
+//! into a new `Value` first, re-inserting every key below it: each level of nesting copied
+//! everything under it once more (a chat request's messages twice, a JSON schema three times).
 
 use serde::de::{DeserializeOwned, Deserializer, Error, Unexpected};
 use serde::Deserialize;
@@ -27,6 +32,91 @@ pub(crate) struct Fields {
 
 /// The result of building a struct from its [`Fields`].
 pub(crate) type Built<T> = Result<T, serde_json::Error>;
+
+/// A struct read through [`Fields`]: its name for errors (`struct ChatRequest`) and how it is
+/// built from its fields. [`deserialize_with_fields!`] gives it its `Deserialize`.
+pub(crate) trait FromFields: Sized {
+    /// `struct <Name>`, as serde's derive names it in errors.
+    const NAME: &'static str;
+    /// Takes the struct's fields out of `f`.
+    fn build(f: &mut Fields) -> Built<Self>;
+}
+
+/// A value made from a `Value` it takes by move (see the module docs), with the results of
+/// its `Deserialize` from that `Value`.
+pub(crate) trait FromValue: Sized {
+    /// `v` as a `Self`.
+    fn from_value(v: Value) -> Built<Self>;
+}
+
+impl<T: FromFields> FromValue for T {
+    fn from_value(v: Value) -> Built<T> {
+        Fields::run(v, T::NAME, T::build)
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(v: Value) -> Built<Value> {
+        Ok(v)
+    }
+}
+
+impl FromValue for Map<String, Value> {
+    fn from_value(v: Value) -> Built<Self> {
+        match v {
+            Value::Object(map) => Ok(map),
+            other => Err(serde_json::Error::invalid_type(
+                unexpected(&other),
+                &"a map",
+            )),
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: Value) -> Built<Self> {
+        match v {
+            Value::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(v: Value) -> Built<Self> {
+        match v {
+            // A loop: `collect::<Result<_, _>>` brings its own copy of the iterator adapters
+            // per element type.
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(T::from_value(item)?);
+                }
+                Ok(out)
+            }
+            other => Err(serde_json::Error::invalid_type(
+                unexpected(&other),
+                &"a sequence",
+            )),
+        }
+    }
+}
+
+/// `impl Deserialize` for [`FromFields`] structs.
+macro_rules! deserialize_with_fields {
+    ($($t:ty),* $(,)?) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::types::fields::Fields::build(
+                    d,
+                    <$t as $crate::types::fields::FromFields>::NAME,
+                    <$t as $crate::types::fields::FromFields>::build,
+                )
+            }
+        }
+    )*};
+}
+pub(crate) use deserialize_with_fields;
 
 impl Fields {
     /// Reads `d` as an object and builds `T` from it with `build`; `expected` names the struct
@@ -96,6 +186,39 @@ impl Fields {
         match self.map.remove(key) {
             None => f(),
             Some(v) => self.take(v).unwrap_or_else(f),
+        }
+    }
+
+    /// `v` as a `T` by move; on error `None`, and the error is kept (the first one wins).
+    fn take_sub<T: FromValue>(&mut self, v: Value) -> Option<T> {
+        match T::from_value(v) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.err.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    /// [`Fields::opt`] for a [`FromValue`] type.
+    pub(crate) fn sub_opt<T: FromValue>(&mut self, key: &str) -> Option<T> {
+        let v = self.map.remove(key)?;
+        self.take_sub::<Option<T>>(v).flatten()
+    }
+
+    /// [`Fields::req`] for a [`FromValue`] type.
+    pub(crate) fn sub_req<T: FromValue>(&mut self, key: &'static str) -> Built<T> {
+        match self.map.remove(key) {
+            Some(v) => T::from_value(v),
+            None => Err(serde_json::Error::missing_field(key)),
+        }
+    }
+
+    /// [`Fields::or_default`] for a [`FromValue`] type.
+    pub(crate) fn sub_or_default<T: FromValue + Default>(&mut self, key: &str) -> T {
+        match self.map.remove(key) {
+            None => T::default(),
+            Some(v) => self.take_sub(v).unwrap_or_default(),
         }
     }
 
@@ -179,6 +302,59 @@ mod tests {
         );
         let s: S = serde_json::from_str(r#"{"id":"b","n":2,"list":[1],"type":"t"}"#).unwrap();
         assert_eq!((s.n, s.list, s.kind.as_str()), (Some(2), vec![1], "t"));
+    }
+
+    /// What a `sub_*` method reads, it reads as serde's `from_value` does, errors included.
+    fn same_as_serde<T>(v: Value)
+    where
+        T: FromValue + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let by_move = T::from_value(v.clone()).map_err(|e| e.to_string());
+        let by_serde = serde_json::from_value::<T>(v.clone()).map_err(|e| e.to_string());
+        assert_eq!(by_move, by_serde, "{v}");
+    }
+
+    #[test]
+    fn by_move_reads_as_from_value() {
+        use crate::types::{ChatRequest, ChatResponse, Content, Message, Usage};
+        let msg = json!({"role": "user", "content": [{"type": "text", "text": "a", "x": 1}], "cache_control": {}});
+        same_as_serde::<Message>(msg.clone());
+        same_as_serde::<Vec<Message>>(
+            json!([msg.clone(), {"role": "tool", "content": "r", "tool_call_id": "c"}]),
+        );
+        same_as_serde::<Option<Vec<Message>>>(json!(null));
+        same_as_serde::<Content>(json!("text"));
+        same_as_serde::<Content>(json!([{"type": "image_url", "image_url": "https://x/y.png"}]));
+        same_as_serde::<Option<Usage>>(
+            json!({"prompt_tokens": 1, "prompt_tokens_details": {"cached_tokens": 2}}),
+        );
+        same_as_serde::<Map<String, Value>>(json!({"a": [1, {"b": null}]}));
+        same_as_serde::<Value>(json!({"a": [1, {"b": null}]}));
+        let request = json!({"model": "m", "messages": [msg], "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}], "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {"type": "object"}}}, "stream_options": {"include_usage": true, "x": 1}, "logit_bias": {"1": 2}, "extra_field": [1]});
+        same_as_serde::<ChatRequest>(request);
+        let response = json!({"id": "c", "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [{"id": "t", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, "logprobs": {"content": []}, "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 1, "completion_tokens_details": {"reasoning_tokens": 3}}});
+        same_as_serde::<ChatResponse>(response);
+        use crate::types::{ImageUrl, Stop, ToolChoice};
+        same_as_serde::<Option<Stop>>(json!(["a", "b"]));
+        same_as_serde::<Stop>(json!("a"));
+        same_as_serde::<Stop>(json!([1]));
+        same_as_serde::<ToolChoice>(json!({"type": "function", "function": {"name": "f"}}));
+        same_as_serde::<ToolChoice>(json!("auto"));
+        same_as_serde::<ToolChoice>(json!({"function": {}}));
+        same_as_serde::<ImageUrl>(json!({"url": "https://x", "detail": "low"}));
+        same_as_serde::<ImageUrl>(json!({"detail": "low"}));
+        // Errors: the same messages, from any depth.
+        same_as_serde::<Vec<Message>>(json!("x"));
+        same_as_serde::<Message>(json!([1]));
+        same_as_serde::<Content>(json!(5));
+        same_as_serde::<Content>(json!([{"text": "no type"}]));
+        same_as_serde::<Map<String, Value>>(json!(1.5));
+        same_as_serde::<ChatRequest>(json!({"model": "m", "messages": [{"role": "wizard"}]}));
+        same_as_serde::<ChatRequest>(json!({"model": "m", "messages": [], "tools": {"a": 1}}));
+        same_as_serde::<ChatResponse>(json!({"id": "c", "choices": [{"message": 3}]}));
+        same_as_serde::<ChatResponse>(
+            json!({"id": "c", "choices": [], "usage": {"prompt_tokens": "1"}}),
+        );
     }
 
     #[test]

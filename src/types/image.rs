@@ -2,10 +2,10 @@
 //!
 //! API reference: <https://platform.openai.com/docs/api-reference/images/create>
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::fields::Fields;
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields};
 
 /// `POST /v1/images/generations` body.
 ///
@@ -147,63 +147,61 @@ pub struct ImageUsage {
     pub extra: Map<String, Value>,
 }
 
-impl<'de> Deserialize<'de> for ImageRequest {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ImageRequest", |f| {
-            Ok(Self {
-                model: f.req("model")?,
-                prompt: f.req("prompt")?,
-                n: f.opt("n"),
-                quality: f.opt("quality"),
-                response_format: f.opt("response_format"),
-                size: f.opt("size"),
-                style: f.opt("style"),
-                user: f.opt("user"),
-                extra: f.rest(),
-            })
+impl FromFields for ImageRequest {
+    const NAME: &'static str = "struct ImageRequest";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            model: f.req("model")?,
+            prompt: f.req("prompt")?,
+            n: f.opt("n"),
+            quality: f.opt("quality"),
+            response_format: f.opt("response_format"),
+            size: f.opt("size"),
+            style: f.opt("style"),
+            user: f.opt("user"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ImageResponse {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ImageResponse", |f| {
-            Ok(Self {
-                created: f.or_default("created"),
-                data: f.or_default("data"),
-                usage: f.opt("usage"),
-                extra: f.rest(),
-            })
+impl FromFields for ImageResponse {
+    const NAME: &'static str = "struct ImageResponse";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            created: f.or_default("created"),
+            data: f.sub_or_default("data"),
+            usage: f.sub_opt("usage"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ImageData {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ImageData", |f| {
-            Ok(Self {
-                url: f.opt("url"),
-                b64_json: f.opt("b64_json"),
-                revised_prompt: f.opt("revised_prompt"),
-                extra: f.rest(),
-            })
+impl FromFields for ImageData {
+    const NAME: &'static str = "struct ImageData";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            url: f.opt("url"),
+            b64_json: f.opt("b64_json"),
+            revised_prompt: f.opt("revised_prompt"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ImageUsage {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ImageUsage", |f| {
-            Ok(Self {
-                input_tokens: f.or_default("input_tokens"),
-                output_tokens: f.or_default("output_tokens"),
-                total_tokens: f.or_default("total_tokens"),
-                input_tokens_details: f.opt("input_tokens_details"),
-                extra: f.rest(),
-            })
+impl FromFields for ImageUsage {
+    const NAME: &'static str = "struct ImageUsage";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            input_tokens: f.or_default("input_tokens"),
+            output_tokens: f.or_default("output_tokens"),
+            total_tokens: f.or_default("total_tokens"),
+            input_tokens_details: f.sub_opt("input_tokens_details"),
+            extra: f.rest(),
         })
     }
 }
+
+deserialize_with_fields!(ImageRequest, ImageResponse, ImageData, ImageUsage);
 
 #[cfg(test)]
 mod tests {

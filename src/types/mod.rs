@@ -14,6 +14,9 @@ mod untagged;
 
 pub use chat::*;
 pub use embedding::*;
+// `FromValue`: the JS layer (wasm only) takes parsed `Value`s into these types by move.
+#[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
+pub(crate) use fields::FromValue;
 pub(crate) use fields::Put;
 pub use image::*;
 pub use moderation::*;

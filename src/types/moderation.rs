@@ -2,10 +2,10 @@
 //!
 //! API reference: <https://platform.openai.com/docs/api-reference/moderations>
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::fields::Fields;
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields};
 
 /// The model used when the request names none (OpenAI's default).
 pub const DEFAULT_MODERATION_MODEL: &str = "omni-moderation-latest";
@@ -78,44 +78,43 @@ pub struct ModerationResult {
     pub extra: Map<String, Value>,
 }
 
-impl<'de> Deserialize<'de> for ModerationRequest {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ModerationRequest", |f| {
-            Ok(Self {
-                input: f.req("input")?,
-                model: f.opt("model"),
-                extra: f.rest(),
-            })
+impl FromFields for ModerationRequest {
+    const NAME: &'static str = "struct ModerationRequest";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            input: f.sub_req("input")?,
+            model: f.opt("model"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ModerationResponse {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ModerationResponse", |f| {
-            Ok(Self {
-                id: f.or_default("id"),
-                model: f.or_default("model"),
-                results: f.or_default("results"),
-                extra: f.rest(),
-            })
+impl FromFields for ModerationResponse {
+    const NAME: &'static str = "struct ModerationResponse";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            id: f.or_default("id"),
+            model: f.or_default("model"),
+            results: f.sub_or_default("results"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ModerationResult {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ModerationResult", |f| {
-            Ok(Self {
-                flagged: f.req("flagged")?,
-                categories: f.or_default("categories"),
-                category_scores: f.or_default("category_scores"),
-                category_applied_input_types: f.opt("category_applied_input_types"),
-                extra: f.rest(),
-            })
+impl FromFields for ModerationResult {
+    const NAME: &'static str = "struct ModerationResult";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            flagged: f.req("flagged")?,
+            categories: f.sub_or_default("categories"),
+            category_scores: f.sub_or_default("category_scores"),
+            category_applied_input_types: f.sub_opt("category_applied_input_types"),
+            extra: f.rest(),
         })
     }
 }
+
+deserialize_with_fields!(ModerationRequest, ModerationResponse, ModerationResult);
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::fields::Fields;
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields};
 use super::untagged::untagged;
 
 /// `POST /rerank` body.
@@ -195,94 +195,97 @@ impl RerankMeta {
     }
 }
 
-impl<'de> Deserialize<'de> for RerankRequest {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct RerankRequest", |f| {
-            Ok(Self {
-                model: f.req("model")?,
-                query: f.req("query")?,
-                documents: f.req("documents")?,
-                top_n: f.opt("top_n"),
-                return_documents: f.opt("return_documents"),
-                rank_fields: f.opt("rank_fields"),
-                max_chunks_per_doc: f.opt("max_chunks_per_doc"),
-                max_tokens_per_doc: f.opt("max_tokens_per_doc"),
-                extra: f.rest(),
-            })
+impl FromFields for RerankRequest {
+    const NAME: &'static str = "struct RerankRequest";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            model: f.req("model")?,
+            query: f.req("query")?,
+            documents: f.req("documents")?,
+            top_n: f.opt("top_n"),
+            return_documents: f.opt("return_documents"),
+            rank_fields: f.opt("rank_fields"),
+            max_chunks_per_doc: f.opt("max_chunks_per_doc"),
+            max_tokens_per_doc: f.opt("max_tokens_per_doc"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for RerankResponse {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct RerankResponse", |f| {
-            Ok(Self {
-                id: f.or_default("id"),
-                results: f.or_default("results"),
-                meta: f.opt("meta"),
-                extra: f.rest(),
-            })
+impl FromFields for RerankResponse {
+    const NAME: &'static str = "struct RerankResponse";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            id: f.or_default("id"),
+            results: f.sub_or_default("results"),
+            meta: f.sub_opt("meta"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for RerankResult {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct RerankResult", |f| {
-            Ok(Self {
-                index: f.req("index")?,
-                relevance_score: f.req("relevance_score")?,
-                document: f.opt("document"),
-            })
+impl FromFields for RerankResult {
+    const NAME: &'static str = "struct RerankResult";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            index: f.req("index")?,
+            relevance_score: f.req("relevance_score")?,
+            document: f.sub_opt("document"),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for RerankedDocument {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct RerankedDocument", |f| {
-            Ok(Self {
-                text: f.req("text")?,
-            })
+impl FromFields for RerankedDocument {
+    const NAME: &'static str = "struct RerankedDocument";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            text: f.req("text")?,
         })
     }
 }
 
-impl<'de> Deserialize<'de> for RerankMeta {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct RerankMeta", |f| {
-            Ok(Self {
-                api_version: f.opt("api_version"),
-                billed_units: f.opt("billed_units"),
-                tokens: f.opt("tokens"),
-                extra: f.rest(),
-            })
+impl FromFields for RerankMeta {
+    const NAME: &'static str = "struct RerankMeta";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            api_version: f.sub_opt("api_version"),
+            billed_units: f.sub_opt("billed_units"),
+            tokens: f.sub_opt("tokens"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for RerankBilledUnits {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct RerankBilledUnits", |f| {
-            Ok(Self {
-                search_units: f.opt("search_units"),
-                total_tokens: f.opt("total_tokens"),
-                extra: f.rest(),
-            })
+impl FromFields for RerankBilledUnits {
+    const NAME: &'static str = "struct RerankBilledUnits";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            search_units: f.opt("search_units"),
+            total_tokens: f.opt("total_tokens"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for RerankTokens {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct RerankTokens", |f| {
-            Ok(Self {
-                input_tokens: f.opt("input_tokens"),
-                output_tokens: f.opt("output_tokens"),
-            })
+impl FromFields for RerankTokens {
+    const NAME: &'static str = "struct RerankTokens";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            input_tokens: f.opt("input_tokens"),
+            output_tokens: f.opt("output_tokens"),
         })
     }
 }
+
+deserialize_with_fields!(
+    RerankRequest,
+    RerankResponse,
+    RerankResult,
+    RerankedDocument,
+    RerankMeta,
+    RerankBilledUnits,
+    RerankTokens
+);
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::chat::ToolCall;
-use super::fields::Fields;
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields};
 
 /// `chat.completion`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,47 +117,44 @@ fn assistant_role() -> String {
     "assistant".into()
 }
 
-impl<'de> Deserialize<'de> for ChatResponse {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ChatResponse", |f| {
-            Ok(Self {
-                id: f.req("id")?,
-                object: f.or_else("object", completion_object),
-                created: f.or_default("created"),
-                model: f.or_default("model"),
-                choices: f.req("choices")?,
-                usage: f.opt("usage"),
-                system_fingerprint: f.opt("system_fingerprint"),
-                extra: f.rest(),
-            })
+impl FromFields for ChatResponse {
+    const NAME: &'static str = "struct ChatResponse";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            id: f.req("id")?,
+            object: f.or_else("object", completion_object),
+            created: f.or_default("created"),
+            model: f.or_default("model"),
+            choices: f.sub_req("choices")?,
+            usage: f.sub_opt("usage"),
+            system_fingerprint: f.opt("system_fingerprint"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for Choice {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct Choice", |f| {
-            Ok(Self {
-                index: f.or_default("index"),
-                message: f.req("message")?,
-                finish_reason: f.opt("finish_reason"),
-                logprobs: f.opt("logprobs"),
-            })
+impl FromFields for Choice {
+    const NAME: &'static str = "struct Choice";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            index: f.or_default("index"),
+            message: f.sub_req("message")?,
+            finish_reason: f.opt("finish_reason"),
+            logprobs: f.sub_opt("logprobs"),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for AssistantMessage {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct AssistantMessage", |f| {
-            Ok(Self {
-                role: f.or_else("role", assistant_role),
-                content: f.opt("content"),
-                tool_calls: f.opt("tool_calls"),
-                reasoning_content: f.opt("reasoning_content"),
-                refusal: f.opt("refusal"),
-                extra: f.rest(),
-            })
+impl FromFields for AssistantMessage {
+    const NAME: &'static str = "struct AssistantMessage";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            role: f.or_else("role", assistant_role),
+            content: f.opt("content"),
+            tool_calls: f.sub_opt("tool_calls"),
+            reasoning_content: f.opt("reasoning_content"),
+            refusal: f.opt("refusal"),
+            extra: f.rest(),
         })
     }
 }
@@ -456,115 +453,121 @@ pub struct FunctionCallDelta {
     pub arguments: Option<String>,
 }
 
-impl<'de> Deserialize<'de> for Usage {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct Usage", |f| {
-            Ok(Self {
-                prompt_tokens: f.or_default("prompt_tokens"),
-                completion_tokens: f.or_default("completion_tokens"),
-                total_tokens: f.or_default("total_tokens"),
-                prompt_tokens_details: f.opt("prompt_tokens_details"),
-                completion_tokens_details: f.opt("completion_tokens_details"),
-                cache_creation_input_tokens: f.opt("cache_creation_input_tokens"),
-                cache_read_input_tokens: f.opt("cache_read_input_tokens"),
-                extra: f.rest(),
-            })
+impl FromFields for Usage {
+    const NAME: &'static str = "struct Usage";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            prompt_tokens: f.or_default("prompt_tokens"),
+            completion_tokens: f.or_default("completion_tokens"),
+            total_tokens: f.or_default("total_tokens"),
+            prompt_tokens_details: f.sub_opt("prompt_tokens_details"),
+            completion_tokens_details: f.sub_opt("completion_tokens_details"),
+            cache_creation_input_tokens: f.opt("cache_creation_input_tokens"),
+            cache_read_input_tokens: f.opt("cache_read_input_tokens"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for PromptTokensDetails {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct PromptTokensDetails", |f| {
-            Ok(Self {
-                cached_tokens: f.opt("cached_tokens"),
-                audio_tokens: f.opt("audio_tokens"),
-                extra: f.rest(),
-            })
+impl FromFields for PromptTokensDetails {
+    const NAME: &'static str = "struct PromptTokensDetails";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            cached_tokens: f.opt("cached_tokens"),
+            audio_tokens: f.opt("audio_tokens"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for CompletionTokensDetails {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct CompletionTokensDetails", |f| {
-            Ok(Self {
-                reasoning_tokens: f.opt("reasoning_tokens"),
-                extra: f.rest(),
-            })
+impl FromFields for CompletionTokensDetails {
+    const NAME: &'static str = "struct CompletionTokensDetails";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            reasoning_tokens: f.opt("reasoning_tokens"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ChatChunk {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ChatChunk", |f| {
-            Ok(Self {
-                id: f.req("id")?,
-                object: f.or_else("object", chunk_object),
-                created: f.or_default("created"),
-                model: f.or_default("model"),
-                choices: f.or_default("choices"),
-                usage: f.opt("usage"),
-                system_fingerprint: f.opt("system_fingerprint"),
-                extra: f.rest(),
-                wire: WireJson::default(),
-            })
+impl FromFields for ChatChunk {
+    const NAME: &'static str = "struct ChatChunk";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            id: f.req("id")?,
+            object: f.or_else("object", chunk_object),
+            created: f.or_default("created"),
+            model: f.or_default("model"),
+            choices: f.sub_or_default("choices"),
+            usage: f.sub_opt("usage"),
+            system_fingerprint: f.opt("system_fingerprint"),
+            extra: f.rest(),
+            wire: WireJson::default(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ChunkChoice {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ChunkChoice", |f| {
-            Ok(Self {
-                index: f.or_default("index"),
-                delta: f.or_default("delta"),
-                finish_reason: f.opt("finish_reason"),
-                logprobs: f.opt("logprobs"),
-            })
+impl FromFields for ChunkChoice {
+    const NAME: &'static str = "struct ChunkChoice";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            index: f.or_default("index"),
+            delta: f.sub_or_default("delta"),
+            finish_reason: f.opt("finish_reason"),
+            logprobs: f.sub_opt("logprobs"),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for Delta {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct Delta", |f| {
-            Ok(Self {
-                role: f.opt("role"),
-                content: f.opt("content"),
-                tool_calls: f.opt("tool_calls"),
-                reasoning_content: f.opt("reasoning_content"),
-                refusal: f.opt("refusal"),
-                extra: f.rest(),
-            })
+impl FromFields for Delta {
+    const NAME: &'static str = "struct Delta";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            role: f.opt("role"),
+            content: f.opt("content"),
+            tool_calls: f.sub_opt("tool_calls"),
+            reasoning_content: f.opt("reasoning_content"),
+            refusal: f.opt("refusal"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ToolCallDelta {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct ToolCallDelta", |f| {
-            Ok(Self {
-                index: f.or_default("index"),
-                id: f.opt("id"),
-                kind: f.opt("type"),
-                function: f.opt("function"),
-            })
+impl FromFields for ToolCallDelta {
+    const NAME: &'static str = "struct ToolCallDelta";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            index: f.or_default("index"),
+            id: f.opt("id"),
+            kind: f.opt("type"),
+            function: f.sub_opt("function"),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for FunctionCallDelta {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct FunctionCallDelta", |f| {
-            Ok(Self {
-                name: f.opt("name"),
-                arguments: f.opt("arguments"),
-            })
+impl FromFields for FunctionCallDelta {
+    const NAME: &'static str = "struct FunctionCallDelta";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            name: f.opt("name"),
+            arguments: f.opt("arguments"),
         })
     }
 }
+
+deserialize_with_fields!(
+    ChatResponse,
+    Choice,
+    AssistantMessage,
+    Usage,
+    PromptTokensDetails,
+    CompletionTokensDetails,
+    ChatChunk,
+    ChunkChoice,
+    Delta,
+    ToolCallDelta,
+    FunctionCallDelta
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::fields::Fields;
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields};
 use super::untagged::{untagged, variant};
 
 use super::{FinishReason, Stop, StreamOptions, Usage};
@@ -224,63 +224,62 @@ pub struct TextChoice {
     pub finish_reason: Option<FinishReason>,
 }
 
-impl<'de> Deserialize<'de> for TextCompletionRequest {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct TextCompletionRequest", |f| {
-            Ok(Self {
-                model: f.req("model")?,
-                prompt: f.req("prompt")?,
-                best_of: f.opt("best_of"),
-                echo: f.opt("echo"),
-                frequency_penalty: f.opt("frequency_penalty"),
-                logit_bias: f.opt("logit_bias"),
-                logprobs: f.opt("logprobs"),
-                max_tokens: f.opt("max_tokens"),
-                n: f.opt("n"),
-                presence_penalty: f.opt("presence_penalty"),
-                seed: f.opt("seed"),
-                stop: f.opt("stop"),
-                stream: f.opt("stream"),
-                stream_options: f.opt("stream_options"),
-                suffix: f.opt("suffix"),
-                temperature: f.opt("temperature"),
-                top_p: f.opt("top_p"),
-                user: f.opt("user"),
-                extra: f.rest(),
-            })
+impl FromFields for TextCompletionRequest {
+    const NAME: &'static str = "struct TextCompletionRequest";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            model: f.req("model")?,
+            prompt: f.req("prompt")?,
+            best_of: f.opt("best_of"),
+            echo: f.opt("echo"),
+            frequency_penalty: f.opt("frequency_penalty"),
+            logit_bias: f.sub_opt("logit_bias"),
+            logprobs: f.opt("logprobs"),
+            max_tokens: f.opt("max_tokens"),
+            n: f.opt("n"),
+            presence_penalty: f.opt("presence_penalty"),
+            seed: f.opt("seed"),
+            stop: f.sub_opt("stop"),
+            stream: f.opt("stream"),
+            stream_options: f.sub_opt("stream_options"),
+            suffix: f.opt("suffix"),
+            temperature: f.opt("temperature"),
+            top_p: f.opt("top_p"),
+            user: f.opt("user"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for TextCompletionResponse {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct TextCompletionResponse", |f| {
-            Ok(Self {
-                id: f.req("id")?,
-                object: f.or_else("object", text_completion_object),
-                created: f.or_default("created"),
-                model: f.or_default("model"),
-                choices: f.or_default("choices"),
-                usage: f.opt("usage"),
-                system_fingerprint: f.opt("system_fingerprint"),
-                extra: f.rest(),
-            })
+impl FromFields for TextCompletionResponse {
+    const NAME: &'static str = "struct TextCompletionResponse";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            id: f.req("id")?,
+            object: f.or_else("object", text_completion_object),
+            created: f.or_default("created"),
+            model: f.or_default("model"),
+            choices: f.sub_or_default("choices"),
+            usage: f.sub_opt("usage"),
+            system_fingerprint: f.opt("system_fingerprint"),
+            extra: f.rest(),
         })
     }
 }
 
-impl<'de> Deserialize<'de> for TextChoice {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Fields::build(d, "struct TextChoice", |f| {
-            Ok(Self {
-                text: f.or_default("text"),
-                index: f.or_default("index"),
-                logprobs: f.opt("logprobs"),
-                finish_reason: f.opt("finish_reason"),
-            })
+impl FromFields for TextChoice {
+    const NAME: &'static str = "struct TextChoice";
+    fn build(f: &mut Fields) -> Built<Self> {
+        Ok(Self {
+            text: f.or_default("text"),
+            index: f.or_default("index"),
+            logprobs: f.sub_opt("logprobs"),
+            finish_reason: f.opt("finish_reason"),
         })
     }
 }
+
+deserialize_with_fields!(TextCompletionRequest, TextCompletionResponse, TextChoice);
 
 #[cfg(test)]
 mod tests {

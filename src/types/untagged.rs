@@ -33,3 +33,11 @@ where
 pub(crate) fn variant<T: DeserializeOwned>(v: &Value) -> Option<T> {
     serde_json::from_value(v.clone()).ok()
 }
+
+/// serde's error for an untagged enum none of whose variants matched (for `FromValue` impls,
+/// which read the same variants as `untagged`).
+pub(crate) fn no_variant(name: &str) -> serde_json::Error {
+    serde_json::Error::custom(format_args!(
+        "data did not match any variant of untagged enum {name}"
+    ))
+}

@@ -1,6 +1,14 @@
-//! `Host::send` over the global `fetch`: one `AbortController` per request, an idle timeout
-//! that aborts with a timeout reason, and a body stream that owns the abort guard so dropping
-//! or cancelling the stream aborts the HTTP request.
+//! `Host::send` over the global `fetch`: an idle timeout that aborts with a timeout reason, and
+//! a body stream that owns the abort guard so dropping or cancelling the stream aborts the HTTP
+//! request.
+//!
+//! A request gets an `AbortController` only when it has a timeout: what else aborts a request
+//! is the end of its body, and cancelling a response body aborts its fetch (the Fetch
+//! standard's cancel algorithm for a response body), which a dropped body does. Per call in
+//! Node the controller cost a transferable `AbortSignal` and undici's linking of it to the
+//! request's own controller (a visible share of `bench/profile-sdk.mjs call`).
+//! The init (method and headers, the headers a plain object) is made by one `JSON.parse`, not
+//! with a `Headers` and one call per header: `fetch` copies them into its own `Headers` anyway.
 //!
 //! Bodies are read without `wasm_streams`: its reader is released on every drop, and
 //! `releaseLock` creates a `TypeError` for the reader's `closed` promise, which was ≈ 12 % of the
@@ -51,6 +59,10 @@ extern "C" {
     type RawBody;
     #[wasm_bindgen(method, catch, js_name = getReader)]
     fn get_reader(this: &RawBody) -> Result<Reader, JsValue>;
+    /// Cancels an unread body, which aborts its fetch; a throw (workerd, outside a request) is
+    /// returned instead of propagated.
+    #[wasm_bindgen(method, catch, js_name = cancel)]
+    fn cancel_body(this: &RawBody) -> Result<Promise, JsValue>;
 
     /// A `ReadableStreamDefaultReader` (bound here rather than through web-sys features).
     type Reader;
@@ -71,10 +83,10 @@ extern "C" {
 /// ones keep the reader, so they reach a streaming consumer as they arrive.
 const WHOLE_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Owns a request's `AbortController` and its timeout. Dropping it aborts the request unless
-/// the body was read to the end.
+/// Owns a request's timeout and its `AbortController` (only a request with a timeout has one).
+/// Dropping it aborts the request unless the body was read to the end.
 struct AbortGuard {
-    controller: AbortController,
+    controller: Option<AbortController>,
     deadline: Option<(Timer, f64)>,
     timed_out: Rc<Cell<bool>>,
     complete: bool,
@@ -82,26 +94,29 @@ struct AbortGuard {
 
 impl AbortGuard {
     fn new(timeout_ms: Option<u64>) -> Result<Self> {
-        let controller = AbortController::new().map_err(|e| {
-            js_error(
-                ErrorKind::Connection,
-                "cannot create an AbortController",
-                &e,
-            )
-        })?;
         let timed_out = Rc::new(Cell::new(false));
-        let deadline = timeout_ms.map(|ms| {
-            let (flag, ctrl) = (timed_out.clone(), controller.clone());
-            let timer = Timer::new(move || {
-                // The flag, not the rejection value, decides the error kind: runtimes differ in
-                // what a fetch aborted with a reason rejects with.
-                flag.set(true);
-                let reason = js_sys::Error::new(&format!("request timed out after {ms} ms"));
-                reason.set_name("TimeoutError");
-                ctrl.abort_with_reason(&reason);
-            });
-            (timer, ms as f64)
-        });
+        let (controller, deadline) = match timeout_ms {
+            None => (None, None),
+            Some(ms) => {
+                let controller = AbortController::new().map_err(|e| {
+                    js_error(
+                        ErrorKind::Connection,
+                        "cannot create an AbortController",
+                        &e,
+                    )
+                })?;
+                let (flag, ctrl) = (timed_out.clone(), controller.clone());
+                let timer = Timer::new(move || {
+                    // The flag, not the rejection value, decides the error kind: runtimes differ
+                    // in what a fetch aborted with a reason rejects with.
+                    flag.set(true);
+                    let reason = js_sys::Error::new(&format!("request timed out after {ms} ms"));
+                    reason.set_name("TimeoutError");
+                    ctrl.abort_with_reason(&reason);
+                });
+                (Some(controller), Some((timer, ms as f64)))
+            }
+        };
         Ok(Self {
             controller,
             deadline,
@@ -146,9 +161,9 @@ impl AbortGuard {
 impl Drop for AbortGuard {
     fn drop(&mut self) {
         self.disarm();
-        if !self.complete {
+        if let Some(c) = self.controller.as_ref().filter(|_| !self.complete) {
             // A throw means no request to abort in: workerd ends its subrequests with it.
-            let _ = self.controller.unchecked_ref::<Aborter>().abort();
+            let _ = c.unchecked_ref::<Aborter>().abort();
         }
     }
 }
@@ -180,36 +195,79 @@ fn js_error(kind: ErrorKind, context: &str, e: &JsValue) -> Error {
 }
 
 fn request_init(req: &HttpRequest, guard: &AbortGuard) -> Result<RequestInit> {
-    let init = RequestInit::new();
-    init.set_method(req.method.as_str());
-    let headers = web_sys::Headers::new()
-        .map_err(|e| js_error(ErrorKind::Connection, "cannot create Headers", &e))?;
-    for (name, value) in &req.headers {
-        headers.append(name, value).map_err(|e| {
-            js_error(
-                ErrorKind::BadRequest,
-                &format!("invalid header `{name}`"),
-                &e,
-            )
-        })?;
-    }
-    init.set_headers(&headers);
+    let init = js_sys::JSON::parse(&init_json(req)?)
+        .map_err(|e| js_error(ErrorKind::BadRequest, "invalid request headers", &e))?
+        .unchecked_into::<RequestInit>();
     if let Some(body) = &req.body {
         init.set_body(&Uint8Array::from(body.as_slice()));
     }
-    init.set_signal(Some(&guard.controller.signal()));
+    if let Some(c) = &guard.controller {
+        init.set_signal(Some(&c.signal()));
+    }
     Ok(init)
 }
 
-/// The response's headers, copied in one string (`name NUL value NUL …`; NUL cannot occur in
-/// either) rather than with two calls and two string copies per header.
+/// The method and headers of the `fetch` init as JSON text, the headers a plain object holding
+/// what a `Headers` built from the list would: values trimmed of spaces and tabs, those of one
+/// name (in any case) joined with ", ". A header `fetch` refuses (a name that is not a token, a
+/// value with NUL, CR, LF or a character past U+00FF) is a [`ErrorKind::BadRequest`] naming it.
+fn init_json(req: &HttpRequest) -> Result<String> {
+    let mut merged: Vec<(&str, String)> = Vec::with_capacity(req.headers.len());
+    for (name, value) in &req.headers {
+        let value = value.trim_matches([' ', '\t']);
+        let token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token
+            || value
+                .chars()
+                .any(|c| matches!(c, '\0' | '\r' | '\n') || c > '\u{ff}')
+        {
+            return Err(Error::new(
+                ErrorKind::BadRequest,
+                format!("invalid header `{name}`: fetch refuses its name or value"),
+            ));
+        }
+        match merged
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some((_, joined)) => {
+                joined.push_str(", ");
+                joined.push_str(value);
+            }
+            None => merged.push((name, value.to_string())),
+        }
+    }
+    let mut out = String::with_capacity(128);
+    out.push_str("{\"method\":\"");
+    out.push_str(req.method.as_str());
+    out.push_str("\",\"headers\":{");
+    for (i, (name, value)) in merged.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // A token needs no escaping.
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+        out.push_str(&serde_json::to_string(value.as_str())?);
+    }
+    out.push_str("}}");
+    Ok(out)
+}
+
+/// The response's headers, copied in one string rather than with two calls and two string
+/// copies per header: the `[name, value]` pairs joined with NUL, each pair written by JS as
+/// `name,value` (NUL occurs in neither; a name is a token, so its first comma ends it).
 fn response_headers(resp: &Response) -> Headers {
-    let flat = js_sys::Array::from(&resp.headers()).flat(1).join("\0");
-    let flat = String::from(flat);
-    let mut parts = flat.split('\0');
+    let joined = String::from(js_sys::Array::from(&resp.headers()).join("\0"));
     let mut out = Headers::new();
-    while let (Some(k), Some(v)) = (parts.next(), parts.next()) {
-        out.push((k.to_string(), v.to_string()));
+    for pair in joined.split('\0') {
+        if let Some((k, v)) = pair.split_once(',') {
+            out.push((k.to_string(), v.to_string()));
+        }
     }
     out
 }
@@ -361,6 +419,20 @@ enum Whole {
 struct WholeBody {
     state: Whole,
     guard: AbortGuard,
+}
+
+impl Drop for WholeBody {
+    fn drop(&mut self) {
+        // Never read: cancelling the body aborts the request (the guard has no controller
+        // without a timeout). A body being read is small and ends by itself.
+        if let Whole::Unread(resp) = &self.state {
+            if let Some(body) = resp.body() {
+                if let Ok(p) = body.unchecked_into::<RawBody>().cancel_body() {
+                    ignore_rejection(&p);
+                }
+            }
+        }
+    }
 }
 
 impl Stream for WholeBody {

@@ -2,9 +2,10 @@
 //! through globals, so the same build runs in browsers, Web Workers, Node ≥ 20 and
 //! Cloudflare Workers.
 //!
-//! - Every request gets its own `AbortController`. The response body stream owns it: dropping
-//!   the stream (a JS `stream.cancel()`, a `break` out of `for await`, a Worker client
-//!   disconnect) aborts the HTTP request.
+//! - The response body stream owns the request: dropping the stream (a JS `stream.cancel()`, a
+//!   `break` out of `for await`, a Worker client disconnect) cancels the body, which aborts the
+//!   HTTP request. A request with a timeout also gets an `AbortController`, which the timeout
+//!   and the drop abort.
 //! - `timeout_ms` bounds the wait for the headers and each later wait for a body chunk (for a
 //!   body of known length that is not an event stream, read in one `arrayBuffer()`, the wait
 //!   for the whole body); on expiry the request is aborted and the error is

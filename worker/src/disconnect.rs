@@ -126,3 +126,134 @@ impl Stream for EndOnDisconnect {
         polled
     }
 }
+
+#[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen, inline_js = r#"
+export function edgellm_push_body(on_pull, on_cancel) {
+  const s = { c: null, waiting: false, on_pull, on_cancel };
+  s.stream = new ReadableStream(
+    {
+      start(c) {
+        s.c = c;
+      },
+      pull() {
+        if (s.waiting) {
+          s.waiting = false;
+          s.on_pull?.();
+        }
+      },
+      cancel() {
+        const f = s.on_cancel;
+        s.on_pull = s.on_cancel = null;
+        f?.();
+      },
+    },
+    { highWaterMark: 4 },
+  );
+  return s;
+}
+export function edgellm_push_stream(s) {
+  return s.stream;
+}
+export function edgellm_push(s, bytes) {
+  try {
+    s.c.enqueue(bytes.slice());
+  } catch {
+    return -1;
+  }
+  if (s.c.desiredSize > 0) return 1;
+  s.waiting = true;
+  return 0;
+}
+export function edgellm_push_end(s, error) {
+  s.on_pull = s.on_cancel = null;
+  try {
+    if (error === undefined) s.c.close();
+    else s.c.error(new Error(error));
+  } catch {}
+}
+"#)]
+extern "C" {
+    /// The JS side of a [`pushed`] body: a `ReadableStream` and its controller.
+    type PushBody;
+    /// A body whose source calls `on_pull` when it wants more after [`edgellm_push`] said it
+    /// was full, and `on_cancel` when the consumer cancels.
+    fn edgellm_push_body(on_pull: &JsValue, on_cancel: &JsValue) -> PushBody;
+    fn edgellm_push_stream(s: &PushBody) -> web_sys::ReadableStream;
+    /// Enqueues a copy of `bytes`: 1 = room for more, 0 = full (wait for `on_pull`), -1 = the
+    /// stream is closed or errored.
+    fn edgellm_push(s: &PushBody, bytes: &[u8]) -> i32;
+    /// Closes the stream (`error` absent) or errors it; its callbacks are forgotten first.
+    fn edgellm_push_end(s: &PushBody, error: Option<String>);
+}
+
+/// Between the JS source callbacks and the task that pushes.
+#[derive(Default)]
+struct Pump {
+    full: Cell<bool>,
+    cancelled: Cell<bool>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl Pump {
+    fn wake(&self) {
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// A response body fed by a task that pushes each item of `body` as it comes (ended when the
+/// client goes away, [`EndOnDisconnect`]).
+///
+/// `worker`'s `from_stream` (wasm-streams) answers every `pull` of the `ReadableStream` with a
+/// new promise from a new future (`future_to_promise`), an abort handle and a copy into a new
+/// `Uint8Array` made in two calls; here the task that is woken by the upstream read anyway
+/// enqueues right away, one call per item, and waits for a `pull` only when the stream's queue
+/// is full (a client reading slower than the upstream writes).
+pub fn pushed(body: ByteStream, request: &web_sys::Request) -> web_sys::ReadableStream {
+    let pump = Rc::new(Pump::default());
+    let pulled = pump.clone();
+    let on_pull = Closure::<dyn FnMut()>::new(move || {
+        pulled.full.set(false);
+        pulled.wake();
+    });
+    let gone = pump.clone();
+    let on_cancel = Closure::<dyn FnMut()>::new(move || {
+        gone.cancelled.set(true);
+        gone.wake();
+    });
+    let js = edgellm_push_body(on_pull.as_ref(), on_cancel.as_ref());
+    let stream = edgellm_push_stream(&js);
+    let mut body = EndOnDisconnect::new(body, request);
+    worker::wasm_bindgen_futures::spawn_local(async move {
+        let end = std::future::poll_fn(|cx| loop {
+            if pump.cancelled.get() {
+                return Poll::Ready(None);
+            }
+            if pump.full.get() {
+                pump.waker.set(Some(cx.waker().clone()));
+                return Poll::Pending;
+            }
+            match Pin::new(&mut body).poll_next(cx) {
+                Poll::Pending => {
+                    // A cancel must wake the task while it waits for the upstream too.
+                    pump.waker.set(Some(cx.waker().clone()));
+                    return Poll::Pending;
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(e.to_string())),
+                Poll::Ready(Some(Ok(bytes))) => match edgellm_push(&js, &bytes) {
+                    1 => {}
+                    0 => pump.full.set(true),
+                    _ => return Poll::Ready(None),
+                },
+            }
+        })
+        .await;
+        // The source (and with it the upstream request) goes here, inside the request.
+        drop(body);
+        edgellm_push_end(&js, end);
+        drop((on_pull, on_cancel));
+    });
+    stream
+}

@@ -5,18 +5,17 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use worker::js_sys;
 use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::wasm_bindgen::JsValue;
 use worker::worker_sys::web_sys;
-use worker::{console_log, console_warn, Context, Env, Headers, Request, ResponseBuilder};
+use worker::{console_log, console_warn, Context, Env, Request};
 
 use edgellm::wasm::FetchHost;
 use edgellm::Host;
 
 use crate::app::{self, Begin, Body, Gateway, Head, Reply};
-use crate::disconnect::EndOnDisconnect;
 
 // Headers cross between JS and wasm as one string, `name NUL value NUL …` (NUL cannot occur in
 // a header name or value), instead of one call and two string copies per header: per-header
@@ -33,6 +32,9 @@ export function edgellm_response(status, flat, body) {
   for (let i = 0; i + 1 < p.length; i += 2) headers.append(p[i], p[i + 1]);
   return new Response(body ?? null, { status, headers });
 }
+export function edgellm_stream_response(status, flat, stream) {
+  return edgellm_response(status, flat, stream);
+}
 "#)]
 extern "C" {
     fn edgellm_flat_headers(headers: &web_sys::Headers) -> String;
@@ -41,6 +43,12 @@ extern "C" {
         status: u16,
         flat: &str,
         body: Option<Vec<u8>>,
+    ) -> Result<web_sys::Response, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn edgellm_stream_response(
+        status: u16,
+        flat: &str,
+        stream: &web_sys::ReadableStream,
     ) -> Result<web_sys::Response, JsValue>;
 }
 
@@ -181,6 +189,12 @@ fn gateway(env: &WorkerEnv) -> Loaded {
 /// length); only a chunked body goes through a reader, which costs a promise per chunk and a
 /// `releaseLock` (≈ 8 % of a non-stream request's CPU, bench/FINDINGS.md).
 pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Reply> {
+    read_raw_body(req.inner(), limit).await
+}
+
+/// [`read_body`] straight from the runtime's request, so the common path never builds a
+/// `worker::Request` (its conversion reads `request.cf`, ≈ 3 % of a non-stream request's CPU).
+async fn read_raw_body(req: &web_sys::Request, limit: usize) -> Result<Vec<u8>, Reply> {
     let declared = req
         .headers()
         .get("content-length")
@@ -190,26 +204,38 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(app::too_large(limit));
     }
-    let unreadable = |e: worker::Error| {
+    let unreadable = |e: String| {
         Reply::fail(
             edgellm::ErrorKind::BadRequest,
             format!("could not read the request body: {e}"),
         )
     };
+    let js_unreadable = |e: JsValue| {
+        unreadable(
+            e.as_string()
+                .unwrap_or_else(|| "failed to read array buffer from request".into()),
+        )
+    };
     if declared.is_some() {
-        let body = req.bytes().await.map_err(unreadable)?;
+        let buf = req.array_buffer().map_err(js_unreadable)?;
+        let buf = worker::wasm_bindgen_futures::JsFuture::from(buf)
+            .await
+            .map_err(js_unreadable)?;
+        let body = js_sys::Uint8Array::new(&buf).to_vec();
         // The runtime enforces the declared length; this guards against one that does not.
         if body.len() > limit {
             return Err(app::too_large(limit));
         }
         return Ok(body);
     }
-    let Ok(mut stream) = req.stream() else {
+    // Chunked bodies are rare: reuse `worker::Request`'s stream reader for them.
+    let mut wreq = Request::from(<web_sys::Request as Clone>::clone(req));
+    let Ok(mut stream) = wreq.stream() else {
         return Ok(Vec::new());
     };
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(unreadable)?;
+        let chunk = chunk.map_err(|e| unreadable(e.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(app::too_large(limit));
         }
@@ -220,12 +246,6 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
 
 /// Header values must be visible ASCII; anything else (a model name with accents) is
 /// replaced rather than failing the whole response.
-fn header_safe(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    push_header_safe(&mut out, v);
-    out
-}
-
 fn push_header_safe(out: &mut String, v: &str) {
     if v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
         out.push_str(v);
@@ -240,45 +260,53 @@ fn push_header_safe(out: &mut String, v: &str) {
     }));
 }
 
-fn to_response(reply: Reply, request: &web_sys::Request) -> worker::Result<web_sys::Response> {
-    let body = match reply.body {
-        Body::Empty => None,
-        Body::Full(bytes) => Some(bytes),
-        Body::Stream(s) => {
-            let headers = Headers::new();
-            for (k, v) in &reply.headers {
-                headers.append(k, &header_safe(v))?;
-            }
-            let response = ResponseBuilder::new()
-                .with_status(reply.status)
-                .with_headers(headers)
-                .from_stream(
-                    EndOnDisconnect::new(s, request)
-                        .map_err(|e| worker::Error::RustError(e.to_string())),
-                )?;
-            return Ok(response.into());
-        }
-    };
+/// Headers as [`edgellm_response`] takes them.
+fn flat_headers(headers: &[(String, String)]) -> String {
     let mut flat = String::new();
-    for (k, v) in &reply.headers {
+    for (k, v) in headers {
         flat.push_str(k);
         flat.push('\0');
         push_header_safe(&mut flat, v);
         flat.push('\0');
     }
-    edgellm_response(reply.status, &flat, body).map_err(worker::Error::from)
+    flat
+}
+
+fn to_response(reply: Reply, request: &web_sys::Request) -> worker::Result<web_sys::Response> {
+    let body = match reply.body {
+        Body::Empty => None,
+        Body::Full(bytes) => Some(bytes),
+        Body::Stream(s) => {
+            let flat = flat_headers(&reply.headers);
+            return edgellm_stream_response(
+                reply.status,
+                &flat,
+                &crate::disconnect::pushed(s, request),
+            )
+            .map_err(worker::Error::from);
+        }
+    };
+    edgellm_response(reply.status, &flat_headers(&reply.headers), body).map_err(worker::Error::from)
 }
 
 /// Handles one request.
-pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+///
+/// Takes the runtime's request rather than a `worker::Request`, whose conversion reads
+/// `request.cf` (≈ 3 % of a non-stream request's CPU) though nothing here uses it; one is built
+/// only for the virtual-key layer, when its bindings exist.
+pub async fn handle(
+    req: web_sys::Request,
+    env: Env,
+    ctx: Context,
+) -> worker::Result<web_sys::Response> {
     let ctx = std::rc::Rc::new(ctx);
     let started = js_sys::Date::now();
     let host = FetchHost::new();
     let wenv = WorkerEnv::new(env.clone().into());
     let head = Head {
-        method: req.inner().method().to_ascii_uppercase(),
-        path: req.path(),
-        headers: split_headers(&edgellm_flat_headers(&req.headers().0)),
+        method: req.method().to_ascii_uppercase(),
+        path: crate::path_from_url(&req.url()),
+        headers: split_headers(&edgellm_flat_headers(&req.headers())),
     };
     let request_id = app::request_id(head.header("x-request-id"), || host.random());
     if head.path == "/__edgellm/panic" {
@@ -293,18 +321,29 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
     // The loggers' deliveries start after the response (`ctx.waitUntil`).
     let log = crate::logs::request_log(gw.ok(), &head, &request_id);
     // Virtual keys (`crate::keys`): management routes and requests with a non-master key.
-    let keyed = crate::keys_edge::handle(
-        &mut req,
-        &env,
-        ctx.clone(),
-        &host,
-        &wenv,
-        gw,
-        &head,
-        &request_id,
-        &log,
-    )
-    .await;
+    // The same binding checks `keys_edge::handle` starts with, before paying for a `worker::Request`.
+    let keys_on = gw.is_ok()
+        && env.kv(crate::keys_edge::KV_BINDING).is_ok()
+        && env
+            .durable_object(crate::keys_edge::COUNTERS_BINDING)
+            .is_ok();
+    let keyed = if keys_on {
+        let mut wreq = Request::from(<web_sys::Request as Clone>::clone(&req));
+        crate::keys_edge::handle(
+            &mut wreq,
+            &env,
+            ctx.clone(),
+            &host,
+            &wenv,
+            gw,
+            &head,
+            &request_id,
+            &log,
+        )
+        .await
+    } else {
+        None
+    };
     let begun = match keyed {
         Some(r) => Begin::Done(r),
         None => app::begin(gw, &head),
@@ -315,7 +354,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
             endpoint,
             path_model,
             limit,
-        } => match (read_body(&mut req, limit).await, gw) {
+        } => match (read_raw_body(&req, limit).await, gw) {
             (Ok(body), Ok(gw)) => {
                 app::run_logged(&host, &wenv, gw, endpoint, path_model, &body, &log).await
             }
@@ -338,5 +377,5 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context) -> worker::Result<
             request_id
         );
     }
-    to_response(reply, req.inner())
+    to_response(reply, &req)
 }

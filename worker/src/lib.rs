@@ -27,9 +27,52 @@ mod logs;
 #[cfg(target_arch = "wasm32")]
 #[worker::event(fetch)]
 async fn fetch(
-    req: worker::Request,
+    req: worker::worker_sys::web_sys::Request,
     env: worker::Env,
     ctx: worker::Context,
 ) -> worker::Result<worker::worker_sys::web_sys::Response> {
     edge::handle(req, env, ctx).await
+}
+
+/// The path of an already-serialized WHATWG URL (`Request.url`), without query or fragment and
+/// without reparsing: what `worker::Request::path` gives, without building a `worker::Request`.
+#[cfg(any(target_arch = "wasm32", test))]
+pub(crate) fn path_from_url(url: &str) -> String {
+    let rest = match url.find("://") {
+        Some(i) => &url[i + 3..],
+        None if url.starts_with('/') => return url.to_string(),
+        None => return format!("/{url}"),
+    };
+    match rest.find('/') {
+        Some(i) => {
+            // `?` and `#` inside the path are always percent-encoded in a serialized URL.
+            let path = &rest[i..];
+            path[..path.find(['?', '#']).unwrap_or(path.len())].to_string()
+        }
+        None => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_from_url;
+
+    #[test]
+    fn path_from_url_matches_url_path() {
+        for (url, path) in [
+            ("https://example.com/", "/"),
+            ("https://example.com", "/"),
+            (
+                "https://example.com/v1/chat/completions",
+                "/v1/chat/completions",
+            ),
+            ("https://example.com/foo?a=1&b=/x", "/foo"),
+            ("https://example.com/foo#/frag?x", "/foo"),
+            ("https://example.com:8080/foo", "/foo"),
+            ("https://example.com/a%3F%23%2Fb?c", "/a%3F%23%2Fb"),
+            ("http://127.0.0.1:8787/v1/models?x=1", "/v1/models"),
+        ] {
+            assert_eq!(path_from_url(url), path, "{url}");
+        }
+    }
 }

@@ -8,8 +8,9 @@
 //! `parallel_tool_calls: false` → `disable_parallel_tool_use`, `reasoning_effort` → a thinking
 //! budget, and JSON `response_format` → one forced tool (see [`RESPONSE_FORMAT_TOOL`]).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
+use crate::provider::build::{obj, s, strs};
 use crate::provider::{check_params, openai_compat::OPENAI_PARAMS, Target};
 use crate::types::{
     ChatRequest, Content, ContentPart, Message, Put, ResponseFormat, Role, ToolChoice,
@@ -128,12 +129,15 @@ pub(crate) fn thinking_for_effort(
     if adaptive_thinking(model) {
         let effort = if effort == "minimal" { "low" } else { effort };
         return Ok(Some((
-            json!({"type": "adaptive"}),
-            Some(json!({ "effort": effort })),
+            obj([("type", s("adaptive"))]),
+            Some(obj([("effort", s(effort))])),
         )));
     }
     Ok(Some((
-        json!({"type": "enabled", "budget_tokens": budget}),
+        obj([
+            ("type", s("enabled")),
+            ("budget_tokens", Value::from(budget)),
+        ]),
         None,
     )))
 }
@@ -171,7 +175,7 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
 
     let model = target.model.as_str();
     let mut body = Map::new();
-    body.put("model", json!(model));
+    body.put("model", s(model));
 
     let (system, rest): (Vec<&Message>, Vec<&Message>) = req
         .messages
@@ -189,9 +193,9 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         .flatten()
         .map(|t| {
             let mut tool = Map::new();
-            tool.put("name", json!(t.function.name));
+            tool.put("name", s(&t.function.name));
             if let Some(d) = &t.function.description {
-                tool.put("description", json!(d));
+                tool.put("description", s(d));
             }
             tool.put("input_schema", input_schema(t.function.parameters.as_ref()));
             Value::Object(tool)
@@ -200,11 +204,11 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
     if tools.is_empty() && has_tool_blocks(&req.messages) {
         // The API rejects tool_use/tool_result blocks without `tools`; LiteLLM adds this
         // placeholder (`add_dummy_tool`).
-        tools.push(json!({
-            "name": "dummy_tool",
-            "description": "This is a dummy tool call",
-            "input_schema": {"type": "object", "properties": {}},
-        }));
+        tools.push(obj([
+            ("name", s("dummy_tool")),
+            ("description", s("This is a dummy tool call")),
+            ("input_schema", empty_object_schema()),
+        ]));
     }
 
     let mut tool_choice = map_tool_choice(req.tool_choice.as_ref(), req.parallel_tool_calls);
@@ -232,7 +236,10 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         tools.push(tool);
         // Anthropic rejects forced tool use while thinking; LiteLLM then only offers the tool.
         if !thinking_on {
-            tool_choice = Some(json!({"type": "tool", "name": RESPONSE_FORMAT_TOOL}));
+            tool_choice = Some(obj([
+                ("type", s("tool")),
+                ("name", s(RESPONSE_FORMAT_TOOL)),
+            ]));
         }
     }
 
@@ -254,21 +261,21 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
             None => default_max_tokens(model),
         },
     };
-    body.put("max_tokens", json!(max_tokens));
+    body.put("max_tokens", Value::from(max_tokens));
     if let Some(t) = req.temperature {
-        body.put("temperature", json!(t));
+        body.put("temperature", Value::from(t));
     }
     if let Some(p) = req.top_p {
-        body.put("top_p", json!(p));
+        body.put("top_p", Value::from(p));
     }
     if let Some(stop) = &req.stop {
         let seqs = stop.to_vec();
         if !seqs.is_empty() {
-            body.put("stop_sequences", json!(seqs));
+            body.put("stop_sequences", strs(&seqs));
         }
     }
     if let Some(user) = req.user.as_deref().filter(|u| valid_user_id(u)) {
-        body.put("metadata", json!({ "user_id": user }));
+        body.put("metadata", obj([("user_id", s(user))]));
     }
     if let Some(t) = thinking {
         body.put("thinking", t);
@@ -285,7 +292,7 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         }
     }
     if req.is_stream() {
-        body.put("stream", json!(true));
+        body.put("stream", Value::Bool(true));
     }
     Ok(Value::Object(body))
 }
@@ -299,17 +306,33 @@ pub fn json_mode(req: &ChatRequest) -> bool {
 fn response_format_tool(rf: Option<&ResponseFormat>) -> Option<Value> {
     let rf = rf?;
     let schema = match rf.kind.as_str() {
-        "json_object" => json!({"type": "object", "additionalProperties": true, "properties": {}}),
+        "json_object" => any_object_schema(),
         "json_schema" => rf
             .json_schema
             .as_ref()
             .and_then(|s| s.schema.clone())
-            .unwrap_or_else(
-                || json!({"type": "object", "additionalProperties": true, "properties": {}}),
-            ),
+            .unwrap_or_else(any_object_schema),
         _ => return None,
     };
-    Some(json!({"name": RESPONSE_FORMAT_TOOL, "input_schema": schema}))
+    Some(obj([
+        ("name", s(RESPONSE_FORMAT_TOOL)),
+        ("input_schema", schema),
+    ]))
+}
+
+fn any_object_schema() -> Value {
+    obj([
+        ("type", s("object")),
+        ("additionalProperties", Value::Bool(true)),
+        ("properties", Value::Object(Map::new())),
+    ])
+}
+
+fn empty_object_schema() -> Value {
+    obj([
+        ("type", s("object")),
+        ("properties", Value::Object(Map::new())),
+    ])
 }
 
 /// Anthropic requires `input_schema.type == "object"`.
@@ -318,30 +341,33 @@ fn input_schema(parameters: Option<&Value>) -> Value {
         Some(Value::Object(o)) => {
             let mut o = o.clone();
             if o.get("type").and_then(Value::as_str) != Some("object") {
-                o.put("type", json!("object"));
-                o.entry("properties").or_insert_with(|| json!({}));
+                o.put("type", s("object"));
+                o.entry("properties")
+                    .or_insert_with(|| Value::Object(Map::new()));
             }
             Value::Object(o)
         }
-        _ => json!({"type": "object", "properties": {}}),
+        _ => empty_object_schema(),
     }
 }
 
 fn map_tool_choice(tc: Option<&ToolChoice>, parallel: Option<bool>) -> Option<Value> {
     let mut out = match tc {
         Some(ToolChoice::Mode(m)) => match m.as_str() {
-            "auto" => Some(json!({"type": "auto"})),
-            "required" => Some(json!({"type": "any"})),
-            "none" => Some(json!({"type": "none"})),
+            "auto" => Some(obj([("type", s("auto"))])),
+            "required" => Some(obj([("type", s("any"))])),
+            "none" => Some(obj([("type", s("none"))])),
             _ => None,
         },
-        Some(ToolChoice::Named(n)) => Some(json!({"type": "tool", "name": n.function.name})),
+        Some(ToolChoice::Named(n)) => {
+            Some(obj([("type", s("tool")), ("name", s(&n.function.name))]))
+        }
         None => None,
     };
     let is_none = matches!(tc, Some(ToolChoice::Mode(m)) if m == "none");
     if let (Some(p), false) = (parallel, is_none) {
-        let tc = out.get_or_insert_with(|| json!({"type": "auto"}));
-        tc["disable_parallel_tool_use"] = json!(!p);
+        let tc = out.get_or_insert_with(|| obj([("type", s("auto"))]));
+        tc["disable_parallel_tool_use"] = Value::Bool(!p);
     }
     out
 }
@@ -375,7 +401,7 @@ fn system_blocks(system: &[&Message]) -> Vec<Value> {
     for m in system {
         match &m.content {
             Some(Content::Text(t)) if !t.is_empty() => {
-                let mut b = json!({"type": "text", "text": t});
+                let mut b = text_block(t);
                 if let Some(cc) = cache_control(&m.extra) {
                     b["cache_control"] = cc.clone();
                 }
@@ -386,7 +412,7 @@ fn system_blocks(system: &[&Message]) -> Vec<Value> {
                     let Some(t) = p.text.as_deref().filter(|t| !t.is_empty()) else {
                         continue;
                     };
-                    let mut b = json!({"type": "text", "text": t});
+                    let mut b = text_block(t);
                     if let Some(cc) = cache_control(&p.extra) {
                         b["cache_control"] = cc.clone();
                     }
@@ -425,14 +451,14 @@ fn convert_messages(messages: &[&Message]) -> Result<Vec<Value>> {
     }
     Ok(out
         .into_iter()
-        .map(|(role, content)| json!({"role": role, "content": content}))
+        .map(|(role, content)| obj([("role", s(role)), ("content", Value::Array(content))]))
         .collect())
 }
 
 fn user_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
     match &m.content {
         None => Ok(Vec::new()),
-        Some(Content::Text(t)) => Ok(vec![json!({"type": "text", "text": t})]),
+        Some(Content::Text(t)) => Ok(vec![text_block(t)]),
         Some(Content::Parts(parts)) => part_blocks(parts, i),
     }
 }
@@ -453,7 +479,7 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
         out.extend(tb.iter().cloned());
     }
     match &m.content {
-        Some(Content::Text(t)) if !t.is_empty() => out.push(json!({"type": "text", "text": t})),
+        Some(Content::Text(t)) if !t.is_empty() => out.push(text_block(t)),
         Some(Content::Parts(parts)) => {
             for p in parts {
                 if p.kind == "text" && p.text.as_deref().unwrap_or("").is_empty() {
@@ -467,7 +493,7 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
     for tc in m.tool_calls.iter().flatten() {
         let args = tc.function.arguments.trim();
         let input: Value = if args.is_empty() {
-            json!({})
+            Value::Object(Map::new())
         } else {
             serde_json::from_str(args).map_err(|e| {
                 Error::bad_request(format!(
@@ -477,9 +503,12 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
                 .with_param("messages")
             })?
         };
-        out.push(
-            json!({"type": "tool_use", "id": tc.id, "name": tc.function.name, "input": input}),
-        );
+        out.push(obj([
+            ("type", s("tool_use")),
+            ("id", s(&tc.id)),
+            ("name", s(&tc.function.name)),
+            ("input", input),
+        ]));
     }
     Ok(out)
 }
@@ -496,17 +525,21 @@ fn tool_result_block(m: &Message, i: usize) -> Result<Value> {
             .with_param("messages")
         })?;
     let content = match &m.content {
-        None => json!(""),
-        Some(Content::Text(t)) => json!(t),
+        None => s(""),
+        Some(Content::Text(t)) => s(t),
         Some(Content::Parts(parts)) => Value::Array(part_blocks(parts, i)?),
     };
-    Ok(json!({"type": "tool_result", "tool_use_id": id, "content": content}))
+    Ok(obj([
+        ("type", s("tool_result")),
+        ("tool_use_id", s(id)),
+        ("content", content),
+    ]))
 }
 
 /// One OpenAI content part → one Anthropic content block.
 fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
     let mut block = match p.kind.as_str() {
-        "text" => json!({"type": "text", "text": p.text.clone().unwrap_or_default()}),
+        "text" => text_block(p.text.as_deref().unwrap_or_default()),
         "image_url" => {
             let url = p.image_url.as_ref().ok_or_else(|| {
                 Error::bad_request(format!("messages[{i}]: image_url part without a url"))
@@ -514,7 +547,10 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
             })?;
             match url.as_data_url() {
                 Some((media, data)) => media_block(media, data),
-                None => json!({"type": "image", "source": {"type": "url", "url": url.url}}),
+                None => obj([
+                    ("type", s("image")),
+                    ("source", obj([("type", s("url")), ("url", s(&url.url))])),
+                ]),
             }
         }
         "file" => {
@@ -526,7 +562,10 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
             match (data.and_then(split_data_url), id) {
                 (Some((media, b64)), _) => media_block(media, b64),
                 (None, Some(id)) => {
-                    json!({"type": "document", "source": {"type": "file", "file_id": id}})
+                    obj([
+                        ("type", s("document")),
+                        ("source", obj([("type", s("file")), ("file_id", s(id))])),
+                    ])
                 }
                 _ => {
                     return Err(Error::bad_request(format!(
@@ -570,7 +609,21 @@ fn media_block(media: &str, data: &str) -> Value {
     } else {
         "document"
     };
-    json!({"type": kind, "source": {"type": "base64", "media_type": media, "data": data}})
+    obj([
+        ("type", s(kind)),
+        (
+            "source",
+            obj([
+                ("type", s("base64")),
+                ("media_type", s(media)),
+                ("data", s(data)),
+            ]),
+        ),
+    ])
+}
+
+fn text_block(t: &str) -> Value {
+    obj([("type", s("text")), ("text", s(t))])
 }
 
 #[cfg(test)]

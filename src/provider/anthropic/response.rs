@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::request::RESPONSE_FORMAT_TOOL;
 use crate::http::{retry_after_ms, Headers};
+use crate::provider::build::parse;
 use crate::types::{
     AssistantMessage, ChatResponse, Choice, FinishReason, FunctionCall, PromptTokensDetails, Put,
     ToolCall, Usage,
@@ -63,8 +64,8 @@ pub fn usage_from(u: &Value) -> Usage {
 /// call is removed from `tool_calls` (the finish reason becomes `stop` when it was the only
 /// call). `created` is Unix seconds (the API does not send one).
 pub fn parse_message(body: &[u8], json_mode: bool, created: i64) -> Result<ChatResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Anthropic: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Anthropic: {e}")))?;
     if v.get("type").and_then(Value::as_str) == Some("error") {
         return Err(parse_error(200, &Vec::new(), body));
     }
@@ -155,7 +156,7 @@ pub fn parse_message(body: &[u8], json_mode: bool, created: i64) -> Result<ChatR
 /// assert_eq!(e.code(), "overloaded_error");
 /// ```
 pub fn parse_error(status: u16, headers: &Headers, body: &[u8]) -> Error {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let v: Value = parse(body).unwrap_or(Value::Null);
     let err = v.get("error").unwrap_or(&Value::Null);
     let etype = err.get("type").and_then(Value::as_str);
     let message = err

@@ -19,7 +19,9 @@ use super::request::RESPONSE_FORMAT_TOOL;
 use super::response::{finish_reason, parse_error, usage_from};
 use crate::decode::Frame;
 use crate::provider::StreamDecoder;
-use crate::types::{ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, ToolCallDelta};
+use crate::types::{
+    ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, Put, ToolCallDelta,
+};
 use crate::{Error, ErrorKind, Result};
 
 /// What a content block turned into.
@@ -204,8 +206,8 @@ impl MessagesStream {
                 // LiteLLM's shape: the signature travels as a thinking block so that a client can
                 // send the thinking back on the next turn.
                 let mut extra = Map::new();
-                extra.insert(
-                    "thinking_blocks".into(),
+                extra.put(
+                    "thinking_blocks",
                     json!([{"type": "thinking", "thinking": "", "signature": s("signature")}]),
                 );
                 Delta {

@@ -18,11 +18,12 @@
 //! References: <https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html>,
 //! <https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-embed.html>.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::super::openai_format::{refuse_param, require_texts};
 use super::{base_model, invoke};
 use crate::http::{header, Headers, HttpRequest};
+use crate::provider::build::{obj, parse, strs};
 use crate::provider::Target;
 use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
@@ -106,14 +107,17 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
                         body.put("dimensions", d.into());
                     }
                     Family::TitanMultimodal => {
-                        body.put("embeddingConfig", json!({"outputEmbeddingLength": d}));
+                        body.put(
+                            "embeddingConfig",
+                            obj([("outputEmbeddingLength", Value::from(d))]),
+                        );
                     }
                     _ => refuse_param(target, "dimensions")?,
                 }
             }
         }
         Family::Cohere => {
-            body.put("texts", serde_json::to_value(&texts)?);
+            body.put("texts", strs(&texts));
             let input_type = req
                 .extra_str("input_type")
                 .unwrap_or(COHERE_DEFAULT_INPUT_TYPE);
@@ -150,8 +154,8 @@ fn floats(v: &Value, what: &str) -> Result<Vec<f64>> {
 
 /// Parses one `InvokeModel` answer for the inputs of `req`.
 pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Bedrock: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Bedrock: {e}")))?;
     let fam = family_or_err(target)?;
     let (vectors, tokens) = match fam {
         Family::Cohere => {
@@ -191,6 +195,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use serde_json::json;
 
     fn target(model: &str) -> Target {
         Target {

@@ -17,11 +17,12 @@
 //! <https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-image.html>,
 //! <https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-diffusion-stable-ultra-text-image-request-response.html>.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::super::openai_format::refuse_param;
 use super::{base_model, invoke};
 use crate::http::HttpRequest;
+use crate::provider::build::{obj, parse, s};
 use crate::provider::Target;
 use crate::types::{ImageRequest, ImageResponse, Put};
 use crate::{Error, ErrorKind, Result};
@@ -106,7 +107,13 @@ pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
     let mut body = Map::new();
     match fam {
         Family::StabilityXl => {
-            body.put("text_prompts", json!([{"text": req.prompt, "weight": 1}]));
+            body.put(
+                "text_prompts",
+                Value::Array(vec![obj([
+                    ("text", s(&req.prompt)),
+                    ("weight", Value::from(1)),
+                ])]),
+            );
             if let Some((w, h)) = dims {
                 body.put("width", w.into());
                 body.put("height", h.into());
@@ -185,8 +192,8 @@ fn policy(message: String) -> Error {
 
 /// Parses one `InvokeModel` answer.
 pub fn response(body: &[u8], target: &Target) -> Result<ImageResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Bedrock: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Bedrock: {e}")))?;
     let created = (target.now_ms / 1000) as i64;
     let strings = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
@@ -253,6 +260,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<ImageResponse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn target(model: &str) -> Target {
         Target {

@@ -8,9 +8,10 @@
 //! `toolConfig`, JSON `response_format` → one forced tool whose input is the answer, and
 //! non-OpenAI parameters (`top_k`, `thinking`, …) → `additionalModelRequestFields`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::provider::anthropic::thinking_for_effort;
+use crate::provider::build::{obj, s};
 use crate::provider::{check_params, openai_compat::OPENAI_PARAMS, Target};
 use crate::types::{ChatRequest, Content, ContentPart, Message, Put, Role, ToolChoice};
 use crate::{Error, Result};
@@ -160,13 +161,13 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
             .map(|b| (b as u32).saturating_add(THINKING_HEADROOM))
     });
     if let Some(n) = limit {
-        inference.put("maxTokens", json!(n));
+        inference.put("maxTokens", Value::from(n));
     }
     if let Some(t) = req.temperature {
-        inference.put("temperature", json!(t));
+        inference.put("temperature", Value::from(t));
     }
     if let Some(p) = req.top_p {
-        inference.put("topP", json!(p));
+        inference.put("topP", Value::from(p));
     }
     if let Some(stop) = &req.stop {
         let seqs: Vec<String> = stop
@@ -175,7 +176,7 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
             .filter(|s| !s.is_empty())
             .collect();
         if !seqs.is_empty() {
-            inference.put("stopSequences", json!(seqs));
+            inference.put("stopSequences", Value::from(seqs));
         }
     }
     if !inference.is_empty() {
@@ -203,15 +204,19 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         ));
     }
     let mut tool_choice = match &req.tool_choice {
-        Some(ToolChoice::Mode(m)) if m == "auto" => Some(json!({"auto": {}})),
-        Some(ToolChoice::Mode(m)) if m == "required" => Some(json!({"any": {}})),
-        Some(ToolChoice::Named(n)) => Some(json!({"tool": {"name": n.function.name}})),
+        Some(ToolChoice::Mode(m)) if m == "auto" => {
+            Some(obj([("auto", Value::Object(Map::new()))]))
+        }
+        Some(ToolChoice::Mode(m)) if m == "required" => {
+            Some(obj([("any", Value::Object(Map::new()))]))
+        }
+        Some(ToolChoice::Named(n)) => Some(obj([("tool", obj([("name", s(&n.function.name))]))])),
         _ => None,
     };
     if let Some((name, schema, description)) = response_format_tool(&req) {
         tools.push(tool_spec(&name, description.as_deref(), Some(schema)));
         if supports_tool_choice(model) && !thinking_on {
-            tool_choice = Some(json!({"tool": {"name": name}}));
+            tool_choice = Some(obj([("tool", obj([("name", Value::from(name))]))]));
         }
     }
     if !tools.is_empty() {
@@ -235,7 +240,13 @@ pub fn json_tool_name(req: &ChatRequest) -> Option<String> {
 
 fn response_format_tool(req: &ChatRequest) -> Option<(String, Value, Option<String>)> {
     let rf = req.response_format.as_ref()?;
-    let free = || json!({"type": "object", "additionalProperties": true, "properties": {}});
+    let free = || {
+        obj([
+            ("type", s("object")),
+            ("additionalProperties", Value::Bool(true)),
+            ("properties", Value::Object(Map::new())),
+        ])
+    };
     match rf.kind.as_str() {
         "json_object" => Some((RESPONSE_FORMAT_TOOL.into(), free(), None)),
         "json_schema" => {
@@ -253,13 +264,18 @@ fn response_format_tool(req: &ChatRequest) -> Option<(String, Value, Option<Stri
 
 fn tool_spec(name: &str, description: Option<&str>, parameters: Option<Value>) -> Value {
     let mut spec = Map::new();
-    spec.put("name", json!(name));
+    spec.put("name", Value::from(name));
     if let Some(d) = description {
-        spec.put("description", json!(d));
+        spec.put("description", Value::from(d));
     }
-    let schema = parameters.unwrap_or_else(|| json!({"type": "object", "properties": {}}));
-    spec.put("inputSchema", json!({ "json": schema }));
-    json!({ "toolSpec": spec })
+    let schema = parameters.unwrap_or_else(|| {
+        obj([
+            ("type", s("object")),
+            ("properties", Value::Object(Map::new())),
+        ])
+    });
+    spec.put("inputSchema", obj([("json", schema)]));
+    obj([("toolSpec", Value::from(spec))])
 }
 
 fn has_tool_blocks(messages: &[Message]) -> bool {
@@ -284,7 +300,7 @@ fn system_blocks(system: &[&Message]) -> Vec<Value> {
     for m in system {
         match &m.content {
             Some(Content::Text(t)) if !t.is_empty() => {
-                out.push(json!({ "text": t }));
+                out.push(obj([("text", s(t))]));
                 if has_cache_control(&m.extra) {
                     out.push(cache_point());
                 }
@@ -294,7 +310,7 @@ fn system_blocks(system: &[&Message]) -> Vec<Value> {
                     let Some(t) = p.text.as_deref().filter(|t| !t.is_empty()) else {
                         continue;
                     };
-                    out.push(json!({ "text": t }));
+                    out.push(obj([("text", Value::from(t))]));
                     if has_cache_control(&p.extra) {
                         out.push(cache_point());
                     }
@@ -328,7 +344,12 @@ fn convert_messages(messages: &[&Message]) -> Result<Vec<Value>> {
     }
     Ok(out
         .into_iter()
-        .map(|(role, content)| json!({"role": role, "content": content}))
+        .map(|(role, content)| {
+            obj([
+                ("role", Value::from(role)),
+                ("content", Value::from(content)),
+            ])
+        })
         .collect())
 }
 
@@ -336,7 +357,7 @@ fn content_blocks(content: Option<&Content>, i: usize, skip_empty: bool) -> Resu
     match content {
         None => Ok(Vec::new()),
         Some(Content::Text(t)) if t.is_empty() && skip_empty => Ok(Vec::new()),
-        Some(Content::Text(t)) => Ok(vec![json!({ "text": t })]),
+        Some(Content::Text(t)) => Ok(vec![obj([("text", s(t))])]),
         Some(Content::Parts(parts)) => {
             let mut out = Vec::new();
             for p in parts {
@@ -359,13 +380,26 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
     if let Some(Value::Array(tb)) = m.extra.get("thinking_blocks") {
         for b in tb {
             match b.get("type").and_then(Value::as_str) {
-                Some("thinking") => out.push(json!({"reasoningContent": {"reasoningText": {
-                    "text": b.get("thinking").cloned().unwrap_or(json!("")),
-                    "signature": b.get("signature").cloned().unwrap_or(Value::Null),
-                }}})),
-                Some("redacted_thinking") => out.push(json!({"reasoningContent": {
-                    "redactedContent": b.get("data").cloned().unwrap_or(json!("")),
-                }})),
+                Some("thinking") => out.push(obj([(
+                    "reasoningContent",
+                    obj([(
+                        "reasoningText",
+                        obj([
+                            ("text", b.get("thinking").cloned().unwrap_or_else(|| s(""))),
+                            (
+                                "signature",
+                                b.get("signature").cloned().unwrap_or(Value::Null),
+                            ),
+                        ]),
+                    )]),
+                )])),
+                Some("redacted_thinking") => out.push(obj([(
+                    "reasoningContent",
+                    obj([(
+                        "redactedContent",
+                        b.get("data").cloned().unwrap_or_else(|| s("")),
+                    )]),
+                )])),
                 _ => {}
             }
         }
@@ -374,7 +408,7 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
     for tc in m.tool_calls.iter().flatten() {
         let args = tc.function.arguments.trim();
         let input: Value = if args.is_empty() {
-            json!({})
+            Value::Object(Map::new())
         } else {
             serde_json::from_str(args).map_err(|e| {
                 Error::bad_request(format!(
@@ -384,9 +418,14 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
                 .with_param("messages")
             })?
         };
-        out.push(
-            json!({"toolUse": {"toolUseId": tc.id, "name": tc.function.name, "input": input}}),
-        );
+        out.push(obj([(
+            "toolUse",
+            obj([
+                ("toolUseId", s(&tc.id)),
+                ("name", s(&tc.function.name)),
+                ("input", input),
+            ]),
+        )]));
     }
     Ok(out)
 }
@@ -405,9 +444,15 @@ fn tool_result(m: &Message, i: usize) -> Result<Value> {
     let mut content = content_blocks(m.content.as_ref(), i, false)?;
     content.retain(|b| b.get("cachePoint").is_none());
     if content.is_empty() {
-        content.push(json!({"text": ""}));
+        content.push(obj([("text", s(""))]));
     }
-    Ok(json!({"toolResult": {"toolUseId": id, "content": content}}))
+    Ok(obj([(
+        "toolResult",
+        obj([
+            ("toolUseId", Value::from(id)),
+            ("content", Value::from(content)),
+        ]),
+    )]))
 }
 
 /// Converse image formats (`ImageBlock.format`).
@@ -446,13 +491,24 @@ fn split_data_url(url: &str) -> Option<(&str, &str)> {
 /// Base64 bytes as an image or document block (Converse JSON carries blobs as base64).
 fn bytes_block(media: &str, data: &str, i: usize, n: usize) -> Result<Value> {
     if let Some(f) = image_format(media) {
-        return Ok(json!({"image": {"format": f, "source": {"bytes": data}}}));
+        return Ok(obj([(
+            "image",
+            obj([
+                ("format", Value::from(f)),
+                ("source", obj([("bytes", Value::from(data))])),
+            ]),
+        )]));
     }
     if let Some(f) = document_format(media) {
         // Converse requires a document name (letters, digits, spaces, hyphens, brackets).
-        return Ok(
-            json!({"document": {"format": f, "name": format!("document {i}-{n}"), "source": {"bytes": data}}}),
-        );
+        return Ok(obj([(
+            "document",
+            obj([
+                ("format", Value::from(f)),
+                ("name", Value::from(format!("document {i}-{n}"))),
+                ("source", obj([("bytes", Value::from(data))])),
+            ]),
+        )]));
     }
     Err(Error::bad_request(format!(
         "messages[{i}]: media type `{media}` is not supported by Bedrock Converse"
@@ -462,7 +518,10 @@ fn bytes_block(media: &str, data: &str, i: usize, n: usize) -> Result<Value> {
 
 fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
     match p.kind.as_str() {
-        "text" => Ok(json!({"text": p.text.clone().unwrap_or_default()})),
+        "text" => Ok(obj([(
+            "text",
+            Value::from(p.text.clone().unwrap_or_default()),
+        )])),
         "image_url" => {
             let url = p
                 .image_url
@@ -480,9 +539,16 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
                     "webp" => "webp",
                     _ => "png",
                 };
-                return Ok(
-                    json!({"image": {"format": format, "source": {"s3Location": {"uri": url}}}}),
-                );
+                return Ok(obj([(
+                    "image",
+                    obj([
+                        ("format", Value::from(format)),
+                        (
+                            "source",
+                            obj([("s3Location", obj([("uri", Value::from(url))]))]),
+                        ),
+                    ]),
+                )]));
             }
             // Converse takes bytes or S3 only; fetching a URL is I/O the sans-IO core does not do.
             Err(Error::bad_request(format!(
@@ -515,6 +581,7 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn body(model: &str, req: Value) -> Result<Value> {
         let (req, _) = crate::options::parse_chat(req).unwrap();

@@ -4,9 +4,10 @@
 //! (response, `stopReason`, errors), `TokenUsage`, and the AWS REST-JSON error convention (the
 //! error type in the `x-amzn-errortype` header, `{"message": …}` in the body).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::http::{header, retry_after_ms, Headers};
+use crate::provider::build::{obj, parse, s};
 use crate::types::{
     AssistantMessage, ChatResponse, Choice, FinishReason, FunctionCall, PromptTokensDetails, Put,
     ToolCall, Usage,
@@ -60,8 +61,8 @@ pub fn parse_converse(
     model: &str,
     created: i64,
 ) -> Result<ChatResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Bedrock: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Bedrock: {e}")))?;
     let content = v
         .pointer("/output/message/content")
         .and_then(Value::as_array)
@@ -76,7 +77,8 @@ pub fn parse_converse(
             text.push_str(t);
         } else if let Some(tu) = b.get("toolUse") {
             let name = tu.get("name").and_then(Value::as_str).unwrap_or("");
-            let args = serde_json::to_string(tu.get("input").unwrap_or(&json!({})))?;
+            let args =
+                serde_json::to_string(tu.get("input").unwrap_or(&Value::Object(Map::new())))?;
             if json_tool == Some(name) && json_content.is_none() {
                 json_content = Some(args);
                 continue;
@@ -97,13 +99,16 @@ pub fn parse_converse(
             if let Some(rt) = rc.get("reasoningText") {
                 let t = rt.get("text").and_then(Value::as_str).unwrap_or("");
                 reasoning.get_or_insert_with(String::new).push_str(t);
-                let mut block = json!({"type": "thinking", "thinking": t});
+                let mut block = obj([("type", s("thinking")), ("thinking", Value::from(t))]);
                 if let Some(sig) = rt.get("signature") {
                     block["signature"] = sig.clone();
                 }
                 thinking_blocks.push(block);
             } else if let Some(data) = rc.get("redactedContent") {
-                thinking_blocks.push(json!({"type": "redacted_thinking", "data": data}));
+                thinking_blocks.push(obj([
+                    ("type", s("redacted_thinking")),
+                    ("data", data.clone()),
+                ]));
             }
         }
     }
@@ -236,7 +241,7 @@ pub fn classify(etype: Option<&str>, status: u16, message: String) -> Error {
 /// assert_eq!((e.kind(), e.code()), (ErrorKind::RateLimited, "ThrottlingException"));
 /// ```
 pub fn parse_error(status: u16, headers: &Headers, body: &[u8]) -> Error {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let v: Value = parse(body).unwrap_or(Value::Null);
     let from_header = header(headers, "x-amzn-errortype")
         .map(|t| t.split(':').next().unwrap_or(t).trim().to_string());
     let from_body = ["__type", "code"]
@@ -266,6 +271,7 @@ pub fn parse_error(status: u16, headers: &Headers, body: &[u8]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn err(status: u16, etype: &str, msg: &str) -> Error {
         let headers = vec![(

@@ -9,12 +9,15 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::response::{classify, finish_reason, usage_from};
 use crate::decode::Frame;
+use crate::provider::build::{obj, s};
 use crate::provider::StreamDecoder;
-use crate::types::{ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, ToolCallDelta};
+use crate::types::{
+    ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, Put, ToolCallDelta,
+};
 use crate::{Error, ErrorKind, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,9 +178,13 @@ impl StreamDecoder for ConverseStream {
                         ));
                     } else if let Some(sig) = rc.get("signature").and_then(Value::as_str) {
                         let mut extra = Map::new();
-                        extra.insert(
-                            "thinking_blocks".into(),
-                            json!([{"type": "thinking", "thinking": "", "signature": sig}]),
+                        extra.put(
+                            "thinking_blocks",
+                            Value::Array(vec![obj([
+                                ("type", s("thinking")),
+                                ("thinking", s("")),
+                                ("signature", Value::from(sig)),
+                            ])]),
                         );
                         out.push(self.chunk(
                             Delta {

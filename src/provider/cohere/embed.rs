@@ -10,11 +10,12 @@
 //!
 //! API reference: <https://docs.cohere.com/v2/reference/embed>.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::super::openai_format::{refuse_param, require_texts};
 use super::DEFAULT_BASE;
 use crate::http::HttpRequest;
+use crate::provider::build::{parse, s, strs};
 use crate::provider::Target;
 use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
@@ -57,7 +58,7 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
     }
     let mut body = Map::new();
     body.put("model", Value::String(target.model.clone()));
-    body.put("texts", serde_json::to_value(texts)?);
+    body.put("texts", strs(&texts));
     body.put(
         "input_type",
         Value::String(
@@ -66,7 +67,7 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
                 .into(),
         ),
     );
-    body.put("embedding_types", json!(["float"]));
+    body.put("embedding_types", Value::Array(vec![s("float")]));
     if let Some(d) = req.dimensions {
         body.put("output_dimension", d.into());
     }
@@ -78,8 +79,8 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
 
 /// Parses `{"embeddings": {"float": [[…]]}, "meta": {"billed_units": {"input_tokens"}}}`.
 pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Cohere: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Cohere: {e}")))?;
     let e = v
         .get("embeddings")
         .ok_or_else(|| Error::decode("Cohere embed response has no `embeddings`"))?;
@@ -104,6 +105,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use serde_json::json;
 
     fn target(base: Option<&str>) -> Target {
         Target {

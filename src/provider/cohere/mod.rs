@@ -20,10 +20,11 @@ mod stream;
 
 pub use stream::CohereStream;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::http::{retry_after_ms, Headers, HttpRequest};
+use crate::provider::build::{obj, parse, s};
 use crate::types::{
     AssistantMessage, ChatRequest, ChatResponse, Choice, Content, FinishReason, FunctionCall, Put,
     Role, ToolCall, ToolChoice, Usage,
@@ -93,7 +94,7 @@ fn bad(msg: String) -> Error {
 /// Builds the v2 request body.
 pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
     let mut body = Map::new();
-    body.put("model", json!(model));
+    body.put("model", Value::from(model));
     body.put("messages", Value::Array(messages(req)?));
 
     let mut tools = req.tools.clone().unwrap_or_default();
@@ -102,10 +103,10 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
         Some(ToolChoice::Mode(m)) => match m.as_str() {
             "auto" => {}
             "none" => {
-                body.put("tool_choice", json!("NONE"));
+                body.put("tool_choice", s("NONE"));
             }
             "required" => {
-                body.put("tool_choice", json!("REQUIRED"));
+                body.put("tool_choice", s("REQUIRED"));
             }
             other => {
                 return Err(Error::bad_request(format!(
@@ -125,29 +126,32 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
                 ))
                 .with_param("tool_choice"));
             }
-            body.put("tool_choice", json!("REQUIRED"));
+            body.put("tool_choice", s("REQUIRED"));
         }
     }
     if !tools.is_empty() {
-        let tools: Vec<Value> = tools
-            .iter()
-            .map(|t| {
-                let mut f = Map::new();
-                f.put("name", json!(t.function.name));
-                if let Some(d) = &t.function.description {
-                    f.put("description", json!(d));
-                }
-                f.put(
-                    "parameters",
-                    t.function
-                        .parameters
-                        .clone()
-                        .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
-                );
-                json!({"type": "function", "function": f})
-            })
-            .collect();
-        body.put("tools", Value::Array(tools));
+        let mut out: Vec<Value> = Vec::with_capacity(tools.len());
+        for t in &tools {
+            let mut f = Map::new();
+            f.put("name", s(&t.function.name));
+            if let Some(d) = &t.function.description {
+                f.put("description", s(d));
+            }
+            f.put(
+                "parameters",
+                t.function.parameters.clone().unwrap_or_else(|| {
+                    obj([
+                        ("type", s("object")),
+                        ("properties", Value::Object(Map::new())),
+                    ])
+                }),
+            );
+            out.push(obj([
+                ("type", s("function")),
+                ("function", Value::Object(f)),
+            ]));
+        }
+        body.put("tools", Value::Array(out));
     }
 
     let mut put = |k: &str, v: Option<Value>| {
@@ -187,9 +191,9 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
     if let Some(rf) = &req.response_format {
         match rf.kind.as_str() {
             "text" => {}
-            "json_object" => put("response_format", Some(json!({"type": "json_object"}))),
+            "json_object" => put("response_format", Some(obj([("type", s("json_object"))]))),
             "json_schema" => {
-                let mut f = json!({"type": "json_object"});
+                let mut f = obj([("type", s("json_object"))]);
                 if let Some(s) = rf.json_schema.as_ref().and_then(|s| s.schema.clone()) {
                     f["json_schema"] = s;
                 }
@@ -219,28 +223,40 @@ fn messages(req: &ChatRequest) -> Result<Vec<Value>> {
                 .unwrap_or_default()
         };
         out.push(match m.role {
-            Role::System | Role::Developer => json!({"role": "system", "content": text()}),
-            Role::User => json!({"role": "user", "content": user_content(m.content.as_ref(), i)?}),
+            Role::System | Role::Developer => {
+                obj([("role", s("system")), ("content", Value::from(text()))])
+            }
+            Role::User => obj([
+                ("role", s("user")),
+                ("content", user_content(m.content.as_ref(), i)?),
+            ]),
             Role::Assistant => {
                 let mut a = Map::new();
-                a.put("role", json!("assistant"));
+                a.put("role", s("assistant"));
                 let t = text();
                 match m.tool_calls.as_deref().filter(|c| !c.is_empty()) {
                     Some(calls) => {
                         if !t.is_empty() {
-                            a.put("tool_plan", json!(t));
+                            a.put("tool_plan", Value::from(t));
                         }
-                        let calls: Vec<Value> = calls
-                            .iter()
-                            .map(|c| {
-                                json!({"id": c.id, "type": "function", "function": {
-                                    "name": c.function.name, "arguments": c.function.arguments}})
-                            })
-                            .collect();
-                        a.put("tool_calls", Value::Array(calls));
+                        let mut out: Vec<Value> = Vec::with_capacity(calls.len());
+                        for c in calls {
+                            out.push(obj([
+                                ("id", s(&c.id)),
+                                ("type", s("function")),
+                                (
+                                    "function",
+                                    obj([
+                                        ("name", s(&c.function.name)),
+                                        ("arguments", s(&c.function.arguments)),
+                                    ]),
+                                ),
+                            ]));
+                        }
+                        a.put("tool_calls", Value::Array(out));
                     }
                     None => {
-                        a.put("content", json!(t));
+                        a.put("content", Value::from(t));
                     }
                 }
                 Value::Object(a)
@@ -251,7 +267,11 @@ fn messages(req: &ChatRequest) -> Result<Vec<Value>> {
                         "messages[{i}]: tool message without `tool_call_id`"
                     ))
                 })?;
-                json!({"role": "tool", "tool_call_id": id, "content": text()})
+                obj([
+                    ("role", s("tool")),
+                    ("tool_call_id", Value::from(id)),
+                    ("content", Value::from(text())),
+                ])
             }
             Role::Function => {
                 return Err(bad(format!(
@@ -265,24 +285,27 @@ fn messages(req: &ChatRequest) -> Result<Vec<Value>> {
 
 fn user_content(c: Option<&Content>, i: usize) -> Result<Value> {
     Ok(match c {
-        None => json!(""),
-        Some(Content::Text(t)) => json!(t),
+        None => s(""),
+        Some(Content::Text(t)) => s(t),
         Some(Content::Parts(parts)) => {
             let mut out = Vec::new();
             for p in parts {
                 out.push(match p.kind.as_str() {
-                    "text" => json!({"type": "text", "text": p.text.clone().unwrap_or_default()}),
+                    "text" => obj([
+                        ("type", s("text")),
+                        ("text", Value::from(p.text.clone().unwrap_or_default())),
+                    ]),
                     "image_url" => {
                         let u = p.image_url.as_ref().ok_or_else(|| {
                             bad(format!(
                                 "messages[{i}]: `image_url` part without `image_url`"
                             ))
                         })?;
-                        let mut iu = json!({"url": u.url});
+                        let mut iu = obj([("url", s(&u.url))]);
                         if let Some(d) = &u.detail {
-                            iu["detail"] = json!(d);
+                            iu["detail"] = s(d);
                         }
-                        json!({"type": "image_url", "image_url": iu})
+                        obj([("type", s("image_url")), ("image_url", iu)])
                     }
                     other => {
                         return Err(bad(format!(
@@ -331,8 +354,8 @@ pub fn usage(u: &Value) -> Option<Usage> {
 }
 
 fn parse_response(body: &[u8], target: &Target) -> Result<ChatResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Cohere: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Cohere: {e}")))?;
     let msg = v
         .get("message")
         .ok_or_else(|| Error::decode("Cohere response has no `message`"))?;
@@ -356,34 +379,33 @@ fn parse_response(body: &[u8], target: &Target) -> Result<ChatResponse> {
             }
         }
     }
-    let calls: Vec<ToolCall> = msg
+    let mut calls: Vec<ToolCall> = Vec::new();
+    for c in msg
         .get("tool_calls")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|c| ToolCall {
-                    id: c
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .into(),
-                    kind: "function".into(),
-                    function: FunctionCall {
-                        name: c
-                            .pointer("/function/name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .into(),
-                        arguments: c
-                            .pointer("/function/arguments")
-                            .and_then(Value::as_str)
-                            .unwrap_or("{}")
-                            .into(),
-                    },
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .map_or(&[][..], Vec::as_slice)
+    {
+        calls.push(ToolCall {
+            id: c
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .into(),
+            kind: "function".into(),
+            function: FunctionCall {
+                name: c
+                    .pointer("/function/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into(),
+                arguments: c
+                    .pointer("/function/arguments")
+                    .and_then(Value::as_str)
+                    .unwrap_or("{}")
+                    .into(),
+            },
+        });
+    }
     if !calls.is_empty() && text.is_none() {
         text = msg
             .get("tool_plan")
@@ -422,7 +444,7 @@ fn parse_response(body: &[u8], target: &Target) -> Result<ChatResponse> {
 /// Classifies a Cohere error (`{"id": …, "message": …}`) by HTTP status: Cohere sends no
 /// error codes. Statuses: <https://docs.cohere.com/reference/errors>.
 pub fn parse_error(status: u16, headers: &[(String, String)], body: &[u8]) -> Error {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let v: Value = parse(body).unwrap_or(Value::Null);
     let message = v
         .get("message")
         .and_then(Value::as_str)
@@ -544,6 +566,7 @@ impl Provider for Cohere {
 mod tests {
     use super::*;
     use crate::options::Secret;
+    use serde_json::json;
 
     fn target(base: Option<&str>) -> Target {
         Target {

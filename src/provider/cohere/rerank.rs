@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::super::openai_format::refuse_param;
 use super::embed::post;
 use crate::http::HttpRequest;
+use crate::provider::build::strs;
 use crate::provider::Target;
 use crate::types::{Put, RerankRequest};
 use crate::Result;
@@ -29,7 +30,7 @@ pub fn request(req: &RerankRequest, target: &Target) -> Result<HttpRequest> {
     let mut body = Map::new();
     body.put("model", Value::String(target.model.clone()));
     body.put("query", Value::String(req.query.clone()));
-    body.put("documents", serde_json::to_value(req.document_texts())?);
+    body.put("documents", strs(&req.document_texts()));
     if let Some(n) = req.top_n {
         body.put("top_n", n.into());
     }

@@ -9,11 +9,12 @@
 //!
 //! API reference: <https://ai.google.dev/api/embeddings#method:-models.batchembedcontents>.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::super::openai_format::require_texts;
 use super::{google_error, Gemini};
 use crate::http::HttpRequest;
+use crate::provider::build::{obj, parse, s};
 use crate::provider::Target;
 use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
@@ -40,17 +41,20 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
             common.insert(to.into(), v.clone());
         }
     }
-    let requests: Vec<Value> = texts
-        .iter()
-        .map(|t| {
-            let mut r = Map::new();
-            r.put("model", Value::String(format!("models/{model}")));
-            r.put("content", json!({"parts": [{"text": t}]}));
-            r.extend(common.clone());
-            Value::Object(r)
-        })
-        .collect();
-    let mut http = HttpRequest::post_json(url, &json!({ "requests": requests }));
+    let mut requests: Vec<Value> = Vec::with_capacity(texts.len());
+    for t in &texts {
+        let mut r = Map::new();
+        r.put("model", Value::String(format!("models/{model}")));
+        r.put(
+            "content",
+            obj([("parts", Value::Array(vec![obj([("text", s(t))])]))]),
+        );
+        for (k, v) in &common {
+            r.insert(k.clone(), v.clone());
+        }
+        requests.push(Value::Object(r));
+    }
+    let mut http = HttpRequest::post_json(url, &obj([("requests", Value::from(requests))]));
     http.set_header("x-goog-api-key", key);
     for (k, v) in &target.headers {
         http.set_header(k, v.clone());
@@ -60,8 +64,8 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
 
 /// Parses `{"embeddings": [{"values": [...]}, ...]}`.
 pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Gemini: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Gemini: {e}")))?;
     if v.get("error").is_some_and(Value::is_object) {
         return Err(google_error(200, &[], body));
     }
@@ -94,6 +98,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use serde_json::json;
 
     fn target() -> Target {
         Target {

@@ -10,12 +10,13 @@
 use serde_json::Value;
 
 use crate::http::retry_after_ms;
+use crate::provider::build::parse;
 use crate::{Error, ErrorKind};
 
 /// Classifies a Google error response. `status` is the HTTP status (200 for an error that
 /// arrived inside a stream).
 pub fn google_error(status: u16, headers: &[(String, String)], body: &[u8]) -> Error {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let v: Value = parse(body).unwrap_or(Value::Null);
     // `streamGenerateContent` without `alt=sse` wraps everything, errors included, in an array.
     let v = match v {
         Value::Array(mut a) if !a.is_empty() => a.swap_remove(0),

@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::schema;
+use crate::provider::build::{obj, s};
 use crate::types::{ChatRequest, Content, ContentPart, Message, Put, Role, ToolChoice};
 use crate::{Error, Result};
 
@@ -87,7 +88,10 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
             decls.push(Value::Object(d));
         }
         if !decls.is_empty() {
-            body.put("tools", json!([{"functionDeclarations": decls}]));
+            body.put(
+                "tools",
+                Value::Array(vec![obj([("functionDeclarations", Value::from(decls))])]),
+            );
         }
     }
     if let Some(tc) = &req.tool_choice {
@@ -109,9 +113,9 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
 fn tool_config(tc: &ToolChoice) -> Result<Value> {
     let cfg = match tc {
         ToolChoice::Mode(m) => match m.as_str() {
-            "auto" => json!({"mode": "AUTO"}),
-            "none" => json!({"mode": "NONE"}),
-            "required" => json!({"mode": "ANY"}),
+            "auto" => obj([("mode", s("AUTO"))]),
+            "none" => obj([("mode", s("NONE"))]),
+            "required" => obj([("mode", s("ANY"))]),
             other => {
                 return Err(Error::bad_request(format!(
                     "tool_choice `{other}` is not one of auto, none, required"
@@ -119,11 +123,15 @@ fn tool_config(tc: &ToolChoice) -> Result<Value> {
                 .with_param("tool_choice"))
             }
         },
-        ToolChoice::Named(n) => {
-            json!({"mode": "ANY", "allowedFunctionNames": [n.function.name]})
-        }
+        ToolChoice::Named(n) => obj([
+            ("mode", s("ANY")),
+            (
+                "allowedFunctionNames",
+                Value::Array(vec![s(&n.function.name)]),
+            ),
+        ]),
     };
-    Ok(json!({ "functionCallingConfig": cfg }))
+    Ok(obj([("functionCallingConfig", cfg)]))
 }
 
 fn generation_config(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
@@ -202,7 +210,10 @@ fn thinking_for_effort(effort: &str, model: &str) -> Result<Value> {
             "none" | "disable" => (if flash { "minimal" } else { "low" }, false),
             _ => return Err(bad()),
         };
-        return Ok(json!({"thinkingLevel": level, "includeThoughts": include}));
+        return Ok(obj([
+            ("thinkingLevel", Value::from(level)),
+            ("includeThoughts", Value::from(include)),
+        ]));
     }
     let (budget, include) = match effort {
         "minimal" => {
@@ -221,7 +232,10 @@ fn thinking_for_effort(effort: &str, model: &str) -> Result<Value> {
         "none" | "disable" => (0, false),
         _ => return Err(bad()),
     };
-    Ok(json!({"thinkingBudget": budget, "includeThoughts": include}))
+    Ok(obj([
+        ("thinkingBudget", Value::from(budget)),
+        ("includeThoughts", Value::from(include)),
+    ]))
 }
 
 /// Anthropic-style `thinking: {"type": "enabled", "budget_tokens": N}` (LiteLLM accepts it for
@@ -297,10 +311,10 @@ fn convert_messages(messages: &[Message], model: &str) -> Result<(Option<Value>,
         }
     }
 
-    let system = (!system_parts.is_empty()).then(|| json!({ "parts": system_parts }));
+    let system = (!system_parts.is_empty()).then(|| obj([("parts", Value::from(system_parts))]));
     let contents = turns
         .into_iter()
-        .map(|(role, parts)| json!({"role": role, "parts": parts}))
+        .map(|(role, parts)| obj([("role", Value::from(role)), ("parts", Value::from(parts))]))
         .collect();
     Ok((system, contents))
 }
@@ -342,7 +356,7 @@ fn role_name(r: Role) -> &'static str {
 fn push_text(out: &mut Vec<Value>, t: &str) {
     // Gemini rejects empty text parts.
     if !t.is_empty() {
-        out.push(json!({ "text": t }));
+        out.push(obj([("text", Value::from(t))]));
     }
 }
 
@@ -368,7 +382,7 @@ fn user_part(p: &ContentPart, i: usize) -> Result<Option<Value>> {
             .text
             .as_deref()
             .filter(|t| !t.is_empty())
-            .map(|t| json!({ "text": t })),
+            .map(|t| obj([("text", Value::from(t))])),
         "image_url" => {
             let url = p
                 .image_url
@@ -383,7 +397,13 @@ fn user_part(p: &ContentPart, i: usize) -> Result<Option<Value>> {
                 .ok_or_else(|| bad("`input_audio` part without `input_audio`".into()))?;
             let data = a.get("data").and_then(Value::as_str).unwrap_or_default();
             let format = a.get("format").and_then(Value::as_str).unwrap_or("wav");
-            Some(json!({"inlineData": {"mimeType": format!("audio/{format}"), "data": data}}))
+            Some(obj([(
+                "inlineData",
+                obj([
+                    ("mimeType", Value::from(format!("audio/{format}"))),
+                    ("data", Value::from(data)),
+                ]),
+            )]))
         }
         "file" => {
             let f = p
@@ -417,14 +437,17 @@ fn media_part(url: &str, hint: Option<&str>) -> std::result::Result<Value, Strin
             .strip_suffix(";base64")
             .ok_or_else(|| "data URLs must be base64-encoded".to_string())?;
         let mime = hint.unwrap_or(mime);
-        return Ok(json!({"inlineData": {"mimeType": mime, "data": data}}));
+        return Ok(obj([(
+            "inlineData",
+            obj([("mimeType", Value::from(mime)), ("data", Value::from(data))]),
+        )]));
     }
     let mut fd = Map::new();
     if let Some(m) = hint.or_else(|| mime_from_extension(url)) {
         fd.put("mimeType", Value::String(m.into()));
     }
     fd.put("fileUri", Value::String(url.into()));
-    Ok(json!({ "fileData": fd }))
+    Ok(obj([("fileData", Value::from(fd))]))
 }
 
 /// MIME types Gemini accepts, by file extension
@@ -473,7 +496,7 @@ fn assistant_parts(
     let any_signed = calls.iter().any(|c| split_tool_call_id(&c.id).1.is_some());
     for (n, c) in calls.iter().enumerate() {
         let args: Value = if c.function.arguments.trim().is_empty() {
-            json!({})
+            Value::Object(Map::new())
         } else {
             serde_json::from_str(&c.function.arguments).map_err(|e| {
                 Error::bad_request(format!(
@@ -488,7 +511,7 @@ fn assistant_parts(
         let mut part = Map::new();
         part.put(
             "functionCall",
-            json!({"name": c.function.name, "args": args}),
+            obj([("name", s(&c.function.name)), ("args", args)]),
         );
         let sig = match sig {
             Some(s) => Some(s),
@@ -522,7 +545,13 @@ fn function_response(name: &str, m: &Message) -> Value {
         .as_ref()
         .map(Content::joined_text)
         .unwrap_or_default();
-    json!({"functionResponse": {"name": name, "response": {"content": text}}})
+    obj([(
+        "functionResponse",
+        obj([
+            ("name", Value::from(name)),
+            ("response", obj([("content", Value::from(text))])),
+        ]),
+    )])
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::request::THOUGHT_SIGNATURE_SEPARATOR;
+use crate::provider::build::parse as parse_json;
 use crate::provider::Target;
 use crate::types::{
     AssistantMessage, ChatResponse, Choice, CompletionTokensDetails, FinishReason, FunctionCall,
@@ -174,8 +175,8 @@ pub(crate) fn response_model(v: &Value, target: &Target) -> String {
 
 /// Parses a complete `generateContent` response.
 pub fn parse(body: &[u8], target: &Target) -> Result<ChatResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Gemini: {e}")))?;
+    let v: Value =
+        parse_json(body).map_err(|e| Error::decode(format!("invalid JSON from Gemini: {e}")))?;
     if v.get("error").is_some_and(Value::is_object) {
         return Err(super::error::google_error(200, &[], body));
     }

@@ -430,7 +430,7 @@ fn split_types(mut out: Map<String, Value>, types: &[String]) -> Map<String, Val
         }
         branches.push(Value::Object(b));
     }
-    out.retain(|k, _| belongs_to(k).is_none());
+    crate::provider::build::retain(&mut out, &|k, _| belongs_to(k).is_none());
     if out.get("nullable") == Some(&Value::Bool(true)) {
         for b in &mut branches {
             if let Value::Object(o) = b {

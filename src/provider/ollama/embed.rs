@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 use super::super::openai_format::{refuse_param, require_texts};
 use super::{error_in_body, DEFAULT_BASE};
 use crate::http::HttpRequest;
+use crate::provider::build::parse;
 use crate::provider::Target;
-use crate::types::{EmbeddingRequest, EmbeddingResponse};
+use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
 
 /// `{base}/api/embed`, also when `api_base` names another Ollama endpoint.
@@ -34,10 +35,10 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
         refuse_param(target, "user")?;
     }
     let mut body = Map::new();
-    body.insert("model".into(), Value::String(target.model.clone()));
-    body.insert("input".into(), serde_json::to_value(&req.input)?);
+    body.put("model", Value::String(target.model.clone()));
+    body.put("input", serde_json::to_value(&req.input)?);
     if let Some(d) = req.dimensions {
-        body.insert("dimensions".into(), d.into());
+        body.put("dimensions", d.into());
     }
     let mut options = Map::new();
     for (k, v) in &req.extra {
@@ -56,7 +57,7 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
         }
     }
     if !options.is_empty() {
-        body.insert("options".into(), Value::Object(options));
+        body.put("options", Value::Object(options));
     }
     let mut http = HttpRequest::post_json(url(target), &Value::Object(body));
     if let Some(k) = target.api_key.as_ref().filter(|k| !k.expose().is_empty()) {
@@ -70,8 +71,8 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
 
 /// Parses `{"model", "embeddings": [[…]], "prompt_eval_count"}`.
 pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Ollama: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Ollama: {e}")))?;
     if let Some(e) = error_in_body(&v) {
         return Err(e);
     }

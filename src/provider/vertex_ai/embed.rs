@@ -10,11 +10,12 @@
 //! API reference:
 //! <https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api>.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::super::openai_format::require_texts;
 use super::{model_prefix, require_bearer, Family};
 use crate::http::HttpRequest;
+use crate::provider::build::{obj, parse};
 use crate::provider::gemini::google_error;
 use crate::provider::Target;
 use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
@@ -60,7 +61,7 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
     if let Some(v) = req.extra.get("auto_truncate") {
         parameters.put("autoTruncate", v.clone());
     }
-    let mut body = json!({ "instances": instances });
+    let mut body = obj([("instances", Value::from(instances))]);
     if !parameters.is_empty() {
         body["parameters"] = Value::Object(parameters);
     }
@@ -74,8 +75,8 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
 
 /// Parses `{"predictions": [{"embeddings": {"values": [...], "statistics": {...}}}]}`.
 pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Vertex AI: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Vertex AI: {e}")))?;
     if v.get("error").is_some_and(Value::is_object) {
         return Err(google_error(200, &[], body));
     }
@@ -105,6 +106,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn target() -> Target {
         let mut extra = Map::new();

@@ -12,11 +12,12 @@
 //! API reference:
 //! <https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/imagen-api>.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::super::openai_format::refuse_param;
 use super::{model_prefix, require_bearer, Family};
 use crate::http::HttpRequest;
+use crate::provider::build::{obj, parse, s};
 use crate::provider::gemini::google_error;
 use crate::provider::Target;
 use crate::types::{ImageData, ImageRequest, ImageResponse, Put};
@@ -72,7 +73,13 @@ pub fn body(req: &ImageRequest, target: &Target) -> Result<Value> {
     for (k, v) in &req.extra {
         parameters.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    Ok(json!({"instances": [{"prompt": req.prompt}], "parameters": parameters}))
+    Ok(obj([
+        (
+            "instances",
+            Value::Array(vec![obj([("prompt", s(&req.prompt))])]),
+        ),
+        ("parameters", Value::from(parameters)),
+    ]))
 }
 
 /// The upstream request.
@@ -92,8 +99,8 @@ pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
 /// Responsible AI carries `raiFilteredReason` instead of bytes; if every image was filtered,
 /// that is a content policy error.
 pub fn response(body: &[u8], target: &Target) -> Result<ImageResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("invalid JSON from Vertex AI: {e}")))?;
+    let v: Value =
+        parse(body).map_err(|e| Error::decode(format!("invalid JSON from Vertex AI: {e}")))?;
     if v.get("error").is_some_and(Value::is_object) {
         return Err(google_error(200, &[], body));
     }
@@ -135,6 +142,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<ImageResponse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn target() -> Target {
         let mut extra = Map::new();

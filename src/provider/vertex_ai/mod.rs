@@ -28,6 +28,7 @@ use super::gemini::{self, GeminiStream};
 use super::{anthropic, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::auth::google::Credentials;
 use crate::http::{Headers, HttpRequest};
+use crate::provider::build::parse;
 use crate::types::{ChatRequest, ChatResponse, Put};
 use crate::{Error, ErrorKind, Result};
 
@@ -272,7 +273,7 @@ impl Provider for VertexAi {
     fn error(&self, status: u16, headers: &Headers, body: &[u8]) -> Error {
         // Vertex itself (auth, quota, routing) answers in Google's format; a Claude model's
         // own errors come in Anthropic's (`{"type": "error", "error": {"type": …}}`).
-        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let v: Value = parse(body).unwrap_or(Value::Null);
         if v.get("type").and_then(Value::as_str) == Some("error") {
             anthropic::parse_error(status, headers, body)
         } else {

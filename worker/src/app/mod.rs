@@ -406,3 +406,5 @@ pub fn request_id(incoming: Option<&str>, mut random: impl FnMut() -> f64) -> St
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wire_tests;

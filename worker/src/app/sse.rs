@@ -6,7 +6,9 @@
 //! upstream read completes goes out in one buffer (one write to the client, not one per chunk):
 //! nothing is held beyond that read, and dropping this stream (client gone) drops the upstream
 //! body, which aborts the upstream request. A chunk that still has the JSON text it arrived as
-//! (an OpenAI-format upstream, nothing rewritten) is written as that text, not serialized again.
+//! (an OpenAI-format upstream, nothing rewritten) is written as that text, not serialized again;
+//! a stream of [`SseEvents`](edgellm::stream::SseEvents) (`ChatStream::into_sse`: the
+//! upstream's events forwarded as sent) is written as those bytes.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -14,7 +16,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use serde::Serialize;
 
-use edgellm::stream::EncodeJson;
+use edgellm::stream::WriteSse;
 use edgellm::Error;
 
 /// SSE encoder over a stream of serializable chunks.
@@ -50,7 +52,7 @@ pub const DONE: &[u8] = b"data: [DONE]\n\n";
 impl<S, T> Stream for Sse<S>
 where
     S: Stream<Item = Result<T, Error>> + Unpin,
-    T: EncodeJson,
+    T: WriteSse,
 {
     type Item = Result<Vec<u8>, Error>;
 
@@ -70,10 +72,8 @@ where
                         Poll::Ready(Some(Ok(buf)))
                     };
                 }
-                Poll::Ready(Some(Ok(chunk))) => {
-                    buf.extend_from_slice(b"data: ");
-                    chunk.encode_json(&mut buf).expect("chunks serialize");
-                    buf.extend_from_slice(b"\n\n");
+                Poll::Ready(Some(Ok(item))) => {
+                    item.write_sse(&mut buf);
                     if buf.len() >= 64 * 1024 {
                         return Poll::Ready(Some(Ok(buf)));
                     }
@@ -151,6 +151,36 @@ mod tests {
             out,
             format!("data: {text}\n\ndata: {serialized}\n\ndata: [DONE]\n\n")
         );
+    }
+
+    #[test]
+    fn framed_events_are_written_as_they_are() {
+        use edgellm::stream::SseEvents;
+        use edgellm::types::ChatChunk;
+        let text = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}"#;
+        let chunk: ChatChunk = serde_json::from_str(text).unwrap();
+        let first = SseEvents::of_chunk(&chunk);
+        assert_eq!(
+            first.as_bytes(),
+            format!("data: {}\n\n", serde_json::to_string(&chunk).unwrap()).as_bytes()
+        );
+        let items: Vec<Result<SseEvents, Error>> = vec![Ok(first.clone())];
+        let mut s = Sse::new(stream::iter(items), vec![]);
+        let out = futures_executor::block_on(s.next()).unwrap().unwrap();
+        assert_eq!(out, [first.as_bytes(), DONE].concat());
+        let items: Vec<Result<SseEvents, Error>> = vec![
+            Ok(first.clone()),
+            Err(Error::new(ErrorKind::Timeout, "slow")),
+        ];
+        let out = collect(Sse::new(stream::iter(items), vec![]));
+        assert!(
+            out.starts_with(&format!(
+                "data: {}\n\ndata: {{\"error\":",
+                serde_json::to_string(&chunk).unwrap()
+            )),
+            "{out}"
+        );
+        assert!(!out.contains("[DONE]"), "{out}");
     }
 
     #[test]

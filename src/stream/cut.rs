@@ -1,0 +1,513 @@
+//! Cutting an SSE body at event boundaries without decoding it (sans-IO).
+//!
+//! A gateway forwarding an OpenAI-format stream writes each chunk as `data: {json}\n\n` with
+//! the upstream's own JSON text ([`WireJson`](crate::types::WireJson)). When the upstream
+//! already sent exactly those bytes, decoding the chunk only to write the same text again is
+//! the whole cost of the stream. [`SseCutter`] finds the events of such a body with byte
+//! searches, and tells apart:
+//! - [`Cut::Plain`]: one event, `data: {…}\n\n`, whose JSON has every field of a chunk and
+//!   none of the fields that make a gateway look at a chunk (a non-null `usage`, `error` or
+//!   `finish_reason`, empty `choices`). Its bytes are what the gateway would write for it.
+//! - [`Cut::Event`]: any other one-line `data:` event (`[DONE]`, usage, errors, the last
+//!   chunk): decode it.
+//! - [`Cut::Raw`]: bytes in any other SSE shape (other fields, CR line ends, multi-line data, a
+//!   byte-order mark, invalid UTF-8). The cutter stops there: these and all later bytes go to
+//!   the [`SseParser`](crate::decode::SseParser), which is at an event boundary at that point.
+//!
+//! For the events it returns, the cutter agrees with the `SseParser`: a block `data: P\n\n`
+//! (or `data:P\n\n`) at an event boundary is the event with data `P`; comment lines and blank
+//! lines between events dispatch nothing. The JSON is not parsed: the scan follows strings and
+//! brackets to find keys, which is enough to route every event that matters to the decoder.
+
+use memchr::memchr2;
+
+/// What the cutter found next (see the module docs).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Cut<'a> {
+    /// A whole event as sent (`data: P\n\n`), `payload` being `P`.
+    Plain {
+        /// The event's bytes, which are what a gateway writes for it.
+        event: &'a [u8],
+        /// Its JSON text (UTF-8).
+        payload: &'a [u8],
+    },
+    /// The data of a one-line event that needs decoding.
+    Event(&'a str),
+    /// Bytes for the `SseParser`; every later cut is raw too.
+    Raw(&'a [u8]),
+}
+
+/// Incremental cutter: [`feed`](SseCutter::feed) bytes, take [`next`](SseCutter::next) cuts
+/// until `None`, [`finish`](SseCutter::finish) at the end of the body.
+#[derive(Debug, Default)]
+pub(crate) struct SseCutter {
+    buf: Vec<u8>,
+    /// Start of what was not cut yet.
+    pos: usize,
+    /// How far past `pos` the current block was searched for its line end (a long event split
+    /// over many reads is not searched again from its start on each one).
+    searched: usize,
+    raw: bool,
+    /// Some bytes were cut (so a parser taking over is past the start of the stream).
+    cut_any: bool,
+    /// Tell plain events apart (else every one-line event is a [`Cut::Event`]): only a reader
+    /// that forwards them needs to know, and the scan is not free.
+    pub(crate) classify: bool,
+}
+
+impl SseCutter {
+    /// Adds body bytes (taken without a copy when nothing is left over from earlier ones).
+    pub(crate) fn feed(&mut self, bytes: Vec<u8>) {
+        if self.pos == self.buf.len() {
+            self.buf = bytes;
+            self.pos = 0;
+        } else {
+            if self.pos > 0 {
+                self.buf.drain(..self.pos);
+                self.pos = 0;
+            }
+            self.buf.extend_from_slice(&bytes);
+        }
+    }
+
+    /// Whether a parser taking over from here is past the first line of the stream (a
+    /// byte-order mark is only skipped before it).
+    pub(crate) fn cut_any(&self) -> bool {
+        self.cut_any
+    }
+
+    /// The next cut from the bytes fed so far; `None` when more bytes are needed.
+    pub(crate) fn next(&mut self) -> Option<Cut<'_>> {
+        loop {
+            if self.pos == self.buf.len() {
+                return None;
+            }
+            if self.raw {
+                let start = self.pos;
+                self.pos = self.buf.len();
+                return Some(Cut::Raw(&self.buf[start..]));
+            }
+            let rest = &self.buf[self.pos..];
+            match rest[0] {
+                // A blank line between events dispatches nothing.
+                b'\n' => {
+                    self.advance(1);
+                    continue;
+                }
+                // A comment line.
+                b':' => match memchr2(b'\n', b'\r', rest) {
+                    Some(i) if rest[i] == b'\n' => {
+                        self.advance(i + 1);
+                        continue;
+                    }
+                    Some(_) => return Some(self.go_raw()),
+                    None => return None,
+                },
+                _ => {}
+            }
+            if rest.len() < 5 {
+                return if b"data:".starts_with(rest) {
+                    None
+                } else {
+                    Some(self.go_raw())
+                };
+            }
+            if &rest[..5] != b"data:" {
+                return Some(self.go_raw());
+            }
+            let from = self.searched.max(5);
+            let Some(i) = memchr2(b'\n', b'\r', &rest[from..]).map(|i| i + from) else {
+                self.searched = rest.len();
+                return None;
+            };
+            self.searched = i;
+            if rest[i] == b'\r' {
+                return Some(self.go_raw());
+            }
+            match rest.get(i + 1) {
+                None => return None,
+                // More lines in this event (multi-line data, an `id:`…): the parser's business.
+                Some(&b) if b != b'\n' => return Some(self.go_raw()),
+                Some(_) => {}
+            }
+            let spaced = rest[5] == b' ';
+            let data = &rest[5 + usize::from(spaced)..i];
+            // `is_plain` checks UTF-8 too.
+            let plain = self.classify && spaced && is_plain(data);
+            if !plain && std::str::from_utf8(data).is_err() {
+                // The parser replaces invalid sequences.
+                return Some(self.go_raw());
+            }
+            let start = self.pos;
+            self.advance(i + 2);
+            let event = &self.buf[start..start + i + 2];
+            let data = &event[5 + usize::from(spaced)..i];
+            return Some(if plain {
+                Cut::Plain {
+                    event,
+                    payload: data,
+                }
+            } else {
+                // Checked above; the bytes are the same.
+                Cut::Event(std::str::from_utf8(data).unwrap_or_default())
+            });
+        }
+    }
+
+    /// End of the body: what is left (an unfinished event) goes to the parser, which knows
+    /// how to end a stream cut mid-event.
+    pub(crate) fn finish(&mut self) -> Option<&[u8]> {
+        let rest = &self.buf[self.pos..];
+        self.pos = self.buf.len();
+        self.searched = 0;
+        (!rest.is_empty()).then_some(rest)
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.pos += n;
+        self.searched = 0;
+        self.cut_any = true;
+    }
+
+    fn go_raw(&mut self) -> Cut<'_> {
+        self.raw = true;
+        let start = self.pos;
+        self.pos = self.buf.len();
+        Cut::Raw(&self.buf[start..])
+    }
+}
+
+const ID: u8 = 1;
+const OBJECT: u8 = 2;
+const CREATED: u8 = 4;
+const MODEL: u8 = 8;
+const CHOICES: u8 = 16;
+const WHOLE: u8 = ID | OBJECT | CREATED | MODEL | CHOICES;
+
+fn skip_ws(p: &[u8], mut i: usize) -> usize {
+    while i < p.len() && matches!(p[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// Whether `p` (one JSON object) is a chunk that a gateway forwards as it is: it has `id`,
+/// `object`, `created`, `model` and a non-empty `choices` at the top level, no non-null
+/// `usage`, `error` or `finish_reason` at any depth, and is UTF-8. Conservative: a key written
+/// with escapes, unbalanced brackets or an unterminated string make it not plain (the decoder
+/// then decides).
+///
+/// One loop over the bytes: `memchr` per string costs more than it saves on the short strings
+/// of a chunk (its setup per call, and no SIMD in wasm).
+fn is_plain(p: &[u8]) -> bool {
+    if p.first() != Some(&b'{') || p.last() != Some(&b'}') {
+        return false;
+    }
+    let n = p.len();
+    let mut depth = 0u32;
+    let mut seen = 0u8;
+    let mut ascii = true;
+    let mut i = 0;
+    while i < n {
+        let b = p[i];
+        i += 1;
+        match b {
+            b'"' => {
+                let start = i;
+                let mut escaped = false;
+                loop {
+                    let Some(&c) = p.get(i) else {
+                        return false;
+                    };
+                    i += 1;
+                    match c {
+                        b'"' => break,
+                        b'\\' => {
+                            escaped = true;
+                            i += 1;
+                        }
+                        0x80.. => ascii = false,
+                        _ => {}
+                    }
+                }
+                let colon = skip_ws(p, i);
+                if colon >= n || p[colon] != b':' {
+                    continue;
+                }
+                if escaped {
+                    // `"us\u0061ge"` is `usage` to a JSON reader.
+                    return false;
+                }
+                let value = &p[skip_ws(p, colon + 1)..];
+                match &p[start..i - 1] {
+                    b"usage" | b"error" | b"finish_reason" if !value.starts_with(b"null") => {
+                        return false;
+                    }
+                    _ if depth != 1 => {}
+                    b"id" => seen |= ID,
+                    b"object" => seen |= OBJECT,
+                    b"created" => seen |= CREATED,
+                    b"model" => seen |= MODEL,
+                    b"choices" => {
+                        if value.first() != Some(&b'[')
+                            || value.get(skip_ws(value, 1)) == Some(&b']')
+                        {
+                            return false;
+                        }
+                        seen |= CHOICES;
+                    }
+                    _ => {}
+                }
+                i = colon + 1;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                if depth == 0 {
+                    return false;
+                }
+                depth -= 1;
+                if depth == 0 && i != n {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0 && seen == WHOLE && (ascii || std::str::from_utf8(p).is_ok())
+}
+
+/// Whether `data` is the `[DONE]` sentinel, as the decoders read it (surrounding whitespace
+/// trimmed).
+pub(crate) fn is_done(data: &str) -> bool {
+    data.trim() == "[DONE]"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{deframe, Frame, Framing, SseParser};
+
+    /// Frames as a reader using the cutter sees them: cut events, then the parser for raw bytes.
+    fn through_cutter(pieces: &[&[u8]]) -> (Vec<Frame>, Vec<u8>) {
+        let mut cutter = SseCutter {
+            classify: true,
+            ..SseCutter::default()
+        };
+        let mut parser: Option<SseParser> = None;
+        let mut frames = Vec::new();
+        let mut plain = Vec::new();
+        let to_parser = |parser: &mut Option<SseParser>,
+                         bytes: &[u8],
+                         cut_any: bool,
+                         frames: &mut Vec<Frame>| {
+            let p = parser.get_or_insert_with(|| {
+                if cut_any {
+                    SseParser::mid_stream()
+                } else {
+                    SseParser::default()
+                }
+            });
+            p.push(bytes, |e| frames.push(e.into()));
+        };
+        for piece in pieces {
+            cutter.feed(piece.to_vec());
+            loop {
+                let cut_any = cutter.cut_any();
+                match cutter.next() {
+                    None => break,
+                    Some(Cut::Plain { event, payload }) => {
+                        let payload = std::str::from_utf8(payload).unwrap();
+                        assert_eq!(event, format!("data: {payload}\n\n").as_bytes());
+                        plain.extend_from_slice(event);
+                        frames.push(Frame {
+                            event: None,
+                            data: payload.into(),
+                        });
+                    }
+                    Some(Cut::Event(data)) => frames.push(Frame {
+                        event: None,
+                        data: data.into(),
+                    }),
+                    Some(Cut::Raw(bytes)) => {
+                        let bytes = bytes.to_vec();
+                        to_parser(&mut parser, &bytes, cut_any, &mut frames)
+                    }
+                }
+            }
+        }
+        let cut_any = cutter.cut_any();
+        if let Some(rest) = cutter.finish() {
+            let rest = rest.to_vec();
+            to_parser(&mut parser, &rest, cut_any, &mut frames);
+        }
+        if let Some(p) = &mut parser {
+            p.finish(|e| frames.push(e.into()));
+        }
+        (frames, plain)
+    }
+
+    /// The cutter plus the parser read what the parser alone reads, however the body is split
+    /// (every 2-piece split and 1-byte pieces), and forward the same plain events.
+    fn agrees(bytes: &[u8]) -> (Vec<Frame>, Vec<u8>) {
+        let want = deframe(Framing::Sse, [bytes]).unwrap();
+        let whole = through_cutter(&[bytes]);
+        assert_eq!(whole.0, want, "{}", String::from_utf8_lossy(bytes));
+        for i in 0..=bytes.len() {
+            assert_eq!(
+                through_cutter(&[&bytes[..i], &bytes[i..]]),
+                whole,
+                "split at {i}"
+            );
+        }
+        let bytewise: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(through_cutter(&bytewise), whole, "1-byte pieces");
+        whole
+    }
+
+    const C1: &str = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}"#;
+    const C2: &str = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","choices":[{"index":0,"delta":{"content":"usage \"error\": {}"},"finish_reason":null}],"usage":null}"#;
+    const LAST: &str = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+
+    #[test]
+    fn plain_chunks_are_cut_as_sent_and_the_rest_is_decoded() {
+        let body =
+            format!("data: {C1}\n\ndata: {C2}\n\n: keep-alive\n\ndata: {LAST}\n\ndata: [DONE]\n\n");
+        let (frames, plain) = agrees(body.as_bytes());
+        assert_eq!(frames.len(), 4);
+        assert_eq!(
+            String::from_utf8(plain).unwrap(),
+            format!("data: {C1}\n\ndata: {C2}\n\n")
+        );
+    }
+
+    #[test]
+    fn other_shapes_go_to_the_parser_from_their_event_on() {
+        for tail in [
+            "event: error\ndata: {\"error\":{\"message\":\"x\"}}\n\n",
+            "data: {\"a\":1}\r\n\r\n",
+            "data: {\"a\":\ndata: 1}\n\n",
+            "id: 7\ndata: x\n\n",
+            "\u{feff}data: x\n\n",
+            "data: x\rdata: y\r\r",
+            ": comment\r\ndata: z\n\n",
+            "retry: 5\n\n",
+            "dat",
+            "data: [DONE]\n",
+            "data: [DONE]",
+            "data:",
+            "\n\n\n",
+        ] {
+            let body = format!("data: {C1}\n\n{tail}data: {C2}\n\n");
+            agrees(body.as_bytes());
+            let body = format!("{tail}data: {C1}\n\n");
+            agrees(body.as_bytes());
+        }
+        agrees(b"data: a\xff\n\ndata: b\n\n");
+        // UTF-8 in a chunk's strings is forwarded; invalid bytes go to the parser (it replaces them).
+        let accented = C1.replace("\"a\"", "\"h\u{e9}llo \u{1f600}\"");
+        let (_, plain) = agrees(format!("data: {accented}\n\n").as_bytes());
+        assert_eq!(plain, format!("data: {accented}\n\n").into_bytes());
+        let mut broken = format!("data: {C1}\n\n").into_bytes();
+        let at = broken.windows(3).position(|w| w == b"\"a\"").unwrap() + 1;
+        broken.insert(at + 1, 0xff);
+        let (frames, plain) =
+            agrees(&[broken.clone(), format!("data: {C1}\n\n").into_bytes()].concat());
+        assert!(
+            plain.is_empty() && frames[0].data.contains('\u{fffd}'),
+            "{frames:?}"
+        );
+        agrees("\u{feff}data: x\n\n".as_bytes());
+        agrees(b"");
+    }
+
+    #[test]
+    fn the_parsers_own_corpus_reads_the_same() {
+        for bytes in [
+            &b"data: a\rdata: b\n\ndata: c\r\n\r\ndata: d\r\rdata: e\n\r\n"[..],
+            "data: héllo 😀\n\n".as_bytes(),
+            b"data: a\xff\xfeb\xe2\x82\n\nevent: \xc3\ndata: \xf0\x9f\x98\n\n",
+            b"\xEF\xBB\xBFdata: a\n\n\xEF\xBB\xBFdata: b\n\ndata: c\n\n",
+            b": ping\n:\nfoo: bar\nfoo\ndata: x\n: inside\n\n",
+            b"data:x\n\ndata: x\n\ndata:  x\n\ndata:x:y\n\n",
+            b"data\ndata\n\ndata\n\nevent\ndata: x\n\n",
+            b"event: ping\n\ndata: x\n\nevent: e\nid: 1\n\n\n\n",
+            b"data: a\n\ndata: [DONE]\n",
+            b"data: a\r\ndata: b\r",
+            b"data: {\"a\":1}\n\ndata: {\"choices\":[{\"del",
+        ] {
+            agrees(bytes);
+        }
+    }
+
+    #[test]
+    fn without_classify_every_line_event_is_decoded() {
+        let mut cutter = SseCutter::default();
+        cutter.feed(format!("data: {C1}\n\ndata: [DONE]\n\n").into_bytes());
+        assert_eq!(cutter.next(), Some(Cut::Event(C1)));
+        cutter.classify = true;
+        assert_eq!(cutter.next(), Some(Cut::Event("[DONE]")));
+        cutter.feed(format!("data: {C1}\n\n").into_bytes());
+        assert!(matches!(cutter.next(), Some(Cut::Plain { .. })));
+        assert_eq!(cutter.next(), None);
+    }
+
+    #[test]
+    fn what_is_plain() {
+        assert!(is_plain(C1.as_bytes()));
+        assert!(is_plain(C2.as_bytes()));
+        let spaced = r#"{ "id" : "c", "object":"x", "created" : 1, "model":"m", "choices" : [ {"finish_reason" : null} ], "error": null }"#;
+        assert!(is_plain(spaced.as_bytes()));
+        for not in [
+            LAST,
+            // Missing fields: serializing adds defaults.
+            r#"{"id":"c","created":1,"model":"m","choices":[{"index":0}]}"#,
+            r#"{"object":"x","created":1,"model":"m","choices":[{"index":0}]}"#,
+            r#"{"id":"c","object":"x","created":1,"choices":[{"index":0}]}"#,
+            // A field of a nested object does not count.
+            r#"{"id":"c","object":"x","created":1,"choices":[{"index":0,"model":"m"}]}"#,
+            // Empty choices (usage-only, Azure's filter results).
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[ ]}"#,
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":null}"#,
+            // Anything that makes a gateway look: usage, errors, finish reasons (also "").
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"index":0}],"usage":{}}"#,
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"index":0}],"error":"x"}"#,
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"index":0,"finish_reason":""}]}"#,
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"delta":{"error":{}}}]}"#,
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"index":0}],"us\u0061ge":{}}"#,
+            // Not one object.
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"index":0}]}{}"#,
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"index":0}]]}"#,
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"index":0}],"x":"}"#,
+            r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"index":0}],"x":"\"}"#,
+            "[DONE]",
+            "",
+            "{",
+        ] {
+            assert!(!is_plain(not.as_bytes()), "{not}");
+        }
+    }
+
+    #[test]
+    fn a_long_event_over_many_reads_is_searched_once() {
+        let payload = format!(
+            r#"{{"id":"c","object":"x","created":1,"model":"m","choices":[{{"delta":{{"content":"{}"}}}}]}}"#,
+            "x".repeat(10_000)
+        );
+        let body = format!("data: {payload}\n\n");
+        let mut cutter = SseCutter {
+            classify: true,
+            ..SseCutter::default()
+        };
+        let mut cuts = 0;
+        for piece in body.as_bytes().chunks(7) {
+            cutter.feed(piece.to_vec());
+            while let Some(cut) = cutter.next() {
+                assert!(matches!(cut, Cut::Plain { .. }));
+                cuts += 1;
+            }
+            assert!(cutter.searched <= cutter.buf.len() - cutter.pos);
+        }
+        assert_eq!(cuts, 1);
+        assert!(cutter.finish().is_none());
+    }
+}

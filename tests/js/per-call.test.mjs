@@ -1,0 +1,145 @@
+// What one non-stream `completion()` hands to `fetch` and does per call (bench/FINDINGS.md, "SDK
+// per-call overhead"): no AbortController without a timeout (cancelling a body aborts its fetch),
+// headers as a plain object (a `Headers` only when one would refuse them, for its error),
+// `process.env` read on every call, and `_hidden_params` as before (written as text now).
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, test } from "node:test";
+
+import { startMockServer } from "../mock/server.mjs";
+import { sdk, withEnv } from "./helpers.mjs";
+
+const { completion, BadRequestError } = sdk;
+
+const messages = [{ role: "user", content: "Hello" }];
+const okBody = {
+  id: "chatcmpl-1",
+  object: "chat.completion",
+  created: 1700000000,
+  model: "gpt-4o-2024-08-06",
+  choices: [{ index: 0, message: { role: "assistant", content: "Hi!" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+};
+
+let mock;
+before(async () => {
+  mock = await startMockServer();
+});
+after(async () => {
+  await mock.close();
+});
+beforeEach(() => mock.reset());
+
+const openai = (extra = {}) => ({
+  model: "openai/gpt-4o",
+  messages,
+  api_key: "sk-test-1",
+  api_base: `${mock.url}/v1`,
+  ...extra,
+});
+
+/** Runs `fn` with `fetch` wrapped so that each call's `init` is recorded; returns them. */
+async function recordingInits(fn) {
+  const original = globalThis.fetch;
+  const inits = [];
+  globalThis.fetch = (input, init) => {
+    inits.push(init);
+    return original(input, init);
+  };
+  try {
+    await fn();
+  } finally {
+    globalThis.fetch = original;
+  }
+  return inits;
+}
+
+describe("what fetch gets", () => {
+  test("without a timeout: no signal, headers as a plain object", async () => {
+    mock.reply({ body: okBody });
+    const inits = await recordingInits(() => completion(openai({ extra_headers: { "x-trace": "a \"b\" \\ c\td" } })));
+    assert.equal(inits.length, 1);
+    assert.equal(inits[0].signal, undefined);
+    assert.equal(Object.getPrototypeOf(inits[0].headers), Object.prototype);
+    assert.deepEqual(inits[0].headers, {
+      "content-type": "application/json",
+      authorization: "Bearer sk-test-1",
+      "x-trace": "a \"b\" \\ c\td",
+    });
+    // What the upstream saw.
+    assert.equal(mock.requests[0].headers["x-trace"], "a \"b\" \\ c\td");
+    assert.equal(mock.requests[0].headers.authorization, "Bearer sk-test-1");
+  });
+
+  test("with a timeout: an AbortSignal", async () => {
+    mock.reply({ body: okBody });
+    const inits = await recordingInits(() => completion(openai({ timeout: 30 })));
+    assert.ok(inits[0].signal instanceof AbortSignal);
+    assert.equal(inits[0].signal.aborted, false);
+  });
+
+  test("a header fetch refuses is still a BadRequestError naming it, and nothing is sent", async () => {
+    await assert.rejects(
+      completion(openai({ api_key: "sk-bad\nkey" })),
+      (e) => e instanceof BadRequestError && /header/i.test(e.message),
+    );
+    assert.equal(mock.requests.length, 0);
+  });
+  // A stream without a timeout still aborts its request when the loop is left: stream.test.mjs.
+});
+
+describe("per call", () => {
+  test("process.env is read on every call, also after it was replaced", async () => {
+    const ask = () => completion({ model: "openai/gpt-4o", messages, api_base: `${mock.url}/v1` });
+    await withEnv({ OPENAI_API_KEY: "sk-env-1" }, async () => {
+      mock.reply({ body: okBody });
+      await ask();
+      process.env.OPENAI_API_KEY = "sk-env-2";
+      mock.reply({ body: okBody });
+      await ask();
+      const saved = process.env;
+      process.env = { ...saved, OPENAI_API_KEY: "sk-env-3" };
+      try {
+        mock.reply({ body: okBody });
+        await ask();
+      } finally {
+        process.env = saved;
+      }
+    });
+    assert.deepEqual(
+      mock.requests.map((r) => r.headers.authorization),
+      ["Bearer sk-env-1", "Bearer sk-env-2", "Bearer sk-env-3"],
+    );
+  });
+
+  test("_hidden_params: the same keys, in sorted order, and values", async () => {
+    mock.reply({ body: okBody });
+    const r = await completion(openai());
+    assert.deepEqual(Object.keys(r._hidden_params), ["api_base", "attempts", "custom_llm_provider", "model", "response_cost"]);
+    assert.equal(r._hidden_params.api_base, `${mock.url}/v1`);
+    assert.equal(r._hidden_params.attempts, 1);
+    assert.equal(r._hidden_params.custom_llm_provider, "openai");
+    assert.equal(r._hidden_params.model, "gpt-4o");
+    assert.ok(r._hidden_params.response_cost > 0);
+    // A model without a price: null, not absent.
+    mock.reply({ body: { ...okBody, model: "no-such-model-xyz" } });
+    const unpriced = await completion(openai({ model: "openai/no-such-model-xyz" }));
+    assert.equal(unpriced._hidden_params.response_cost, null);
+    assert.ok("response_cost" in unpriced._hidden_params);
+  });
+
+  test("per-call callbacks are still read (and only then is the params object handed to wasm)", async () => {
+    mock.reply({ body: okBody });
+    const seen = [];
+    const r = await completion(openai({ success_callback: [(kwargs, resp) => seen.push([kwargs.call_type, resp.id])] }));
+    assert.equal(r.id, "chatcmpl-1");
+    assert.deepEqual(seen, [["completion", "chatcmpl-1"]]);
+    // Not stringifiable (a cycle): the same error as before, and failure callbacks still fire.
+    const failures = [];
+    const cyclic = openai({ failure_callback: [(kwargs, err) => failures.push(err.name)] });
+    cyclic.self = cyclic;
+    await assert.rejects(completion(cyclic), BadRequestError);
+    assert.deepEqual(failures, ["BadRequestError"]);
+    await assert.rejects(completion(null), BadRequestError);
+    await assert.rejects(completion("gpt-4o"), BadRequestError);
+  });
+});
