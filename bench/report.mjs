@@ -354,8 +354,8 @@ if (memory) {
     mm(`| direct (no gateway) | | | | | | | | ${memory.direct.complete}/${memory.streams_per_round} | | ${f(memory.direct.first_chunk_ms.p50, 1)} | ${f(memory.direct.first_chunk_ms.p99, 1)} | |`);
     mm();
     const heapLimit = g.heap_limit_mib ?? g.limit_mib;
-    mm(`All in MiB. Growth rule: over the last ${g.window} rounds (from round ${g.from_round}; the rounds before size V8, the allocator and the wasm memory up to the load), RSS after GC and wasm memory may each rise at most ${g.limit_mib} MiB, and the V8 heap used after GC (exact, no allocator noise) at most ${heapLimit} MiB, above the window's first round ` +
-      `(${g.window} × ${memory.streams_per_round} streams: a JS-heap leak of ${int((heapLimit * 2 ** 20) / (g.window * memory.streams_per_round))} bytes per stream, or a wasm/native one of ${int((g.limit_mib * 2 ** 20) / (g.window * memory.streams_per_round))}, would cross it). ` +
+    mm(`All in MiB. Growth rule: over the last ${g.window} rounds (from round ${g.from_round}; the rounds before size V8, the allocator and the wasm memory up to the load), RSS after GC may rise at most ${g.limit_mib} MiB, and the V8 heap used after GC (exact, no allocator noise) and wasm memory (page-granular, flat once warmed up) at most ${heapLimit} MiB each, above the window's first round ` +
+      `(${g.window} × ${memory.streams_per_round} streams: a JS-heap leak of ${int((heapLimit * 2 ** 20) / (g.window * memory.streams_per_round))} bytes per stream, a wasm one of ${int((heapLimit * 2 ** 20) / (g.window * memory.streams_per_round))}, or a native one of ${int((g.limit_mib * 2 ** 20) / (g.window * memory.streams_per_round))}, would cross it). ` +
       `Measured: RSS after GC +${g.rss_after_gc_mib} MiB (slope ${g.rss_slope_mib_per_round} MiB/round), V8 heap +${g.heap_used_mib} MiB, wasm memory +${g.wasm_mib} MiB: **${g.met === null ? "not measured" : g.met ? "no growth" : "grows"}**.`);
     mm();
     const hs = memory.heap_snapshots;
@@ -389,7 +389,7 @@ if (memory) {
     const w = memory.rounds.slice(-g.window);
     const cutNote = memory.cut_every ? `; ${memory.rounds[0]?.cut_clients ?? 0} of ${memory.streams_per_round} clients per round disconnect after the first chunk, ${g.disconnects_passed_upstream ? "every disconnect reached the upstream" : "SOME DISCONNECTS DID NOT REACH THE UPSTREAM"}` : "";
     verdict(`Memory: ${memory.streams_per_round} concurrent streams without growth across rounds`,
-      `${memory.rounds.length} rounds; last ${g.window}: RSS after GC ${w[0].rss_after_gc_mib} → ${w.at(-1).rss_after_gc_mib} MiB (max rise ${g.rss_after_gc_mib}, slope ${g.rss_slope_mib_per_round} MiB/round), V8 heap after GC +${g.heap_used_mib} MiB, wasm memory ${f(w[0].wasm_mib)} → ${f(w.at(-1).wasm_mib)} MiB (limits +${g.limit_mib} MiB RSS and wasm, +${g.heap_limit_mib ?? g.limit_mib} MiB heap)` +
+      `${memory.rounds.length} rounds; last ${g.window}: RSS after GC ${w[0].rss_after_gc_mib} → ${w.at(-1).rss_after_gc_mib} MiB (max rise ${g.rss_after_gc_mib}, slope ${g.rss_slope_mib_per_round} MiB/round), V8 heap after GC +${g.heap_used_mib} MiB, wasm memory ${f(w[0].wasm_mib)} → ${f(w.at(-1).wasm_mib)} MiB (limits +${g.limit_mib} MiB RSS, +${g.heap_limit_mib ?? g.limit_mib} MiB heap and wasm)` +
         `${cutNote}; ${g.all_complete ? "all streams complete" : "SOME STREAMS FAILED"}`,
       g.met === null ? null : g.met && g.all_complete && g.disconnects_passed_upstream !== false);
   } else {

@@ -32,9 +32,6 @@ export function edgellm_response(status, flat, body) {
   for (let i = 0; i + 1 < p.length; i += 2) headers.append(p[i], p[i + 1]);
   return new Response(body ?? null, { status, headers });
 }
-export function edgellm_stream_response(status, flat, stream) {
-  return edgellm_response(status, flat, stream);
-}
 "#)]
 extern "C" {
     fn edgellm_flat_headers(headers: &web_sys::Headers) -> String;
@@ -43,12 +40,6 @@ extern "C" {
         status: u16,
         flat: &str,
         body: Option<Vec<u8>>,
-    ) -> Result<web_sys::Response, JsValue>;
-    #[wasm_bindgen(catch)]
-    fn edgellm_stream_response(
-        status: u16,
-        flat: &str,
-        stream: &web_sys::ReadableStream,
     ) -> Result<web_sys::Response, JsValue>;
 }
 
@@ -277,13 +268,20 @@ fn to_response(reply: Reply, request: &web_sys::Request) -> worker::Result<web_s
         Body::Empty => None,
         Body::Full(bytes) => Some(bytes),
         Body::Stream(s) => {
-            let flat = flat_headers(&reply.headers);
-            return edgellm_stream_response(
-                reply.status,
-                &flat,
-                &crate::disconnect::pushed(s, request),
-            )
-            .map_err(worker::Error::from);
+            let headers = worker::Headers::new();
+            for (k, v) in &reply.headers {
+                let mut safe = String::new();
+                push_header_safe(&mut safe, v);
+                headers.append(k, &safe)?;
+            }
+            let response = worker::ResponseBuilder::new()
+                .with_status(reply.status)
+                .with_headers(headers)
+                .from_stream(futures_util::TryStreamExt::map_err(
+                    crate::disconnect::EndOnDisconnect::new(s, request),
+                    |e| worker::Error::RustError(e.to_string()),
+                ))?;
+            return Ok(response.into());
         }
     };
     edgellm_response(reply.status, &flat_headers(&reply.headers), body).map_err(worker::Error::from)
