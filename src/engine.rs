@@ -148,6 +148,18 @@ pub struct WireCompletion {
     pub meta: CallMeta,
 }
 
+impl WireCompletion {
+    /// The typed response read back from [`body`](Self::body), for those that need more of it
+    /// than `model` and `usage` (loggers, callbacks).
+    pub fn response(&self) -> serde_json::Result<ChatResponse> {
+        // `from_str`, not `from_slice`: one JSON reader in the wasm (`provider::build::parse`).
+        match std::str::from_utf8(&self.body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(e) => Err(serde::de::Error::custom(e)),
+        }
+    }
+}
+
 /// What answered a chat call, before its body is read.
 enum Answer {
     Mock(ChatResponse),

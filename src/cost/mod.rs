@@ -29,7 +29,7 @@ pub use table::{
 
 use serde_json::Value;
 
-use crate::engine::{CallMeta, Completion};
+use crate::engine::{CallMeta, Completion, WireCompletion};
 use crate::options::CallOptions;
 use crate::types::Usage;
 use crate::Result;
@@ -99,6 +99,11 @@ pub fn response_cost(c: &Completion, opts: &CallOptions) -> Option<Usd> {
         c.response.usage.as_ref(),
         opts,
     )
+}
+
+/// [`response_cost`] for a call answered as text ([`engine::completion_wire`](crate::engine::completion_wire)).
+pub fn wire_cost(c: &WireCompletion, opts: &CallOptions) -> Option<Usd> {
+    call_cost(&c.meta, Some(c.model.as_str()), c.usage.as_ref(), opts)
 }
 
 /// The cost of a finished stream, from the final usage the stream recorded (the core asks

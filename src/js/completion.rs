@@ -16,7 +16,6 @@ use super::stream::ChunkStream;
 use crate::engine::{self, WireCompletion};
 use crate::options;
 use crate::router::RouteInfo;
-use crate::types::ChatResponse;
 use crate::wasm::FetchHost;
 use crate::{cost, CallOptions, Error};
 
@@ -36,7 +35,7 @@ pub(crate) fn finish_chat(
     let hidden = hidden_params(&c.meta, route, cost);
     if !log.is_empty() {
         // The text is a chat completion by construction (`engine::completion_wire`).
-        let response: ChatResponse = serde_json::from_slice(&c.body).map_err(json_err)?;
+        let response = c.response().map_err(json_err)?;
         let facts = Facts {
             route,
             metadata: options.metadata.as_ref(),
@@ -83,12 +82,7 @@ pub async fn completion(params: JsValue, text: Option<String>) -> Result<JsValue
         log.failure(&e, None, None);
         to_js(e)
     })?;
-    let cost = cost::call_cost(
-        &done.meta,
-        Some(done.model.as_str()),
-        done.usage.as_ref(),
-        &opts,
-    );
+    let cost = cost::wire_cost(&done, &opts);
     finish_chat(&log, done, &opts, None, cost)
 }
 

@@ -18,7 +18,6 @@ use crate::router::modality::{
 };
 use crate::router::Router as CoreRouter;
 use crate::wasm::FetchHost;
-use crate::Error;
 
 /// A LiteLLM Router: load balancing, retries, cooldowns and fallbacks over a `model_list`.
 ///
@@ -83,14 +82,13 @@ impl JsRouter {
         wasm_bindgen_futures::future_to_promise(async move {
             let request = to_json(&params, "completion params")?;
             let log = LogCall::chat(&params, &request);
-            let done = match request {
-                Value::Object(m) => router.completion_wire(&FetchHost, &JsEnv, m).await,
-                _ => Err(Error::bad_request("request body must be a JSON object")),
-            };
-            let done = done.map_err(|e| {
-                log.failure(&e, None, None);
-                to_js(e)
-            })?;
+            let done = router
+                .completion_wire(&FetchHost, &JsEnv, request)
+                .await
+                .map_err(|e| {
+                    log.failure(&e, None, None);
+                    to_js(e)
+                })?;
             finish_chat(
                 &log,
                 done.completion,

@@ -298,8 +298,9 @@ impl Router {
         &self,
         host: &H,
         env: &dyn Env,
-        request: Map<String, Value>,
+        request: Value,
     ) -> Result<RoutedWire> {
+        let request = into_map(request)?;
         let env = layered_env(&self.config, env);
         let env: &dyn Env = &env;
         let routed = self
@@ -313,12 +314,7 @@ impl Router {
             })
             .await?;
         let WireOut(completion, options) = routed.output;
-        let response_cost = cost::call_cost(
-            &completion.meta,
-            Some(completion.model.as_str()),
-            completion.usage.as_ref(),
-            &options,
-        );
+        let response_cost = cost::wire_cost(&completion, &options);
         Ok(RoutedWire {
             completion,
             route: routed.route,

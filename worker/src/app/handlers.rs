@@ -10,7 +10,7 @@ use edgellm::cost::{self, Usd};
 use edgellm::engine::{CallMeta, Completion};
 use edgellm::modality::{self, Generation};
 use edgellm::router::{DeploymentCall, RouteInfo, RouteOutput, RoutedCompletion, RoutedWire};
-use edgellm::types::{ChatResponse, Usage};
+use edgellm::types::Usage;
 use edgellm::{CallOptions, Env, Error, ErrorKind, Host};
 
 use super::reply::Reply;
@@ -322,7 +322,9 @@ async fn chat<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply,
     }
     // The answer as JSON text: an OpenAI-format upstream's body goes out as it came when
     // nothing rewrites it (parsing and re-serializing it was ≈ 6 % of a request's CPU).
-    let r = router.completion_wire(cx.host, cx.env, obj).await;
+    let r = router
+        .completion_wire(cx.host, cx.env, Value::Object(obj))
+        .await;
     let c = log_wire(&call, r, cx.log.is_on())?;
     let RoutedWire {
         completion: w,
@@ -347,7 +349,7 @@ fn log_wire(call: &ChatCall, r: Result<RoutedWire, Error>, on: bool) -> Result<R
     match r {
         Ok(w) => {
             // The text is a chat completion by construction (`engine::completion_wire`).
-            if let Ok(response) = serde_json::from_slice::<ChatResponse>(&w.completion.body) {
+            if let Ok(response) = w.completion.response() {
                 let done = RoutedCompletion {
                     completion: Completion {
                         response,
