@@ -1,7 +1,7 @@
 // The public functions, shared by every runtime's entry point. Thin: each adapts a wasm export
 // (see convert.js) and does no LLM work itself.
 import { backend } from "./backend.js";
-import { chunkStream, converting } from "./convert.js";
+import { chunkStream, converting, fromWasmError, rethrowConverted } from "./convert.js";
 
 /**
  * A chat completion in OpenAI's format, for any supported provider.
@@ -15,9 +15,10 @@ export function completion(params) {
   try {
     const [cb, text] = asJson(params);
     if (params != null && params.stream === true) return completionStream(cb, text);
-    return converting(() => backend.wasm.completion(cb, text));
+    // `converting` without a closure per call: the one promise wasm returns, plus its catch.
+    return backend.wasm.completion(cb, text).then(undefined, rethrowConverted);
   } catch (e) {
-    return Promise.reject(e);
+    return Promise.reject(fromWasmError(e));
   }
 }
 

@@ -13,6 +13,11 @@ export function fromWasmError(e) {
   return new cls(e.message, e);
 }
 
+/** A rejection handler that rethrows a wasm error as its class (one function for every call). */
+export function rethrowConverted(e) {
+  throw fromWasmError(e);
+}
+
 /** Calls `f`, converting a thrown wasm error (or a rejected promise's) into its class. */
 export function converting(f) {
   let r;
@@ -22,9 +27,7 @@ export function converting(f) {
     throw fromWasmError(e);
   }
   if (r instanceof Promise) {
-    return r.catch((e) => {
-      throw fromWasmError(e);
-    });
+    return r.then(undefined, rethrowConverted);
   }
   return r;
 }

@@ -35,9 +35,10 @@ WASM=$PKG_TARGET_DIR/wasm32-unknown-unknown/release/edgellm.wasm
 FEATURES=(--no-default-features --features js)
 SIZE_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Csymbol-mangling-version=legacy"
 OPT=node_modules/.bin/wasm-opt
-# The wasm features wasm-bindgen 0.2.130 output uses (the same list worker-build passes).
+# The wasm features wasm-bindgen 0.2.130 output uses (worker-build's list, less multivalue: the
+# export shims use return pointers, see wasm-no-multivalue.mjs below).
 OPT_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
-  --enable-bulk-memory --enable-multivalue --enable-reference-types)
+  --enable-bulk-memory --enable-reference-types)
 # What ships is compressed, so these are chosen by gzip size (measured 2026-11-25, H14): -Os with
 # binaryen's inlining off (inlining shrinks the raw wasm but grows the gzipped one: -Oz made it 4 %
 # larger than no wasm-opt at all, this 1.7 % smaller), then functions laid out in the order
@@ -81,7 +82,12 @@ stage=target/pkg-stage
 rm -rf "$stage"
 mkdir -p "$stage"
 out="$stage/web"
-wasm-bindgen --target web "${name_section[@]}" --out-name edgellm --out-dir "$out" "$WASM"
+# Export shims with return pointers, not multi-value returns: Node 20's V8 compiles a wrapper
+# for each multi-result export signature when the module is created (≈ 3 ms of a cold start;
+# scripts/wasm-no-multivalue.mjs says why).
+node scripts/wasm-no-multivalue.mjs "$WASM" "$stage/edgellm.wasm"
+wasm-bindgen --target web "${name_section[@]}" --out-name edgellm --out-dir "$out" "$stage/edgellm.wasm"
+rm "$stage/edgellm.wasm"
 # The package's own files are the public surface; these are internal.
 rm -f "$out/.gitignore" "$out/README.md"
 

@@ -13,6 +13,8 @@
 #   OPT=1 bash scripts/build-worker.sh                    # also run wasm-opt (size pipeline)
 #   FORCE=1 bash scripts/build-worker.sh                  # redo wasm-bindgen/wasm-opt even if up to date
 #   CONFIG_ONLY=1 bash scripts/build-worker.sh --config x # only re-bundle the config (no cargo)
+#   WORKER_OUT=/tmp/a/build CARGO_TARGET_DIR=/tmp/a/target bash scripts/build-worker.sh
+#                                                         # a build beside the shared one (for A/Bs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
 done
 [ -f "$config" ] || { echo "build-worker.sh: no config file at $config" >&2; exit 2; }
 
-OUT=worker/build
+OUT=${WORKER_OUT:-worker/build}
 mkdir -p "$OUT"
 
 # The config travels as text (YAML or JSON); the Worker parses it on its first request, and the
@@ -50,7 +52,7 @@ T0=$SECONDS
 wasm_cargo build --release -p edgellm-worker
 T1=$SECONDS
 
-WASM=target/wasm32-unknown-unknown/release/edgellm_worker.wasm
+WASM=${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/edgellm_worker.wasm
 if [ "${FORCE:-0}" != 1 ] && [ -f "$OUT/edgellm_worker.js" ] && [ "$OUT/edgellm_worker_bg.wasm" -nt "$WASM" ]; then
   echo "build-worker.sh: $OUT is up to date ($(wc -c <"$OUT/edgellm_worker_bg.wasm") bytes of wasm)"
   exit 0

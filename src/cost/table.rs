@@ -12,7 +12,7 @@
 //! gzipped text.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use serde_json::{Map, Value};
@@ -488,14 +488,28 @@ const BUILTIN_MEMO_CAP: usize = 64;
 thread_local! {
     // The embedded table never changes, so a key's answer never goes stale (registered models
     // are looked up before this and never stored here). Per thread: wasm has one.
-    static BUILTIN_MEMO: RefCell<HashMap<String, Option<ModelPrice>>> =
-        RefCell::new(HashMap::new());
+    // A list searched in order, not a HashMap: the handful of short keys a process prices
+    // compare about as fast as one key hashes (a length check, then a memcmp), and the
+    // HashMap's hashing, random keys and rehashing were ≈ 30 more wasm functions for V8 to
+    // compile on a process's first priced call (Node cold start, bench/FINDINGS.md).
+    static BUILTIN_MEMO: RefCell<Vec<(String, Option<ModelPrice>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// The remembered answer for `key`: `Some(None)` for a remembered miss.
+fn builtin_memo_get(key: &str) -> Option<Option<ModelPrice>> {
+    BUILTIN_MEMO.with(|m| {
+        m.borrow()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    })
 }
 
 /// [`builtin_search`], remembered per key: searching and parsing the row on every priced call
 /// was ≈ 2 % of a gateway request's CPU (bench/FINDINGS.md).
 fn builtin_get(key: &str) -> Option<ModelPrice> {
-    if let Some(hit) = BUILTIN_MEMO.with(|m| m.borrow().get(key).cloned()) {
+    if let Some(hit) = builtin_memo_get(key) {
         return hit;
     }
     let found = builtin_search(key);
@@ -504,7 +518,7 @@ fn builtin_get(key: &str) -> Option<ModelPrice> {
         if m.len() >= BUILTIN_MEMO_CAP {
             m.clear();
         }
-        m.insert(key.to_string(), found.clone());
+        m.push((key.to_string(), found.clone()));
     });
     found
 }
@@ -834,11 +848,11 @@ mod tests {
         let want = builtin_search(key);
         assert!(want.is_some());
         assert_eq!(builtin_get(key), want);
-        assert!(BUILTIN_MEMO.with(|m| m.borrow().contains_key(key)));
+        assert_eq!(builtin_memo_get(key), Some(want.clone()));
         // Served from the memo: a second answer is the same row.
         assert_eq!(builtin_get(key), want);
         assert_eq!(builtin_get("openai/no-such-model~"), None);
-        assert!(BUILTIN_MEMO.with(|m| m.borrow().get("openai/no-such-model~") == Some(&None)));
+        assert_eq!(builtin_memo_get("openai/no-such-model~"), Some(None));
         for i in 0..3 * BUILTIN_MEMO_CAP {
             assert_eq!(builtin_get(&format!("nope/{i}")), None);
             assert!(builtin_memo_len() <= BUILTIN_MEMO_CAP);

@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use js_sys::{Object, Reflect};
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use crate::host::Env;
@@ -28,31 +28,29 @@ impl Env for JsEnv {
     }
 }
 
-thread_local! {
-    /// `process` and the key `"env"`, once `process` was found: a provider reads each of its
-    /// variables on every call, and looking `process` up again (with the JS strings for both
-    /// keys) was most of the cost. `process.env` itself is read each time, as it may be replaced.
-    static PROCESS: RefCell<Option<(JsValue, JsValue)>> = const { RefCell::new(None) };
+// One JS call per name: `process.env[name]` read where `process.env` is an object, a string
+// value or nothing (a throwing getter or Proxy included). `process` and `process.env` are looked
+// up on every read, as either may be replaced. Two `Reflect.get` calls per name, each through
+// wasm-bindgen's exception wrapper, were ≈ 1 % of a call's CPU in Node (bench/profile-sdk.mjs).
+#[wasm_bindgen(inline_js = r#"
+export function edgellm_env_var(name) {
+  try {
+    const p = globalThis.process;
+    const env = p !== null && typeof p === "object" ? p.env : undefined;
+    if (env === null || typeof env !== "object") return undefined;
+    const v = env[name];
+    return typeof v === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+"#)]
+extern "C" {
+    fn edgellm_env_var(name: &str) -> Option<String>;
 }
 
 fn process_env(name: &str) -> Option<String> {
-    PROCESS.with(|cell| {
-        if cell.borrow().is_none() {
-            let process = Reflect::get(&js_sys::global(), &"process".into()).ok()?;
-            if !process.is_object() {
-                return None;
-            }
-            *cell.borrow_mut() = Some((process, JsValue::from_str("env")));
-        }
-        // Shared borrows only while JS runs (a getter may call back in).
-        let p = cell.borrow();
-        let (process, env_key) = p.as_ref()?;
-        let env = Reflect::get(process, env_key).ok()?;
-        if !env.is_object() {
-            return None;
-        }
-        Reflect::get(&env, &name.into()).ok()?.as_string()
-    })
+    edgellm_env_var(name)
 }
 
 /// Registers environment variables for runtimes without `process.env` (browsers, Workers):

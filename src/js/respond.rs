@@ -41,14 +41,25 @@ pub(crate) fn hidden_params(
 ) -> String {
     let cost = cost.map(Usd::to_f64);
     let Some(route) = route else {
-        return json!({
-            "custom_llm_provider": meta.provider,
-            "model": meta.model,
-            "api_base": meta.api_base,
-            "response_cost": cost,
-            "attempts": meta.attempts,
-        })
-        .to_string();
+        // Every direct call makes this one: written straight to text, without a `Value` tree.
+        // The fields in the order `json!` gave them (sorted), which callers may have relied on.
+        #[derive(Serialize)]
+        struct Direct<'a> {
+            api_base: &'a Option<String>,
+            attempts: u32,
+            custom_llm_provider: &'a str,
+            model: &'a str,
+            response_cost: Option<f64>,
+        }
+        let direct = Direct {
+            api_base: &meta.api_base,
+            attempts: meta.attempts,
+            custom_llm_provider: &meta.provider,
+            model: &meta.model,
+            response_cost: cost,
+        };
+        // Strings, an integer and a float: serializing cannot fail.
+        return serde_json::to_string(&direct).unwrap_or_default();
     };
     json!({
         "custom_llm_provider": meta.provider,

@@ -53,6 +53,8 @@ pub(crate) struct SseCutter {
     /// Tell plain events apart (else every one-line event is a [`Cut::Event`]): only a reader
     /// that forwards them needs to know, and the scan is not free.
     pub(crate) classify: bool,
+    /// The last plain payload with a `content` string, around that string's text.
+    template: Template,
 }
 
 impl SseCutter {
@@ -133,7 +135,7 @@ impl SseCutter {
             let spaced = rest[5] == b' ';
             let data = &rest[5 + usize::from(spaced)..i];
             // `is_plain` checks UTF-8 too.
-            let plain = self.classify && spaced && is_plain(data);
+            let plain = self.classify && spaced && self.template.is_plain(data);
             if !plain && std::str::from_utf8(data).is_err() {
                 // The parser replaces invalid sequences.
                 return Some(self.go_raw());
@@ -177,6 +179,72 @@ impl SseCutter {
     }
 }
 
+/// A plain payload cut around the text of its `content` string: `head` ends with the string's
+/// opening quote, `tail` starts with its closing one.
+///
+/// The chunks of one stream differ, as a rule, only in that text. A payload that is `head`, a
+/// valid string text, then `tail` reads, to the scan in [`is_plain`], as the template's payload
+/// did: the scan's state at the end of `head` is the same (inside that string), the text keeps
+/// it there and ends no escape early, so `tail` is read from the same state too. Its keys and
+/// every value outside the string are the template's, so it is plain. Comparing two slices and
+/// checking the text costs a fraction of the scan (bench/FINDINGS.md: the scan was most of the
+/// cutter's CPU per stream).
+#[derive(Debug, Default)]
+struct Template {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    set: bool,
+}
+
+impl Template {
+    /// [`is_plain`], through the template when `p` fits it; a payload that does not fit and is
+    /// plain becomes the template.
+    fn is_plain(&mut self, p: &[u8]) -> bool {
+        if self.fits(p) {
+            return true;
+        }
+        match plain_scan(p) {
+            None => false,
+            Some(hole) => {
+                if let Some((start, end)) = hole {
+                    self.head.clear();
+                    self.head.extend_from_slice(&p[..start]);
+                    self.tail.clear();
+                    self.tail.extend_from_slice(&p[end..]);
+                    self.set = true;
+                }
+                true
+            }
+        }
+    }
+
+    fn fits(&self, p: &[u8]) -> bool {
+        self.set
+            && p.len() >= self.head.len() + self.tail.len()
+            && p.starts_with(&self.head)
+            && p.ends_with(&self.tail)
+            && is_string_text(&p[self.head.len()..p.len() - self.tail.len()])
+    }
+}
+
+/// Whether `s` can stand between a JSON string's quotes as [`is_plain`] reads strings: no quote
+/// that is not escaped, no escape running past the end, and UTF-8.
+fn is_string_text(s: &[u8]) -> bool {
+    let mut ascii = true;
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'"' => return false,
+            b'\\' => i += 2,
+            b => {
+                ascii &= b < 0x80;
+                i += 1;
+            }
+        }
+    }
+    i == s.len() && (ascii || std::str::from_utf8(s).is_ok())
+}
+
 const ID: u8 = 1;
 const OBJECT: u8 = 2;
 const CREATED: u8 = 4;
@@ -199,10 +267,20 @@ fn skip_ws(p: &[u8], mut i: usize) -> usize {
 ///
 /// One loop over the bytes: `memchr` per string costs more than it saves on the short strings
 /// of a chunk (its setup per call, and no SIMD in wasm).
+#[cfg(test)]
 fn is_plain(p: &[u8]) -> bool {
+    plain_scan(p).is_some()
+}
+
+/// [`is_plain`]'s scan: `None` when not plain, else where the text of the first `content`
+/// string is (the bytes between its quotes), if there is one.
+fn plain_scan(p: &[u8]) -> Option<Option<(usize, usize)>> {
     if p.first() != Some(&b'{') || p.last() != Some(&b'}') {
-        return false;
+        return None;
     }
+    // Where the first `content` string's opening quote is, then its text.
+    let mut hole_quote = usize::MAX;
+    let mut hole = None;
     let n = p.len();
     let mut depth = 0u32;
     let mut seen = 0u8;
@@ -216,9 +294,7 @@ fn is_plain(p: &[u8]) -> bool {
                 let start = i;
                 let mut escaped = false;
                 loop {
-                    let Some(&c) = p.get(i) else {
-                        return false;
-                    };
+                    let &c = p.get(i)?;
                     i += 1;
                     match c {
                         b'"' => break,
@@ -230,18 +306,25 @@ fn is_plain(p: &[u8]) -> bool {
                         _ => {}
                     }
                 }
+                if start - 1 == hole_quote {
+                    hole = Some((start, i - 1));
+                }
                 let colon = skip_ws(p, i);
                 if colon >= n || p[colon] != b':' {
                     continue;
                 }
                 if escaped {
                     // `"us\u0061ge"` is `usage` to a JSON reader.
-                    return false;
+                    return None;
                 }
-                let value = &p[skip_ws(p, colon + 1)..];
+                let at = skip_ws(p, colon + 1);
+                let value = &p[at..];
                 match &p[start..i - 1] {
                     b"usage" | b"error" | b"finish_reason" if !value.starts_with(b"null") => {
-                        return false;
+                        return None;
+                    }
+                    b"content" if hole.is_none() && value.first() == Some(&b'"') => {
+                        hole_quote = at;
                     }
                     _ if depth != 1 => {}
                     b"id" => seen |= ID,
@@ -252,7 +335,7 @@ fn is_plain(p: &[u8]) -> bool {
                         if value.first() != Some(&b'[')
                             || value.get(skip_ws(value, 1)) == Some(&b']')
                         {
-                            return false;
+                            return None;
                         }
                         seen |= CHOICES;
                     }
@@ -263,17 +346,17 @@ fn is_plain(p: &[u8]) -> bool {
             b'{' | b'[' => depth += 1,
             b'}' | b']' => {
                 if depth == 0 {
-                    return false;
+                    return None;
                 }
                 depth -= 1;
                 if depth == 0 && i != n {
-                    return false;
+                    return None;
                 }
             }
             _ => {}
         }
     }
-    depth == 0 && seen == WHOLE && (ascii || std::str::from_utf8(p).is_ok())
+    (depth == 0 && seen == WHOLE && (ascii || std::str::from_utf8(p).is_ok())).then_some(hole)
 }
 
 /// Whether `data` is the `[DONE]` sentinel, as the decoders read it (surrounding whitespace
@@ -485,6 +568,84 @@ mod tests {
         ] {
             assert!(!is_plain(not.as_bytes()), "{not}");
         }
+    }
+
+    #[test]
+    fn the_template_reads_what_the_scan_reads() {
+        let texts: Vec<Vec<u8>> = [
+            "b",
+            "",
+            "hello world",
+            "\\\"",
+            "\\\\",
+            "\\n\\u00e9",
+            "h\u{e9}llo \u{1f600}",
+            "\"",
+            "a\\",
+            "\\",
+            "a\"b",
+            "\",\"usage\":{\"x\":1},\"y\":\"",
+            "\"}],\"usage\":{}}",
+            "\\\"},\"finish_reason\":\"stop",
+            "x\"}]}{\"a\":\"",
+        ]
+        .iter()
+        .map(|t| t.as_bytes().to_vec())
+        .chain([b"a\xffb".to_vec(), b"\xe2\x82".to_vec()])
+        .collect();
+        let with = |text: &[u8]| {
+            let (head, tail) = C1.split_once("\"a\"").unwrap();
+            [head.as_bytes(), b"\"", text, b"\"", tail.as_bytes()].concat()
+        };
+        let others = [
+            C1.replace("\"id\":\"c\"", "\"id\":\"d\""),
+            C1.replace("\"finish_reason\":null", "\"finish_reason\":\"stop\""),
+            C1.replace("\"model\":\"m\"", "\"mode\":\"m\""),
+            C2.to_string(),
+            LAST.to_string(),
+        ];
+        let mut fitted = 0;
+        for text in texts
+            .iter()
+            .cloned()
+            .chain(others.iter().map(|o| o.as_bytes().to_vec()))
+        {
+            let candidate = if text.starts_with(b"{") {
+                text
+            } else {
+                with(&text)
+            };
+            let mut t = Template::default();
+            assert!(t.is_plain(C1.as_bytes()));
+            assert!(t.set);
+            let fits = t.fits(&candidate);
+            fitted += usize::from(fits);
+            assert_eq!(
+                t.is_plain(&candidate),
+                is_plain(&candidate),
+                "{}",
+                String::from_utf8_lossy(&candidate)
+            );
+            if fits {
+                assert!(is_plain(&candidate));
+            }
+        }
+        // The content-only variations fit (the template is used, not only the scan).
+        assert_eq!(fitted, 7);
+    }
+
+    #[test]
+    fn a_new_shape_of_chunk_becomes_the_template() {
+        let mut t = Template::default();
+        assert!(t.is_plain(C1.as_bytes()));
+        let c2 = C2.replace("usage \\\"error\\\": {}", "x");
+        assert!(!t.fits(c2.as_bytes()));
+        assert!(t.is_plain(c2.as_bytes()));
+        assert!(t.fits(C2.as_bytes()));
+        // A chunk without a `content` string keeps the template it had.
+        let tool = r#"{"id":"c","object":"x","created":1,"model":"m","choices":[{"delta":{"tool_calls":[]}}]}"#;
+        assert!(t.is_plain(tool.as_bytes()));
+        assert!(t.fits(C2.as_bytes()));
     }
 
     #[test]

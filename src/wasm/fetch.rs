@@ -7,8 +7,8 @@
 //! standard's cancel algorithm for a response body), which a dropped body does. Per call in
 //! Node the controller cost a transferable `AbortSignal` and undici's linking of it to the
 //! request's own controller (a visible share of `bench/profile-sdk.mjs call`).
-//! The init (method and headers, the headers a plain object) is made by one `JSON.parse`, not
-//! with a `Headers` and one call per header: `fetch` copies them into its own `Headers` anyway.
+//! The init's headers cross as one string and become a plain object in JS, not a `Headers` made
+//! with one call per header: `fetch` copies them into its own `Headers` anyway.
 //!
 //! Bodies are read without `wasm_streams`: its reader is released on every drop, and
 //! `releaseLock` creates a `TypeError` for the reader's `closed` promise, which was ≈ 12 % of the
@@ -34,20 +34,96 @@ use futures_util::Stream;
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortController, RequestInit, Response};
+use web_sys::{AbortController, Response};
 
 use super::settle::{ignore_rejection, Settled};
 use super::timer::Timer;
 use crate::http::{BodyStream, Headers, HttpRequest, HttpResponse};
 use crate::{Error, ErrorKind, Result};
 
+// One promise per request instead of two, and no per-header calls: the global `fetch`, then,
+// in the same JS reaction, the response headers flattened to `name NUL value NUL …` and, for a
+// body of known length (the rule above `FetchBody`), its `arrayBuffer()`. Each promise awaited
+// from Rust costs two bound callbacks, a wake and a poll of the whole task, and
+// `Array.from(headers).join` was ≈ 4 % of the gateway Worker's CPU per non-stream request
+// (bench/FINDINGS.md). A body read that fails settles as `e` and is reported when the body is
+// read, as before.
+// `fetch` is looked up at call time: it exists in browsers, Web Workers, Node ≥ 18 and workerd,
+// where `window.fetch` does not, and tests and users may wrap `globalThis.fetch`. The init's
+// headers are a null-prototype object (a header named `__proto__` stays a header).
+// In Node, `redirect: "error"` spares undici a copy of every request, with a `tee()` of its body
+// stream (≈ 60 µs, 9 % of the SDK's CPU per call: bench/ab-call.mjs); a redirect then rejects
+// with undici's "unexpected redirect" and the request is sent again as `fetch` would have sent
+// it, following the redirect (which a Uint8Array body never survived in undici: a 307/308 failed
+// with "detached ArrayBuffer"). Other runtimes keep the default (workerd refuses "error").
+#[wasm_bindgen(inline_js = r#"
+const REDIRECT_ERROR = typeof process === "object" && process !== null && typeof process.versions?.node === "string" &&
+  (typeof navigator === "undefined" || String(navigator.userAgent).startsWith("Node.js"));
+export function edgellm_fetch(url, method, flat, body, signal, wholeMax) {
+  const headers = Object.create(null);
+  const p = flat.split("\0");
+  for (let i = 0; i + 1 < p.length; i += 2) headers[p[i]] = p[i + 1];
+  const init = { method, headers };
+  if (body !== undefined) init.body = body;
+  if (signal !== undefined) init.signal = signal;
+  const got = (r) => {
+    const hs = r.headers;
+    let h = "";
+    hs.forEach((v, k) => {
+      h += k + "\0" + v + "\0";
+    });
+    const out = { r, h, b: undefined, e: undefined, failed: false };
+    if (r.body === null) return out;
+    const len = hs.get("content-length");
+    const n = len === null ? "" : len.trim();
+    if (!/^\+?[0-9]+$/.test(n) || Number(n) > wholeMax) return out;
+    const t = (hs.get("content-type") || "").toLowerCase();
+    if (t.includes("event-stream") || t.includes("ndjson") || t.includes("jsonl") || t.includes("eventstream")) return out;
+    return r.arrayBuffer().then(
+      (b) => { out.b = b; return out; },
+      (e) => { out.e = e; out.failed = true; return out; },
+    );
+  };
+  if (!REDIRECT_ERROR) return fetch(url, init).then(got);
+  init.redirect = "error";
+  return fetch(url, init).then(got, (e) => {
+    if (e?.cause?.message !== "unexpected redirect") throw e;
+    delete init.redirect;
+    // A Blob, which undici can read again for a 307/308 (a Uint8Array is consumed by the send).
+    if (body !== undefined) init.body = new Blob([body]);
+    return fetch(url, init).then(got);
+  });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn edgellm_fetch(
+        url: &str,
+        method: &str,
+        flat: &str,
+        body: Option<Uint8Array>,
+        signal: Option<web_sys::AbortSignal>,
+        whole_max: f64,
+    ) -> Result<Promise, JsValue>;
+
+    /// What [`edgellm_fetch`] resolves to.
+    type Fetched;
+    #[wasm_bindgen(method, getter)]
+    fn r(this: &Fetched) -> Response;
+    #[wasm_bindgen(method, getter)]
+    fn h(this: &Fetched) -> String;
+    /// The body's `ArrayBuffer` when it was read whole, else `undefined`.
+    #[wasm_bindgen(method, getter)]
+    fn b(this: &Fetched) -> JsValue;
+    /// Why reading the body whole failed (when `failed`).
+    #[wasm_bindgen(method, getter)]
+    fn e(this: &Fetched) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn failed(this: &Fetched) -> bool;
+}
+
 #[wasm_bindgen]
 extern "C" {
-    // The global `fetch`, looked up at call time: it exists in browsers, Web Workers, Node ≥ 18
-    // and workerd, where `window.fetch` does not (no `window` in Node or Workers). Looking it up
-    // per call also lets tests and users wrap `globalThis.fetch`.
-    #[wasm_bindgen(catch, js_name = fetch)]
-    fn global_fetch(url: &str, init: &RequestInit) -> Result<Promise, JsValue>;
 
     /// An `AbortController` whose `abort()` returns a throw (workerd, outside a request)
     /// instead of propagating it.
@@ -59,10 +135,6 @@ extern "C" {
     type RawBody;
     #[wasm_bindgen(method, catch, js_name = getReader)]
     fn get_reader(this: &RawBody) -> Result<Reader, JsValue>;
-    /// Cancels an unread body, which aborts its fetch; a throw (workerd, outside a request) is
-    /// returned instead of propagated.
-    #[wasm_bindgen(method, catch, js_name = cancel)]
-    fn cancel_body(this: &RawBody) -> Result<Promise, JsValue>;
 
     /// A `ReadableStreamDefaultReader` (bound here rather than through web-sys features).
     type Reader;
@@ -194,24 +266,12 @@ fn js_error(kind: ErrorKind, context: &str, e: &JsValue) -> Error {
     Error::new(kind, msg)
 }
 
-fn request_init(req: &HttpRequest, guard: &AbortGuard) -> Result<RequestInit> {
-    let init = js_sys::JSON::parse(&init_json(req)?)
-        .map_err(|e| js_error(ErrorKind::BadRequest, "invalid request headers", &e))?
-        .unchecked_into::<RequestInit>();
-    if let Some(body) = &req.body {
-        init.set_body(&Uint8Array::from(body.as_slice()));
-    }
-    if let Some(c) = &guard.controller {
-        init.set_signal(Some(&c.signal()));
-    }
-    Ok(init)
-}
-
-/// The method and headers of the `fetch` init as JSON text, the headers a plain object holding
-/// what a `Headers` built from the list would: values trimmed of spaces and tabs, those of one
-/// name (in any case) joined with ", ". A header `fetch` refuses (a name that is not a token, a
-/// value with NUL, CR, LF or a character past U+00FF) is a [`ErrorKind::BadRequest`] naming it.
-fn init_json(req: &HttpRequest) -> Result<String> {
+/// The headers of the `fetch` init as [`edgellm_fetch`] takes them (`name NUL value NUL …`),
+/// holding what a `Headers` built from the list would: values trimmed of spaces and tabs, those
+/// of one name (in any case) joined with ", ". A header `fetch` refuses (a name that is not a
+/// token, a value with NUL, CR, LF or a character past U+00FF) is a [`ErrorKind::BadRequest`]
+/// naming it.
+fn init_headers(req: &HttpRequest) -> Result<String> {
     let mut merged: Vec<(&str, String)> = Vec::with_capacity(req.headers.len());
     for (name, value) in &req.headers {
         let value = value.trim_matches([' ', '\t']);
@@ -241,33 +301,23 @@ fn init_json(req: &HttpRequest) -> Result<String> {
         }
     }
     let mut out = String::with_capacity(128);
-    out.push_str("{\"method\":\"");
-    out.push_str(req.method.as_str());
-    out.push_str("\",\"headers\":{");
-    for (i, (name, value)) in merged.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        // A token needs no escaping.
-        out.push('"');
+    for (name, value) in &merged {
+        // Neither a token nor an accepted value holds a NUL.
         out.push_str(name);
-        out.push_str("\":");
-        out.push_str(&serde_json::to_string(value.as_str())?);
+        out.push('\0');
+        out.push_str(value);
+        out.push('\0');
     }
-    out.push_str("}}");
     Ok(out)
 }
 
-/// The response's headers, copied in one string rather than with two calls and two string
-/// copies per header: the `[name, value]` pairs joined with NUL, each pair written by JS as
-/// `name,value` (NUL occurs in neither; a name is a token, so its first comma ends it).
-fn response_headers(resp: &Response) -> Headers {
-    let joined = String::from(js_sys::Array::from(&resp.headers()).join("\0"));
+/// The response's headers from [`edgellm_fetch`]'s `name NUL value NUL …` (NUL occurs in
+/// neither).
+fn response_headers(flat: &str) -> Headers {
+    let mut parts = flat.split('\0');
     let mut out = Headers::new();
-    for pair in joined.split('\0') {
-        if let Some((k, v)) = pair.split_once(',') {
-            out.push((k.to_string(), v.to_string()));
-        }
+    while let (Some(k), Some(v)) = (parts.next(), parts.next()) {
+        out.push((k.to_string(), v.to_string()));
     }
     out
 }
@@ -275,21 +325,49 @@ fn response_headers(resp: &Response) -> Headers {
 /// Sends `req` with `fetch`; resolves when the status and headers arrived.
 pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<HttpResponse> {
     let mut guard = AbortGuard::new(timeout_ms)?;
-    let init = request_init(&req, &guard)?;
+    let flat = init_headers(&req)?;
+    let body = req.body.as_deref().map(Uint8Array::from);
+    let signal = guard.controller.as_ref().map(AbortController::signal);
     guard.arm();
-    let promise = global_fetch(&req.url, &init).map_err(|e| guard.error(&e))?;
-    let resp = Settled::new(&promise).await.map_err(|e| guard.error(&e))?;
+    let promise = edgellm_fetch(
+        &req.url,
+        req.method.as_str(),
+        &flat,
+        body,
+        signal,
+        WHOLE_MAX_BYTES as f64,
+    )
+    .map_err(|e| guard.error(&e))?;
+    let fetched = Settled::new(&promise).await.map_err(|e| guard.error(&e))?;
     guard.disarm();
-    let resp: Response = resp
-        .dyn_into()
-        .map_err(|_| Error::new(ErrorKind::Connection, "fetch resolved to a non-Response"))?;
+    let fetched: Fetched = fetched.unchecked_into();
+    let resp = fetched.r();
+    if !resp.is_instance_of::<Response>() {
+        return Err(Error::new(
+            ErrorKind::Connection,
+            "fetch resolved to a non-Response",
+        ));
+    }
     let status = resp.status();
-    let headers = response_headers(&resp);
+    let headers = response_headers(&fetched.h());
+    let whole = if fetched.failed() {
+        Some(Whole::Failed(fetched.e()))
+    } else {
+        Some(fetched.b())
+            .filter(|b| !b.is_undefined())
+            .map(Whole::Read)
+    };
+    // Read whole in `edgellm_fetch` (see the rule above `FetchBody`): `resp.body` is not asked
+    // for (its getter makes a stream object).
+    if let Some(state) = whole {
+        guard.complete = matches!(state, Whole::Read(_));
+        return Ok(HttpResponse {
+            status,
+            headers,
+            body: Box::pin(WholeBody { state, guard }),
+        });
+    }
     let body: BodyStream = match resp.body() {
-        Some(_) if read_whole(&headers) => Box::pin(WholeBody {
-            state: Whole::Unread(resp),
-            guard,
-        }),
         Some(raw) => Box::pin(FetchBody {
             reader: raw
                 .unchecked_into::<RawBody>()
@@ -298,6 +376,7 @@ pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<Ht
             pending: None,
             done: false,
             guard,
+            fed: None,
         }),
         None => {
             // No body (204, HEAD): the request is complete.
@@ -312,22 +391,11 @@ pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<Ht
     })
 }
 
-/// Whether a body can be read in one `arrayBuffer()` without changing what a consumer sees: its
-/// length is known (the upstream produced it whole, unlike a chunked event stream) and small,
-/// and it is not an event stream that a consumer reads as it arrives. The idle timeout then
-/// bounds the whole body read rather than each wait for a chunk.
-fn read_whole(headers: &Headers) -> bool {
-    let known = crate::http::header(headers, "content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n <= WHOLE_MAX_BYTES);
-    let streaming = crate::http::header(headers, "content-type").is_some_and(|t| {
-        let t = t.to_ascii_lowercase();
-        ["event-stream", "ndjson", "jsonl", "eventstream"]
-            .iter()
-            .any(|s| t.contains(s))
-    });
-    known && !streaming
-}
+// Whether a body is read in one `arrayBuffer()` (in `edgellm_fetch`, before the response is
+// handed over) without changing what a consumer sees: its length is known (the upstream produced
+// it whole, unlike a chunked event stream) and at most `WHOLE_MAX_BYTES`, and it is not an event
+// stream (`content-type` naming event-stream, ndjson, jsonl or eventstream) that a consumer reads
+// as it arrives. The idle timeout then bounds the wait for the headers and the whole body.
 
 /// The response body read through a `ReadableStreamDefaultReader`, one item per chunk. Holds
 /// the abort guard: dropping the body cancels the read and aborts the request. The reader is
@@ -337,6 +405,8 @@ struct FetchBody {
     pending: Option<Settled>,
     done: bool,
     guard: AbortGuard,
+    /// Reads taken over by JS ([`super::feed::detaching`]): chunks come from this queue.
+    fed: Option<Rc<super::feed::FeedQueue>>,
 }
 
 impl Stream for FetchBody {
@@ -346,6 +416,12 @@ impl Stream for FetchBody {
         let this = self.get_mut();
         if this.done {
             return Poll::Ready(None);
+        }
+        if this.fed.is_none() && this.pending.is_none() {
+            this.fed = super::feed::offer(&this.reader);
+        }
+        if let Some(fed) = this.fed.clone() {
+            return this.poll_fed(&fed);
         }
         let read = match &mut this.pending {
             Some(read) => read,
@@ -393,6 +469,37 @@ impl Stream for FetchBody {
     }
 }
 
+impl FetchBody {
+    /// The next chunk a JS reader fed ([`super::feed::BodyFeed`]); the timeout runs while none
+    /// is there, as for a read of our own.
+    fn poll_fed(&mut self, fed: &super::feed::FeedQueue) -> Poll<Option<Result<Vec<u8>>>> {
+        use super::feed::Fed;
+        let Some(item) = fed.take() else {
+            self.guard.arm();
+            return Poll::Pending;
+        };
+        self.guard.disarm();
+        match item {
+            Fed::Bytes(bytes) => Poll::Ready(Some(Ok(bytes))),
+            Fed::NotBytes => {
+                self.done = true;
+                Poll::Ready(Some(Err(Error::decode(
+                    "response body chunk is not a Uint8Array",
+                ))))
+            }
+            Fed::End => {
+                self.done = true;
+                self.guard.complete = true;
+                Poll::Ready(None)
+            }
+            Fed::Failed(e) => {
+                self.done = true;
+                Poll::Ready(Some(Err(self.guard.error(&e))))
+            }
+        }
+    }
+}
+
 impl Drop for FetchBody {
     fn drop(&mut self) {
         if !self.done {
@@ -407,71 +514,32 @@ impl Drop for FetchBody {
 }
 
 enum Whole {
-    /// `arrayBuffer()` not called yet: it is called on the first poll, so a body that is never
-    /// read is never buffered.
-    Unread(Response),
-    Reading(Settled),
+    /// The body's `ArrayBuffer`, not yet copied into wasm.
+    Read(JsValue),
+    /// Reading it failed with this.
+    Failed(JsValue),
     Done,
 }
 
-/// A body of known length read with one `arrayBuffer()`, yielded as one chunk. Holds the abort
-/// guard like [`FetchBody`].
+/// A body of known length, already read with one `arrayBuffer()` by [`edgellm_fetch`], yielded
+/// as one chunk (or the read's error). Holds the abort guard like [`FetchBody`].
 struct WholeBody {
     state: Whole,
     guard: AbortGuard,
 }
 
-impl Drop for WholeBody {
-    fn drop(&mut self) {
-        // Never read: cancelling the body aborts the request (the guard has no controller
-        // without a timeout). A body being read is small and ends by itself.
-        if let Whole::Unread(resp) = &self.state {
-            if let Some(body) = resp.body() {
-                if let Ok(p) = body.unchecked_into::<RawBody>().cancel_body() {
-                    ignore_rejection(&p);
-                }
-            }
-        }
-    }
-}
-
 impl Stream for WholeBody {
     type Item = Result<Vec<u8>>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_next(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if let Whole::Unread(resp) = &this.state {
-            match resp.array_buffer() {
-                Ok(p) => this.state = Whole::Reading(Settled::new(&p)),
-                Err(e) => {
-                    this.state = Whole::Done;
-                    return Poll::Ready(Some(Err(this.guard.error(&e))));
-                }
-            }
-        }
-        let Whole::Reading(read) = &mut this.state else {
-            return Poll::Ready(None);
-        };
-        let result = match Pin::new(read).poll(cx) {
-            Poll::Pending => {
-                this.guard.arm();
-                return Poll::Pending;
-            }
-            Poll::Ready(r) => r,
-        };
-        this.state = Whole::Done;
-        this.guard.disarm();
-        Poll::Ready(match result {
-            Ok(buf) => {
-                this.guard.complete = true;
+        Poll::Ready(match std::mem::replace(&mut this.state, Whole::Done) {
+            Whole::Read(buf) => {
                 let bytes = Uint8Array::new(&buf).to_vec();
-                if bytes.is_empty() {
-                    None
-                } else {
-                    Some(Ok(bytes))
-                }
+                (!bytes.is_empty()).then_some(Ok(bytes))
             }
-            Err(e) => Some(Err(this.guard.error(&e))),
+            Whole::Failed(e) => Some(Err(this.guard.error(&e))),
+            Whole::Done => None,
         })
     }
 }

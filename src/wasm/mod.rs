@@ -20,6 +20,7 @@
 //! ```
 
 mod crypto;
+mod feed;
 mod fetch;
 mod settle;
 mod timer;
@@ -29,6 +30,8 @@ use std::future::Future;
 use crate::host::Host;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::Result;
+
+pub use feed::{detaching, BodyFeed, Detached};
 
 /// [`Host`] over the JS runtime's globals. Stateless and cheap: make one per call or share one.
 #[derive(Debug, Clone, Copy, Default)]

@@ -4,8 +4,8 @@
 //! the promise settles: a promise that never settles leaks them for good, even once the
 //! `JsFuture` is dropped. workerd never settles the pending body read of a request whose client
 //! went away, so every disconnect leaked a pair. Here the two callbacks exist once per thread;
-//! each promise gets them bound to its id (`Function.prototype.bind`, a JS object that the JS GC
-//! frees with the promise), and its result lands in a slot table. A dropped [`Settled`] removes
+//! each promise gets two JS arrows that call them with its id (JS objects that the JS GC frees
+//! with the promise), and its result lands in a slot table. A dropped [`Settled`] removes
 //! its slot, so a late settlement finds nothing and is ignored.
 
 use std::cell::{Cell, RefCell};
@@ -20,17 +20,21 @@ use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
-    /// A `Promise`, with untyped `then`/`catch` (js-sys types them per callback signature).
+    /// A `Promise`, with an untyped `catch` (js-sys types it per callback signature).
     type Thenable;
     #[wasm_bindgen(method)]
-    fn then(this: &Thenable, on_ok: &JsValue, on_err: &JsValue) -> JsValue;
-    #[wasm_bindgen(method)]
     fn catch(this: &Thenable, on_err: &JsValue) -> JsValue;
+}
 
-    /// A settle callback, bound to a promise's id.
-    type Callback;
-    #[wasm_bindgen(method)]
-    fn bind(this: &Callback, this_arg: &JsValue, id: u32) -> JsValue;
+// One JS call per promise, where `then` plus a `bind` of each callback to the id were three
+// (each bound function or arrow is a JS object the JS GC frees with the promise).
+#[wasm_bindgen(inline_js = r#"
+export function edgellm_on_settle(promise, id, ok, err) {
+  promise.then((v) => ok(id, v), (e) => err(id, e));
+}
+"#)]
+extern "C" {
+    fn edgellm_on_settle(promise: &Promise, id: u32, ok: &JsValue, err: &JsValue);
 }
 
 #[derive(Default)]
@@ -95,16 +99,7 @@ impl Settled {
             id
         });
         // `then` never calls its callbacks synchronously, so no borrow of SLOTS is re-entered.
-        SETTLE.with(|(ok, err)| {
-            let bound = |c: &Settle| {
-                c.as_ref()
-                    .unchecked_ref::<Callback>()
-                    .bind(&JsValue::UNDEFINED, id)
-            };
-            promise
-                .unchecked_ref::<Thenable>()
-                .then(&bound(ok), &bound(err));
-        });
+        SETTLE.with(|(ok, err)| edgellm_on_settle(promise, id, ok.as_ref(), err.as_ref()));
         Self { id }
     }
 }

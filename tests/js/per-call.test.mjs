@@ -1,7 +1,9 @@
 // What one non-stream `completion()` hands to `fetch` and does per call (bench/FINDINGS.md, "SDK
 // per-call overhead"): no AbortController without a timeout (cancelling a body aborts its fetch),
 // headers as a plain object (a `Headers` only when one would refuse them, for its error),
-// `process.env` read on every call, and `_hidden_params` as before (written as text now).
+// `process.env` read on every call, and `_hidden_params` as before (written as text now). In
+// Node, `redirect: "error"` (undici then neither copies the request nor tees its body), with a
+// redirect still followed by a second send.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 
@@ -42,7 +44,8 @@ async function recordingInits(fn) {
   const original = globalThis.fetch;
   const inits = [];
   globalThis.fetch = (input, init) => {
-    inits.push(init);
+    // A copy: the init may be changed afterwards (and sent again, for a redirect).
+    inits.push({ ...init });
     return original(input, init);
   };
   try {
@@ -59,8 +62,9 @@ describe("what fetch gets", () => {
     const inits = await recordingInits(() => completion(openai({ extra_headers: { "x-trace": "a \"b\" \\ c\td" } })));
     assert.equal(inits.length, 1);
     assert.equal(inits[0].signal, undefined);
-    assert.equal(Object.getPrototypeOf(inits[0].headers), Object.prototype);
-    assert.deepEqual(inits[0].headers, {
+    // A plain object (null-prototype, so a header named `__proto__` stays a header), not a `Headers`.
+    assert.ok(!(inits[0].headers instanceof Headers));
+    assert.deepEqual({ ...inits[0].headers }, {
       "content-type": "application/json",
       authorization: "Bearer sk-test-1",
       "x-trace": "a \"b\" \\ c\td",
@@ -85,6 +89,39 @@ describe("what fetch gets", () => {
     assert.equal(mock.requests.length, 0);
   });
   // A stream without a timeout still aborts its request when the loop is left: stream.test.mjs.
+
+  test("in Node, redirect: \"error\" (undici then skips copying the request and tee-ing its body)", async () => {
+    mock.reply({ body: okBody });
+    const inits = await recordingInits(() => completion(openai()));
+    assert.equal(inits.length, 1);
+    assert.equal(inits[0].redirect, "error");
+  });
+
+  // Before redirect: "error", a 307/308 failed in Node 20 ("detached ArrayBuffer": undici cannot
+  // send a Uint8Array body twice); the second send's body is a Blob, which it can.
+  test("a 307 is followed: sent again without redirect: \"error\", the method and body kept", async () => {
+    const location = `${mock.url}/moved/v1/chat/completions`;
+    // The original URL answers 307 twice (the refused redirect, then the one fetch follows).
+    mock.reply({ status: 307, headers: { location } }, { status: 307, headers: { location } }, { body: okBody });
+    let r;
+    const inits = await recordingInits(async () => {
+      r = await completion(openai({ max_tokens: 7 }));
+    });
+    assert.equal(r.choices[0].message.content, "Hi!");
+    assert.deepEqual(inits.map((i) => i.redirect), ["error", undefined]);
+    assert.deepEqual(mock.requests.slice(0, 3).map((q) => q.path), ["/v1/chat/completions", "/v1/chat/completions", "/moved/v1/chat/completions"]);
+    // A 307 keeps the method and body.
+    assert.equal(mock.requests[2].method, "POST");
+    assert.equal(mock.requests[2].json.max_tokens, 7);
+    assert.equal(mock.requests[2].headers.authorization, "Bearer sk-test-1");
+  });
+
+  test("a redirect answer without a location is the status's error, as without redirect: \"error\"", async () => {
+    mock.reply({ status: 302, body: "moved" }, { status: 302, body: "moved" });
+    const e = await completion(openai()).catch((err) => err);
+    assert.equal(e.status, 302, `${e.name}: ${e.message}`);
+    assert.equal(mock.requests.length, 2);
+  });
 });
 
 describe("per call", () => {

@@ -21,9 +21,11 @@ use crate::app::{self, Begin, Body, Gateway, Head, Reply};
 // a header name or value), instead of one call and two string copies per header: per-header
 // calls were ≈ 6 % of a non-stream request's CPU (bench/FINDINGS.md).
 #[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen, inline_js = r#"
-export function edgellm_flat_headers(headers) {
-  let s = "";
-  for (const [k, v] of headers) s += k + "\0" + v + "\0";
+export function edgellm_head(request) {
+  let s = request.method + "\0" + request.url + "\0";
+  request.headers.forEach((v, k) => {
+    s += k + "\0" + v + "\0";
+  });
   return s;
 }
 export function edgellm_response(status, flat, body) {
@@ -34,7 +36,7 @@ export function edgellm_response(status, flat, body) {
 }
 "#)]
 extern "C" {
-    fn edgellm_flat_headers(headers: &web_sys::Headers) -> String;
+    fn edgellm_head(request: &web_sys::Request) -> String;
     #[wasm_bindgen(catch)]
     fn edgellm_response(
         status: u16,
@@ -43,8 +45,22 @@ extern "C" {
     ) -> Result<web_sys::Response, JsValue>;
 }
 
-/// Splits [`edgellm_flat_headers`]' string; names are already lowercase (fetch's `Headers`
-/// iterates them so).
+/// The request's method, URL and headers, from one call: `method NUL url NUL` then the headers
+/// as `name NUL value NUL …` (NUL occurs in none of them; a serialized URL percent-encodes it).
+fn head_of(req: &web_sys::Request) -> Head {
+    let flat = edgellm_head(req);
+    let mut parts = flat.splitn(3, '\0');
+    let method = parts.next().unwrap_or_default().to_ascii_uppercase();
+    let path = crate::path_from_url(parts.next().unwrap_or_default());
+    Head {
+        method,
+        path,
+        headers: split_headers(parts.next().unwrap_or_default()),
+    }
+}
+
+/// Splits the headers of [`edgellm_head`]'s string; names are already lowercase (fetch's
+/// `Headers` iterates them so).
 fn split_headers(flat: &str) -> Vec<(String, String)> {
     let mut parts = flat.split('\0');
     let mut out = Vec::new();
@@ -180,18 +196,33 @@ fn gateway(env: &WorkerEnv) -> Loaded {
 /// length); only a chunked body goes through a reader, which costs a promise per chunk and a
 /// `releaseLock` (≈ 8 % of a non-stream request's CPU, bench/FINDINGS.md).
 pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Reply> {
-    read_raw_body(req.inner(), limit).await
+    let declared = req.inner().headers().get("content-length").ok().flatten();
+    read_raw_body(req.inner(), declared.as_deref(), limit, Preread::No).await
+}
+
+/// A request body the JS entry (`worker/js/entry.mjs`) read before calling into wasm, so the
+/// request's task does not wait on a promise of its own for it (each wait through
+/// wasm-bindgen-futures is two callbacks, a `queueMicrotask` and a poll of the whole task).
+pub(crate) enum Preread {
+    /// Not read: the body is read here, when the route wants it.
+    No,
+    /// `request.arrayBuffer()`'s result.
+    Read(js_sys::ArrayBuffer),
+    /// What `request.arrayBuffer()` rejected with.
+    Failed(JsValue),
 }
 
 /// [`read_body`] straight from the runtime's request, so the common path never builds a
 /// `worker::Request` (its conversion reads `request.cf`, ≈ 3 % of a non-stream request's CPU).
-async fn read_raw_body(req: &web_sys::Request, limit: usize) -> Result<Vec<u8>, Reply> {
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
+/// A [`Preread`] body answers exactly as reading it here would have.
+/// `content_length` is the request's `content-length` header.
+async fn read_raw_body(
+    req: &web_sys::Request,
+    content_length: Option<&str>,
+    limit: usize,
+    pre: Preread,
+) -> Result<Vec<u8>, Reply> {
+    let declared = content_length.and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(app::too_large(limit));
     }
@@ -207,11 +238,21 @@ async fn read_raw_body(req: &web_sys::Request, limit: usize) -> Result<Vec<u8>, 
                 .unwrap_or_else(|| "failed to read array buffer from request".into()),
         )
     };
-    if declared.is_some() {
-        let buf = req.array_buffer().map_err(js_unreadable)?;
-        let buf = worker::wasm_bindgen_futures::JsFuture::from(buf)
-            .await
-            .map_err(js_unreadable)?;
+    let pre = match pre {
+        Preread::No => None,
+        Preread::Read(buf) => Some(buf.into()),
+        Preread::Failed(e) => return Err(js_unreadable(e)),
+    };
+    if declared.is_some() || pre.is_some() {
+        let buf = match pre {
+            Some(buf) => buf,
+            None => {
+                let buf = req.array_buffer().map_err(js_unreadable)?;
+                worker::wasm_bindgen_futures::JsFuture::from(buf)
+                    .await
+                    .map_err(js_unreadable)?
+            }
+        };
         let body = js_sys::Uint8Array::new(&buf).to_vec();
         // The runtime enforces the declared length; this guards against one that does not.
         if body.len() > limit {
@@ -268,6 +309,16 @@ fn to_response(reply: Reply, request: &web_sys::Request) -> worker::Result<web_s
         Body::Empty => None,
         Body::Full(bytes) => Some(bytes),
         Body::Stream(s) => {
+            // A chat stream the JS side can pump (`crate::stream_body`), else `from_stream`.
+            let s = match crate::stream_body::respond(
+                s,
+                reply.status,
+                &flat_headers(&reply.headers),
+                request,
+            ) {
+                Ok(response) => return response,
+                Err(s) => s,
+            };
             let headers = worker::Headers::new();
             for (k, v) in &reply.headers {
                 let mut safe = String::new();
@@ -292,20 +343,20 @@ fn to_response(reply: Reply, request: &web_sys::Request) -> worker::Result<web_s
 /// Takes the runtime's request rather than a `worker::Request`, whose conversion reads
 /// `request.cf` (≈ 3 % of a non-stream request's CPU) though nothing here uses it; one is built
 /// only for the virtual-key layer, when its bindings exist.
+///
+/// `pre` is the body when the JS entry already read it: only when the virtual-key layer is off
+/// (the entry checks for its two bindings), since that layer reads bodies itself.
 pub async fn handle(
     req: web_sys::Request,
     env: Env,
     ctx: Context,
+    pre: Preread,
 ) -> worker::Result<web_sys::Response> {
     let ctx = std::rc::Rc::new(ctx);
     let started = js_sys::Date::now();
     let host = FetchHost::new();
     let wenv = WorkerEnv::new(env.clone().into());
-    let head = Head {
-        method: req.method().to_ascii_uppercase(),
-        path: crate::path_from_url(&req.url()),
-        headers: split_headers(&edgellm_flat_headers(&req.headers())),
-    };
+    let head = head_of(&req);
     let request_id = app::request_id(head.header("x-request-id"), || host.random());
     if head.path == "/__edgellm/panic" {
         use edgellm::Env as _;
@@ -352,7 +403,10 @@ pub async fn handle(
             endpoint,
             path_model,
             limit,
-        } => match (read_raw_body(&req, limit).await, gw) {
+        } => match (
+            read_raw_body(&req, head.header("content-length"), limit, pre).await,
+            gw,
+        ) {
             (Ok(body), Ok(gw)) => {
                 app::run_logged(&host, &wenv, gw, endpoint, path_model, &body, &log).await
             }

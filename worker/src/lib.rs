@@ -23,6 +23,8 @@ mod edge;
 mod keys_edge;
 #[cfg(target_arch = "wasm32")]
 mod logs;
+#[cfg(target_arch = "wasm32")]
+mod stream_body;
 
 #[cfg(target_arch = "wasm32")]
 #[worker::event(fetch)]
@@ -31,7 +33,42 @@ async fn fetch(
     env: worker::Env,
     ctx: worker::Context,
 ) -> worker::Result<worker::worker_sys::web_sys::Response> {
-    edge::handle(req, env, ctx).await
+    edge::handle(req, env, ctx, edge::Preread::No).await
+}
+
+/// The fetch entry for a request whose body `worker/js/entry.mjs` already read: `body` is
+/// `request.arrayBuffer()`'s result when `read` is true, else what it rejected with. Answers as
+/// [`fetch`] does (a `worker::Error` is a plain 500, as `#[event(fetch)]` makes it).
+#[cfg(target_arch = "wasm32")]
+#[worker::wasm_bindgen::prelude::wasm_bindgen(
+    wasm_bindgen = worker::wasm_bindgen,
+    wasm_bindgen_futures = worker::wasm_bindgen_futures,
+    js_sys = worker::js_sys
+)]
+pub async fn fetch_read(
+    req: worker::worker_sys::web_sys::Request,
+    env: worker::Env,
+    ctx: worker::worker_sys::Context,
+    body: worker::wasm_bindgen::JsValue,
+    read: bool,
+) -> Result<worker::wasm_bindgen::JsValue, worker::wasm_bindgen::JsValue> {
+    use worker::wasm_bindgen::JsCast;
+    let pre = if read {
+        edge::Preread::Read(body.unchecked_into())
+    } else {
+        edge::Preread::Failed(body)
+    };
+    let ctx = worker::Context::new(ctx);
+    let response = match edge::handle(req, env, ctx, pre).await {
+        Ok(r) => r,
+        Err(e) => {
+            worker::console_error!("{}", &e);
+            worker::Response::error("INTERNAL SERVER ERROR", 500)
+                .map_err(worker::wasm_bindgen::JsValue::from)?
+                .into()
+        }
+    };
+    Ok(response.into())
 }
 
 /// The path of an already-serialized WHATWG URL (`Request.url`), without query or fragment and

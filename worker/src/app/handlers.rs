@@ -314,7 +314,8 @@ async fn chat<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply,
             // The upstream's events go out as sent where nothing rewrites them (decoding and
             // re-framing every chunk was most of a stream's CPU); usage, errors and the end
             // are still decoded, so spend, limits and `[DONE]` are as before.
-            Box::pin(Sse::new(stream.into_sse(), secrets(cx.gw)))
+            // Only the upstream body is waited for: the Worker edge may pump it from JS.
+            super::sse::drivable(Box::pin(Sse::new(stream.into_sse(), secrets(cx.gw))))
         };
         let mut reply = Reply::sse(body);
         reply.meter = Some(meter);

@@ -9,8 +9,13 @@
 //! (an OpenAI-format upstream, nothing rewritten) is written as that text, not serialized again;
 //! a stream of [`SseEvents`](edgellm::stream::SseEvents) (`ChatStream::into_sse`: the
 //! upstream's events forwarded as sent) is written as those bytes.
+//!
+//! [`drivable`] marks a body whose only wait is for the upstream body, so that the Worker edge
+//! may pump it from JS (`crate::stream_body`) instead of polling it as a future.
 
+use std::cell::RefCell;
 use std::pin::Pin;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
@@ -96,6 +101,73 @@ where
     }
 }
 
+type Shared = Rc<RefCell<Option<super::ByteStream>>>;
+type Registered = Vec<(usize, Weak<RefCell<Option<super::ByteStream>>>)>;
+
+thread_local! {
+    /// The [`Drivable`] streams alive, by address.
+    static DRIVABLE: RefCell<Registered> = const { RefCell::new(Vec::new()) };
+}
+
+/// A response body that the Worker edge may pump from JS rather than poll as a future
+/// (`crate::stream_body`): a stream whose only wait is for the upstream body, with no logger
+/// needing its chunks and nothing that needs a waker. Elsewhere it is `inner` as it is.
+struct Drivable {
+    inner: Shared,
+}
+
+impl Drivable {
+    fn addr(&self) -> usize {
+        self as *const Self as usize
+    }
+}
+
+impl Drop for Drivable {
+    fn drop(&mut self) {
+        let addr = self.addr();
+        // `try_with`: a thread-local being torn down has nothing left to unregister from.
+        let _ = DRIVABLE.try_with(|d| d.borrow_mut().retain(|(a, _)| *a != addr));
+    }
+}
+
+impl Stream for Drivable {
+    type Item = Result<Vec<u8>, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.inner.borrow_mut().as_mut() {
+            Some(s) => s.as_mut().poll_next(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+/// Marks `inner` as a body the edge may pump itself ([`take_drivable`]).
+pub fn drivable(inner: super::ByteStream) -> super::ByteStream {
+    let inner: Shared = Rc::new(RefCell::new(Some(inner)));
+    let weak = Rc::downgrade(&inner);
+    let boxed = Box::pin(Drivable { inner });
+    let addr = boxed.addr();
+    DRIVABLE.with(|d| d.borrow_mut().push((addr, weak)));
+    boxed
+}
+
+/// The stream inside `body` if [`drivable`] made it (`body` then yields nothing more).
+///
+/// A registered address with a live stream behind it is a [`Drivable`] still at that address:
+/// the only strong reference to its stream is the `Drivable`'s own, and its drop unregisters it.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub fn take_drivable(body: &super::ByteStream) -> Option<super::ByteStream> {
+    let addr = &**body as *const dyn Stream<Item = Result<Vec<u8>, Error>> as *const () as usize;
+    let shared = DRIVABLE.with(|d| {
+        d.borrow()
+            .iter()
+            .find(|(a, _)| *a == addr)
+            .and_then(|(_, w)| w.upgrade())
+    })?;
+    let taken = shared.borrow_mut().take();
+    taken
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +181,43 @@ mod tests {
                 .collect::<Vec<_>>(),
         )
         .concat()
+    }
+
+    fn bytes(items: &[&str]) -> crate::app::ByteStream {
+        let items: Vec<Result<Vec<u8>, Error>> =
+            items.iter().map(|s| Ok(s.as_bytes().to_vec())).collect();
+        Box::pin(stream::iter(items))
+    }
+
+    #[test]
+    fn a_drivable_body_streams_as_its_inner_one() {
+        let body = drivable(bytes(&["a", "b"]));
+        assert_eq!(collect(body), "ab");
+    }
+
+    #[test]
+    fn take_drivable_takes_the_inner_stream_out_once() {
+        let body = drivable(bytes(&["a", "b"]));
+        let inner = take_drivable(&body).expect("made by drivable");
+        assert!(take_drivable(&body).is_none(), "taken already");
+        assert_eq!(collect(inner), "ab");
+        // What is left yields nothing.
+        assert_eq!(collect(body), "");
+    }
+
+    #[test]
+    fn other_bodies_are_not_drivable() {
+        let plain = bytes(&["a"]);
+        assert!(take_drivable(&plain).is_none());
+        // A dropped drivable leaves nothing behind: whatever takes its place is not one.
+        for _ in 0..8 {
+            drop(drivable(bytes(&["x"])));
+            let next: crate::app::ByteStream =
+                Box::pin(Sse::new(stream::iter(vec![Ok(json!({"a": 1}))]), vec![]));
+            assert!(take_drivable(&next).is_none());
+        }
+        DRIVABLE.with(|d| assert!(d.borrow().is_empty()));
+        assert_eq!(collect(plain), "a");
     }
 
     #[test]

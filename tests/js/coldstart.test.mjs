@@ -1,0 +1,122 @@
+// What the built package does for Node's cold start (bench/sdk/coldstart.mjs measures it): no
+// export of the .wasm returns more than one value, because Node 20's V8 compiles a TurboFan
+// wrapper for each such export signature when the module is created (≈ 3 ms of a ≈ 20 ms cold
+// start; scripts/wasm-no-multivalue.mjs, run by scripts/build-pkg.sh, keeps them out).
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { test } from "node:test";
+
+const wasmPath = new URL("../../pkg/web/edgellm_bg.wasm", import.meta.url);
+
+function leb(buf, pos) {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const b = buf[pos++];
+    value += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (b < 0x80) return [value, pos];
+  }
+}
+
+/** Skips one value type (a reference type may carry a heap type index). */
+function valtype(buf, pos) {
+  const t = buf[pos++];
+  if (t === 0x63 || t === 0x64) [, pos] = leb(buf, pos);
+  return pos;
+}
+
+/** [export name, result count] of every exported function. */
+function exportedResults(bytes) {
+  const sections = new Map();
+  for (let pos = 8; pos < bytes.length; ) {
+    const id = bytes[pos];
+    const [size, payload] = leb(bytes, pos + 1);
+    if (id !== 0) sections.set(id, payload);
+    pos = payload + size;
+  }
+  const results = [];
+  let [count, p] = leb(bytes, sections.get(1));
+  for (let i = 0; i < count; i++) {
+    assert.equal(bytes[p++], 0x60, "only function types are expected");
+    let n;
+    [n, p] = leb(bytes, p);
+    for (let k = 0; k < n; k++) p = valtype(bytes, p);
+    [n, p] = leb(bytes, p);
+    results.push(n);
+    for (let k = 0; k < n; k++) p = valtype(bytes, p);
+  }
+  // Function index space: imported functions first, then the function section.
+  const funcType = [];
+  if (sections.has(2)) {
+    [count, p] = leb(bytes, sections.get(2));
+    for (let i = 0; i < count; i++) {
+      let len;
+      [len, p] = leb(bytes, p);
+      p += len;
+      [len, p] = leb(bytes, p);
+      p += len;
+      const kind = bytes[p++];
+      if (kind === 0) {
+        let t;
+        [t, p] = leb(bytes, p);
+        funcType.push(t);
+      } else if (kind === 1) {
+        p = valtype(bytes, p);
+        let flags;
+        [flags, p] = leb(bytes, p);
+        [, p] = leb(bytes, p);
+        if (flags & 1) [, p] = leb(bytes, p);
+      } else if (kind === 2) {
+        let flags;
+        [flags, p] = leb(bytes, p);
+        [, p] = leb(bytes, p);
+        if (flags & 1) [, p] = leb(bytes, p);
+      } else if (kind === 3) {
+        p = valtype(bytes, p) + 1;
+      } else {
+        [, p] = leb(bytes, p + 1);
+      }
+    }
+  }
+  [count, p] = leb(bytes, sections.get(3));
+  for (let i = 0; i < count; i++) {
+    let t;
+    [t, p] = leb(bytes, p);
+    funcType.push(t);
+  }
+  const out = [];
+  [count, p] = leb(bytes, sections.get(7));
+  for (let i = 0; i < count; i++) {
+    let len;
+    [len, p] = leb(bytes, p);
+    const name = bytes.toString("utf8", p, p + len);
+    p += len;
+    const kind = bytes[p++];
+    let index;
+    [index, p] = leb(bytes, p);
+    if (kind === 0) out.push([name, results[funcType[index]]]);
+  }
+  return out;
+}
+
+test("no wasm export returns more than one value (no wrapper compiled at module creation)", () => {
+  const exports = exportedResults(fs.readFileSync(wasmPath));
+  // The module really was read: the public functions are there.
+  assert.ok(exports.some(([name]) => name === "completion"), "completion is exported");
+  const multi = exports.filter(([, n]) => n > 1).map(([name, n]) => `${name} (${n} results)`);
+  assert.deepEqual(multi, [], "exports with multi-value results (build-pkg.sh runs wasm-no-multivalue.mjs before wasm-bindgen)");
+});
+
+test("the module compiles and the export check sees multi-value results when there are some", () => {
+  // A hand-made module exporting one function of type () -> (i32, i32): the check must flag it.
+  const bytes = Buffer.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x01, 0x06, 0x01, 0x60, 0x00, 0x02, 0x7f, 0x7f, // type 0: [] -> [i32 i32]
+    0x03, 0x02, 0x01, 0x00, // func 0: type 0
+    0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export "f" = func 0
+    0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x01, 0x41, 0x02, 0x0b, // (i32.const 1) (i32.const 2)
+  ]);
+  assert.ok(WebAssembly.validate(bytes));
+  assert.deepEqual(exportedResults(bytes), [["f", 2]]);
+});

@@ -1,0 +1,244 @@
+//! A streamed chat answer whose body JS pumps: the upstream is read in JS and each chunk goes
+//! through one synchronous wasm call, instead of two Rust futures per read.
+//!
+//! Through workers-rs `from_stream`, every upstream read cost a promise reaction into wasm, a
+//! wake through wasm-bindgen-futures (`queueMicrotask`) and a poll of the task, and the
+//! response's pull side the same again (bench/FINDINGS.md: what was left of a 100-chunk
+//! stream's CPU). Here the handler's SSE stream (`app::sse::drivable`) is polled with a waker
+//! that does nothing: its only wait is for upstream bytes, and the upstream body's reader is
+//! taken over by JS (`edgellm::wasm::detaching`), which reads it and feeds every chunk to
+//! [`SseDriver::feed`] before polling again. What the stream does at its end (usage and
+//! spend, the router's bookkeeping, an error as the last event, `[DONE]`) is unchanged: it is
+//! the same stream, polled by someone else.
+//!
+//! The driver is freed when the stream ends and when the client goes away (`request.signal`,
+//! as `crate::disconnect` does: workerd never cancels the body of a response whose client
+//! left). Freeing it drops the stream, which cancels the upstream reader and aborts the
+//! request. Without a signal, wasm-bindgen's FinalizationRegistry frees it once JS lets go.
+
+use std::task::{Context, Poll, Waker};
+
+use worker::js_sys::Uint8Array;
+// The exported struct's derive names the crate `wasm_bindgen`.
+use worker::wasm_bindgen;
+use worker::wasm_bindgen::prelude::wasm_bindgen;
+use worker::wasm_bindgen::JsValue;
+use worker::worker_sys::web_sys;
+
+use crate::app::ByteStream;
+
+// The body is an `IdentityTransformStream` (workerd's native byte pipe: the response reads
+// from it without calling back into JS), written once per upstream read. The next read
+// starts when that write is done, so a slow client slows the upstream down. A throw from the
+// driver (a panic: the instance is gone) aborts the body without touching the driver again.
+#[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen, inline_js = r#"
+export function edgellm_sse_response(status, flat, driver, reader, first, request) {
+  const headers = new Headers();
+  const p = flat.split("\0");
+  for (let i = 0; i + 1 < p.length; i += 2) headers.append(p[i], p[i + 1]);
+  const { readable, writable } = new IdentityTransformStream();
+  const writer = writable.getWriter();
+  const signal = request.signal;
+  const ignore = () => {};
+  let live = true;
+  const end = (free) => {
+    if (!live) return;
+    live = false;
+    if (signal) signal.removeEventListener("abort", onAbort);
+    if (free) driver.free();
+  };
+  const onAbort = () => end(true);
+  const broken = (e) => {
+    end(false);
+    writer.abort(e).catch(ignore);
+  };
+  const write = (out) => {
+    if (driver.ended()) {
+      end(true);
+      if (out.length > 0) writer.write(out).catch(ignore);
+      writer.close().catch(ignore);
+    } else if (out.length > 0) {
+      writer.write(out).then(next, ignore);
+    } else {
+      next();
+    }
+  };
+  const got = (r) => {
+    if (!live) return;
+    try {
+      const v = r.value;
+      write(r.done ? driver.finish() : v instanceof Uint8Array ? driver.feed(v) : driver.feed_other());
+    } catch (e) {
+      broken(e);
+    }
+  };
+  const failed = (e) => {
+    if (!live) return;
+    try {
+      write(driver.fail(e));
+    } catch (e2) {
+      broken(e2);
+    }
+  };
+  const next = () => {
+    if (live) reader.read().then(got, failed);
+  };
+  if (reader === null) {
+    end(true);
+    if (first.length > 0) writer.write(first).catch(ignore);
+    writer.close().catch(ignore);
+  } else {
+    if (signal) {
+      if (signal.aborted) end(true);
+      else signal.addEventListener("abort", onAbort);
+    }
+    if (live) write(first);
+  }
+  return new Response(readable, { status, headers });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn edgellm_sse_response(
+        status: u16,
+        flat: &str,
+        driver: SseDriver,
+        reader: JsValue,
+        first: Uint8Array,
+        request: &web_sys::Request,
+    ) -> Result<web_sys::Response, JsValue>;
+}
+
+/// A response's SSE stream, pumped from JS (see the module docs).
+#[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen)]
+pub struct SseDriver {
+    stream: Option<ByteStream>,
+    feed: Option<edgellm::wasm::BodyFeed>,
+}
+
+impl std::fmt::Debug for SseDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SseDriver")
+            .field("ended", &self.stream.is_none())
+            .finish()
+    }
+}
+
+impl SseDriver {
+    /// Everything the stream has ready, in one buffer; drops the stream once it ended.
+    fn pump(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut cx = Context::from_waker(Waker::noop());
+        while let Some(s) = self.stream.as_mut() {
+            match s.as_mut().poll_next(&mut cx) {
+                Poll::Pending => break,
+                Poll::Ready(Some(Ok(bytes))) => {
+                    if out.is_empty() {
+                        out = bytes;
+                    } else {
+                        out.extend_from_slice(&bytes);
+                    }
+                }
+                // The SSE encoder writes errors as events; nothing else yields one.
+                Poll::Ready(Some(Err(_))) | Poll::Ready(None) => {
+                    self.stream = None;
+                    self.feed = None;
+                }
+            }
+        }
+        out
+    }
+
+    /// Gives the body what JS read, then takes what the stream makes of it.
+    fn fed(&mut self, give: impl FnOnce(&edgellm::wasm::BodyFeed)) -> Vec<u8> {
+        if let Some(feed) = &self.feed {
+            give(feed);
+        }
+        self.pump()
+    }
+
+    /// After the body's end or failure the stream has ended; one that still waits would wait
+    /// for a wake nobody sends, so it is dropped rather than left hanging.
+    fn end_if_waiting(&mut self) {
+        self.stream = None;
+        self.feed = None;
+    }
+}
+
+#[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen)]
+impl SseDriver {
+    /// A chunk the upstream reader gave: the events it completes.
+    pub fn feed(&mut self, chunk: Vec<u8>) -> Vec<u8> {
+        self.fed(|f| f.bytes(chunk))
+    }
+
+    /// The upstream reader gave something other than bytes: the error event.
+    pub fn feed_other(&mut self) -> Vec<u8> {
+        let out = self.fed(edgellm::wasm::BodyFeed::not_bytes);
+        self.end_if_waiting();
+        out
+    }
+
+    /// The upstream body ended: the last events (`[DONE]`, or the error event).
+    pub fn finish(&mut self) -> Vec<u8> {
+        let out = self.fed(edgellm::wasm::BodyFeed::end);
+        self.end_if_waiting();
+        out
+    }
+
+    /// The upstream read rejected with `reason`: the error event.
+    pub fn fail(&mut self, reason: JsValue) -> Vec<u8> {
+        let out = self.fed(|f| f.fail(reason));
+        self.end_if_waiting();
+        out
+    }
+
+    /// Whether the stream has ended (nothing more will come out).
+    pub fn ended(&self) -> bool {
+        self.stream.is_none()
+    }
+}
+
+/// Answers with `stream` pumped from JS when it is one the handlers marked
+/// (`app::sse::drivable`) and its upstream body's reader could be taken over; otherwise gives
+/// the stream back, to be sent through `from_stream` as before.
+pub(crate) fn respond(
+    stream: ByteStream,
+    status: u16,
+    flat_headers: &str,
+    request: &web_sys::Request,
+) -> Result<worker::Result<web_sys::Response>, ByteStream> {
+    let Some(inner) = crate::app::sse::take_drivable(&stream) else {
+        return Err(stream);
+    };
+    drop(stream);
+    let mut driver = SseDriver {
+        stream: Some(inner),
+        feed: None,
+    };
+    let (first, detached) = edgellm::wasm::detaching(|| driver.pump());
+    let reader = match detached {
+        Some(d) => {
+            driver.feed = Some(d.feed);
+            d.reader
+        }
+        None => match driver.stream.take() {
+            // Not reading a fetch body (a mocked answer): it is all there, or it waits for
+            // something that needs a real waker.
+            Some(rest) => {
+                let first = futures_util::stream::iter((!first.is_empty()).then_some(Ok(first)));
+                return Err(Box::pin(futures_util::StreamExt::chain(first, rest)));
+            }
+            None => JsValue::NULL,
+        },
+    };
+    Ok(edgellm_sse_response(
+        status,
+        flat_headers,
+        driver,
+        reader,
+        Uint8Array::from(first.as_slice()),
+        request,
+    )
+    .map_err(worker::Error::from))
+}

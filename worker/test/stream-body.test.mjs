@@ -1,0 +1,165 @@
+// Streamed chat answers whose body JS pumps (worker/src/stream_body.rs): the upstream's events
+// forwarded byte for byte whatever the read boundaries, the idle timeout between chunks, an
+// upstream error event, a cut upstream, a mocked stream (no upstream body to take over), and
+// client disconnects after some chunks.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startGateway, startMockServer, sseBody, user, MASTER_KEY } from "./helpers.mjs";
+
+let mock, gw;
+
+const PIECES = Array.from({ length: 60 }, (_, i) => `w${i} é “${i}” `);
+const UPSTREAM = sseBody(PIECES);
+const EVENTS = UPSTREAM.split(/(?<=\n\n)/);
+
+before(async () => {
+  mock = await startMockServer({
+    routes: {
+      // The whole stream in pieces of `size` bytes (read boundaries anywhere, mid-character too).
+      "POST /pieces/v1/chat/completions": (r) => ({
+        headers: { "content-type": "text/event-stream" },
+        stream: UPSTREAM,
+        chunkSize: Number(r.headers["x-piece-size"] ?? 4096),
+        chunkDelayMs: 1,
+      }),
+      // Three events, then silence with the connection open.
+      "POST /stall/v1/chat/completions": () => ({
+        headers: { "content-type": "text/event-stream" },
+        stream: EVENTS.slice(0, 3).join(""),
+        holdOpen: true,
+      }),
+      // A few events, then an error event as OpenAI sends one mid-stream.
+      "POST /error/v1/chat/completions": () => ({
+        headers: { "content-type": "text/event-stream" },
+        stream:
+          EVENTS.slice(0, 4).join("") +
+          `data: ${JSON.stringify({ error: { message: "The server is overloaded", type: "server_error", param: null, code: "overloaded" } })}\n\n`,
+        chunkSize: 64,
+      }),
+      // Many events, slowly, never finishing: for disconnects after some chunks.
+      "POST /drip/v1/chat/completions": () => ({
+        headers: { "content-type": "text/event-stream" },
+        stream: EVENTS.slice(0, 30).join(""),
+        chunkSize: 200,
+        chunkDelayMs: 20,
+        holdOpen: true,
+      }),
+    },
+  });
+  const row = (name, path, extra = "") =>
+    `  - model_name: ${name}\n    litellm_params: {model: openai/gpt-4o, api_base: "${mock.url}/${path}/v1", api_key: sk-x${extra}}\n`;
+  const config =
+    "model_list:\n" +
+    row("pieces", "pieces") +
+    row("stall", "stall", ", timeout: 0.5") +
+    row("error", "error") +
+    row("drip", "drip") +
+    `  - model_name: mocked\n    litellm_params: {model: openai/gpt-4o, mock_response: "Hello from the mock"}\n` +
+    "general_settings:\n  master_key: os.environ/MASTER\n";
+  gw = await startGateway({ config, vars: { MASTER: MASTER_KEY } });
+});
+
+after(async () => {
+  await gw?.close();
+  await mock?.close();
+});
+
+function post(model, extra = {}, headers = {}, signal) {
+  return fetch(`${gw.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${MASTER_KEY}`, ...headers },
+    body: JSON.stringify({ model, messages: user("x"), stream: true, ...extra }),
+    signal,
+  });
+}
+
+/** The `data:` payloads of an SSE text. */
+const payloads = (text) =>
+  text
+    .split(/(?<=\n\n)/)
+    .filter((e) => e.startsWith("data: "))
+    .map((e) => e.slice(6, -2));
+
+for (const size of [1, 7, 100, 4096]) {
+  test(`upstream read in ${size}-byte pieces: its events come out as sent, then [DONE]`, async () => {
+    mock.reset();
+    const res = await post("pieces", { stream_options: { include_usage: true } }, { "x-piece-size": String(size) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    const text = await res.text();
+    const out = text.split(/(?<=\n\n)/);
+    // The first event and the last chunk (finish_reason) are decoded and written again; the
+    // content events in between are the upstream's own bytes.
+    const middle = EVENTS.slice(1, 1 + PIECES.length);
+    assert.deepEqual(out.slice(1, 1 + PIECES.length), middle);
+    const chunks = payloads(text).slice(0, -1).map((p) => JSON.parse(p));
+    assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join(""), PIECES.join(""));
+    assert.equal(chunks.at(-2).choices[0].finish_reason, "stop");
+    assert.deepEqual(chunks.at(-1).usage, { prompt_tokens: 5, completion_tokens: PIECES.length, total_tokens: 5 + PIECES.length });
+    assert.equal(out.at(-1), "data: [DONE]\n\n");
+  });
+}
+
+test("without include_usage the usage chunk is not sent, the rest is", async () => {
+  mock.reset();
+  const text = await (await post("pieces", {}, { "x-piece-size": "333" })).text();
+  const chunks = payloads(text).slice(0, -1).map((p) => JSON.parse(p));
+  assert.equal(chunks.length, PIECES.length + 2);
+  assert.ok(chunks.every((c) => c.usage == null && c.choices.length === 1), text.slice(-400));
+  assert.ok(text.endsWith("data: [DONE]\n\n"));
+});
+
+test("an upstream silent for longer than the timeout ends the stream with a timeout error event", async () => {
+  mock.reset();
+  const t0 = Date.now();
+  const text = await (await post("stall")).text();
+  const ms = Date.now() - t0;
+  assert.ok(ms >= 400 && ms < 5000, `${ms} ms`);
+  const p = payloads(text);
+  assert.ok(p.length >= 3, text);
+  const last = JSON.parse(p.at(-1));
+  assert.equal(last.error?.type, "timeout_error", text);
+  assert.ok(!text.includes("[DONE]"), text);
+  const [upstream] = await mock.waitForRequests(1);
+  assert.equal(await upstream.closed, true, "the upstream request was aborted");
+});
+
+test("an error event from the upstream becomes the stream's last event, without [DONE]", async () => {
+  mock.reset();
+  const text = await (await post("error")).text();
+  const p = payloads(text);
+  assert.equal(p.length, 5, text);
+  const last = JSON.parse(p.at(-1));
+  assert.match(last.error?.message ?? "", /overloaded/, text);
+  assert.ok(!text.includes("[DONE]"), text);
+});
+
+test("a mocked stream (no upstream body) still streams its chunks and [DONE]", async () => {
+  const text = await (await post("mocked")).text();
+  const chunks = payloads(text).slice(0, -1).map((p) => JSON.parse(p));
+  assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join(""), "Hello from the mock");
+  assert.ok(text.endsWith("data: [DONE]\n\n"));
+});
+
+test("a client that goes away after some chunks aborts the upstream request; later streams work", async () => {
+  for (let round = 0; round < 3; round++) {
+    mock.reset();
+    const ac = new AbortController();
+    const res = await post("drip", {}, {}, ac.signal);
+    const reader = res.body.getReader();
+    let got = "";
+    while ((got.match(/\n\n/g) ?? []).length < 8) {
+      const { value, done } = await reader.read();
+      assert.equal(done, false);
+      got += new TextDecoder().decode(value);
+    }
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    const [upstream] = await mock.waitForRequests(1);
+    const closed = await Promise.race([upstream.closed, new Promise((r) => setTimeout(() => r("timeout"), 5000))]);
+    assert.equal(closed, true, "the upstream connection was closed before its end");
+  }
+  mock.reset();
+  const text = await (await post("pieces")).text();
+  assert.ok(text.endsWith("data: [DONE]\n\n"));
+});
