@@ -47,13 +47,16 @@ function buildNamedPkg() {
     if (/\.(m?js|json)$/.test(f)) fs.copyFileSync(path.join(ROOT, "pkg", f), path.join(dir, f));
   }
   // pkg/node.js loads the web build's glue and .wasm (initSync), so that is what is rebuilt.
+  // As build-pkg.sh: multivalue cleared first, so the export shims are the ones that ship.
   const out = path.join(dir, "web");
-  execFileSync("wasm-bindgen", ["--target", "web", "--out-name", "edgellm", "--out-dir", out, wasm]);
+  const input = path.join(dir, "edgellm.wasm");
+  execFileSync(process.execPath, [path.join(ROOT, "scripts/wasm-no-multivalue.mjs"), wasm, input]);
+  execFileSync("wasm-bindgen", ["--target", "web", "--out-name", "edgellm", "--out-dir", out, input]);
   const opt = path.join(ROOT, "node_modules/.bin/wasm-opt");
   const bg = path.join(out, "edgellm_bg.wasm");
   if (fs.existsSync(opt)) {
     execFileSync(opt, ["-Oz", "-g", "--enable-mutable-globals", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
-      "--enable-bulk-memory", "--enable-multivalue", "--enable-reference-types", "-o", `${bg}.opt`, bg]);
+      "--enable-bulk-memory", "--enable-reference-types", "-o", `${bg}.opt`, bg]);
     fs.renameSync(`${bg}.opt`, bg);
   }
   return path.join(dir, "node.js");

@@ -11,6 +11,7 @@
 //
 //   node scripts/wasm-no-multivalue.mjs in.wasm out.wasm
 import { readFileSync, writeFileSync } from "node:fs";
+import { leb, sections } from "./lib/wasm-binary.mjs";
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) {
@@ -19,40 +20,23 @@ if (!input || !output) {
 }
 const bytes = Buffer.from(readFileSync(input));
 
-function leb(buf, pos) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const b = buf[pos++];
-    value += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (b < 0x80) return [value, pos];
-  }
-}
-
 // The section is a vector of (prefix byte, name): `+` used, `-` not used, `=` required. Only the
 // prefix byte is rewritten, so every size and offset stays as it was.
 let found = false;
-for (let pos = 8; pos < bytes.length; ) {
-  const id = bytes[pos];
-  const [size, payload] = leb(bytes, pos + 1);
-  const end = payload + size;
-  if (id === 0) {
-    const [nameLen, namePos] = leb(bytes, payload);
-    if (bytes.toString("utf8", namePos, namePos + nameLen) === "target_features") {
-      let [count, p] = leb(bytes, namePos + nameLen);
-      for (let i = 0; i < count; i++) {
-        const prefix = p;
-        const [len, name] = leb(bytes, p + 1);
-        if (bytes.toString("utf8", name, name + len) === "multivalue") {
-          bytes[prefix] = 0x2d; // '-'
-          found = true;
-        }
-        p = name + len;
-      }
+for (const { id, payload } of sections(bytes)) {
+  if (id !== 0) continue;
+  const [nameLen, namePos] = leb(bytes, payload);
+  if (bytes.toString("utf8", namePos, namePos + nameLen) !== "target_features") continue;
+  let [count, p] = leb(bytes, namePos + nameLen);
+  for (let i = 0; i < count; i++) {
+    const prefix = p;
+    const [len, name] = leb(bytes, p + 1);
+    if (bytes.toString("utf8", name, name + len) === "multivalue") {
+      bytes[prefix] = 0x2d; // '-'
+      found = true;
     }
+    p = name + len;
   }
-  pos = end;
 }
 // rustc without the feature (or a module without the section) needs no rewrite: wasm-bindgen
 // then uses return pointers already.

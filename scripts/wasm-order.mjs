@@ -9,6 +9,7 @@
 //   node scripts/wasm-order.mjs in.wasm out.wasm
 //   wasm-opt ... --reorder-functions-by-name --strip-debug -o final.wasm out.wasm
 import { readFileSync, writeFileSync } from "node:fs";
+import { imports, leb, sections as sectionsOf } from "./lib/wasm-binary.mjs";
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) {
@@ -17,16 +18,6 @@ if (!input || !output) {
 }
 const bytes = readFileSync(input);
 
-function leb(buf, pos) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const b = buf[pos++];
-    value += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (b < 0x80) return [value, pos];
-  }
-}
 function uleb(n) {
   const out = [];
   do {
@@ -40,43 +31,12 @@ function uleb(n) {
 const utf8 = new TextDecoder();
 
 // Sections as [id, start, payloadStart, end].
-const sections = [];
-for (let pos = 8; pos < bytes.length; ) {
-  const id = bytes[pos];
-  const [size, payload] = leb(bytes, pos + 1);
-  sections.push([id, pos, payload, payload + size]);
-  pos = payload + size;
-}
+const sections = sectionsOf(bytes).map((s) => [s.id, s.start, s.payload, s.end]);
 
 // Imported functions come first in the index space; the code section holds the rest in order.
 let imported = 0;
 for (const [, , start] of sections.filter((s) => s[0] === 2)) {
-  let [count, pos] = leb(bytes, start);
-  for (let i = 0; i < count; i++) {
-    let len;
-    [len, pos] = leb(bytes, pos);
-    pos += len;
-    [len, pos] = leb(bytes, pos);
-    pos += len;
-    const kind = bytes[pos++];
-    if (kind === 0) {
-      [, pos] = leb(bytes, pos);
-      imported++;
-    } else if (kind === 1) {
-      pos++;
-      const [flags, p] = leb(bytes, pos);
-      [, pos] = leb(bytes, p);
-      if (flags & 1) [, pos] = leb(bytes, pos);
-    } else if (kind === 2) {
-      const [flags, p] = leb(bytes, pos);
-      [, pos] = leb(bytes, p);
-      if (flags & 1) [, pos] = leb(bytes, pos);
-    } else if (kind === 3) {
-      pos += 2;
-    } else {
-      [, pos] = leb(bytes, pos + 1);
-    }
-  }
+  imported += imports(bytes, start).filter((i) => i.kind === 0).length;
 }
 const bodySize = new Map();
 for (const [, , start] of sections.filter((s) => s[0] === 10)) {

@@ -9,7 +9,7 @@
 //! The body keeps its abort guard, so its idle timeout still runs while it waits for a chunk,
 //! and dropping it still cancels the reader and aborts the request.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -67,24 +67,34 @@ impl BodyFeed {
     }
 }
 
-/// A reader taken over by [`detaching`]: the upstream body's `ReadableStreamDefaultReader`, and
-/// the feed for what its reads give.
+/// A reader taken over by [`detaching`]: the upstream body's reader, and the feed for what its
+/// reads give.
 #[allow(missing_debug_implementations)]
 pub struct Detached {
     /// The reader (no read is pending on it).
     pub reader: JsValue,
+    /// For a BYOB reader, the `ArrayBuffer` to read into next (each read gives back its buffer,
+    /// to be read into again); `undefined` for a `ReadableStreamDefaultReader`.
+    pub buffer: JsValue,
     /// Where its reads go.
     pub feed: BodyFeed,
 }
 
 thread_local! {
+    /// Set by [`detaching`]: this instance pumps bodies from JS.
+    static BYOB: Cell<bool> = const { Cell::new(false) };
     /// `Some` while a [`detaching`] closure runs: `Some(None)` until a body gave its reader.
     static OFFER: RefCell<Option<Option<Detached>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` (which polls a stream synchronously); the first fetch body with no read pending
 /// that is polled during it gives its reader away (returned here) and is fed from then on.
+///
+/// From the first call on, fetch bodies read with a BYOB reader where they can (see
+/// [`byob_reads`]): a JS loop feeding from it makes one read, one call and one write for all the
+/// bytes the body has buffered, where a default reader gives them in 4 KiB pieces.
 pub fn detaching<R>(f: impl FnOnce() -> R) -> (R, Option<Detached>) {
+    BYOB.with(|b| b.set(true));
     OFFER.with(|o| *o.borrow_mut() = Some(None));
     let r = f();
     let taken = OFFER.with(|o| o.borrow_mut().take()).flatten();
@@ -93,7 +103,7 @@ pub fn detaching<R>(f: impl FnOnce() -> R) -> (R, Option<Detached>) {
 
 /// Called by a fetch body about to start a read: inside [`detaching`] (and if no body gave its
 /// reader yet) it gives `reader` away and gets the queue it is fed from.
-pub(crate) fn offer(reader: &JsValue) -> Option<Rc<FeedQueue>> {
+pub(crate) fn offer(reader: &JsValue, buffer: &JsValue) -> Option<Rc<FeedQueue>> {
     OFFER.with(|o| {
         let mut o = o.borrow_mut();
         match o.as_mut() {
@@ -101,6 +111,7 @@ pub(crate) fn offer(reader: &JsValue) -> Option<Rc<FeedQueue>> {
                 let queue = Rc::new(FeedQueue::default());
                 *slot = Some(Detached {
                     reader: reader.clone(),
+                    buffer: buffer.clone(),
                     feed: BodyFeed(queue.clone()),
                 });
                 Some(queue)
@@ -108,4 +119,10 @@ pub(crate) fn offer(reader: &JsValue) -> Option<Rc<FeedQueue>> {
             _ => None,
         }
     })
+}
+
+/// Whether a fetch body should read with a BYOB reader: only once [`detaching`] ran (a Worker
+/// pumping streams from JS), so SDK reads elsewhere keep their default reader.
+pub(crate) fn byob_reads() -> bool {
+    BYOB.with(Cell::get)
 }

@@ -135,11 +135,17 @@ extern "C" {
     type RawBody;
     #[wasm_bindgen(method, catch, js_name = getReader)]
     fn get_reader(this: &RawBody) -> Result<Reader, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = getReader)]
+    fn get_reader_with(this: &RawBody, options: &js_sys::Object) -> Result<Reader, JsValue>;
 
-    /// A `ReadableStreamDefaultReader` (bound here rather than through web-sys features).
+    /// A `ReadableStreamDefaultReader`, or a `ReadableStreamBYOBReader` read with
+    /// [`Reader::read_into`] (bound here rather than through web-sys features).
     type Reader;
     #[wasm_bindgen(method, catch)]
     fn read(this: &Reader) -> Result<Promise, JsValue>;
+    /// `ReadableStreamBYOBReader.read(view)`.
+    #[wasm_bindgen(method, catch, js_name = read)]
+    fn read_into(this: &Reader, view: &Uint8Array) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch)]
     fn cancel(this: &Reader) -> Result<Promise, JsValue>;
 
@@ -149,6 +155,16 @@ extern "C" {
     fn done(this: &ReadResult) -> bool;
     #[wasm_bindgen(method, getter)]
     fn value(this: &ReadResult) -> Uint8Array;
+}
+
+/// What one BYOB read may fill: more than a streamed answer has buffered at a time.
+const BYOB_READ_BYTES: u32 = 64 * 1024;
+
+/// A BYOB reader for `raw`, if it is a byte stream (else `None`: nothing was locked).
+fn byob_reader(raw: &RawBody) -> Option<Reader> {
+    let opts = js_sys::Object::new();
+    Reflect::set(&opts, &"mode".into(), &"byob".into()).ok()?;
+    raw.get_reader_with(&opts).ok()
 }
 
 /// Bodies up to this size with a `content-length` are read with one `arrayBuffer()`; larger
@@ -368,16 +384,24 @@ pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<Ht
         });
     }
     let body: BodyStream = match resp.body() {
-        Some(raw) => Box::pin(FetchBody {
-            reader: raw
-                .unchecked_into::<RawBody>()
-                .get_reader()
-                .map_err(|e| guard.error(&e))?,
-            pending: None,
-            done: false,
-            guard,
-            fed: None,
-        }),
+        Some(raw) => {
+            let raw = raw.unchecked_into::<RawBody>();
+            let (reader, buffer) = match super::feed::byob_reads().then(|| byob_reader(&raw)) {
+                Some(Some(reader)) => (
+                    reader,
+                    Some(js_sys::ArrayBuffer::new(BYOB_READ_BYTES).into()),
+                ),
+                _ => (raw.get_reader().map_err(|e| guard.error(&e))?, None),
+            };
+            Box::pin(FetchBody {
+                reader,
+                buffer,
+                pending: None,
+                done: false,
+                guard,
+                fed: None,
+            })
+        }
         None => {
             // No body (204, HEAD): the request is complete.
             guard.complete = true;
@@ -402,6 +426,8 @@ pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<Ht
 /// never released (`releaseLock` throws outside a request, and costs a `TypeError` inside one).
 struct FetchBody {
     reader: Reader,
+    /// With a BYOB reader, the buffer the next read fills (each read hands it back).
+    buffer: Option<JsValue>,
     pending: Option<Settled>,
     done: bool,
     guard: AbortGuard,
@@ -418,14 +444,18 @@ impl Stream for FetchBody {
             return Poll::Ready(None);
         }
         if this.fed.is_none() && this.pending.is_none() {
-            this.fed = super::feed::offer(&this.reader);
+            let buffer = this.buffer.clone().unwrap_or(JsValue::UNDEFINED);
+            this.fed = super::feed::offer(&this.reader, &buffer);
         }
         if let Some(fed) = this.fed.clone() {
             return this.poll_fed(&fed);
         }
         let read = match &mut this.pending {
             Some(read) => read,
-            None => match this.reader.read() {
+            None => match match &this.buffer {
+                Some(b) => this.reader.read_into(&Uint8Array::new(b)),
+                None => this.reader.read(),
+            } {
                 Ok(p) => this.pending.insert(Settled::new(&p)),
                 Err(e) => {
                     this.done = true;
@@ -459,7 +489,11 @@ impl Stream for FetchBody {
                         "response body chunk is not a Uint8Array",
                     ))));
                 }
-                Poll::Ready(Some(Ok(chunk.to_vec())))
+                let bytes = chunk.to_vec();
+                if this.buffer.is_some() {
+                    this.buffer = Some(chunk.buffer().into());
+                }
+                Poll::Ready(Some(Ok(bytes)))
             }
             Err(e) => {
                 this.done = true;

@@ -5,36 +5,14 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { test } from "node:test";
+import { imports, leb, sections as sectionsOf, valtype } from "../../scripts/lib/wasm-binary.mjs";
 
 const wasmPath = new URL("../../pkg/web/edgellm_bg.wasm", import.meta.url);
-
-function leb(buf, pos) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const b = buf[pos++];
-    value += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (b < 0x80) return [value, pos];
-  }
-}
-
-/** Skips one value type (a reference type may carry a heap type index). */
-function valtype(buf, pos) {
-  const t = buf[pos++];
-  if (t === 0x63 || t === 0x64) [, pos] = leb(buf, pos);
-  return pos;
-}
 
 /** [export name, result count] of every exported function. */
 function exportedResults(bytes) {
   const sections = new Map();
-  for (let pos = 8; pos < bytes.length; ) {
-    const id = bytes[pos];
-    const [size, payload] = leb(bytes, pos + 1);
-    if (id !== 0) sections.set(id, payload);
-    pos = payload + size;
-  }
+  for (const { id, payload } of sectionsOf(bytes)) if (id !== 0) sections.set(id, payload);
   const results = [];
   let [count, p] = leb(bytes, sections.get(1));
   for (let i = 0; i < count; i++) {
@@ -49,35 +27,7 @@ function exportedResults(bytes) {
   // Function index space: imported functions first, then the function section.
   const funcType = [];
   if (sections.has(2)) {
-    [count, p] = leb(bytes, sections.get(2));
-    for (let i = 0; i < count; i++) {
-      let len;
-      [len, p] = leb(bytes, p);
-      p += len;
-      [len, p] = leb(bytes, p);
-      p += len;
-      const kind = bytes[p++];
-      if (kind === 0) {
-        let t;
-        [t, p] = leb(bytes, p);
-        funcType.push(t);
-      } else if (kind === 1) {
-        p = valtype(bytes, p);
-        let flags;
-        [flags, p] = leb(bytes, p);
-        [, p] = leb(bytes, p);
-        if (flags & 1) [, p] = leb(bytes, p);
-      } else if (kind === 2) {
-        let flags;
-        [flags, p] = leb(bytes, p);
-        [, p] = leb(bytes, p);
-        if (flags & 1) [, p] = leb(bytes, p);
-      } else if (kind === 3) {
-        p = valtype(bytes, p) + 1;
-      } else {
-        [, p] = leb(bytes, p + 1);
-      }
-    }
+    for (const i of imports(bytes, sections.get(2))) if (i.kind === 0) funcType.push(i.type);
   }
   [count, p] = leb(bytes, sections.get(3));
   for (let i = 0; i < count; i++) {

@@ -32,7 +32,7 @@ use crate::app::ByteStream;
 // starts when that write is done, so a slow client slows the upstream down. A throw from the
 // driver (a panic: the instance is gone) aborts the body without touching the driver again.
 #[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen, inline_js = r#"
-export function edgellm_sse_response(status, flat, driver, reader, first, request) {
+export function edgellm_sse_response(status, flat, driver, reader, buffer, first, request) {
   const headers = new Headers();
   const p = flat.split("\0");
   for (let i = 0; i + 1 < p.length; i += 2) headers.append(p[i], p[i + 1]);
@@ -41,6 +41,9 @@ export function edgellm_sse_response(status, flat, driver, reader, first, reques
   const signal = request.signal;
   const ignore = () => {};
   let live = true;
+  // A BYOB reader comes with the buffer to read into (each read gives it back): a read takes
+  // all the body has buffered, where a default reader gives it in 4 KiB pieces.
+  let buf = buffer instanceof ArrayBuffer ? buffer : null;
   const end = (free) => {
     if (!live) return;
     live = false;
@@ -67,6 +70,7 @@ export function edgellm_sse_response(status, flat, driver, reader, first, reques
     if (!live) return;
     try {
       const v = r.value;
+      if (buf !== null && !r.done) buf = v.buffer;
       write(r.done ? driver.finish() : v instanceof Uint8Array ? driver.feed(v) : driver.feed_other());
     } catch (e) {
       broken(e);
@@ -81,7 +85,7 @@ export function edgellm_sse_response(status, flat, driver, reader, first, reques
     }
   };
   const next = () => {
-    if (live) reader.read().then(got, failed);
+    if (live) (buf !== null ? reader.read(new Uint8Array(buf)) : reader.read()).then(got, failed);
   };
   if (reader === null) {
     end(true);
@@ -104,6 +108,7 @@ extern "C" {
         flat: &str,
         driver: SseDriver,
         reader: JsValue,
+        buffer: JsValue,
         first: Uint8Array,
         request: &web_sys::Request,
     ) -> Result<web_sys::Response, JsValue>;
@@ -217,10 +222,10 @@ pub(crate) fn respond(
         feed: None,
     };
     let (first, detached) = edgellm::wasm::detaching(|| driver.pump());
-    let reader = match detached {
+    let (reader, buffer) = match detached {
         Some(d) => {
             driver.feed = Some(d.feed);
-            d.reader
+            (d.reader, d.buffer)
         }
         None => match driver.stream.take() {
             // Not reading a fetch body (a mocked answer): it is all there, or it waits for
@@ -229,7 +234,7 @@ pub(crate) fn respond(
                 let first = futures_util::stream::iter((!first.is_empty()).then_some(Ok(first)));
                 return Err(Box::pin(futures_util::StreamExt::chain(first, rest)));
             }
-            None => JsValue::NULL,
+            None => (JsValue::NULL, JsValue::NULL),
         },
     };
     Ok(edgellm_sse_response(
@@ -237,6 +242,7 @@ pub(crate) fn respond(
         flat_headers,
         driver,
         reader,
+        buffer,
         Uint8Array::from(first.as_slice()),
         request,
     )

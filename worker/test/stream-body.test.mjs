@@ -11,6 +11,10 @@ let mock, gw;
 const PIECES = Array.from({ length: 60 }, (_, i) => `w${i} é “${i}” `);
 const UPSTREAM = sseBody(PIECES);
 const EVENTS = UPSTREAM.split(/(?<=\n\n)/);
+// Bigger than a BYOB read's 64 KiB buffer, sent in pieces bigger than it too (one read fills
+// the buffer, the next ones reuse it while the rest is still buffered).
+const BIG_PIECES = Array.from({ length: 500 }, (_, i) => `${i} ${"é“x”".repeat(100)} `);
+const BIG = sseBody(BIG_PIECES);
 
 before(async () => {
   mock = await startMockServer({
@@ -20,6 +24,12 @@ before(async () => {
         headers: { "content-type": "text/event-stream" },
         stream: UPSTREAM,
         chunkSize: Number(r.headers["x-piece-size"] ?? 4096),
+        chunkDelayMs: 1,
+      }),
+      "POST /big/v1/chat/completions": () => ({
+        headers: { "content-type": "text/event-stream" },
+        stream: BIG,
+        chunkSize: 150000,
         chunkDelayMs: 1,
       }),
       // Three events, then silence with the connection open.
@@ -51,6 +61,7 @@ before(async () => {
   const config =
     "model_list:\n" +
     row("pieces", "pieces") +
+    row("big", "big") +
     row("stall", "stall", ", timeout: 0.5") +
     row("error", "error") +
     row("drip", "drip") +
@@ -99,6 +110,20 @@ for (const size of [1, 7, 100, 4096]) {
     assert.equal(out.at(-1), "data: [DONE]\n\n");
   });
 }
+
+test("a stream bigger than a read's buffer, arriving faster than it is read, comes out as sent", async () => {
+  for (let i = 0; i < 2; i++) {
+    const res = await post("big");
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const out = text.split(/(?<=\n\n)/);
+    const big = BIG.split(/(?<=\n\n)/);
+    assert.deepEqual(out.slice(1, 1 + BIG_PIECES.length), big.slice(1, 1 + BIG_PIECES.length));
+    const chunks = payloads(text).slice(0, -1).map((p) => JSON.parse(p));
+    assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join(""), BIG_PIECES.join(""));
+    assert.equal(out.at(-1), "data: [DONE]\n\n");
+  }
+});
 
 test("without include_usage the usage chunk is not sent, the rest is", async () => {
   mock.reset();
