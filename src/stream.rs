@@ -92,6 +92,43 @@ impl SseEvents {
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }
+
+    /// Appends the events' JSON texts to `out`, separated by commas (what goes between the
+    /// brackets of a JSON array of the chunks). The SDK hands a batch of chunks to JS this way.
+    ///
+    /// ```
+    /// # use edgellm::stream::SseEvents;
+    /// # use edgellm::types::ChatChunk;
+    /// let chunk: ChatChunk = serde_json::from_str(
+    ///     r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}"#,
+    /// ).unwrap();
+    /// let mut out = b"[".to_vec();
+    /// SseEvents::of_chunk(&chunk).write_json(&mut out).unwrap();
+    /// out.push(b']');
+    /// let back: Vec<ChatChunk> = serde_json::from_slice(&out).unwrap();
+    /// assert_eq!(back, vec![chunk]);
+    /// ```
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<()> {
+        let mut rest = self.0.as_slice();
+        let mut first = true;
+        while !rest.is_empty() {
+            // An event's JSON is one line: JSON text holds no raw newline.
+            let event = rest
+                .strip_prefix(b"data: ")
+                .and_then(|r| memchr::memchr(b'\n', r).map(|end| r.split_at(end)))
+                .and_then(|(json, tail)| Some((json, tail.strip_prefix(b"\n\n")?)));
+            let Some((json, tail)) = event else {
+                return Err(Error::decode("a stream event is not `data: {json}`"));
+            };
+            if !first {
+                out.push(b',');
+            }
+            out.extend_from_slice(json);
+            first = false;
+            rest = tail;
+        }
+        Ok(())
+    }
 }
 
 impl WriteSse for SseEvents {
@@ -540,6 +577,38 @@ mod tests {
     use super::*;
     use crate::provider::openai_compat::OpenAiStream;
     use crate::ErrorKind;
+
+    #[test]
+    fn sse_events_write_their_json_as_array_items() {
+        let mut events = SseEvents::default();
+        for text in ["a", "b\\nc"] {
+            let chunk: ChatChunk = serde_json::from_str(&chunk_json(text, None)).unwrap();
+            events
+                .0
+                .extend_from_slice(SseEvents::of_chunk(&chunk).as_bytes());
+        }
+        let mut out = b"[".to_vec();
+        events.write_json(&mut out).unwrap();
+        out.push(b']');
+        let back: Vec<ChatChunk> = serde_json::from_slice(&out).unwrap();
+        let texts: Vec<_> = back
+            .iter()
+            .map(|c| c.choices[0].delta.content.clone())
+            .collect();
+        assert_eq!(texts, [Some("a".to_string()), Some("b\nc".to_string())]);
+
+        let mut out = Vec::new();
+        assert!(SseEvents::default().write_json(&mut out).is_ok());
+        assert!(out.is_empty());
+        for bad in [
+            &b"data:{}\n\n"[..],
+            b"data: {}\n",
+            b"event: x\ndata: {}\n\n",
+        ] {
+            let err = SseEvents(bad.to_vec()).write_json(&mut out).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Decode, "{bad:?}");
+        }
+    }
 
     fn chunk_json(content: &str, finish: Option<&str>) -> String {
         let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));

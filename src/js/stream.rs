@@ -23,14 +23,14 @@ use crate::cost::{self, Usd};
 use crate::engine::CallMeta;
 use crate::modality::TextCompletionStream;
 use crate::options::CallOptions;
-use crate::router::{RouteInfo, RouterStream, RouterTextStream};
-use crate::stream::{ChatStream, EncodeJson};
+use crate::router::{RouteInfo, RoutedChunks, RouterStream, RouterTextStream};
+use crate::stream::{ChatSse, ChatStream, EncodeJson, SseEvents};
 use crate::types::{ChatChunk, TextCompletionResponse, Usage};
 use crate::Error;
 
 /// A stream of typed chunks that knows its usage so far (final once it ended).
 pub(crate) trait Chunks:
-    Stream<Item = crate::Result<Self::Chunk>> + Unpin + 'static
+    Stream<Item = crate::Result<Self::Chunk>> + Unpin + Sized + 'static
 {
     /// The chunk type. Written with [`EncodeJson`], like the Worker's SSE: a chat chunk that
     /// still has the upstream's text goes to JS as that text (what the official OpenAI client
@@ -40,6 +40,14 @@ pub(crate) trait Chunks:
     type Acc: Gather<Chunk = Self::Chunk>;
     /// The usage reported so far.
     fn usage(&self) -> Option<&Usage>;
+
+    /// What [`ChunkStream`] reads its batches from.
+    fn into_source(self, end: StreamEnd<Self::Acc>) -> Box<dyn Source> {
+        Box::new(Watched {
+            stream: self,
+            end: Some(end),
+        })
+    }
 }
 
 /// Gathers a stream's chunks into the response a success callback gets.
@@ -90,8 +98,34 @@ macro_rules! chunks {
         }
     };
 }
-chunks!(ChatStream, ChatChunk, Accumulator);
-chunks!(RouterStream, ChatChunk, Accumulator);
+// Chat streams are read as SSE events when no callback needs the chunks gathered, so that an
+// event the upstream wrote as edgellm would is handed on without a parse and a serialization
+// (`ChatStream::into_sse`: the cutter the gateway uses).
+macro_rules! sse_chunks {
+    ($stream:ty) => {
+        impl Chunks for $stream {
+            type Chunk = ChatChunk;
+            type Acc = Accumulator;
+            fn usage(&self) -> Option<&Usage> {
+                <$stream>::usage(self)
+            }
+            fn into_source(self, end: StreamEnd<Accumulator>) -> Box<dyn Source> {
+                if end.log.is_some() {
+                    return Box::new(Watched {
+                        stream: self,
+                        end: Some(end),
+                    });
+                }
+                Box::new(WatchedSse {
+                    stream: self.into_sse(),
+                    end: Some(end),
+                })
+            }
+        }
+    };
+}
+sse_chunks!(ChatStream);
+sse_chunks!(RouterStream);
 chunks!(
     TextCompletionStream,
     TextCompletionResponse,
@@ -152,7 +186,7 @@ impl<A: Gather> StreamEnd<A> {
 }
 
 /// One typed stream and its end, behind an object-safe interface for [`ChunkStream`].
-trait Source {
+pub(crate) trait Source {
     /// Polls one chunk and appends its JSON to `out`.
     fn poll_json(
         &mut self,
@@ -194,6 +228,58 @@ impl<S: Chunks> Source for Watched<S> {
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A chat stream read as SSE events ([`Chunks::into_source`]), and its end.
+struct WatchedSse<S> {
+    stream: S,
+    end: Option<StreamEnd<Accumulator>>,
+}
+
+/// What [`WatchedSse`] reads: SSE events and the usage so far.
+trait SseSource: Stream<Item = crate::Result<SseEvents>> + Unpin {
+    fn usage(&self) -> Option<&Usage>;
+}
+
+impl SseSource for ChatSse {
+    fn usage(&self) -> Option<&Usage> {
+        ChatSse::usage(self)
+    }
+}
+
+impl SseSource for RoutedChunks<ChatSse> {
+    fn usage(&self) -> Option<&Usage> {
+        RoutedChunks::usage(self)
+    }
+}
+
+impl<S: SseSource> Source for WatchedSse<S> {
+    fn poll_json(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<u8>,
+    ) -> Poll<Option<Result<(), Error>>> {
+        loop {
+            match Pin::new(&mut self.stream).poll_next(cx) {
+                // An item may be empty (a usage-only chunk the caller did not ask for).
+                Poll::Ready(Some(Ok(events))) if events.as_bytes().is_empty() => continue,
+                Poll::Ready(Some(Ok(events))) => return Poll::Ready(Some(events.write_json(out))),
+                Poll::Ready(Some(Err(e))) => {
+                    if let Some(end) = self.end.take() {
+                        end.end(self.stream.usage(), Err(&e));
+                    }
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) => {
+                    if let Some(end) = self.end.take() {
+                        end.end(self.stream.usage(), Ok(()));
+                    }
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => return Poll::Pending,
+            }
         }
     }
 }
@@ -281,13 +367,9 @@ impl ChunkStream {
         let hidden_params = hidden_params(&meta, route.as_ref(), None);
         let end = StreamEnd::<S::Acc>::new(meta, options, route, log);
         let response_cost = end.cost.clone();
-        let source = Watched {
-            stream,
-            end: Some(end),
-        };
         let shared = Shared {
             batches: RefCell::new(Some(Batches {
-                source: Box::new(source),
+                source: stream.into_source(end),
                 error: None,
             })),
             waker: RefCell::new(None),
