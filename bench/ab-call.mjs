@@ -1,6 +1,6 @@
 // A/B of SDK per-call CPU between two builds of the package (BENCH_PKG paths), with the openai
 // client and raw fetch in the same run; interleaved rounds, each cell a fresh pinned process.
-//   node bench/ab-call.mjs <pkgA/node.js> <pkgB/node.js> [rounds] [call|stream]
+//   node bench/ab-call.mjs <pkgA/node.js> <pkgB/node.js> [rounds] [call|stream|anthropic-stream]
 // `stream`: CPU ms per 20,000-chunk stream decode (median of the reps) instead of µs per call.
 import { execFile } from "node:child_process";
 import path from "node:path";
@@ -8,7 +8,7 @@ import { BENCH_DIR, SUT_CORE, cleanupOnExit } from "./lib/common.mjs";
 import { startUpstream } from "./lib/upstream.mjs";
 
 const [a, b, rounds = "4", scenario = "call"] = process.argv.slice(2);
-const metric = scenario === "stream" ? "cpu_ms_median" : "cpu_us_per_call";
+const metric = scenario.endsWith("stream") ? "cpu_ms_median" : "cpu_us_per_call";
 const run = (lib, env = {}) =>
   new Promise((resolve) =>
     execFile("taskset", ["-c", SUT_CORE, process.execPath, path.join(BENCH_DIR, "sdk/client.mjs"), lib, scenario, upstream.url],

@@ -20,11 +20,27 @@ use super::response::{finish_reason, parse_error, usage_from};
 use crate::decode::Frame;
 use crate::provider::StreamDecoder;
 use crate::types::{
-    ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, Put, ToolCallDelta,
+    ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, Put, ToolCallDelta, WireJson,
 };
 use crate::{Error, ErrorKind, Result};
 
 /// What a content block turned into.
+/// A `content_block_delta` event as far as a text delta needs it (other fields are skipped).
+#[derive(serde::Deserialize)]
+struct TextDeltaEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    delta: TextDelta<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct TextDelta<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(borrow, default)]
+    text: std::borrow::Cow<'a, str>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Block {
     Text,
@@ -70,6 +86,8 @@ pub struct MessagesStream {
     stop_reason: Option<String>,
     stopped: bool,
     usage_sent: bool,
+    /// A text chunk's JSON around its `content` string (see [`MessagesStream::text_chunk`]).
+    text_wire: Option<(String, String)>,
 }
 
 impl MessagesStream {
@@ -88,7 +106,37 @@ impl MessagesStream {
             stop_reason: None,
             stopped: false,
             usage_sent: false,
+            text_wire: None,
         }
+    }
+
+    /// A chunk carrying `text` as content, with its JSON text (`wire`) written from a template
+    /// instead of serialized per chunk: text deltas are nearly all of a stream's chunks. The
+    /// template is this stream's text chunk serialized once with an empty content, so the bytes
+    /// are exactly what serializing each chunk writes (the text escaped by serde_json too).
+    fn text_chunk(&mut self, text: &str) -> ChatChunk {
+        let mut chunk = self.chunk(
+            Delta {
+                content: Some(text.into()),
+                ..Default::default()
+            },
+            None,
+        );
+        if self.text_wire.is_none() {
+            let mut empty = chunk.clone();
+            empty.choices[0].delta.content = Some(String::new());
+            // `"content":""` occurs once: quotes inside JSON strings are escaped.
+            const HOLE: &str = r#""content":"""#;
+            self.text_wire = serde_json::to_string(&empty).ok().and_then(|json| {
+                let at = json.find(HOLE).filter(|&at| json.rfind(HOLE) == Some(at))?;
+                let split = at + HOLE.len() - 2;
+                Some((json[..split].to_string(), json[split + 2..].to_string()))
+            });
+        }
+        if let (Some((head, tail)), Ok(text)) = (&self.text_wire, serde_json::to_string(text)) {
+            chunk.wire = WireJson::new(&[head.as_str(), &text, tail].concat());
+        }
+        chunk
     }
 
     fn chunk(&self, delta: Delta, finish: Option<FinishReason>) -> ChatChunk {
@@ -194,10 +242,11 @@ impl MessagesStream {
         let block = self.blocks.get(&index).copied().unwrap_or(Block::Ignored);
         let s = |k: &str| delta.get(k).and_then(Value::as_str).unwrap_or("");
         let d = match (delta.get("type").and_then(Value::as_str), block) {
-            (Some("text_delta"), _) if !s("text").is_empty() => Delta {
-                content: Some(s("text").into()),
-                ..Default::default()
-            },
+            (Some("text_delta"), _) if !s("text").is_empty() => {
+                let chunk = self.text_chunk(s("text"));
+                out.push(chunk);
+                return;
+            }
             (Some("thinking_delta"), _) if !s("thinking").is_empty() => Delta {
                 reasoning_content: Some(s("thinking").into()),
                 ..Default::default()
@@ -244,6 +293,22 @@ impl StreamDecoder for MessagesStream {
         if data.is_empty() {
             return Ok(());
         }
+        // Text deltas, nearly every event of a stream, are read without building a `Value`.
+        if let Ok(TextDeltaEvent {
+            kind: "content_block_delta",
+            delta:
+                TextDelta {
+                    kind: "text_delta",
+                    text,
+                },
+        }) = serde_json::from_str(data)
+        {
+            if !text.is_empty() {
+                let chunk = self.text_chunk(&text);
+                out.push(chunk);
+            }
+            return Ok(());
+        }
         let v: Value = serde_json::from_str(data)
             .map_err(|e| Error::decode(format!("invalid Anthropic stream event: {e}")))?;
         let etype = v
@@ -256,6 +321,7 @@ impl StreamDecoder for MessagesStream {
                 let m = v.get("message").unwrap_or(&Value::Null);
                 self.id = m.get("id").and_then(Value::as_str).unwrap_or("").into();
                 self.model = m.get("model").and_then(Value::as_str).unwrap_or("").into();
+                self.text_wire = None;
                 self.merge_usage(m.get("usage"));
                 out.push(self.chunk(
                     Delta {
@@ -273,8 +339,7 @@ impl StreamDecoder for MessagesStream {
             }
             "content_block_delta" => {
                 let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
-                let delta = v.get("delta").cloned().unwrap_or(Value::Null);
-                self.block_delta(index, &delta, out);
+                self.block_delta(index, v.get("delta").unwrap_or(&Value::Null), out);
             }
             "message_delta" => {
                 self.merge_usage(v.get("usage"));
@@ -343,6 +408,53 @@ mod tests {
     }
 
     const START: &str = r#"{"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":10,"cache_read_input_tokens":2,"output_tokens":1}}}"#;
+
+    #[test]
+    fn text_chunks_carry_the_json_serializing_them_writes() {
+        let texts = [
+            "ok",
+            "a \"quoted\" \\ line\nbreak",
+            "tab\there \u{1}",
+            "héllo ✓ 🦊",
+            "</script>",
+        ];
+        let mut events = vec![START.to_string()];
+        events.push(
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#
+                .into(),
+        );
+        for t in texts {
+            let delta = json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": t}});
+            events.push(delta.to_string());
+        }
+        events.push(r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}"#.into());
+        events.push(r#"{"type":"message_stop"}"#.into());
+        let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+        let (out, r) = run(&refs, false);
+        r.unwrap();
+        let text_chunks: Vec<_> = out
+            .iter()
+            .filter(|c| {
+                c.choices
+                    .first()
+                    .is_some_and(|ch| ch.delta.content.as_deref().is_some_and(|s| !s.is_empty()))
+            })
+            .collect();
+        assert_eq!(text_chunks.len(), texts.len());
+        for (c, t) in text_chunks.iter().zip(texts) {
+            assert_eq!(c.choices[0].delta.content.as_deref(), Some(t));
+            let wire = c.wire.get().expect("a text chunk has its JSON");
+            let mut plain = (*c).clone();
+            plain.wire = WireJson::default();
+            assert_eq!(wire, serde_json::to_string(&plain).unwrap(), "{t:?}");
+        }
+        // Other chunks are serialized as before.
+        assert!(out
+            .iter()
+            .filter(|c| !text_chunks.iter().any(|t| std::ptr::eq(*t, *c)))
+            .all(|c| c.wire.get().is_none()));
+    }
 
     #[test]
     fn tool_calls_are_indexed_among_tools_and_never_dropped() {
