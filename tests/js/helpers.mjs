@@ -111,3 +111,27 @@ export function assertError(error, want, label = "") {
     }
   }
 }
+
+/** The one-message chat the SDK tests send. */
+export const chatMessages = [{ role: "user", content: "Hello" }];
+
+/** A plain OpenAI `chat.completion` answer for the mock upstream to return. */
+export const okChatBody = {
+  id: "chatcmpl-1",
+  object: "chat.completion",
+  created: 1700000000,
+  model: "gpt-4o-2024-08-06",
+  choices: [{ index: 0, message: { role: "assistant", content: "Hi!" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+};
+
+/** `completion()` params for `openai/gpt-4o` at the mock upstream `url`, plus `extra`. */
+export function openaiParams(url, extra = {}) {
+  return {
+    model: "openai/gpt-4o",
+    messages: chatMessages,
+    api_key: "sk-test-1",
+    api_base: `${url}/v1`,
+    ...extra,
+  };
+}

@@ -8,19 +8,10 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 
 import { startMockServer } from "../mock/server.mjs";
-import { sdk, withEnv } from "./helpers.mjs";
+import { chatMessages as messages, okChatBody as okBody, openaiParams, sdk, withEnv } from "./helpers.mjs";
 
 const { completion, BadRequestError } = sdk;
 
-const messages = [{ role: "user", content: "Hello" }];
-const okBody = {
-  id: "chatcmpl-1",
-  object: "chat.completion",
-  created: 1700000000,
-  model: "gpt-4o-2024-08-06",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hi!" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
-};
 
 let mock;
 before(async () => {
@@ -31,13 +22,7 @@ after(async () => {
 });
 beforeEach(() => mock.reset());
 
-const openai = (extra = {}) => ({
-  model: "openai/gpt-4o",
-  messages,
-  api_key: "sk-test-1",
-  api_base: `${mock.url}/v1`,
-  ...extra,
-});
+const openai = (extra = {}) => openaiParams(mock.url, extra);
 
 /** Runs `fn` with `fetch` wrapped so that each call's `init` is recorded; returns them. */
 async function recordingInits(fn) {

@@ -6,7 +6,7 @@ import http from "node:http";
 import { after, before, beforeEach, describe, test } from "node:test";
 
 import { startMockServer } from "../mock/server.mjs";
-import { sdk, withEnv } from "./helpers.mjs";
+import { chatMessages as messages, okChatBody as okBody, openaiParams, sdk, withEnv } from "./helpers.mjs";
 
 const {
   completion, setEnv, getSupportedOpenAIParams, version,
@@ -16,15 +16,6 @@ const {
   APIConnectionError, APITimeoutError, Timeout,
 } = sdk;
 
-const messages = [{ role: "user", content: "Hello" }];
-const okBody = {
-  id: "chatcmpl-1",
-  object: "chat.completion",
-  created: 1700000000,
-  model: "gpt-4o-2024-08-06",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hi!" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
-};
 
 let mock;
 before(async () => {
@@ -35,13 +26,7 @@ after(async () => {
 });
 beforeEach(() => mock.reset());
 
-const openai = (extra = {}) => ({
-  model: "openai/gpt-4o",
-  messages,
-  api_key: "sk-test-1",
-  api_base: `${mock.url}/v1`,
-  ...extra,
-});
+const openai = (extra = {}) => openaiParams(mock.url, extra);
 
 /** A port nothing listens on. */
 async function closedPort() {
