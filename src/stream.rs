@@ -366,7 +366,7 @@ impl ChatStream {
                         }
                         // UTF-8: checked by the cutter.
                         let payload = std::str::from_utf8(payload).unwrap_or_default();
-                        let r = decode(&mut *p.decoder, payload, &mut self.chunks);
+                        let r = decode(&mut *p.decoder, None, payload, &mut self.chunks);
                         if !self.certified
                             && self.on_chunk.is_none()
                             && matches!(&self.chunks[..], [c] if c.wire.get() == Some(payload))
@@ -375,11 +375,25 @@ impl ChatStream {
                         }
                         r
                     }
-                    Cut::Event(data) => {
+                    Cut::Event(data) | Cut::Named { data, .. } => {
+                        let event = match cut {
+                            Cut::Named { event, .. } => Some(event),
+                            _ => None,
+                        };
+                        // A decoder that writes this event's chunks itself (no usage in them)
+                        // builds none; only SSE output without a chunk hook can take that.
+                        if let Some(out) = forward.as_deref_mut() {
+                            if !self.after_done
+                                && self.on_chunk.is_none()
+                                && p.decoder.write_sse(event, data, out)
+                            {
+                                continue;
+                            }
+                        }
                         if cut::is_done(data) {
                             self.after_done = true;
                         }
-                        decode(&mut *p.decoder, data, &mut self.chunks)
+                        decode(&mut *p.decoder, event, data, &mut self.chunks)
                     }
                     Cut::Raw(bytes) => {
                         if !p.deframing {
@@ -496,11 +510,16 @@ impl ChatStream {
     }
 }
 
-/// Decodes one event's data.
-fn decode(decoder: &mut dyn StreamDecoder, data: &str, out: &mut Vec<ChatChunk>) -> Result<()> {
+/// Decodes one event's data (and type).
+fn decode(
+    decoder: &mut dyn StreamDecoder,
+    event: Option<&str>,
+    data: &str,
+    out: &mut Vec<ChatChunk>,
+) -> Result<()> {
     decoder.on_frame(
         &Frame {
-            event: None,
+            event: event.map(str::to_string),
             data: data.to_string(),
         },
         out,

@@ -144,6 +144,16 @@ pub struct ProviderInfo {
 pub trait StreamDecoder {
     /// Decodes one frame, appending any resulting chunks to `out`.
     fn on_frame(&mut self, frame: &Frame, out: &mut Vec<ChatChunk>) -> Result<()>;
+    /// SSE output ([`ChatStream::into_sse`](crate::stream::ChatStream::into_sse)) without a
+    /// chunk hook offers each event here first: a decoder that can write the chunks
+    /// [`on_frame`](StreamDecoder::on_frame) would give for it without building them (none
+    /// carrying usage) appends their SSE events (`data: {json}\n\n`, the bytes an SSE encoder
+    /// writes for them) to `out`, updates its state as `on_frame` would, and returns `true`.
+    /// Otherwise it writes nothing and returns `false`, and the event goes to `on_frame`. The
+    /// default does that for every event.
+    fn write_sse(&mut self, _event: Option<&str>, _data: &str, _out: &mut Vec<u8>) -> bool {
+        false
+    }
     /// Called at the end of the byte stream. Errors if the stream was cut before the provider
     /// signalled completion; may flush final chunks (e.g. usage).
     fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()>;

@@ -9,7 +9,7 @@
 //!   none of the fields that make a gateway look at a chunk (a non-null `usage`, `error` or
 //!   `finish_reason`, empty `choices`). Its bytes are what the gateway would write for it.
 //! - [`Cut::Event`]: any other one-line `data:` event (`[DONE]`, usage, errors, the last
-//!   chunk): decode it.
+//!   chunk): decode it. [`Cut::Named`]: the same after one `event:` line (Anthropic's events).
 //! - [`Cut::Raw`]: bytes in any other SSE shape (other fields, CR line ends, multi-line data, a
 //!   byte-order mark, invalid UTF-8). The cutter stops there: these and all later bytes go to
 //!   the [`SseParser`](crate::decode::SseParser), which is at an event boundary at that point.
@@ -33,6 +33,13 @@ pub(crate) enum Cut<'a> {
     },
     /// The data of a one-line event that needs decoding.
     Event(&'a str),
+    /// The same, after an `event:` line naming its type (not empty).
+    Named {
+        /// The type.
+        event: &'a str,
+        /// The data.
+        data: &'a str,
+    },
     /// Bytes for the `SseParser`; every later cut is raw too.
     Raw(&'a [u8]),
 }
@@ -107,17 +114,36 @@ impl SseCutter {
                 },
                 _ => {}
             }
-            if rest.len() < 5 {
-                return if b"data:".starts_with(rest) {
+            // An `event:` line may come first: Anthropic names every event.
+            let mut name = None;
+            let mut d = 0;
+            if rest[0] == b'e' {
+                if !b"event:".starts_with(&rest[..rest.len().min(6)]) {
+                    return Some(self.go_raw());
+                }
+                let e = memchr2(b'\n', b'\r', rest)?;
+                if e < 6 || rest[e] == b'\r' {
+                    return Some(self.go_raw());
+                }
+                let at = 6 + usize::from(rest[6] == b' ');
+                if std::str::from_utf8(&rest[at..e]).is_err() {
+                    return Some(self.go_raw());
+                }
+                name = Some(at..e);
+                d = e + 1;
+            }
+            let line = &rest[d..];
+            if line.len() < 5 {
+                return if b"data:".starts_with(line) {
                     None
                 } else {
                     Some(self.go_raw())
                 };
             }
-            if &rest[..5] != b"data:" {
+            if &line[..5] != b"data:" {
                 return Some(self.go_raw());
             }
-            let from = self.searched.max(5);
+            let from = self.searched.max(d + 5);
             let Some(i) = memchr2(b'\n', b'\r', &rest[from..]).map(|i| i + from) else {
                 self.searched = rest.len();
                 return None;
@@ -132,26 +158,29 @@ impl SseCutter {
                 Some(&b) if b != b'\n' => return Some(self.go_raw()),
                 Some(_) => {}
             }
-            let spaced = rest[5] == b' ';
-            let data = &rest[5 + usize::from(spaced)..i];
-            // `is_plain` checks UTF-8 too.
-            let plain = self.classify && spaced && self.template.is_plain(data);
-            if !plain && std::str::from_utf8(data).is_err() {
+            let spaced = rest[d + 5] == b' ';
+            let data = d + 5 + usize::from(spaced)..i;
+            // `is_plain` checks UTF-8 too. A named event is not what a gateway writes.
+            let plain =
+                self.classify && spaced && d == 0 && self.template.is_plain(&rest[data.clone()]);
+            if !plain && std::str::from_utf8(&rest[data.clone()]).is_err() {
                 // The parser replaces invalid sequences.
                 return Some(self.go_raw());
             }
             let start = self.pos;
             self.advance(i + 2);
             let event = &self.buf[start..start + i + 2];
-            let data = &event[5 + usize::from(spaced)..i];
-            return Some(if plain {
-                Cut::Plain {
-                    event,
-                    payload: data,
-                }
-            } else {
-                // Checked above; the bytes are the same.
-                Cut::Event(std::str::from_utf8(data).unwrap_or_default())
+            let payload = &event[data];
+            // Checked above; the bytes are the same.
+            let text = |b| std::str::from_utf8(b).unwrap_or_default();
+            return Some(match name {
+                _ if plain => Cut::Plain { event, payload },
+                // An empty type is the default one, as the parser reports it.
+                Some(name) if !name.is_empty() => Cut::Named {
+                    event: text(&event[name]),
+                    data: text(payload),
+                },
+                _ => Cut::Event(text(payload)),
             });
         }
     }
@@ -411,6 +440,10 @@ mod tests {
                         event: None,
                         data: data.into(),
                     }),
+                    Some(Cut::Named { event, data }) => frames.push(Frame {
+                        event: Some(event.into()),
+                        data: data.into(),
+                    }),
                     Some(Cut::Raw(bytes)) => {
                         let bytes = bytes.to_vec();
                         to_parser(&mut parser, &bytes, cut_any, &mut frames)
@@ -520,6 +553,60 @@ mod tests {
         ] {
             agrees(bytes);
         }
+    }
+
+    #[test]
+    fn named_events_are_cut_with_their_type() {
+        let delta =
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}"#;
+        let body = format!(
+            "event: message_start\ndata: {{\"type\":\"message_start\"}}\n\n\
+             event: content_block_delta\ndata: {delta}\n\n: ping\n\nevent:ping\ndata:{{}}\n\n\
+             event: \ndata: x\n\nevent:\ndata: y\n\nevent: a:b\ndata: {C1}\n\ndata: {C1}\n\n"
+        );
+        let (frames, plain) = agrees(body.as_bytes());
+        assert_eq!(frames.len(), 7);
+        assert_eq!(plain, format!("data: {C1}\n\n").into_bytes());
+        let mut cutter = SseCutter::default();
+        cutter.feed(body.into_bytes());
+        assert_eq!(
+            cutter.next(),
+            Some(Cut::Named {
+                event: "message_start",
+                data: r#"{"type":"message_start"}"#
+            })
+        );
+        assert_eq!(
+            cutter.next(),
+            Some(Cut::Named {
+                event: "content_block_delta",
+                data: delta
+            })
+        );
+        // Every event of this body is cut: none goes to the parser.
+        while let Some(cut) = cutter.next() {
+            assert!(!matches!(cut, Cut::Raw(_)), "{cut:?}");
+        }
+        // Shapes the parser reads otherwise, or that need it, go to it from there on.
+        for tail in [
+            "event: a\r\ndata: x\n\n",
+            "event: a\ndata: x\r\n\r\n",
+            "event: a\n\ndata: x\n\n",
+            "event: a\nevent: b\ndata: x\n\n",
+            "event: a\n: c\ndata: x\n\n",
+            "event: a\ndata: x\ndata: y\n\n",
+            "event: a\ndata: x\nid: 1\n\n",
+            "event\ndata: x\n\n",
+            "events: a\ndata: x\n\n",
+            "even",
+            "event: a",
+            "event: a\nda",
+            "event: a\ndata: x\n",
+        ] {
+            agrees(format!("{tail}data: {C1}\n\n").as_bytes());
+            agrees(format!("event: e\ndata: {C1}\n\n{tail}").as_bytes());
+        }
+        agrees(b"event: \xc3\ndata: x\n\nevent: a\ndata: \xff\n\n");
     }
 
     #[test]

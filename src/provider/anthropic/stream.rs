@@ -24,7 +24,6 @@ use crate::types::{
 };
 use crate::{Error, ErrorKind, Result};
 
-/// What a content block turned into.
 /// A `content_block_delta` event as far as a text delta needs it (other fields are skipped).
 #[derive(serde::Deserialize)]
 struct TextDeltaEvent<'a> {
@@ -41,6 +40,56 @@ struct TextDelta<'a> {
     text: std::borrow::Cow<'a, str>,
 }
 
+/// A text delta event as Anthropic writes it, up to the block index and from the index to the
+/// text's opening quote, and the end after its closing quote.
+const TEXT_DELTA: [&str; 3] = [
+    r#"{"type":"content_block_delta","index":"#,
+    r#","delta":{"type":"text_delta","text":""#,
+    r#""}}"#,
+];
+
+/// The text of a text delta event laid out as [`TEXT_DELTA`], when it holds no escape and no
+/// control character: its JSON string text is then the text itself, and also exactly what
+/// serde_json writes for it (which escapes only quotes, backslashes and control characters).
+fn plain_text_delta(data: &str) -> Option<&str> {
+    let rest = data.strip_prefix(TEXT_DELTA[0])?;
+    // A JSON integer (no leading zero): what else the typed read would reject.
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || (digits > 1 && rest.starts_with('0')) {
+        return None;
+    }
+    let text = rest[digits..]
+        .strip_prefix(TEXT_DELTA[1])?
+        .strip_suffix(TEXT_DELTA[2])?;
+    text.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+        .then_some(text)
+}
+
+/// A text delta's text: as it stands in the event ([`plain_text_delta`]), or read.
+enum TextJson<'a> {
+    Plain(&'a str),
+    Text(std::borrow::Cow<'a, str>),
+}
+
+impl TextJson<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            TextJson::Plain(t) => t.is_empty(),
+            TextJson::Text(t) => t.is_empty(),
+        }
+    }
+}
+
+/// Appends a text chunk's JSON: the template's `head`, `text` as a JSON string, its `tail`.
+fn write_text_json(out: &mut Vec<u8>, head: &str, text: &str, tail: &str) {
+    out.extend_from_slice(head.as_bytes());
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+    out.extend_from_slice(tail.as_bytes());
+}
+
+/// What a content block turned into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Block {
     Text,
@@ -110,10 +159,8 @@ impl MessagesStream {
         }
     }
 
-    /// A chunk carrying `text` as content, with its JSON text (`wire`) written from a template
-    /// instead of serialized per chunk: text deltas are nearly all of a stream's chunks. The
-    /// template is this stream's text chunk serialized once with an empty content, so the bytes
-    /// are exactly what serializing each chunk writes (the text escaped by serde_json too).
+    /// A chunk carrying `text` as content, with its JSON text (`wire`) written from the
+    /// stream's template ([`MessagesStream::text_template`]) instead of serialized per chunk.
     fn text_chunk(&mut self, text: &str) -> ChatChunk {
         let mut chunk = self.chunk(
             Delta {
@@ -122,9 +169,29 @@ impl MessagesStream {
             },
             None,
         );
+        if let Some((head, tail)) = self.text_template() {
+            let mut wire = Vec::with_capacity(head.len() + text.len() + 2 + tail.len());
+            write_text_json(&mut wire, head, text, tail);
+            if let Ok(wire) = std::str::from_utf8(&wire) {
+                chunk.wire = WireJson::new(wire);
+            }
+        }
+        chunk
+    }
+
+    /// This stream's text chunk as JSON around its `content` string: text deltas are nearly
+    /// all of a stream's chunks, so theirs is written from this instead of serialized each
+    /// time. It is the text chunk serialized once with an empty content, so a text's JSON
+    /// string between `head` and `tail` gives exactly what serializing the chunk writes.
+    fn text_template(&mut self) -> Option<(&str, &str)> {
         if self.text_wire.is_none() {
-            let mut empty = chunk.clone();
-            empty.choices[0].delta.content = Some(String::new());
+            let empty = self.chunk(
+                Delta {
+                    content: Some(String::new()),
+                    ..Default::default()
+                },
+                None,
+            );
             // `"content":""` occurs once: quotes inside JSON strings are escaped.
             const HOLE: &str = r#""content":"""#;
             self.text_wire = serde_json::to_string(&empty).ok().and_then(|json| {
@@ -133,10 +200,9 @@ impl MessagesStream {
                 Some((json[..split].to_string(), json[split + 2..].to_string()))
             });
         }
-        if let (Some((head, tail)), Ok(text)) = (&self.text_wire, serde_json::to_string(text)) {
-            chunk.wire = WireJson::new(&[head.as_str(), &text, tail].concat());
-        }
-        chunk
+        self.text_wire
+            .as_ref()
+            .map(|(head, tail)| (head.as_str(), tail.as_str()))
     }
 
     fn chunk(&self, delta: Delta, finish: Option<FinishReason>) -> ChatChunk {
@@ -369,6 +435,47 @@ impl StreamDecoder for MessagesStream {
         Ok(())
     }
 
+    /// A text delta's chunk goes straight from the event's text to `out` through the text
+    /// template: no chunk, no copy of the text in between. Any other event is decoded.
+    fn write_sse(&mut self, _event: Option<&str>, data: &str, out: &mut Vec<u8>) -> bool {
+        let data = data.trim();
+        let text = match plain_text_delta(data) {
+            Some(text) => TextJson::Plain(text),
+            // Other layouts of a text delta (escapes in the text, keys in another order).
+            None => match serde_json::from_str(data) {
+                Ok(TextDeltaEvent {
+                    kind: "content_block_delta",
+                    delta:
+                        TextDelta {
+                            kind: "text_delta",
+                            text,
+                        },
+                }) => TextJson::Text(text),
+                _ => return false,
+            },
+        };
+        if text.is_empty() {
+            // `on_frame` gives no chunk for it either.
+            return true;
+        }
+        let Some((head, tail)) = self.text_template() else {
+            return false;
+        };
+        out.extend_from_slice(b"data: ");
+        match text {
+            TextJson::Plain(json) => {
+                out.extend_from_slice(head.as_bytes());
+                out.push(b'"');
+                out.extend_from_slice(json.as_bytes());
+                out.push(b'"');
+                out.extend_from_slice(tail.as_bytes());
+            }
+            TextJson::Text(text) => write_text_json(out, head, &text, tail),
+        }
+        out.extend_from_slice(b"\n\n");
+        true
+    }
+
     fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
         if self.stopped {
             return Ok(());
@@ -545,5 +652,210 @@ mod tests {
         );
         assert_eq!(out[4].choices[0].finish_reason, Some(FinishReason::Stop));
         assert!(out[5].usage.is_some());
+    }
+
+    // -- SSE output (`ChatStream::into_sse`): text deltas are written without chunks.
+
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use futures_executor::block_on;
+    use futures_util::StreamExt;
+
+    use crate::decode::Framing;
+    use crate::stream::{ChatStream, SseEvents};
+
+    /// The decoder, counting the events it decodes into chunks.
+    struct Counted(MessagesStream, Rc<Cell<usize>>);
+
+    impl StreamDecoder for Counted {
+        fn on_frame(&mut self, frame: &Frame, out: &mut Vec<ChatChunk>) -> Result<()> {
+            self.1.set(self.1.get() + 1);
+            self.0.on_frame(frame, out)
+        }
+        fn write_sse(&mut self, event: Option<&str>, data: &str, out: &mut Vec<u8>) -> bool {
+            self.0.write_sse(event, data, out)
+        }
+        fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
+            self.0.finish(out)
+        }
+    }
+
+    fn chat_stream(
+        pieces: &[&[u8]],
+        show_usage: bool,
+        json_mode: bool,
+    ) -> (ChatStream, Rc<Cell<usize>>) {
+        let pieces: Vec<Result<Vec<u8>>> = pieces.iter().map(|p| Ok(p.to_vec())).collect();
+        let decoded = Rc::new(Cell::new(0));
+        let decoder = Counted(MessagesStream::new(json_mode, 1), decoded.clone());
+        let s = ChatStream::from_body(
+            Box::pin(futures_util::stream::iter(pieces)),
+            Framing::Sse,
+            Box::new(decoder),
+            show_usage,
+            "anthropic",
+            "claude-test",
+        );
+        (s, decoded)
+    }
+
+    fn marker(e: &Error) -> String {
+        format!("ERROR {:?} {}\n", e.kind(), e.message())
+    }
+
+    /// What an SSE encoder writes for the typed chunks, each serialized (not its wire text).
+    fn typed(pieces: &[&[u8]], show_usage: bool, json_mode: bool) -> String {
+        let (s, _) = chat_stream(pieces, show_usage, json_mode);
+        block_on(s.collect::<Vec<_>>())
+            .into_iter()
+            .map(|r| match r {
+                Ok(mut c) => {
+                    c.wire = WireJson::default();
+                    String::from_utf8(SseEvents::of_chunk(&c).into_bytes()).unwrap()
+                }
+                Err(e) => marker(&e),
+            })
+            .collect()
+    }
+
+    /// What `into_sse` yields, and how many events were decoded into chunks.
+    fn direct(pieces: &[&[u8]], show_usage: bool, json_mode: bool) -> (String, usize) {
+        let (s, decoded) = chat_stream(pieces, show_usage, json_mode);
+        let out = block_on(s.into_sse().collect::<Vec<_>>())
+            .into_iter()
+            .map(|r| match r {
+                Ok(e) => String::from_utf8(e.into_bytes()).unwrap(),
+                Err(e) => marker(&e),
+            })
+            .collect();
+        (out, decoded.get())
+    }
+
+    /// SSE output equals the typed chunks' for every split of `body` (two pieces, 1-byte
+    /// pieces); returns the events decoded into chunks for the whole body.
+    fn sse_agrees(body: &[u8], json_mode: bool) -> usize {
+        let mut decoded = 0;
+        for show_usage in [false, true] {
+            let want = typed(&[body], show_usage, json_mode);
+            let whole = direct(&[body], show_usage, json_mode);
+            assert_eq!(whole.0, want, "{}", String::from_utf8_lossy(body));
+            decoded = whole.1;
+            for i in 0..=body.len() {
+                let (out, _) = direct(&[&body[..i], &body[i..]], show_usage, json_mode);
+                assert_eq!(out, want, "split at {i}");
+            }
+            let bytes: Vec<&[u8]> = body.chunks(1).collect();
+            assert_eq!(
+                direct(&bytes, show_usage, json_mode).0,
+                want,
+                "1-byte pieces"
+            );
+        }
+        decoded
+    }
+
+    fn sse(events: &[String]) -> Vec<u8> {
+        events
+            .iter()
+            .map(|data| {
+                let v: Value = serde_json::from_str(data).unwrap();
+                format!("event: {}\ndata: {data}\n\n", v["type"].as_str().unwrap())
+            })
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    fn text_delta(index: u32, text: &str) -> String {
+        format!(
+            r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"text_delta","text":{}}}}}"#,
+            serde_json::to_string(text).unwrap()
+        )
+    }
+
+    #[test]
+    fn sse_output_writes_text_deltas_as_their_chunks_encode() {
+        let mut events: Vec<String> = vec![
+            START.into(),
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#
+                .into(),
+        ];
+        let texts = [
+            "Hello",
+            " world, ünïcödé ✓ 🦊",
+            "",
+            "a \"quoted\" \\ line\nbreak",
+            "tab\there \u{1} \u{7f} \u{2028}",
+            "</script>",
+            "{\"}}",
+        ];
+        events.extend(texts.iter().map(|t| text_delta(0, t)));
+        events.extend([
+            text_delta(12, "index 12"),
+            // Escapes serde_json writes otherwise, other key orders, spaces: read, then written.
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"caf\u00e9 \/ \ud83e\udd8a"}}"#.into(),
+            r#"{"delta":{"text":"x","type":"text_delta"},"type":"content_block_delta","index":0}"#.into(),
+            r#"{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "y"}}"#.into(),
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"z","extra":1}}"#.into(),
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta"}}"#.into(),
+            r#"{"type":"content_block_stop","index":0}"#.into(),
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"thinking","thinking":""}}"#.into(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"thinking_delta","thinking":"hm"}}"#.into(),
+            r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"t1","name":"f","input":{}}}"#.into(),
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":1}"}}"#.into(),
+            r#"{"type":"ping"}"#.into(),
+            r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}"#.into(),
+            r#"{"type":"message_stop"}"#.into(),
+        ]);
+        let decoded = sse_agrees(&sse(&events), false);
+        // Every text delta, as laid out or read, was written without decoding (`Counted` sees
+        // only the events decoded into chunks).
+        let text_deltas = texts.len() + 6;
+        assert_eq!(decoded, events.len() - text_deltas);
+
+        // A second `message_start` (another id and model) gets its own template.
+        let restart = START
+            .replace("msg_1", "msg_2")
+            .replace(r#""model":"m""#, r#""model":"m2""#);
+        let body = sse(&[
+            START.into(),
+            text_delta(0, "a"),
+            restart,
+            text_delta(0, "b"),
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#.into(),
+        ]);
+        sse_agrees(&body, false);
+        assert!(typed(&[&body], false, false).contains(r#""id":"msg_2""#));
+
+        // A delta the typed read rejects is an error either way, after what came before.
+        for bad in [
+            r#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"#,
+        ] {
+            let body = [
+                sse(&[START.into(), text_delta(0, "a")]),
+                format!("event: content_block_delta\ndata: {bad}\n\n").into_bytes(),
+            ]
+            .concat();
+            sse_agrees(&body, false);
+            assert!(typed(&[&body], false, false).contains("ERROR"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sse_output_of_the_fixture_streams_is_what_their_chunks_encode_to() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/anthropic");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let Ok(body) = std::fs::read(entry.unwrap().path().join("upstream.stream")) else {
+                continue;
+            };
+            for json_mode in [false, true] {
+                sse_agrees(&body, json_mode);
+            }
+            seen += 1;
+        }
+        assert!(seen >= 4, "{seen} fixture streams");
     }
 }
