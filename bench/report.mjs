@@ -220,7 +220,14 @@ if (sdk) {
   const c = sdk.cells;
   s("## SDK in Node");
   s();
-  s(`Each cell is a fresh Node ${machine?.node ?? ""} process on the SUT core against nginx; ${sdk.rounds} interleaved rounds, best round kept. ` +
+  const turns = sdk.design === "turns";
+  // Quartiles over the batches / rounds (bench/sdk/turns.mjs), when the run has them.
+  const iqr = (q, d = 0) => (q ? ` (${d ? f(q.q1, d) : int(q.q1)}–${d ? f(q.q3, d) : int(q.q3)})` : "");
+  s((turns
+    ? `Each client is its own Node ${machine?.node ?? ""} process on the SUT core against nginx, and the clients take turns: one batch each per round ` +
+      `(${sdk.phases?.calls?.batch ?? "–"} calls, or one stream), in a random order; ${sdk.phases?.calls?.rounds ?? "–"} rounds of calls, ${sdk.phases?.streams?.rounds ?? "–"} of streams. ` +
+      "CPU figures are medians over the batches (quartiles in brackets); overheads and ratios are taken per round, then their median. "
+    : `Each cell is a fresh Node ${machine?.node ?? ""} process on the SUT core against nginx; ${sdk.rounds} interleaved rounds, best round kept. `) +
     "`fetch` is the raw transport (fetch + res.json(); for streams only the bytes are read), the floor every client pays; overhead = client − fetch. " +
     "`js-sse` is a 15-line hand-written JS SSE decoder (fetch + TextDecoderStream + split + JSON.parse), for scale.");
   s();
@@ -241,7 +248,8 @@ if (sdk) {
         continue;
       }
       const isBase = lib === "fetch";
-      s(`| ${label} | ${r.calls} | ${int(r.p50_us)} | ${int(r.mean_us)} | ${int(r.p99_us)} | ${int(r.cpu_us_per_call)} | ${isBase || !base ? "" : int(r.cpu_us_per_call - base.cpu_us_per_call)} | ${isBase || !base ? "" : int(r.p50_us - base.p50_us)} |`);
+      const over = r.overhead_cpu_us ? `${int(r.overhead_cpu_us.median)}${iqr(r.overhead_cpu_us)}` : int(r.cpu_us_per_call - base?.cpu_us_per_call);
+      s(`| ${label} | ${r.calls} | ${int(r.p50_us)} | ${int(r.mean_us)} | ${int(r.p99_us)} | ${int(r.cpu_us_per_call)}${iqr(r.cpu_us_per_call_spread)} | ${isBase || !base ? "" : over} | ${isBase || !base ? "" : int(r.p50_us - base.p50_us)} |`);
     }
   }
   s();
@@ -259,7 +267,7 @@ if (sdk) {
         s(`| ${lib} | ${fmt} | error: ${r.error.split("\n")[0].slice(0, 100)} | | | | | |`);
         continue;
       }
-      s(`| ${lib}${lib === "fetch" ? " (bytes only)" : ""} | ${fmt} | ${f(r.median_ms, 1)} | ${f(r.cpu_ms_median, 1)} | ${int(cpuCps(r))} | ${f(bytes / 2 ** 20 / (r.cpu_ms_median / 1000), 1)} | ${lib === "fetch" ? "" : ratio(cpuCps(r), oa)} | ${int(sdk.stream_chunks / (r.median_ms / 1000))} |`);
+      s(`| ${lib}${lib === "fetch" ? " (bytes only)" : ""} | ${fmt} | ${f(r.median_ms, 1)} | ${f(r.cpu_ms_median, 1)}${iqr(r.cpu_ms_spread, 1)} | ${int(cpuCps(r))} | ${f(bytes / 2 ** 20 / (r.cpu_ms_median / 1000), 1)} | ${lib === "fetch" ? "" : ratio(cpuCps(r), oa)} | ${int(sdk.stream_chunks / (r.median_ms / 1000))} |`);
     }
   }
   s();
@@ -281,15 +289,20 @@ if (sdk) {
   s();
 
   const base = c["call/fetch"];
-  const ov = (lib) => (c[`call/${lib}`] && !c[`call/${lib}`].error && base ? c[`call/${lib}`].cpu_us_per_call - base.cpu_us_per_call : null);
+  const ov = (lib) => (c[`call/${lib}`] && !c[`call/${lib}`].error && base ? c[`call/${lib}`].overhead_cpu_us?.median ?? c[`call/${lib}`].cpu_us_per_call - base.cpu_us_per_call : null);
+  // Per-round ratios (same round, both sides): their median and quartiles show how firm a verdict is.
+  const perRound = (q, what) => (q ? `${what}: median of ${q.n} per-round ratios ${f(q.median)}× (quartiles ${f(q.q1)}–${f(q.q3)}); ` : "");
+  // With per-round ratios the verdict uses their median, else the ratio of the cells' figures.
+  const judge = (q, fallback, ok) => (q ? ok(q.median) : fallback === null ? null : ok(fallback));
+  const rs = sdk.ratios ?? {};
   const ovw = (lib) => (c[`call/${lib}`] && !c[`call/${lib}`].error && base ? c[`call/${lib}`].p50_us - base.p50_us : null);
-  verdict("SDK: per-call overhead ≤ the openai client's (non-stream)", `CPU per call above raw fetch: edgellm ${int(ov("edgellm"))} µs vs openai ${int(ov("openai"))} µs (AI SDK ${int(ov("ai-sdk"))} µs); wall p50: ${int(ovw("edgellm"))} vs ${int(ovw("openai"))} µs`, ov("edgellm") === null || ov("openai") === null ? null : ov("edgellm") <= ov("openai"));
+  verdict("SDK: per-call overhead ≤ the openai client's (non-stream)", `${perRound(rs.call_overhead_edgellm_vs_openai, "edgellm ÷ openai")}CPU per call above raw fetch: edgellm ${int(ov("edgellm"))} µs vs openai ${int(ov("openai"))} µs (AI SDK ${int(ov("ai-sdk"))} µs); wall p50: ${int(ovw("edgellm"))} vs ${int(ovw("openai"))} µs`, judge(rs.call_overhead_edgellm_vs_openai, ov("edgellm") === null || ov("openai") === null ? null : ov("edgellm") / ov("openai"), (x) => x <= 1));
   const ed = cpuCps(c["stream/edgellm"]);
-  verdict("SDK: stream decode ≥ 2× the openai client's", `${int(ed)} vs ${int(oa)} chunks per CPU-second = ${ratio(ed, oa)} (AI SDK ${int(cpuCps(c["stream/ai-sdk"]))}; hand-written JS ${int(cpuCps(c["stream/js-sse"]))})`, ed === null || oa === null ? null : ed >= 2 * oa);
+  verdict("SDK: stream decode ≥ 2× the openai client's", `${perRound(rs.stream_speedup_edgellm_vs_openai, "openai ÷ edgellm CPU per stream")}${int(ed)} vs ${int(oa)} chunks per CPU-second = ${ratio(ed, oa)} (AI SDK ${int(cpuCps(c["stream/ai-sdk"]))}; hand-written JS ${int(cpuCps(c["stream/js-sse"]))})`, judge(rs.stream_speedup_edgellm_vs_openai, ed === null || oa === null ? null : ed / oa, (x) => x >= 2));
   const ea = c["anthropic-stream/edgellm"];
   const eo = c["stream/edgellm"];
   const tr = ea && eo && !ea.error && !eo.error ? ea.cpu_ms_median / eo.cpu_ms_median : null;
-  verdict("SDK: Anthropic→OpenAI stream translation within 1.2× of OpenAI pass-through", `${f(tr)}× the CPU time for the same ${sdk.stream_chunks.toLocaleString("en-US")} chunks (the Anthropic stream is fewer bytes)`, tr === null ? null : tr <= 1.2);
+  verdict("SDK: Anthropic→OpenAI stream translation within 1.2× of OpenAI pass-through", `${perRound(rs.anthropic_translation_vs_passthrough, "Anthropic ÷ OpenAI")}${f(tr)}× the median CPU time for the same ${sdk.stream_chunks.toLocaleString("en-US")} chunks (the Anthropic stream is fewer bytes)`, judge(rs.anthropic_translation_vs_passthrough, tr, (x) => x <= 1.2));
   const cm = cold["edgellm-mock"];
   verdict("Start: cold start (instantiate + first mocked call) in Node ≤ 20 ms", cm && !cm.error ? `CPU p50 ${f(cm.cpu_ms?.p50, 1)} ms; wall p50 ${f(cm.total_ms.p50, 1)} ms (load ${f(cm.load_ms.p50, 1)} + call ${f(cm.first_call_ms.p50, 1)}), p90 ${f(cm.total_ms.p90, 1)} ms` : "–", cm && !cm.error ? (cm.cpu_ms?.p50 ?? cm.total_ms.p50) <= 20 : null);
 }

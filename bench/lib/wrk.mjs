@@ -16,9 +16,10 @@ const LUA = path.join(BENCH_DIR, "lib", "post.lua");
  * @param {number} o.seconds      duration
  * @param {number} [o.timeout]    per-request timeout, seconds
  * @param {number} [o.delayMs]    think time per connection before each request (paced load)
- * @returns {Promise<{requests, rps, errors, latency_ms: {p50, p90, p99, p999, mean, max}, bytes}>}
+ * @param {boolean} [o.hist]     also return every latency as `hist`: [[µs, count], ...] (to pool runs)
+ * @returns {Promise<{requests, rps, errors, latency_ms: {p50, p90, p99, p999, mean, max}, bytes, hist?}>}
  */
-export async function runWrk({ url, body, headers = {}, connections, seconds, timeout = 30, delayMs = 0 }) {
+export async function runWrk({ url, body, headers = {}, connections, seconds, timeout = 30, delayMs = 0, hist = false }) {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const bodyFile = path.join(OUT_DIR, `wrk-body-${process.pid}.json`);
   fs.writeFileSync(bodyFile, body);
@@ -31,6 +32,7 @@ export async function runWrk({ url, body, headers = {}, connections, seconds, ti
     BENCH_BODY_FILE: bodyFile,
     BENCH_HEADERS: Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\n"),
     BENCH_DELAY_MS: String(delayMs),
+    BENCH_HIST: hist ? "1" : "0",
   };
   const stdout = await new Promise((resolve, reject) => {
     execFile("taskset", args, { env, timeout: (seconds + timeout + 30) * 1000, maxBuffer: 1 << 20 }, (err, out, errOut) => {
@@ -60,5 +62,6 @@ export async function runWrk({ url, body, headers = {}, connections, seconds, ti
       max: ms(r.latency_us.max),
       min: ms(r.latency_us.min),
     },
+    ...(r.hist ? { hist: r.hist } : {}),
   };
 }

@@ -1,6 +1,10 @@
-// One SDK measurement in a fresh Node process (run by bench/sdk.mjs, pinned to the SUT core).
+// One SDK client in its own Node process, pinned to the SUT core.
 //
-//   node bench/sdk/client.mjs <lib> <scenario> <upstream-url>
+//   node bench/sdk/client.mjs <lib> <scenario> <upstream-url>            one timed run, one JSON line
+//   node bench/sdk/client.mjs <lib> <scenario> <upstream-url> --serve    turn-taking (bench/sdk/turns.mjs)
+// --serve needs an IPC channel: after warming up the process sends {ready}, then answers each
+// {n} with one batch (n calls, or n streams) and its CPU time, until {stop} or the parent goes.
+// bench/sdk.mjs and bench/ab-call.mjs use --serve; bench/profile-sdk.mjs the one timed run.
 // lib:      fetch (raw fetch + res.json / body read: the transport floor), js-sse (fetch + a
 //           minimal hand-written SSE split + JSON.parse: what plain JS decoding costs),
 //           edgellm (our package, pkg/node.js), openai (official client), ai-sdk (Vercel `ai`
@@ -119,58 +123,111 @@ async function makeCall() {
   }
 }
 
-const call = await makeCall();
-const result = { lib, scenario };
-if (!streaming) {
-  // Warm-up, then as many sequential calls as fit in CALL_SECONDS.
-  for (let i = 0; i < 300; i++) await call();
-  const times = [];
-  let text;
-  const end = performance.now() + CALL_SECONDS * 1000;
-  // CPU time of this process (all threads; it is pinned to one core) per call: unlike wall
-  // time, other tenants of the machine barely change it.
-  const cpu0 = process.cpuUsage();
-  while (performance.now() < end) {
-    const t0 = performance.now();
-    text = await call();
-    times.push(performance.now() - t0);
+if (process.argv[5] === "--serve") await serve();
+else await timedRun(await makeCall());
+
+/** Turn-taking: warm up, then one batch per {n} message, timed by CPU and wall clock. */
+async function serve() {
+  if (!process.send) throw new Error("--serve needs an IPC channel (spawn with stdio 'ipc')");
+  // The coordinator going away ends this process (no orphans pinned to the SUT core).
+  process.on("disconnect", () => process.exit(0));
+  let call;
+  try {
+    call = await makeCall();
+    // Warm-up (JIT, connection pool); the coordinator also discards its first rounds. Streams:
+    // edgellm's OpenAI pass-through hands JS one text per read (~100 per stream), so its JS only
+    // reaches steady state after a few streams (CPU per stream fell ~25 % over the first ones).
+    for (let i = 0; i < (streaming ? 3 : 300); i++) await call();
+  } catch (e) {
+    process.send({ error: String(e?.stack ?? e) }, () => process.exit(1));
+    return;
   }
-  const cpu = process.cpuUsage(cpu0);
-  times.sort((a, b) => a - b);
-  const pick = (p) => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)];
-  Object.assign(result, {
-    calls: times.length,
-    mean_us: (1000 * times.reduce((a, b) => a + b, 0)) / times.length,
-    p50_us: 1000 * pick(50),
-    p90_us: 1000 * pick(90),
-    p99_us: 1000 * pick(99),
-    cpu_us_per_call: (cpu.user + cpu.system) / times.length,
-    text_chars: typeof text === "string" ? text.length : text,
+  process.on("message", async (m) => {
+    if (m.stop) {
+      process.disconnect();
+      return;
+    }
+    try {
+      const wall_ms = new Array(m.n);
+      let out;
+      // CPU time of this process (all threads; pinned to one core) over the whole batch: the
+      // other tenants of the core barely change it, unlike wall time.
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < m.n; i++) {
+        const t0 = performance.now();
+        out = await call();
+        wall_ms[i] = performance.now() - t0;
+      }
+      const c = process.cpuUsage(c0);
+      process.send({
+        n: m.n,
+        cpu_us: c.user + c.system,
+        wall_ms,
+        text_chars: typeof out === "string" ? out.length : null,
+        bytes_read: typeof out === "number" ? out : null,
+        rss_mib: process.memoryUsage().rss / 2 ** 20,
+      });
+    } catch (e) {
+      process.send({ error: String(e?.stack ?? e) }, () => process.exit(1));
+    }
   });
-} else {
-  await call(); // warm-up
-  const times = [];
-  const cpus = [];
-  let out;
-  for (let i = 0; i < STREAM_REPS; i++) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    out = await call();
-    const c = process.cpuUsage(c0);
-    times.push(performance.now() - t0);
-    cpus.push((c.user + c.system) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  cpus.sort((a, b) => a - b);
-  Object.assign(result, {
-    reps: times.length,
-    median_ms: times[Math.floor(times.length / 2)],
-    best_ms: times[0],
-    cpu_ms_median: cpus[Math.floor(cpus.length / 2)],
-    cpu_ms_best: cpus[0],
-    text_chars: typeof out === "string" ? out.length : null,
-    bytes_read: typeof out === "number" ? out : null,
-  });
+  process.send({ ready: true });
 }
-result.rss_mib = process.memoryUsage().rss / 2 ** 20;
-console.log(JSON.stringify(result));
+
+/** One fresh-process measurement: calls for BENCH_CALL_SECONDS, or BENCH_STREAM_REPS streams. */
+async function timedRun(call) {
+  const result = { lib, scenario };
+  if (!streaming) {
+    // Warm-up, then as many sequential calls as fit in CALL_SECONDS.
+    for (let i = 0; i < 300; i++) await call();
+    const times = [];
+    let text;
+    const end = performance.now() + CALL_SECONDS * 1000;
+    // CPU time of this process (all threads; it is pinned to one core) per call: unlike wall
+    // time, other tenants of the machine barely change it.
+    const cpu0 = process.cpuUsage();
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      text = await call();
+      times.push(performance.now() - t0);
+    }
+    const cpu = process.cpuUsage(cpu0);
+    times.sort((a, b) => a - b);
+    const pick = (p) => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)];
+    Object.assign(result, {
+      calls: times.length,
+      mean_us: (1000 * times.reduce((a, b) => a + b, 0)) / times.length,
+      p50_us: 1000 * pick(50),
+      p90_us: 1000 * pick(90),
+      p99_us: 1000 * pick(99),
+      cpu_us_per_call: (cpu.user + cpu.system) / times.length,
+      text_chars: typeof text === "string" ? text.length : text,
+    });
+  } else {
+    await call(); // warm-up
+    const times = [];
+    const cpus = [];
+    let out;
+    for (let i = 0; i < STREAM_REPS; i++) {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      out = await call();
+      const c = process.cpuUsage(c0);
+      times.push(performance.now() - t0);
+      cpus.push((c.user + c.system) / 1000);
+    }
+    times.sort((a, b) => a - b);
+    cpus.sort((a, b) => a - b);
+    Object.assign(result, {
+      reps: times.length,
+      median_ms: times[Math.floor(times.length / 2)],
+      best_ms: times[0],
+      cpu_ms_median: cpus[Math.floor(cpus.length / 2)],
+      cpu_ms_best: cpus[0],
+      text_chars: typeof out === "string" ? out.length : null,
+      bytes_read: typeof out === "number" ? out : null,
+    });
+  }
+  result.rss_mib = process.memoryUsage().rss / 2 ** 20;
+  console.log(JSON.stringify(result));
+}

@@ -4,9 +4,41 @@
 // client disconnects after some chunks.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { startGateway, startMockServer, sseBody, user, MASTER_KEY } from "./helpers.mjs";
 
-let mock, gw;
+let mock, gw, flood;
+
+/**
+ * An upstream that sends content events as fast as its socket takes them, up to `FLOOD_MAX`
+ * bytes, counting what it could write: it stalls once nobody reads it.
+ */
+const FLOOD_MAX = 64 << 20;
+function startFlood() {
+  const event = sseBody(["x".repeat(200)]).split(/(?<=\n\n)/);
+  const batch = Buffer.from(event[1].repeat(256));
+  const state = { written: 0, url: "", server: null };
+  state.server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(event[0]);
+    const pump = () => {
+      while (state.written < FLOOD_MAX) {
+        state.written += batch.length;
+        if (!res.write(batch)) return res.once("drain", pump);
+      }
+      res.end(event.slice(2).join(""));
+    };
+    res.on("close", () => res.removeAllListeners("drain"));
+    pump();
+  });
+  return new Promise((resolve) =>
+    state.server.listen(0, "127.0.0.1", () => {
+      state.url = `http://127.0.0.1:${state.server.address().port}`;
+      resolve(state);
+    }),
+  );
+}
 
 const PIECES = Array.from({ length: 60 }, (_, i) => `w${i} é “${i}” `);
 const UPSTREAM = sseBody(PIECES);
@@ -56,8 +88,9 @@ before(async () => {
       }),
     },
   });
-  const row = (name, path, extra = "") =>
-    `  - model_name: ${name}\n    litellm_params: {model: openai/gpt-4o, api_base: "${mock.url}/${path}/v1", api_key: sk-x${extra}}\n`;
+  flood = await startFlood();
+  const row = (name, path, extra = "", base = mock.url) =>
+    `  - model_name: ${name}\n    litellm_params: {model: openai/gpt-4o, api_base: "${base}/${path}/v1", api_key: sk-x${extra}}\n`;
   const config =
     "model_list:\n" +
     row("pieces", "pieces") +
@@ -65,6 +98,7 @@ before(async () => {
     row("stall", "stall", ", timeout: 0.5") +
     row("error", "error") +
     row("drip", "drip") +
+    row("flood", "flood", "", flood.url) +
     `  - model_name: mocked\n    litellm_params: {model: openai/gpt-4o, mock_response: "Hello from the mock"}\n` +
     "general_settings:\n  master_key: os.environ/MASTER\n";
   gw = await startGateway({ config, vars: { MASTER: MASTER_KEY } });
@@ -73,6 +107,8 @@ before(async () => {
 after(async () => {
   await gw?.close();
   await mock?.close();
+  flood?.server.closeAllConnections();
+  flood?.server.close();
 });
 
 function post(model, extra = {}, headers = {}, signal) {
@@ -187,4 +223,28 @@ test("a client that goes away after some chunks aborts the upstream request; lat
   mock.reset();
   const text = await (await post("pieces")).text();
   assert.ok(text.endsWith("data: [DONE]\n\n"));
+});
+
+test("a client that stops reading stops the upstream reads: the gateway reads only a bounded way ahead", async () => {
+  const ac = new AbortController();
+  const res = await post("flood", {}, {}, ac.signal);
+  assert.equal(res.status, 200);
+  const reader = res.body.getReader();
+  assert.equal((await reader.read()).done, false);
+  // Socket buffers fill, then the upstream waits: what it wrote stops growing, well short of
+  // everything (a gateway reading ahead without bound would take all FLOOD_MAX bytes).
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  let before = -1;
+  for (let i = 0; i < 40 && flood.written !== before; i++) {
+    before = flood.written;
+    await sleep(250);
+  }
+  assert.equal(flood.written, before, "the upstream still writes");
+  assert.ok(flood.written < FLOOD_MAX / 2, `${flood.written} bytes written with nobody reading`);
+  // Reading again lets it go on.
+  const t0 = Date.now();
+  while (flood.written === before && Date.now() - t0 < 10_000) assert.equal((await reader.read()).done, false);
+  assert.ok(flood.written > before, "the upstream did not go on once the client read");
+  ac.abort();
+  await reader.cancel().catch(() => {});
 });
