@@ -85,7 +85,9 @@ http {
  * Starts nginx on the load-generator core. Returns { port, url, sizes, child, stop }.
  */
 export async function startUpstream({ core = LOAD_CORE } = {}) {
-  const dir = path.join(OUT_DIR, "upstream");
+  // One directory per bench process: two benches started side by side (A/Bs while another
+  // engineer's bench runs) must not delete each other's canned answers.
+  const dir = path.join(OUT_DIR, `upstream-${process.pid}`);
   const root = path.join(dir, "www");
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(root, { recursive: true });
@@ -96,5 +98,9 @@ export async function startUpstream({ core = LOAD_CORE } = {}) {
   const child = spawnPinned(core, "nginx", ["-c", conf, "-p", dir], { log: path.join(dir, "nginx.log") });
   await waitForPort(port, 10_000, child);
   const url = `http://127.0.0.1:${port}`;
-  return { port, url, sizes, child, stop: () => child.stop() };
+  const stop = async () => {
+    await child.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { port, url, sizes, child, stop };
 }
