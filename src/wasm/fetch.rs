@@ -67,17 +67,21 @@ export function edgellm_fetch(url, method, flat, body, signal, wholeMax) {
   if (body !== undefined) init.body = body;
   if (signal !== undefined) init.signal = signal;
   const got = (r) => {
-    const hs = r.headers;
+    // Iteration yields lowercase names and the values `get` would give (same-name values
+    // joined): the two this reads are taken on the way instead of with two more `get` calls.
     let h = "";
-    hs.forEach((v, k) => {
+    let len = null;
+    let type = null;
+    r.headers.forEach((v, k) => {
       h += k + "\0" + v + "\0";
+      if (k === "content-length") len = v;
+      else if (k === "content-type") type = v;
     });
     const out = { r, h, b: undefined, e: undefined, failed: false };
     if (r.body === null) return out;
-    const len = hs.get("content-length");
     const n = len === null ? "" : len.trim();
     if (!/^\+?[0-9]+$/.test(n) || Number(n) > wholeMax) return out;
-    const t = (hs.get("content-type") || "").toLowerCase();
+    const t = (type || "").toLowerCase();
     if (t.includes("event-stream") || t.includes("ndjson") || t.includes("jsonl") || t.includes("eventstream")) return out;
     return r.arrayBuffer().then(
       (b) => { out.b = b; return out; },

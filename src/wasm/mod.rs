@@ -32,6 +32,7 @@ use crate::http::{HttpRequest, HttpResponse};
 use crate::Result;
 
 pub use feed::{detaching, BodyFeed, Detached};
+pub use settle::in_settlement;
 
 /// [`Host`] over the JS runtime's globals. Stateless and cheap: make one per call or share one.
 #[derive(Debug, Clone, Copy, Default)]

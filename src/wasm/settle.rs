@@ -65,10 +65,23 @@ fn settle(id: u32, result: Result<JsValue, JsValue>) {
         slot.result = Some(result);
         slot.waker.take()
     });
-    // Woken outside the borrow: a waker may poll right away.
+    // Woken outside the borrow: a waker may poll right away ([`in_settlement`]).
     if let Some(w) = waker {
+        let outer = SETTLING.replace(true);
         w.wake();
+        SETTLING.set(outer);
     }
+}
+
+thread_local! {
+    static SETTLING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the caller runs inside the wake of a promise settlement: called from the promise's
+/// JS reaction with no borrow held, so an executor's waker may poll its task right there
+/// instead of scheduling a microtask to do it (the gateway Worker's `drive`).
+pub fn in_settlement() -> bool {
+    SETTLING.get()
 }
 
 /// Marks `promise`'s rejection as handled (no unhandled-rejection report, which ends a Node

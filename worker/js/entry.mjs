@@ -52,17 +52,23 @@ if (typeof addEventListener === "function") {
 
 // Bodies up to this size with a content-length are read here, before the call into wasm, so the
 // request's Rust task need not wait on a promise of its own for them (each such wait costs two
-// callbacks, a queueMicrotask and a poll of the whole task). Not when the virtual-key layer is
-// on (EDGELLM_KV and EDGELLM_COUNTERS bound): it reads bodies itself. The gateway's own size
-// limit still applies: it checks the declared length first, as when it reads the body.
+// callbacks, a queueMicrotask and a poll of the whole task). With the virtual-key layer on
+// (EDGELLM_KV and EDGELLM_COUNTERS bound) that layer takes the read body when it reads one. The
+// gateway's own size limit still applies: it checks the declared length first, as when it reads
+// the body.
 const PREREAD_MAX_BYTES = 1 << 20;
 // A build without the `fetch_read` export (older wasm beside a newer entry) reads bodies itself.
 const CAN_PREREAD = typeof gateway.fetch_read === "function";
+// `fetch_driven` answers through the two callbacks, its task polled by the gateway's own driver
+// (worker/src/drive.rs) rather than through a promise of its own; older builds lack it.
+const DRIVEN = typeof gateway.fetch_driven === "function";
 
 // `request.body` is not looked at (its getter makes a stream object): a request without a body
 // reads as empty, as it does in the gateway.
 function preread(request, env) {
-  if (!CAN_PREREAD || (env && env.EDGELLM_KV !== undefined && env.EDGELLM_COUNTERS !== undefined)) return null;
+  // A build older than `fetch_driven` had its virtual-key layer read bodies itself.
+  const keysOn = env && env.EDGELLM_KV !== undefined && env.EDGELLM_COUNTERS !== undefined;
+  if (!CAN_PREREAD || (keysOn && !DRIVEN)) return null;
   const len = request.headers.get("content-length");
   if (len === null || !/^[0-9]{1,7}$/.test(len) || Number(len) > PREREAD_MAX_BYTES) return null;
   try {
@@ -117,6 +123,10 @@ export default {
         if (crashed) return;
         let answer;
         try {
+          if (DRIVEN) {
+            gateway.fetch_driven(request, env, ctx, body, read === undefined ? 0 : read ? 1 : 2, answered, failed);
+            return;
+          }
           answer = read === undefined ? gateway.fetch(request, env, ctx) : gateway.fetch_read(request, env, ctx, body, read);
         } catch (error) {
           failed(error);

@@ -19,7 +19,11 @@ use crate::app::{self, Begin, Body, Gateway, Head, Reply};
 
 // Headers cross between JS and wasm as one string, `name NUL value NUL …` (NUL cannot occur in
 // a header name or value), instead of one call and two string copies per header: per-header
-// calls were ≈ 6 % of a non-stream request's CPU (bench/FINDINGS.md).
+// calls were ≈ 6 % of a non-stream request's CPU (bench/FINDINGS.md). The response's headers are
+// appended to the response's own `Headers` (the same guard and rules as an init's), not to a
+// `Headers` the constructor then copies: 15 → 11 µs for 10 headers in workerd, where a list of
+// pairs as the init was slower still (26 µs; sequence conversion) and an object would merge
+// repeated names.
 #[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen, inline_js = r#"
 export function edgellm_head(request) {
   let s = request.method + "\0" + request.url + "\0";
@@ -29,10 +33,11 @@ export function edgellm_head(request) {
   return s;
 }
 export function edgellm_response(status, flat, body) {
-  const headers = new Headers();
+  const response = new Response(body ?? null, { status });
+  const headers = response.headers;
   const p = flat.split("\0");
   for (let i = 0; i + 1 < p.length; i += 2) headers.append(p[i], p[i + 1]);
-  return new Response(body ?? null, { status, headers });
+  return response;
 }
 "#)]
 extern "C" {
@@ -190,14 +195,19 @@ fn gateway(env: &WorkerEnv) -> Loaded {
 }
 
 /// Reads the body, refusing more than `limit` bytes (by `content-length`, and while reading
-/// for chunked bodies) without buffering past the limit.
+/// for chunked bodies) without buffering past the limit. `pre` is the body when the JS entry
+/// already read it (answered exactly as reading it here would be).
 ///
 /// A body with a `content-length` is read with one `arrayBuffer()` (the runtime holds it to that
 /// length); only a chunked body goes through a reader, which costs a promise per chunk and a
 /// `releaseLock` (≈ 8 % of a non-stream request's CPU, bench/FINDINGS.md).
-pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Reply> {
+pub(crate) async fn read_body(
+    req: &mut Request,
+    limit: usize,
+    pre: Preread,
+) -> Result<Vec<u8>, Reply> {
     let declared = req.inner().headers().get("content-length").ok().flatten();
-    read_raw_body(req.inner(), declared.as_deref(), limit, Preread::No).await
+    read_raw_body(req.inner(), declared.as_deref(), limit, pre).await
 }
 
 /// A request body the JS entry (`worker/js/entry.mjs`) read before calling into wasm, so the
@@ -344,8 +354,8 @@ fn to_response(reply: Reply, request: &web_sys::Request) -> worker::Result<web_s
 /// `request.cf` (≈ 3 % of a non-stream request's CPU) though nothing here uses it; one is built
 /// only for the virtual-key layer, when its bindings exist.
 ///
-/// `pre` is the body when the JS entry already read it: only when the virtual-key layer is off
-/// (the entry checks for its two bindings), since that layer reads bodies itself.
+/// `pre` is the body when the JS entry already read it; whichever reads the body first, the
+/// virtual-key layer or the gateway, takes it (a body can be read once, as before).
 pub async fn handle(
     req: web_sys::Request,
     env: Env,
@@ -353,6 +363,7 @@ pub async fn handle(
     pre: Preread,
 ) -> worker::Result<web_sys::Response> {
     let ctx = std::rc::Rc::new(ctx);
+    let pre = std::cell::Cell::new(Some(pre));
     let started = js_sys::Date::now();
     let host = FetchHost::new();
     let wenv = WorkerEnv::new(env.clone().into());
@@ -388,6 +399,7 @@ pub async fn handle(
             &head,
             &request_id,
             &log,
+            &pre,
         )
         .await
     } else {
@@ -404,7 +416,13 @@ pub async fn handle(
             path_model,
             limit,
         } => match (
-            read_raw_body(&req, head.header("content-length"), limit, pre).await,
+            read_raw_body(
+                &req,
+                head.header("content-length"),
+                limit,
+                pre.take().unwrap_or(Preread::No),
+            )
+            .await,
             gw,
         ) {
             (Ok(body), Ok(gw)) => {

@@ -204,7 +204,8 @@ fn log_ttl(env: &Env) -> u64 {
 
 /// Handles the request if it is the virtual-key layer's (see [`Keys::handle`]); `None` when
 /// virtual keys are off (bindings missing) or the request is the gateway's. A virtual-key
-/// request's calls and budget alerts are recorded in `log`.
+/// request's calls and budget alerts are recorded in `log`. A body the JS entry already read
+/// is taken from `pre` when this layer reads the body.
 #[allow(clippy::too_many_arguments)]
 pub async fn handle(
     req: &mut Request,
@@ -216,6 +217,7 @@ pub async fn handle(
     head: &Head,
     request_id: &str,
     log: &edgellm::integrations::gateway::RequestLog,
+    pre: &std::cell::Cell<Option<crate::edge::Preread>>,
 ) -> Option<Reply> {
     let gw = gw.ok()?;
     let kv = env.kv(KV_BINDING).ok()?;
@@ -241,7 +243,10 @@ pub async fn handle(
         request_id,
         &random_key,
         log,
-        |limit| crate::edge::read_body(req, limit),
+        |limit| {
+            let pre = pre.take().unwrap_or(crate::edge::Preread::No);
+            crate::edge::read_body(req, limit, pre)
+        },
     )
     .await
 }
