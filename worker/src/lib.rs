@@ -60,7 +60,18 @@ pub async fn fetch_read(
     } else {
         edge::Preread::Failed(body)
     };
-    let ctx = worker::Context::new(ctx);
+    answer(req, env, worker::Context::new(ctx), pre).await
+}
+
+/// [`edge::handle`]'s answer as the JS entry takes it: a `worker::Error` is logged and answered
+/// as a plain 500, as `#[event(fetch)]` makes it.
+#[cfg(target_arch = "wasm32")]
+async fn answer(
+    req: worker::worker_sys::web_sys::Request,
+    env: worker::Env,
+    ctx: worker::Context,
+    pre: edge::Preread,
+) -> Result<worker::wasm_bindgen::JsValue, worker::wasm_bindgen::JsValue> {
     let response = match edge::handle(req, env, ctx, pre).await {
         Ok(r) => r,
         Err(e) => {
@@ -99,20 +110,8 @@ pub fn fetch_driven(
         2 => edge::Preread::Failed(body),
         _ => edge::Preread::No,
     };
-    let ctx = worker::Context::new(ctx);
     drive::spawn(
-        async move {
-            let response = match edge::handle(req, env, ctx, pre).await {
-                Ok(r) => r,
-                Err(e) => {
-                    worker::console_error!("{}", &e);
-                    worker::Response::error("INTERNAL SERVER ERROR", 500)
-                        .map_err(worker::wasm_bindgen::JsValue::from)?
-                        .into()
-                }
-            };
-            Ok(response.into())
-        },
+        answer(req, env, worker::Context::new(ctx), pre),
         resolve,
         reject,
     );
