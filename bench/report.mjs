@@ -17,8 +17,10 @@ const profiles = { json: read("worker-json-profile"), sse: read("worker-sse-prof
 const sdkProfiles = { stream: read("sdk-stream-profile"), call: read("sdk-call-profile") };
 const runInfo = read("run");
 const ab = read("gateway-ab-batching");
-// Paced points come from gateway.json, or from a separate `gateway.mjs --paced-only` run.
-const pacedRun = read("gateway-paced") ?? gateway;
+// Paced points come from gateway.json, or from a separate `gateway.mjs --paced-only` run made
+// after it (an older paced-only file, e.g. an engineer's A/B, is not this run's).
+const mtime = (name) => fs.statSync(path.join(OUT_DIR, `${name}.json`), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+const pacedRun = (mtime("gateway-paced") > mtime("gateway") ? read("gateway-paced") : null) ?? gateway;
 
 const L = [];
 const out = (s = "") => L.push(s);
