@@ -39,7 +39,7 @@ export async function runWrk({ url, body, headers = {}, connections, seconds, ti
       if (err) reject(new Error(`wrk failed: ${err.message}\n${errOut}`));
       else resolve(out);
     });
-  });
+  }).finally(() => fs.rmSync(bodyFile, { force: true }));
   const line = stdout.split("\n").find((l) => l.startsWith("BENCH_JSON "));
   if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
   const r = JSON.parse(line.slice("BENCH_JSON ".length));
