@@ -160,6 +160,14 @@ impl<A: Gather> StreamEnd<A> {
         }
     }
 
+    /// Ends the stream held in `slot` once: at its first error or at its end, whichever comes
+    /// first (the slot is empty afterwards).
+    fn end_once(slot: &mut Option<Self>, usage: Option<&Usage>, result: Result<(), &Error>) {
+        if let Some(end) = slot.take() {
+            end.end(usage, result);
+        }
+    }
+
     fn end(self, usage: Option<&Usage>, result: Result<(), &Error>) {
         let cost = cost::stream_cost(&self.meta, usage, &self.options);
         self.cost.set(cost.map(Usd::to_f64));
@@ -216,15 +224,11 @@ impl<S: Chunks> Source for Watched<S> {
                 })))
             }
             Poll::Ready(Some(Err(e))) => {
-                if let Some(end) = self.end.take() {
-                    end.end(self.stream.usage(), Err(&e));
-                }
+                StreamEnd::end_once(&mut self.end, self.stream.usage(), Err(&e));
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(None) => {
-                if let Some(end) = self.end.take() {
-                    end.end(self.stream.usage(), Ok(()));
-                }
+                StreamEnd::end_once(&mut self.end, self.stream.usage(), Ok(()));
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,
@@ -267,15 +271,11 @@ impl<S: SseSource> Source for WatchedSse<S> {
                 Poll::Ready(Some(Ok(events))) if events.as_bytes().is_empty() => continue,
                 Poll::Ready(Some(Ok(events))) => return Poll::Ready(Some(events.write_json(out))),
                 Poll::Ready(Some(Err(e))) => {
-                    if let Some(end) = self.end.take() {
-                        end.end(self.stream.usage(), Err(&e));
-                    }
+                    StreamEnd::end_once(&mut self.end, self.stream.usage(), Err(&e));
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(None) => {
-                    if let Some(end) = self.end.take() {
-                        end.end(self.stream.usage(), Ok(()));
-                    }
+                    StreamEnd::end_once(&mut self.end, self.stream.usage(), Ok(()));
                     return Poll::Ready(None);
                 }
                 Poll::Pending => return Poll::Pending,

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { startGateway, startMockServer, completionBody, user, MASTER_KEY, UPSTREAM_KEY } from "./helpers.mjs";
+import { startGateway, startMockServer, completionBody, user, postChunked, MASTER_KEY, UPSTREAM_KEY } from "./helpers.mjs";
 
 let mock, gw;
 
@@ -149,17 +149,7 @@ test("bodies over max_request_size_mb are refused with 413", async () => {
   assert.equal(r.status, 413, r.text);
   assert.equal(r.json.error.code, "request_too_large");
   // Chunked upload without content-length is cut off while reading.
-  const chunked = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${MASTER_KEY}` },
-    body: new ReadableStream({
-      start(c) {
-        for (let i = 0; i < 12; i++) c.enqueue(new TextEncoder().encode("x".repeat(100_000)));
-        c.close();
-      },
-    }),
-    duplex: "half",
-  });
+  const chunked = await postChunked(`${gw.url}/v1/chat/completions`, Array(12).fill("x".repeat(100_000)));
   assert.equal(chunked.status, 413);
 });
 

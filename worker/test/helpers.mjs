@@ -84,3 +84,21 @@ export function sseBody(pieces, model = "gpt-4o-2024-08-06") {
 }
 
 export const user = (content) => [{ role: "user", content }];
+
+/**
+ * POSTs `pieces` (strings) to `url` as a streamed body, so the request has no content-length and
+ * the gateway must read it to learn its size. Authorized with the master key.
+ */
+export function postChunked(url, pieces) {
+  return fetch(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${MASTER_KEY}` },
+    body: new ReadableStream({
+      start(c) {
+        for (const p of pieces) c.enqueue(new TextEncoder().encode(p));
+        c.close();
+      },
+    }),
+    duplex: "half",
+  });
+}

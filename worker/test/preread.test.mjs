@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startGateway, startMockServer, completionBody, user, MASTER_KEY, UPSTREAM_KEY } from "./helpers.mjs";
+import { startGateway, startMockServer, completionBody, user, postChunked, MASTER_KEY, UPSTREAM_KEY } from "./helpers.mjs";
 
 let mock, gw, cutServer;
 let cutRequests = 0;
@@ -73,17 +73,7 @@ test("the declared length is checked against max_request_size_mb before the body
   assert.equal(r.status, 413, r.text);
   assert.equal(r.json.error.code, "request_too_large");
   // The same body sent chunked (no content-length) is read and cut off by the gateway.
-  const chunked = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${MASTER_KEY}` },
-    body: new ReadableStream({
-      start(c) {
-        c.enqueue(new TextEncoder().encode(big));
-        c.close();
-      },
-    }),
-    duplex: "half",
-  });
+  const chunked = await postChunked(`${gw.url}/v1/chat/completions`, [big]);
   assert.equal(chunked.status, 413);
   assert.equal((await chunked.json()).error.code, "request_too_large");
 });

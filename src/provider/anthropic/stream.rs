@@ -66,6 +66,21 @@ fn plain_text_delta(data: &str) -> Option<&str> {
         .then_some(text)
 }
 
+/// The text of `data` when it is a text delta event, read without building a `Value`.
+fn text_delta(data: &str) -> Option<std::borrow::Cow<'_, str>> {
+    match serde_json::from_str(data) {
+        Ok(TextDeltaEvent {
+            kind: "content_block_delta",
+            delta:
+                TextDelta {
+                    kind: "text_delta",
+                    text,
+                },
+        }) => Some(text),
+        _ => None,
+    }
+}
+
 /// A text delta's text: as it stands in the event ([`plain_text_delta`]), or read.
 enum TextJson<'a> {
     Plain(&'a str),
@@ -360,15 +375,7 @@ impl StreamDecoder for MessagesStream {
             return Ok(());
         }
         // Text deltas, nearly every event of a stream, are read without building a `Value`.
-        if let Ok(TextDeltaEvent {
-            kind: "content_block_delta",
-            delta:
-                TextDelta {
-                    kind: "text_delta",
-                    text,
-                },
-        }) = serde_json::from_str(data)
-        {
+        if let Some(text) = text_delta(data) {
             if !text.is_empty() {
                 let chunk = self.text_chunk(&text);
                 out.push(chunk);
@@ -442,16 +449,9 @@ impl StreamDecoder for MessagesStream {
         let text = match plain_text_delta(data) {
             Some(text) => TextJson::Plain(text),
             // Other layouts of a text delta (escapes in the text, keys in another order).
-            None => match serde_json::from_str(data) {
-                Ok(TextDeltaEvent {
-                    kind: "content_block_delta",
-                    delta:
-                        TextDelta {
-                            kind: "text_delta",
-                            text,
-                        },
-                }) => TextJson::Text(text),
-                _ => return false,
+            None => match text_delta(data) {
+                Some(text) => TextJson::Text(text),
+                None => return false,
             },
         };
         if text.is_empty() {
