@@ -279,12 +279,28 @@ async fn read_raw_body(
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| unreadable(e.to_string()))?;
         if body.len() + chunk.len() > limit {
+            // workerd closes a connection whose request body was left unread, without a
+            // `connection: close`, so a client that sends its next request on that connection
+            // gets a reset. Reading the rest (up to a bound) after the answer keeps the
+            // connection usable, and a client that stops sending still gets its answer now.
+            worker::wasm_bindgen_futures::spawn_local(async move {
+                let mut dropped = 0usize;
+                while dropped <= DRAIN_MAX_BYTES {
+                    match stream.next().await {
+                        Some(Ok(chunk)) => dropped += chunk.len(),
+                        _ => break,
+                    }
+                }
+            });
             return Err(app::too_large(limit));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
+
+/// How much of a chunked body past the size limit is read and dropped before the 413.
+const DRAIN_MAX_BYTES: usize = 1 << 20;
 
 /// Header values must be visible ASCII; anything else (a model name with accents) is
 /// replaced rather than failing the whole response.

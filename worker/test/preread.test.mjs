@@ -78,6 +78,35 @@ test("the declared length is checked against max_request_size_mb before the body
   assert.equal((await chunked.json()).error.code, "request_too_large");
 });
 
+// workerd closes a connection whose request body was left unread, without saying so; a client
+// that sends its next request on it (as fetch's keep-alive pool does) gets a reset.
+test("a chunked body refused with 413 leaves the connection usable for the next request", async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const send = (body, chunked) =>
+    new Promise((resolve) => {
+      const headers = { authorization: `Bearer ${MASTER_KEY}` };
+      if (!chunked) headers["content-length"] = Buffer.byteLength(body);
+      const req = http.request(`${gw.url}/v1/chat/completions`, { method: "POST", agent, headers }, (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode, reused: req.reusedSocket }));
+      });
+      req.on("error", (e) => resolve({ status: e.code, reused: req.reusedSocket }));
+      if (chunked) req.write(body);
+      req.end(chunked ? undefined : body);
+    });
+  const small = JSON.stringify({ model: "ok", messages: user("x") });
+  const big = JSON.stringify({ model: "ok", messages: user("x".repeat(2_000)) });
+  try {
+    assert.deepEqual(await send(small), { status: 200, reused: false });
+    assert.deepEqual(await send(big, true), { status: 413, reused: true });
+    // Give a close time to arrive, as a client's idle pool would.
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await send(small), { status: 200, reused: true });
+  } finally {
+    agent.destroy();
+  }
+});
+
 test("auth, empty and invalid bodies answer as before", async () => {
   const body = JSON.stringify({ model: "ok", messages: user("x") });
   const noKey = await post(body, {});
