@@ -233,7 +233,13 @@ async fn read_raw_body(
     pre: Preread,
 ) -> Result<Vec<u8>, Reply> {
     let declared = content_length.and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if let Some(n) = declared.filter(|&n| n > limit as u64) {
+        if matches!(pre, Preread::No) && n <= (limit + DRAIN_MAX_BYTES) as u64 {
+            if let Ok(mut stream) = Request::from(<web_sys::Request as Clone>::clone(req)).stream()
+            {
+                drain(&mut stream).await;
+            }
+        }
         return Err(app::too_large(limit));
     }
     let unreadable = |e: String| {
@@ -279,19 +285,7 @@ async fn read_raw_body(
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| unreadable(e.to_string()))?;
         if body.len() + chunk.len() > limit {
-            // workerd closes a connection whose request body was left unread, without a
-            // `connection: close`, so a client that sends its next request on that connection
-            // gets a reset. Reading the rest (up to a bound) after the answer keeps the
-            // connection usable, and a client that stops sending still gets its answer now.
-            worker::wasm_bindgen_futures::spawn_local(async move {
-                let mut dropped = 0usize;
-                while dropped <= DRAIN_MAX_BYTES {
-                    match stream.next().await {
-                        Some(Ok(chunk)) => dropped += chunk.len(),
-                        _ => break,
-                    }
-                }
-            });
+            drain(&mut stream).await;
             return Err(app::too_large(limit));
         }
         body.extend_from_slice(&chunk);
@@ -299,8 +293,26 @@ async fn read_raw_body(
     Ok(body)
 }
 
-/// How much of a chunked body past the size limit is read and dropped before the 413.
-const DRAIN_MAX_BYTES: usize = 1 << 20;
+/// At most this much of a body past the size limit is read and dropped before the 413.
+const DRAIN_MAX_BYTES: usize = 4 << 20;
+/// ... and only while each piece arrives within this many milliseconds.
+const DRAIN_WAIT_MS: u64 = 50;
+
+/// Reads and drops the rest of a refused body while it keeps coming. workerd closes a
+/// connection whose request body was not read to the end, without a `connection: close`, so a
+/// client that sends its next request on that connection (a keep-alive pool) gets a reset.
+/// A client that stops sending gets its answer after one wait.
+async fn drain(stream: &mut worker::ByteStream) {
+    let host = FetchHost::new();
+    let mut dropped = 0usize;
+    while dropped <= DRAIN_MAX_BYTES {
+        let wait = std::pin::pin!(host.sleep(DRAIN_WAIT_MS));
+        match futures_util::future::select(stream.next(), wait).await {
+            futures_util::future::Either::Left((Some(Ok(chunk)), _)) => dropped += chunk.len(),
+            _ => break,
+        }
+    }
+}
 
 /// Header values must be visible ASCII; anything else (a model name with accents) is
 /// replaced rather than failing the whole response.
