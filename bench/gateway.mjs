@@ -6,6 +6,7 @@
 //
 //   node bench/gateway.mjs [--targets a,b] [--seconds 5] [--rounds 2] [--concurrency 1,16,64]
 //   A/B of two Worker builds: --targets alt:DIR_A,alt:DIR_B (see lib/gateways.mjs startAltWorker)
+//   Non-stream only, no paced points: --modes json --paced ""
 //   Paced points only (added latency below saturation), streams only, 5 rounds pooled:
 //     --paced-only --paced sse:20 --paced-rounds 5
 // Paced points: --paced-rounds rounds of 10 s per target (interleaved), samples pooled.
@@ -33,8 +34,11 @@ const { values } = parseArgs({
     "paced-only": { type: "boolean", default: false },
     // Paced rounds (interleaved over the targets); their samples are pooled before percentiles.
     "paced-rounds": { type: "string", default: process.env.BENCH_PACED_ROUNDS ?? "3" },
+    // Which modes the saturation points run (an A/B of the non-stream path: --modes json --paced "").
+    modes: { type: "string", default: "json,sse" },
   },
 });
+const MODES = values.modes.split(",").filter(Boolean);
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = values.concurrency.split(",").map(Number);
 const TARGETS = values.targets.split(",").filter(Boolean);
@@ -131,7 +135,7 @@ for (const name of TARGETS) {
 
 const live = targets.map((t) => ({ target: t, run: runs.find((r) => r.name === t.name && !r.error) }));
 for (const { target, run } of live) {
-  for (const mode of ["json", "sse"]) {
+  for (const mode of MODES) {
     const problem = await validate(target, mode);
     run.modes[mode] = { valid: problem === null, problem, points: {}, all: {} };
     if (problem) {
@@ -150,7 +154,7 @@ const PACED_SECONDS = 10;
 const PACED_ROUNDS = Number(values["paced-rounds"]);
 
 for (let round = 1; !values["paced-only"] && round <= ROUNDS; round++) {
-  for (const mode of ["json", "sse"]) {
+  for (const mode of MODES) {
     for (const c of CONCURRENCY) {
       for (const { target, run } of live) {
         const entry = run.modes[mode];

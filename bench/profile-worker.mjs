@@ -8,6 +8,9 @@
 //   node --experimental-websocket bench/profile-worker.mjs [--mode json|sse] [--seconds 6] [--connections 16]
 // Writes bench/out/worker-<mode>.cpuprofile (open in Chrome DevTools → Performance) and
 // bench/out/worker-<mode>-profile.json (the summary bench/report.mjs uses).
+// PROFILE_WASM=<path to edgellm_worker.wasm> profiles another cargo target dir's artifact, and
+// PROFILE_TAG=<name> writes worker-prof-<name>/ and worker-<mode>-<name>.* instead, so two people
+// can profile side by side.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -32,10 +35,12 @@ if (typeof WebSocket === "undefined") {
   process.exit(2);
 }
 
+const TAG = process.env.PROFILE_TAG ? `-${process.env.PROFILE_TAG}` : "";
+
 /** The wasm-bindgen output with names, built beside the shipped one. */
 function buildNamed() {
-  const dir = path.join(OUT_DIR, "worker-prof");
-  const wasm = path.join(ROOT, "target/wasm32-unknown-unknown/release/edgellm_worker.wasm");
+  const dir = path.join(OUT_DIR, `worker-prof${TAG}`);
+  const wasm = process.env.PROFILE_WASM || path.join(ROOT, "target/wasm32-unknown-unknown/release/edgellm_worker.wasm");
   if (!fs.existsSync(wasm)) throw new Error(`${wasm} is missing: run bash scripts/build-worker.sh`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, "js"), { recursive: true });
@@ -99,7 +104,7 @@ const workerd = spawnPinned(
   SUT_CORE,
   path.join(ROOT, "node_modules/.bin/workerd"),
   ["serve", conf, `--inspector-addr=127.0.0.1:${inspector}`],
-  { log: path.join(OUT_DIR, "workerd-prof.log"), cwd: dir },
+  { log: path.join(OUT_DIR, `workerd-prof${TAG}.log`), cwd: dir },
 );
 children.push(workerd);
 await waitForPort(port, 20_000, workerd);
@@ -121,9 +126,9 @@ await cdp.send("Profiler.start");
 const load = await runWrk({ url, body, headers, connections: Number(values.connections), seconds: Number(values.seconds) });
 const { profile } = await cdp.send("Profiler.stop");
 cdp.ws.close();
-fs.writeFileSync(path.join(OUT_DIR, `worker-${mode}.cpuprofile`), JSON.stringify(profile));
+fs.writeFileSync(path.join(OUT_DIR, `worker-${mode}${TAG}.cpuprofile`), JSON.stringify(profile));
 const summary = summarize(profile, 25);
-writeResult(`worker-${mode}-profile`, { mode, connections: Number(values.connections), rps_while_profiling: load.rps, ...summary });
+writeResult(`worker-${mode}${TAG}-profile`, { mode, connections: Number(values.connections), rps_while_profiling: load.rps, ...summary });
 console.log(`${mode}: ${load.rps.toFixed(0)} rps while profiling (profiler overhead included)`);
 for (const row of summary.top) console.log(`${row.self_pct.toFixed(1).padStart(5)}%  ${row.name}`);
 console.log("by category:", JSON.stringify(summary.categories));

@@ -85,7 +85,7 @@ pub(crate) async fn send_with_retries<H: Host>(
         let result: Result<HttpResponse> = match host.send(req, opts.timeout_ms).await {
             Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
             Ok(resp) => {
-                let (status, headers) = (resp.status, resp.headers.clone());
+                let (status, headers) = (resp.status, resp.headers().clone());
                 let body = resp.bytes().await.unwrap_or_default();
                 Err(provider.error(status, &headers, &body))
             }

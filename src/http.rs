@@ -113,32 +113,73 @@ impl std::fmt::Debug for HttpRequest {
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Vec<u8>>>>>;
 
 /// A response whose status and headers have arrived; the body streams.
+///
+/// The headers are read through [`headers`](Self::headers): a host may hand them over as a
+/// [`HeaderSource`] that is read only when something asks (a 2xx chat answer never does; error
+/// mapping, `Retry-After` and Bedrock's token-count headers do). In the Worker, flattening
+/// every upstream header into wasm was ≈ 3 % of a non-stream request's CPU (bench/FINDINGS.md).
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
-    /// Headers.
-    pub headers: Headers,
+    headers: std::cell::OnceCell<Headers>,
+    source: std::cell::Cell<Option<HeaderSource>>,
     /// Body.
     pub body: BodyStream,
 }
+
+/// Reads a response's headers when they are first asked for (see [`HttpResponse::lazy`]).
+pub type HeaderSource = Box<dyn FnOnce() -> Headers>;
 
 impl std::fmt::Debug for HttpResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpResponse")
             .field("status", &self.status)
-            .field("headers", &self.headers)
+            .field("headers", self.headers())
             .finish_non_exhaustive()
     }
 }
 
 impl HttpResponse {
+    /// A response with its headers at hand.
+    pub fn new(status: u16, headers: Headers, body: BodyStream) -> Self {
+        Self {
+            status,
+            headers: std::cell::OnceCell::from(headers),
+            source: std::cell::Cell::new(None),
+            body,
+        }
+    }
+
+    /// A response whose headers `source` reads the first time [`headers`](Self::headers) is
+    /// called (never, if nothing asks).
+    pub fn lazy(status: u16, source: HeaderSource, body: BodyStream) -> Self {
+        Self {
+            status,
+            headers: std::cell::OnceCell::new(),
+            source: std::cell::Cell::new(Some(source)),
+            body,
+        }
+    }
+
+    /// The headers (names lowercase by convention), read from the host on the first call.
+    pub fn headers(&self) -> &Headers {
+        self.headers
+            .get_or_init(|| self.source.take().map(|read| read()).unwrap_or_default())
+    }
+
     /// Reads the whole body.
     pub async fn bytes(self) -> Result<Vec<u8>> {
         use futures_util::StreamExt;
         let mut body = self.body;
         let mut out = Vec::new();
         while let Some(chunk) = body.next().await {
-            out.extend_from_slice(&chunk?);
+            let chunk = chunk?;
+            // A body read whole arrives as one chunk: kept as it is, not copied.
+            if out.is_empty() {
+                out = chunk;
+            } else {
+                out.extend_from_slice(&chunk);
+            }
         }
         Ok(out)
     }
@@ -146,11 +187,11 @@ impl HttpResponse {
     /// A response with a complete body (mock hosts and tests).
     pub fn full(status: u16, headers: Headers, body: impl Into<Vec<u8>>) -> Self {
         let body: Vec<u8> = body.into();
-        Self {
+        Self::new(
             status,
             headers,
-            body: Box::pin(futures_util::stream::iter(std::iter::once(Ok(body)))),
-        }
+            Box::pin(futures_util::stream::iter(std::iter::once(Ok(body)))),
+        )
     }
 }
 

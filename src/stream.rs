@@ -350,6 +350,8 @@ impl ChatStream {
             cutter.classify = forward.is_some() && self.on_chunk.is_none();
             loop {
                 let cut_any = cutter.cut_any();
+                // Plain events are then forwarded as sent, and so can go as one run.
+                cutter.runs = cutter.classify && self.certified;
                 let Some(cut) = cutter.next() else { break };
                 progressed = true;
                 let r = match cut {

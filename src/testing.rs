@@ -103,11 +103,11 @@ impl Host for MockHost {
                 status,
                 headers,
                 pieces,
-            }) => Ok(HttpResponse {
+            }) => Ok(HttpResponse::new(
                 status,
                 headers,
-                body: Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok))),
-            }),
+                Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok))),
+            )),
             Some(Reply::Fail(e)) => Err(e),
             None => Err(Error::new(
                 ErrorKind::Connection,

@@ -85,7 +85,7 @@ async fn sends_the_request_and_streams_the_body() {
     let state = fake_fetch("ok", vec!["hel".into(), "lo".into()]);
     let resp = FetchHost.send(request(), None).await.unwrap();
     assert_eq!(resp.status, 201);
-    assert!(resp.headers.contains(&("x-one".into(), "1".into())));
+    assert!(resp.headers().contains(&("x-one".into(), "1".into())));
     let body = resp.bytes().await.unwrap();
     assert_eq!(body, b"hello");
     let calls = json(&get(&state, "calls"));

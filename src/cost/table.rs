@@ -609,11 +609,14 @@ const BEDROCK_REGION_PREFIXES: &[&str] =
 /// assert_eq!(p.provider, "anthropic");
 /// ```
 pub fn lookup(model: &str, provider: Option<&str>) -> Option<ModelPrice> {
-    let mut keys: Vec<String> = Vec::with_capacity(4);
+    // The candidate keys in order of preference, each looked up as soon as it is made: the
+    // first one usually matches (cost runs once per call).
     if let Some(p) = provider.filter(|p| !p.is_empty()) {
         let bare = model.strip_prefix(p).and_then(|m| m.strip_prefix('/'));
         let bare = bare.unwrap_or(model);
-        keys.push(format!("{p}/{bare}"));
+        if let Some(found) = get_key(&format!("{p}/{bare}")) {
+            return Some(found);
+        }
         match p {
             "bedrock" => {
                 // `bedrock/converse/<id>` and `bedrock/invoke/<id>` pick an API, not a model.
@@ -621,28 +624,37 @@ pub fn lookup(model: &str, provider: Option<&str>) -> Option<ModelPrice> {
                     .iter()
                     .find_map(|r| bare.strip_prefix(r))
                     .unwrap_or(bare);
-                keys.push(format!("bedrock/{id}"));
+                if let Some(found) = get_key(&format!("bedrock/{id}")) {
+                    return Some(found);
+                }
                 for r in BEDROCK_REGION_PREFIXES {
                     if let Some(base) = id.strip_prefix(r) {
-                        keys.push(format!("bedrock/{base}"));
+                        if let Some(found) = get_key(&format!("bedrock/{base}")) {
+                            return Some(found);
+                        }
                     }
                 }
             }
             // Fireworks serves its own models as `accounts/fireworks/models/<name>`; LiteLLM
             // accepts the short name.
             "fireworks_ai" if !bare.starts_with("accounts/") => {
-                keys.push(format!("fireworks_ai/accounts/fireworks/models/{bare}"));
+                let long = format!("fireworks_ai/accounts/fireworks/models/{bare}");
+                if let Some(found) = get_key(&long) {
+                    return Some(found);
+                }
             }
             _ => {}
         }
     }
-    keys.push(model.to_string());
+    if let Some(found) = get_key(model) {
+        return Some(found);
+    }
     if provider.is_none() {
         if let Some(p) = registry::infer(model) {
-            keys.push(format!("{p}/{model}"));
+            return get_key(&format!("{p}/{model}"));
         }
     }
-    keys.iter().find_map(|k| get_key(k))
+    None
 }
 
 /// Like [`lookup`], with LiteLLM's error when the model is unknown.

@@ -137,7 +137,7 @@ async fn deliver<H: Host>(
             Ok(resp) => {
                 r.status = Some(resp.status);
                 let status = resp.status;
-                let retry_after = http::retry_after_ms(&resp.headers);
+                let retry_after = http::retry_after_ms(resp.headers());
                 let body = resp.bytes().await.unwrap_or_default();
                 if (200..300).contains(&status) {
                     return Ok(body);

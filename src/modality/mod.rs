@@ -167,7 +167,7 @@ async fn send<H: Host>(
     build: &dyn Fn() -> Result<HttpRequest>,
 ) -> Result<(Headers, Vec<u8>)> {
     let resp = send_with_retries(host, provider, target, opts, build, meta).await?;
-    let headers = resp.headers.clone();
+    let headers = resp.headers().clone();
     let body = resp
         .bytes()
         .await

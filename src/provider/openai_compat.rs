@@ -263,7 +263,8 @@ impl Compat {
     fn url(&self, target: &Target) -> Result<String> {
         match self.hooks.url {
             Some(f) => f(self, target),
-            None => Ok(format!("{}{}", self.base(target)?, self.chat_path)),
+            // Appended to the base's own string: `format!` made a second one per request.
+            None => Ok(self.base(target)? + self.chat_path),
         }
     }
 
@@ -283,7 +284,7 @@ impl Compat {
         match self.auth {
             Auth::Bearer => {
                 let key = target.require_key(self.key_var())?;
-                http.set_header("authorization", format!("Bearer {key}"));
+                http.set_header("authorization", ["Bearer ", key].concat());
             }
             Auth::Header(name) => {
                 let key = target.require_key(self.key_var())?;

@@ -169,7 +169,7 @@ impl<'de> Deserialize<'de> for Top {
                             map.next_value::<Choices>()?;
                             choices = true;
                         }
-                        Key::Usage => usage = map.next_value::<Option<Usage>>()?,
+                        Key::Usage => usage = map.next_value::<Option<UsageFacts>>()?.map(|u| u.0),
                         Key::Fingerprint => {
                             map.next_value::<Option<Str>>()?;
                         }
@@ -193,6 +193,81 @@ impl<'de> Deserialize<'de> for Top {
             }
         }
         d.deserialize_map(TopVisitor)
+    }
+}
+
+/// `usage`, as `Usage`'s `Deserialize` reads it, without a `Value` for an object of only the
+/// three counts (the usual one): other fields go through `Value` and the type's own reading, the
+/// counts with them. A count that is not a `u64` fails here, and so falls back to the typed
+/// path (the type fails on it too).
+struct UsageFacts(Usage);
+
+/// A key of `usage`: one of the counts (by index in [`COUNTS`]), or another field.
+enum UsageKey {
+    Count(usize),
+    Other(String),
+}
+
+const COUNTS: [&str; 3] = ["prompt_tokens", "completion_tokens", "total_tokens"];
+
+impl<'de> Deserialize<'de> for UsageKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = UsageKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<UsageKey, E> {
+                Ok(match COUNTS.iter().position(|c| *c == s) {
+                    Some(i) => UsageKey::Count(i),
+                    None => UsageKey::Other(s.to_string()),
+                })
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for UsageFacts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct UsageVisitor;
+        impl<'de> Visitor<'de> for UsageVisitor {
+            type Value = UsageFacts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Usage")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UsageFacts, A::Error> {
+                let mut counts = [None::<u64>; 3];
+                let mut rest = serde_json::Map::new();
+                while let Some(key) = map.next_key::<UsageKey>()? {
+                    match key {
+                        UsageKey::Count(i) => counts[i] = Some(map.next_value::<u64>()?),
+                        UsageKey::Other(k) => {
+                            rest.insert(k, map.next_value::<serde_json::Value>()?);
+                        }
+                    }
+                }
+                let [prompt, completion, total] = counts;
+                if rest.is_empty() {
+                    return Ok(UsageFacts(Usage {
+                        prompt_tokens: prompt.unwrap_or_default(),
+                        completion_tokens: completion.unwrap_or_default(),
+                        total_tokens: total.unwrap_or_default(),
+                        ..Usage::default()
+                    }));
+                }
+                for (name, n) in COUNTS.iter().zip(counts) {
+                    if let Some(n) = n {
+                        rest.insert((*name).to_string(), n.into());
+                    }
+                }
+                <Usage as crate::types::FromValue>::from_value(serde_json::Value::Object(rest))
+                    .map(UsageFacts)
+                    .map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_map(UsageVisitor)
     }
 }
 
@@ -325,6 +400,43 @@ mod tests {
             let want = typed(text).unwrap();
             assert_eq!(facts.model, want.model, "{text}");
             assert_eq!(facts.usage, want.usage, "{text}");
+        }
+    }
+
+    #[test]
+    fn usage_is_read_as_the_type_reads_it() {
+        let usages = [
+            r#"{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}"#,
+            r#"{"completion_tokens":30}"#,
+            r#"{}"#,
+            r#"{"prompt_tokens":1,"prompt_tokens":2,"total_tokens":2}"#,
+            r#"{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42,"prompt_tokens_details":{"cached_tokens":3,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":5,"accepted_prediction_tokens":0},"queue_time":0.01}"#,
+            r#"{"cache_read_input_tokens":7,"prompt_tokens":9,"x":null}"#,
+        ];
+        for u in usages {
+            let text = WHOLE.replace(
+                r#""usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0}}"#,
+                &format!(r#""usage":{u}"#),
+            );
+            assert!(text.contains(u));
+            let facts = read(text.as_bytes()).unwrap_or_else(|| panic!("{u}"));
+            assert_eq!(facts.usage, typed(&text).unwrap().usage, "{u}");
+        }
+        // What the type refuses is not forwarded (the typed path then reports it).
+        for u in [
+            r#"{"prompt_tokens":-1}"#,
+            r#"{"prompt_tokens":1.5}"#,
+            r#"{"prompt_tokens":"1"}"#,
+            r#"{"prompt_tokens":null}"#,
+            r#"{"prompt_tokens_details":7}"#,
+            r#"[1,2]"#,
+        ] {
+            let text = WHOLE.replace(
+                r#""usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0}}"#,
+                &format!(r#""usage":{u}"#),
+            );
+            assert!(typed(&text).is_none(), "{u}");
+            assert!(read(text.as_bytes()).is_none(), "{u}");
         }
     }
 

@@ -107,7 +107,12 @@ impl Health {
     }
 
     fn entry(&mut self, id: &str) -> &mut DeploymentHealth {
-        self.map.entry(id.to_string()).or_default()
+        // The id is copied only for a deployment's first record (`entry` takes an owned key):
+        // several records per request each allocated and freed one.
+        if !self.map.contains_key(id) {
+            self.map.insert(id.to_string(), DeploymentHealth::default());
+        }
+        self.map.get_mut(id).expect("inserted above")
     }
 
     /// Whether `id` is cooling down at `now_ms`.

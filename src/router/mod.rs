@@ -89,8 +89,9 @@ pub trait RouteOutput {
 /// One planned request, handed to the "call one deployment" function.
 #[derive(Debug, Clone)]
 pub struct DeploymentCall {
-    /// The deployment.
-    pub deployment: Deployment,
+    /// The deployment (shared with the router: a copy of its params per request was a tree of
+    /// allocations made and dropped on every call).
+    pub deployment: Rc<Deployment>,
     /// The request for it: the caller's keys, then the deployment's `litellm_params` for keys
     /// the request lacks, `model` set to the deployment's, `num_retries: 0` (the router is the
     /// only retry loop) and router-only keys removed.
@@ -151,6 +152,8 @@ fn estimate_input_tokens(request: &Map<String, Value>) -> u64 {
 #[derive(Debug, Clone)]
 pub struct Router {
     config: Rc<ProxyConfig>,
+    /// `config.model_list`, each shareable with a [`DeploymentCall`].
+    deployments: Rc<[Rc<Deployment>]>,
     policy: Rc<Policy>,
     health: Rc<RefCell<Health>>,
 }
@@ -159,8 +162,10 @@ impl Router {
     /// A router over a checked proxy config (the gateway's path).
     pub fn new(config: ProxyConfig) -> Result<Self> {
         let policy = Policy::from_config(&config)?;
+        let deployments = config.model_list.iter().cloned().map(Rc::new).collect();
         Ok(Self {
             config: Rc::new(config),
+            deployments,
             policy: Rc::new(policy),
             health: Rc::new(RefCell::new(Health::new())),
         })
@@ -248,7 +253,7 @@ impl Router {
             }
         }
         DeploymentCall {
-            deployment: dep.clone(),
+            deployment: Rc::clone(&self.deployments[attempt.deployment]),
             body,
             pricing,
             attempt: attempt.clone(),

@@ -292,7 +292,7 @@ impl<'c> Planner<'c> {
     /// Healthy deployments of the current group (optionally without the ones that failed in
     /// this call), restricted to the best `order` tier present.
     fn available(&self, cx: &PickInput<'_>, fresh_only: bool) -> Vec<usize> {
-        let healthy: Vec<usize> = self
+        let mut healthy: Vec<usize> = self
             .group
             .deployments
             .iter()
@@ -307,10 +307,9 @@ impl<'c> Planner<'c> {
             .iter()
             .map(|&i| self.cfg.model_list[i].order().unwrap_or(u32::MAX))
             .min();
+        // In place: the same indices in the same order, without a second vector.
+        healthy.retain(|&i| Some(self.cfg.model_list[i].order().unwrap_or(u32::MAX)) == best);
         healthy
-            .into_iter()
-            .filter(|&i| Some(self.cfg.model_list[i].order().unwrap_or(u32::MAX)) == best)
-            .collect()
     }
 
     fn pick_from(&self, cx: &PickInput<'_>, fresh_only: bool) -> Option<usize> {

@@ -41,13 +41,14 @@ use super::timer::Timer;
 use crate::http::{BodyStream, Headers, HttpRequest, HttpResponse};
 use crate::{Error, ErrorKind, Result};
 
-// One promise per request instead of two, and no per-header calls: the global `fetch`, then,
-// in the same JS reaction, the response headers flattened to `name NUL value NUL …` and, for a
-// body of known length (the rule above `FetchBody`), its `arrayBuffer()`. Each promise awaited
-// from Rust costs two bound callbacks, a wake and a poll of the whole task, and
-// `Array.from(headers).join` was ≈ 4 % of the gateway Worker's CPU per non-stream request
-// (bench/FINDINGS.md). A body read that fails settles as `e` and is reported when the body is
-// read, as before.
+// One promise per request instead of two: the global `fetch`, then, in the same JS reaction, for
+// a body of known length (the rule above `FetchBody`), its `arrayBuffer()`. Each promise awaited
+// from Rust costs two bound callbacks, a wake and a poll of the whole task. A body read that
+// fails settles as `e` and is reported when the body is read, as before.
+// The response headers cross only when Rust asks for them (`HttpResponse::headers`), flattened
+// to `name NUL value NUL …` by `edgellm_response_headers`: a 2xx chat answer never reads them,
+// and flattening all of them per response (`Headers.forEach`, a string into wasm, a `String`
+// per name and value) was ≈ 3 % of the gateway Worker's CPU per non-stream request.
 // `fetch` is looked up at call time: it exists in browsers, Web Workers, Node ≥ 18 and workerd,
 // where `window.fetch` does not, and tests and users may wrap `globalThis.fetch`. The init's
 // headers are a null-prototype object (a header named `__proto__` stays a header).
@@ -67,17 +68,10 @@ export function edgellm_fetch(url, method, flat, body, signal, wholeMax) {
   if (body !== undefined) init.body = body;
   if (signal !== undefined) init.signal = signal;
   const got = (r) => {
-    // Iteration yields lowercase names and the values `get` would give (same-name values
-    // joined): the two this reads are taken on the way instead of with two more `get` calls.
-    let h = "";
-    let len = null;
-    let type = null;
-    r.headers.forEach((v, k) => {
-      h += k + "\0" + v + "\0";
-      if (k === "content-length") len = v;
-      else if (k === "content-type") type = v;
-    });
-    const out = { r, h, b: undefined, e: undefined, failed: false };
+    const hs = r.headers;
+    const len = hs.get("content-length");
+    const type = hs.get("content-type");
+    const out = { r, b: undefined, e: undefined, failed: false };
     if (r.body === null) return out;
     const n = len === null ? "" : len.trim();
     if (!/^\+?[0-9]+$/.test(n) || Number(n) > wholeMax) return out;
@@ -98,6 +92,14 @@ export function edgellm_fetch(url, method, flat, body, signal, wholeMax) {
     return fetch(url, init).then(got);
   });
 }
+// Iteration yields lowercase names and the values `get` would give (same-name values joined).
+export function edgellm_response_headers(r) {
+  let h = "";
+  r.headers.forEach((v, k) => {
+    h += k + "\0" + v + "\0";
+  });
+  return h;
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(catch)]
@@ -110,12 +112,13 @@ extern "C" {
         whole_max: f64,
     ) -> Result<Promise, JsValue>;
 
+    /// The response's headers as `name NUL value NUL …` (NUL occurs in neither).
+    fn edgellm_response_headers(r: &Response) -> String;
+
     /// What [`edgellm_fetch`] resolves to.
     type Fetched;
     #[wasm_bindgen(method, getter)]
     fn r(this: &Fetched) -> Response;
-    #[wasm_bindgen(method, getter)]
-    fn h(this: &Fetched) -> String;
     /// The body's `ArrayBuffer` when it was read whole, else `undefined`.
     #[wasm_bindgen(method, getter)]
     fn b(this: &Fetched) -> JsValue;
@@ -292,48 +295,56 @@ fn js_error(kind: ErrorKind, context: &str, e: &JsValue) -> Error {
 /// token, a value with NUL, CR, LF or a character past U+00FF) is a [`ErrorKind::BadRequest`]
 /// naming it.
 fn init_headers(req: &HttpRequest) -> Result<String> {
-    let mut merged: Vec<(&str, String)> = Vec::with_capacity(req.headers.len());
-    for (name, value) in &req.headers {
-        let value = value.trim_matches([' ', '\t']);
+    // Written straight into the string, without a list of merged values in between (a `String`
+    // per header and a vector per request): a name goes out at its first occurrence, with the
+    // values of its later occurrences (in any case) joined to it, and is skipped where it occurs
+    // again. Every header is checked, in order, before the string is used.
+    fn trim(v: &str) -> &str {
+        v.trim_matches(|c| c == ' ' || c == '\t')
+    }
+    let mut out = String::with_capacity(128);
+    for (i, (name, value)) in req.headers.iter().enumerate() {
+        let value = trim(value);
         let token = !name.is_empty()
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        // In UTF-8, a character past U+00FF starts with a byte from 0xC4 up; no other byte of
+        // any character is that large.
         if !token
             || value
-                .chars()
-                .any(|c| matches!(c, '\0' | '\r' | '\n') || c > '\u{ff}')
+                .bytes()
+                .any(|b| matches!(b, b'\0' | b'\r' | b'\n') || b >= 0xC4)
         {
             return Err(Error::new(
                 ErrorKind::BadRequest,
                 format!("invalid header `{name}`: fetch refuses its name or value"),
             ));
         }
-        match merged
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        if req.headers[..i]
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
         {
-            Some((_, joined)) => {
-                joined.push_str(", ");
-                joined.push_str(value);
-            }
-            None => merged.push((name, value.to_string())),
+            continue;
         }
-    }
-    let mut out = String::with_capacity(128);
-    for (name, value) in &merged {
         // Neither a token nor an accepted value holds a NUL.
         out.push_str(name);
         out.push('\0');
         out.push_str(value);
+        for (n, v) in &req.headers[i + 1..] {
+            if n.eq_ignore_ascii_case(name) {
+                out.push_str(", ");
+                out.push_str(trim(v));
+            }
+        }
         out.push('\0');
     }
     Ok(out)
 }
 
-/// The response's headers from [`edgellm_fetch`]'s `name NUL value NUL …` (NUL occurs in
-/// neither).
-fn response_headers(flat: &str) -> Headers {
+/// The response's headers, read from `r` (see [`edgellm_response_headers`]).
+fn response_headers(r: &Response) -> Headers {
+    let flat = edgellm_response_headers(r);
     let mut parts = flat.split('\0');
     let mut out = Headers::new();
     while let (Some(k), Some(v)) = (parts.next(), parts.next()) {
@@ -369,7 +380,11 @@ pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<Ht
         ));
     }
     let status = resp.status();
-    let headers = response_headers(&fetched.h());
+    let headers: crate::http::HeaderSource = {
+        // `Clone::clone`, not `Response.clone()` (which tees the body).
+        let resp = Clone::clone(&resp);
+        Box::new(move || response_headers(&resp))
+    };
     let whole = if fetched.failed() {
         Some(Whole::Failed(fetched.e()))
     } else {
@@ -381,11 +396,11 @@ pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<Ht
     // for (its getter makes a stream object).
     if let Some(state) = whole {
         guard.complete = matches!(state, Whole::Read(_));
-        return Ok(HttpResponse {
+        return Ok(HttpResponse::lazy(
             status,
             headers,
-            body: Box::pin(WholeBody { state, guard }),
-        });
+            Box::pin(WholeBody { state, guard }),
+        ));
     }
     let body: BodyStream = match resp.body() {
         Some(raw) => {
@@ -412,11 +427,7 @@ pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<Ht
             Box::pin(futures_util::stream::empty())
         }
     };
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
+    Ok(HttpResponse::lazy(status, headers, body))
 }
 
 // Whether a body is read in one `arrayBuffer()` (in `edgellm_fetch`, before the response is

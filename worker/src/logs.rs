@@ -21,7 +21,7 @@ pub fn request_log(gw: Option<&Gateway>, head: &Head, request_id: &str) -> Reque
     let Some(gw) = gw else {
         return RequestLog::off();
     };
-    if gateway::settings(gw.config()).is_empty() {
+    if !gw.logging() {
         return RequestLog::off();
     }
     let settings = &gw.config().general_settings;

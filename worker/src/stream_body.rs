@@ -32,14 +32,14 @@ use crate::app::ByteStream;
 // starts when that write is done, so a slow client slows the upstream down. A throw from the
 // driver (a panic: the instance is gone) aborts the body without touching the driver again.
 #[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen, inline_js = r#"
-export function edgellm_sse_response(status, flat, driver, reader, buffer, first, request) {
+const ignore = () => {};
+export function edgellm_sse_response(status, flat, driver, reader, buffer, first, ended, request) {
   const headers = new Headers();
   const p = flat.split("\0");
   for (let i = 0; i + 1 < p.length; i += 2) headers.append(p[i], p[i + 1]);
   const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
   const signal = request.signal;
-  const ignore = () => {};
   let live = true;
   // A BYOB reader comes with the buffer to read into (each read gives it back): a read takes
   // all the body has buffered, where a default reader gives it in 4 KiB pieces.
@@ -51,16 +51,14 @@ export function edgellm_sse_response(status, flat, driver, reader, buffer, first
     if (free) driver.free();
   };
   const onAbort = () => end(true);
-  const broken = (e) => {
-    end(false);
-    writer.abort(e).catch(ignore);
-  };
-  const write = (out) => {
-    if (driver.ended()) {
+  // `out` is what the driver gave (undefined: nothing); `ended`: the driver's stream has ended
+  // (finish, fail and feed_other always end it; after feed, the driver says).
+  const write = (out, ended) => {
+    if (ended) {
       end(true);
-      if (out.length > 0) writer.write(out).catch(ignore);
+      if (out !== undefined) writer.write(out).catch(ignore);
       writer.close().catch(ignore);
-    } else if (out.length > 0) {
+    } else if (out !== undefined) {
       writer.write(out).then(next, ignore);
     } else {
       next();
@@ -69,19 +67,27 @@ export function edgellm_sse_response(status, flat, driver, reader, buffer, first
   const got = (r) => {
     if (!live) return;
     try {
-      const v = r.value;
-      if (buf !== null && !r.done) buf = v.buffer;
-      write(r.done ? driver.finish() : v instanceof Uint8Array ? driver.feed(v) : driver.feed_other());
+      if (r.done) write(driver.finish(), true);
+      else {
+        const v = r.value;
+        if (buf !== null) buf = v.buffer;
+        if (v instanceof Uint8Array) {
+          const out = driver.feed(v);
+          write(out, driver.ended());
+        } else write(driver.feed_other(), true);
+      }
     } catch (e) {
-      broken(e);
+      end(false);
+      writer.abort(e).catch(ignore);
     }
   };
   const failed = (e) => {
     if (!live) return;
     try {
-      write(driver.fail(e));
+      write(driver.fail(e), true);
     } catch (e2) {
-      broken(e2);
+      end(false);
+      writer.abort(e2).catch(ignore);
     }
   };
   const next = () => {
@@ -89,14 +95,14 @@ export function edgellm_sse_response(status, flat, driver, reader, buffer, first
   };
   if (reader === null) {
     end(true);
-    if (first.length > 0) writer.write(first).catch(ignore);
+    if (first !== undefined) writer.write(first).catch(ignore);
     writer.close().catch(ignore);
   } else {
     if (signal) {
       if (signal.aborted) end(true);
       else signal.addEventListener("abort", onAbort);
     }
-    if (live) write(first);
+    if (live) write(first, ended);
   }
   return new Response(readable, { status, headers });
 }
@@ -109,7 +115,8 @@ extern "C" {
         driver: SseDriver,
         reader: JsValue,
         buffer: JsValue,
-        first: Uint8Array,
+        first: Option<Uint8Array>,
+        ended: bool,
         request: &web_sys::Request,
     ) -> Result<web_sys::Response, JsValue>;
 }
@@ -170,32 +177,40 @@ impl SseDriver {
     }
 }
 
+/// `None` for nothing: JS then gets `undefined`, not an empty `Uint8Array` copied out of wasm
+/// memory (and freed there) to be skipped.
+fn some(out: Vec<u8>) -> Option<Vec<u8>> {
+    (!out.is_empty()).then_some(out)
+}
+
+// What the JS pump calls, once per upstream read. `feed_other`, `finish` and `fail` always end
+// the stream, so JS asks `ended` only after `feed`.
 #[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen)]
 impl SseDriver {
-    /// A chunk the upstream reader gave: the events it completes.
-    pub fn feed(&mut self, chunk: Vec<u8>) -> Vec<u8> {
-        self.fed(|f| f.bytes(chunk))
+    /// A chunk the upstream reader gave: the events it completes (`None`: none yet).
+    pub fn feed(&mut self, chunk: Vec<u8>) -> Option<Vec<u8>> {
+        some(self.fed(|f| f.bytes(chunk)))
     }
 
-    /// The upstream reader gave something other than bytes: the error event.
-    pub fn feed_other(&mut self) -> Vec<u8> {
+    /// The upstream reader gave something other than bytes: the error event. Ends the stream.
+    pub fn feed_other(&mut self) -> Option<Vec<u8>> {
         let out = self.fed(edgellm::wasm::BodyFeed::not_bytes);
         self.end_if_waiting();
-        out
+        some(out)
     }
 
-    /// The upstream body ended: the last events (`[DONE]`, or the error event).
-    pub fn finish(&mut self) -> Vec<u8> {
+    /// The upstream body ended: the last events (`[DONE]`, or the error event). Ends the stream.
+    pub fn finish(&mut self) -> Option<Vec<u8>> {
         let out = self.fed(edgellm::wasm::BodyFeed::end);
         self.end_if_waiting();
-        out
+        some(out)
     }
 
-    /// The upstream read rejected with `reason`: the error event.
-    pub fn fail(&mut self, reason: JsValue) -> Vec<u8> {
+    /// The upstream read rejected with `reason`: the error event. Ends the stream.
+    pub fn fail(&mut self, reason: JsValue) -> Option<Vec<u8>> {
         let out = self.fed(|f| f.fail(reason));
         self.end_if_waiting();
-        out
+        some(out)
     }
 
     /// Whether the stream has ended (nothing more will come out).
@@ -237,13 +252,16 @@ pub(crate) fn respond(
             None => (JsValue::NULL, JsValue::NULL),
         },
     };
+    let ended = driver.stream.is_none();
+    let first = (!first.is_empty()).then(|| Uint8Array::from(first.as_slice()));
     Ok(edgellm_sse_response(
         status,
         flat_headers,
         driver,
         reader,
         buffer,
-        Uint8Array::from(first.as_slice()),
+        first,
+        ended,
         request,
     )
     .map_err(worker::Error::from))

@@ -78,6 +78,15 @@ before(async () => {
           `data: ${JSON.stringify({ error: { message: "The server is overloaded", type: "server_error", param: null, code: "overloaded" } })}\n\n`,
         chunkSize: 64,
       }),
+      // The same in one piece, the connection then held open: the stream ends with the error
+      // event, not with the upstream's end.
+      "POST /error-open/v1/chat/completions": () => ({
+        headers: { "content-type": "text/event-stream" },
+        stream:
+          EVENTS.slice(0, 4).join("") +
+          `data: ${JSON.stringify({ error: { message: "The server is overloaded", type: "server_error", param: null, code: "overloaded" } })}\n\n`,
+        holdOpen: true,
+      }),
       // Many events, slowly, never finishing: for disconnects after some chunks.
       "POST /drip/v1/chat/completions": () => ({
         headers: { "content-type": "text/event-stream" },
@@ -97,6 +106,7 @@ before(async () => {
     row("big", "big") +
     row("stall", "stall", ", timeout: 0.5") +
     row("error", "error") +
+    row("error-open", "error-open") +
     row("drip", "drip") +
     row("flood", "flood", "", flood.url) +
     `  - model_name: mocked\n    litellm_params: {model: openai/gpt-4o, mock_response: "Hello from the mock"}\n` +
@@ -192,6 +202,17 @@ test("an error event from the upstream becomes the stream's last event, without 
   assert.equal(p.length, 5, text);
   const last = JSON.parse(p.at(-1));
   assert.match(last.error?.message ?? "", /overloaded/, text);
+  assert.ok(!text.includes("[DONE]"), text);
+});
+
+test("an error event in the first read ends the answer there, though the upstream stays open", async () => {
+  // The error comes out of the first pump, before JS reads the upstream: the answer must end
+  // then, not wait for an upstream end that never comes.
+  mock.reset();
+  const text = await (await post("error-open", {}, {}, AbortSignal.timeout(5000))).text();
+  const p = payloads(text);
+  assert.equal(p.length, 5, text);
+  assert.match(JSON.parse(p.at(-1)).error?.message ?? "", /overloaded/, text);
   assert.ok(!text.includes("[DONE]"), text);
 });
 

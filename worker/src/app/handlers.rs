@@ -150,7 +150,7 @@ fn routed(mut reply: Reply, route: &RouteInfo, meta: &CallMeta, cost: Option<Usd
         route.fallbacks.to_string(),
     ));
     if let Some(c) = cost {
-        h.push(("x-litellm-response-cost".into(), c.to_f64().to_string()));
+        h.push(("x-litellm-response-cost".into(), c.to_f64_text()));
     }
     if reply.meter.is_none() {
         reply.meter = Some(Meter::finished(route, meta, cost));

@@ -39,6 +39,9 @@ pub struct Gateway {
     pub source: String,
     secrets: Vec<String>,
     warnings: Vec<String>,
+    /// Whether the config names any logger (`edgellm::integrations::gateway::settings`), so a
+    /// request without loggers does not build the settings to find out.
+    logging: bool,
 }
 
 /// Parameter names whose values are credentials (scrubbed from every message we send).
@@ -90,13 +93,21 @@ impl Gateway {
         secrets.sort();
         secrets.dedup();
         let warnings = config.warnings.clone();
+        let logging = !edgellm::integrations::gateway::settings(&config).is_empty();
         let router = Router::new(config).map_err(|e| e.message().to_string())?;
         Ok(Self {
             router,
             source: source.to_string(),
             secrets,
             warnings,
+            logging,
         })
+    }
+
+    /// Whether the config names a logger (success, failure or generic callbacks, or Slack
+    /// alerting).
+    pub fn logging(&self) -> bool {
+        self.logging
     }
 
     /// What the config sets that has no effect here: the config's own warnings and the
@@ -194,8 +205,15 @@ pub fn begin(gw: Result<&Gateway, &str>, head: &Head) -> Begin {
 /// [`begin`] for a request whose key `crate::keys` has already verified as a virtual key
 /// (`virtual_key`), so the master-key check is skipped.
 pub fn begin_as(gw: Result<&Gateway, &str>, head: &Head, virtual_key: bool) -> Begin {
-    let default_cors = edgellm::config::Cors::default();
-    let cors = gw.map_or(&default_cors, |g| &g.config().general_settings.cors);
+    let default_cors;
+    let cors = match gw {
+        Ok(g) => &g.config().general_settings.cors,
+        // Built only when there is no config: its four allocations were per request.
+        Err(_) => {
+            default_cors = edgellm::config::Cors::default();
+            &default_cors
+        }
+    };
     if head.method == "OPTIONS" {
         return Begin::Done(cors::preflight(
             cors,
@@ -366,8 +384,14 @@ pub fn finish(
         duration_ms.to_string(),
     ));
     if head.method != "OPTIONS" {
-        let default_cors = edgellm::config::Cors::default();
-        let cors = gw.map_or(&default_cors, |g| &g.config().general_settings.cors);
+        let default_cors;
+        let cors = match gw {
+            Some(g) => &g.config().general_settings.cors,
+            None => {
+                default_cors = edgellm::config::Cors::default();
+                &default_cors
+            }
+        };
         cors::decorate(reply, cors, head.header("origin"));
     }
 }

@@ -395,6 +395,52 @@ fn models_health_and_root() {
 }
 
 #[test]
+fn logging_flag_follows_the_config() {
+    // `Gateway::logging` is computed once at load; a request's log is on exactly when it is.
+    let load = |extra: &str| {
+        let text = format!(
+            "model_list:\n  - model_name: m\n    litellm_params: {{model: openai/gpt-4o}}\n{extra}"
+        );
+        Gateway::load(&text, "t", &HashMap::new()).unwrap()
+    };
+    assert!(!load("").logging());
+    assert!(load("litellm_settings: {success_callback: [generic_api]}\n").logging());
+    assert!(load("litellm_settings: {failure_callback: [generic_api]}\n").logging());
+    assert!(load("general_settings: {alerting: [slack]}\n").logging());
+}
+
+#[test]
+fn config_errors_keep_the_default_cors_policy() {
+    // Without a config, `begin` and `finish` build LiteLLM's default policy (any origin) for
+    // the answer; with one, they borrow the config's.
+    let err = Gateway::load("model_list: {}", "t", &HashMap::new()).unwrap_err();
+    let pre = head(
+        "OPTIONS",
+        "/v1/chat/completions",
+        &[
+            ("origin", "https://a.example"),
+            ("access-control-request-method", "POST"),
+        ],
+    );
+    let Begin::Done(r) = begin(Err(&err), &pre) else {
+        panic!()
+    };
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let h = head(
+        "POST",
+        "/v1/chat/completions",
+        &[("origin", "https://a.example")],
+    );
+    let Begin::Done(mut r) = begin(Err(&err), &h) else {
+        panic!()
+    };
+    finish(&mut r, None, &h, "req-1", 0);
+    assert_eq!(r.status, 500);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+}
+
+#[test]
 fn config_errors_answer_500_but_liveliness_stays_up() {
     let err = Gateway::load("model_list: {}", "t", &HashMap::new()).unwrap_err();
     assert!(err.contains("model_list"), "{err}");
