@@ -387,14 +387,19 @@ fn push_header_safe(out: &mut String, v: &str) {
     }));
 }
 
-/// Headers as [`edgellm_response`] takes them.
+/// One header as the JS response builders take them: `name NUL value NUL`.
+fn push_flat(out: &mut String, k: &str, v: &str) {
+    out.push_str(k);
+    out.push('\0');
+    push_header_safe(out, v);
+    out.push('\0');
+}
+
+/// Headers as `crate::stream_body`'s response builder takes them.
 fn flat_headers(headers: &[(String, String)]) -> String {
     let mut flat = String::new();
     for (k, v) in headers {
-        flat.push_str(k);
-        flat.push('\0');
-        push_header_safe(&mut flat, v);
-        flat.push('\0');
+        push_flat(&mut flat, k, v);
     }
     flat
 }
@@ -416,7 +421,7 @@ const STABLE_HEADERS: [&str; 8] = [
 ];
 
 /// `headers` as [`edgellm_response`] takes them: those named in [`STABLE_HEADERS`], then the
-/// rest, each as [`flat_headers`] writes them. Only headers of different names change order,
+/// rest, each as [`push_flat`] writes it. Only headers of different names change order,
 /// which changes nothing a `Headers` holds (same-name values keep their order: a name is
 /// wholly on one side).
 fn split_stable(headers: &[(String, String)]) -> (String, String) {
@@ -428,10 +433,7 @@ fn split_stable(headers: &[(String, String)]) -> (String, String) {
         } else {
             &mut rest
         };
-        out.push_str(k);
-        out.push('\0');
-        push_header_safe(out, v);
-        out.push('\0');
+        push_flat(out, k, v);
     }
     (stable, rest)
 }

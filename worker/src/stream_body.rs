@@ -253,7 +253,7 @@ pub(crate) fn respond(
         },
     };
     let ended = driver.stream.is_none();
-    let first = (!first.is_empty()).then(|| Uint8Array::from(first.as_slice()));
+    let first = some(first).map(|f| Uint8Array::from(f.as_slice()));
     Ok(edgellm_sse_response(
         status,
         flat_headers,
