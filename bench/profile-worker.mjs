@@ -1,11 +1,11 @@
 // CPU profile of the gateway Worker in workerd under load, with wasm function names.
 //
-// Rebuilds the wasm-bindgen output from the cargo artifact WITHOUT --remove-name-section (and
-// wasm-opt -Oz -g, so the code is what ships but names survive) into bench/out/worker-prof/,
+// Rebuilds the wasm-bindgen output from the cargo artifact WITHOUT --remove-name-section (the
+// same code as scripts/build-worker.sh ships, which runs no wasm-opt, with names) into bench/out/worker-prof/,
 // serves it with workerd --inspector-addr, drives wrk at it (json or sse), records a V8 CPU
 // profile over the DevTools protocol and prints the top functions by self time.
 //
-//   node --experimental-websocket bench/profile-worker.mjs [--mode json|sse] [--seconds 6] [--connections 16]
+//   node --experimental-websocket bench/profile-worker.mjs [--mode json|sse] [--seconds 6] [--connections 16] [--delay-ms 160]
 // Writes bench/out/worker-<mode>.cpuprofile (open in Chrome DevTools → Performance) and
 // bench/out/worker-<mode>-profile.json (the summary bench/report.mjs uses).
 // PROFILE_WASM=<path to edgellm_worker.wasm> profiles another cargo target dir's artifact, and
@@ -28,6 +28,9 @@ const { values } = parseArgs({
     mode: { type: "string", default: "sse" },
     seconds: { type: "string", default: "6" },
     connections: { type: "string", default: "16" },
+    // Paced load: each connection waits this long before each request (wrk's delay), to see
+    // what a request costs on an otherwise idle core rather than at saturation.
+    "delay-ms": { type: "string", default: "0" },
   },
 });
 if (typeof WebSocket === "undefined") {
@@ -40,7 +43,7 @@ const TAG = process.env.PROFILE_TAG ? `-${process.env.PROFILE_TAG}` : "";
 /** The wasm-bindgen output with names, built beside the shipped one. */
 function buildNamed() {
   const dir = path.join(OUT_DIR, `worker-prof${TAG}`);
-  const wasm = process.env.PROFILE_WASM || path.join(ROOT, "target/wasm32-unknown-unknown/release/edgellm_worker.wasm");
+  const wasm = process.env.PROFILE_WASM || path.join(ROOT, "target/wasm32-unknown-unknown/worker/edgellm_worker.wasm");
   if (!fs.existsSync(wasm)) throw new Error(`${wasm} is missing: run bash scripts/build-worker.sh`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, "js"), { recursive: true });
@@ -51,16 +54,6 @@ function buildNamed() {
   ]);
   const js = path.join(build, "edgellm_worker.js");
   fs.writeFileSync(js, fs.readFileSync(js, "utf8").replace(/^import source (.*\.wasm");$/m, "import $1;"));
-  const opt = path.join(ROOT, "node_modules/.bin/wasm-opt");
-  if (fs.existsSync(opt)) {
-    const bg = path.join(build, "edgellm_worker_bg.wasm");
-    execFileSync(opt, [
-      "-Oz", "-g", "--enable-mutable-globals", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
-      "--enable-bulk-memory", "--enable-multivalue", "--enable-reference-types", "--enable-exception-handling",
-      "-o", `${bg}.opt`, bg,
-    ]);
-    fs.renameSync(`${bg}.opt`, bg);
-  }
   fs.cpSync(path.join(ROOT, "worker/js"), path.join(dir, "js"), { recursive: true });
   fs.writeFileSync(path.join(build, "config.js"), 'export default "model_list: []";\n');
   return dir;
@@ -123,7 +116,8 @@ await cdp.open;
 await cdp.send("Profiler.enable");
 await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
 await cdp.send("Profiler.start");
-const load = await runWrk({ url, body, headers, connections: Number(values.connections), seconds: Number(values.seconds) });
+const delayMs = Number(values["delay-ms"]);
+const load = await runWrk({ url, body, headers, connections: Number(values.connections), seconds: Number(values.seconds), ...(delayMs > 0 ? { delayMs } : {}) });
 const { profile } = await cdp.send("Profiler.stop");
 cdp.ws.close();
 fs.writeFileSync(path.join(OUT_DIR, `worker-${mode}${TAG}.cpuprofile`), JSON.stringify(profile));

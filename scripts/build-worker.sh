@@ -49,10 +49,10 @@ node scripts/docs-assets.mjs
 # shellcheck source=tools/env.sh
 source tools/env.sh
 T0=$SECONDS
-wasm_cargo build --release -p edgellm-worker
+wasm_cargo build --profile worker -p edgellm-worker
 T1=$SECONDS
 
-WASM=${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/edgellm_worker.wasm
+WASM=${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/worker/edgellm_worker.wasm
 if [ "${FORCE:-0}" != 1 ] && [ -f "$OUT/edgellm_worker.js" ] && [ "$OUT/edgellm_worker_bg.wasm" -nt "$WASM" ]; then
   echo "build-worker.sh: $OUT is up to date ($(wc -c <"$OUT/edgellm_worker_bg.wasm") bytes of wasm)"
   exit 0

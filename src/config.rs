@@ -335,11 +335,34 @@ struct Ctx<'e> {
     env: &'e dyn Env,
     warnings: Vec<String>,
     unset: BTreeSet<String>,
+    /// The first error of a setting read with [`Ctx::keep`]: a section's struct is built
+    /// without a `?` per field (each of which carried its own drop of the fields before it:
+    /// kilobytes of wasm), and the section fails with this error after it.
+    err: Option<Error>,
 }
 
 impl Ctx<'_> {
     fn warn(&mut self, msg: String) {
         self.warnings.push(msg);
+    }
+
+    /// `r`'s value; on error the default, and the error is kept (the first one wins).
+    fn keep<T: Default>(&mut self, r: Result<T>) -> T {
+        match r {
+            Ok(v) => v,
+            Err(e) => {
+                self.err.get_or_insert(e);
+                T::default()
+            }
+        }
+    }
+
+    /// `value`, or the first error [`Ctx::keep`] kept while it was built.
+    fn done<T>(&mut self, value: T) -> Result<T> {
+        match self.err.take() {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
     }
 
     /// Warns that `{path}.{key}` has no effect here.
@@ -668,6 +691,7 @@ impl ProxyConfig {
             env,
             warnings: Vec::new(),
             unset: BTreeSet::new(),
+            err: None,
         };
 
         let mut environment_variables = BTreeMap::new();
@@ -872,25 +896,30 @@ impl ProxyConfig {
             };
             model_group_alias.insert(alias, entry);
         }
-        Ok(RouterSettings {
+        let settings = RouterSettings {
             routing_strategy,
-            routing_strategy_args: map_of("routing_strategy_args")?,
-            num_retries: opt_u32(&m, P, "num_retries", 100)?,
-            timeout_ms: opt_secs_ms(&m, P, "timeout")?,
-            stream_timeout_ms: opt_secs_ms(&m, P, "stream_timeout")?,
-            fallbacks: fallbacks(&m, P, "fallbacks")?,
-            context_window_fallbacks: fallbacks(&m, P, "context_window_fallbacks")?,
-            content_policy_fallbacks: fallbacks(&m, P, "content_policy_fallbacks")?,
-            default_fallbacks: str_list(&m, P, "default_fallbacks")?.unwrap_or_default(),
-            max_fallbacks: opt_u32(&m, P, "max_fallbacks", 100)?,
-            allowed_fails: opt_u32(&m, P, "allowed_fails", u64::from(u32::MAX))?,
-            allowed_fails_policy: map_of("allowed_fails_policy")?,
-            cooldown_time_ms: opt_secs_ms(&m, P, "cooldown_time")?,
-            retry_after_ms: opt_secs_ms(&m, P, "retry_after")?,
-            retry_policy: map_of("retry_policy")?,
+            routing_strategy_args: ctx.keep(map_of("routing_strategy_args")),
+            num_retries: ctx.keep(opt_u32(&m, P, "num_retries", 100)),
+            timeout_ms: ctx.keep(opt_secs_ms(&m, P, "timeout")),
+            stream_timeout_ms: ctx.keep(opt_secs_ms(&m, P, "stream_timeout")),
+            fallbacks: ctx.keep(fallbacks(&m, P, "fallbacks")),
+            context_window_fallbacks: ctx.keep(fallbacks(&m, P, "context_window_fallbacks")),
+            content_policy_fallbacks: ctx.keep(fallbacks(&m, P, "content_policy_fallbacks")),
+            default_fallbacks: ctx
+                .keep(str_list(&m, P, "default_fallbacks"))
+                .unwrap_or_default(),
+            max_fallbacks: ctx.keep(opt_u32(&m, P, "max_fallbacks", 100)),
+            allowed_fails: ctx.keep(opt_u32(&m, P, "allowed_fails", u64::from(u32::MAX))),
+            allowed_fails_policy: ctx.keep(map_of("allowed_fails_policy")),
+            cooldown_time_ms: ctx.keep(opt_secs_ms(&m, P, "cooldown_time")),
+            retry_after_ms: ctx.keep(opt_secs_ms(&m, P, "retry_after")),
+            retry_policy: ctx.keep(map_of("retry_policy")),
             model_group_alias,
-            enable_pre_call_checks: opt_bool(&m, P, "enable_pre_call_checks")?.unwrap_or(false),
-        })
+            enable_pre_call_checks: ctx
+                .keep(opt_bool(&m, P, "enable_pre_call_checks"))
+                .unwrap_or(false),
+        };
+        ctx.done(settings)
     }
 
     fn litellm_settings(m: Map<String, Value>, ctx: &mut Ctx<'_>) -> Result<LitellmSettings> {
@@ -920,21 +949,27 @@ impl ProxyConfig {
             ctx,
         )?;
         let settings = LitellmSettings {
-            num_retries: opt_u32(&m, P, "num_retries", 100)?,
-            request_timeout_ms: opt_secs_ms(&m, P, "request_timeout")?,
-            drop_params: opt_bool(&m, P, "drop_params")?,
-            fallbacks: fallbacks(&m, P, "fallbacks")?,
-            context_window_fallbacks: fallbacks(&m, P, "context_window_fallbacks")?,
-            content_policy_fallbacks: fallbacks(&m, P, "content_policy_fallbacks")?,
-            default_fallbacks: str_list(&m, P, "default_fallbacks")?.unwrap_or_default(),
-            success_callback: str_list(&m, P, "success_callback")?.unwrap_or_default(),
-            failure_callback: str_list(&m, P, "failure_callback")?.unwrap_or_default(),
-            callbacks: str_list(&m, P, "callbacks")?.unwrap_or_default(),
-            turn_off_message_logging: opt_bool(&m, P, "turn_off_message_logging")?,
+            num_retries: ctx.keep(opt_u32(&m, P, "num_retries", 100)),
+            request_timeout_ms: ctx.keep(opt_secs_ms(&m, P, "request_timeout")),
+            drop_params: ctx.keep(opt_bool(&m, P, "drop_params")),
+            fallbacks: ctx.keep(fallbacks(&m, P, "fallbacks")),
+            context_window_fallbacks: ctx.keep(fallbacks(&m, P, "context_window_fallbacks")),
+            content_policy_fallbacks: ctx.keep(fallbacks(&m, P, "content_policy_fallbacks")),
+            default_fallbacks: ctx
+                .keep(str_list(&m, P, "default_fallbacks"))
+                .unwrap_or_default(),
+            success_callback: ctx
+                .keep(str_list(&m, P, "success_callback"))
+                .unwrap_or_default(),
+            failure_callback: ctx
+                .keep(str_list(&m, P, "failure_callback"))
+                .unwrap_or_default(),
+            callbacks: ctx.keep(str_list(&m, P, "callbacks")).unwrap_or_default(),
+            turn_off_message_logging: ctx.keep(opt_bool(&m, P, "turn_off_message_logging")),
         };
-        opt_bool(&m, P, "set_verbose")?;
-        opt_bool(&m, P, "json_logs")?;
-        Ok(settings)
+        ctx.keep(opt_bool(&m, P, "set_verbose"));
+        ctx.keep(opt_bool(&m, P, "json_logs"));
+        ctx.done(settings)
     }
 
     fn general_settings(m: Map<String, Value>, ctx: &mut Ctx<'_>) -> Result<GeneralSettings> {
@@ -1001,8 +1036,9 @@ impl ProxyConfig {
             }
         };
         // LiteLLM: the LITELLM_CORS_* variables win over general_settings.
+        let env = ctx.env;
         let cors_list = |key: &str, var: &str| -> Result<Option<Vec<String>>> {
-            if let Some(v) = ctx.env.var(var) {
+            if let Some(v) = env.var(var) {
                 let mut one = Map::new();
                 one.insert(key.to_string(), Value::String(v));
                 return str_list(&one, var, key);
@@ -1012,34 +1048,51 @@ impl ProxyConfig {
         let defaults = Cors::default();
         let allow_credentials = match ctx.env.var("LITELLM_CORS_ALLOW_CREDENTIALS") {
             Some(v) => matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
-            None => opt_bool(&m, P, "cors_allow_credentials")?.unwrap_or(false),
+            None => ctx
+                .keep(opt_bool(&m, P, "cors_allow_credentials"))
+                .unwrap_or(false),
         };
         let cors = Cors {
-            allow_origins: cors_list("cors_allow_origins", "LITELLM_CORS_ALLOW_ORIGINS")?
+            allow_origins: ctx
+                .keep(cors_list(
+                    "cors_allow_origins",
+                    "LITELLM_CORS_ALLOW_ORIGINS",
+                ))
                 .unwrap_or(defaults.allow_origins),
             allow_credentials,
-            allow_methods: cors_list("cors_allow_methods", "LITELLM_CORS_ALLOW_METHODS")?
+            allow_methods: ctx
+                .keep(cors_list(
+                    "cors_allow_methods",
+                    "LITELLM_CORS_ALLOW_METHODS",
+                ))
                 .unwrap_or(defaults.allow_methods),
-            allow_headers: cors_list("cors_allow_headers", "LITELLM_CORS_ALLOW_HEADERS")?
+            allow_headers: ctx
+                .keep(cors_list(
+                    "cors_allow_headers",
+                    "LITELLM_CORS_ALLOW_HEADERS",
+                ))
                 .unwrap_or(defaults.allow_headers),
         };
         let max_request_size_mb = match m.get("max_request_size_mb") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(
+            Some(v) => ctx.keep(
                 v.as_f64()
                     .filter(|n| *n > 0.0 && n.is_finite())
-                    .ok_or_else(|| err_at(P, "max_request_size_mb", "must be a positive number"))?,
+                    .map(Some)
+                    .ok_or_else(|| err_at(P, "max_request_size_mb", "must be a positive number")),
             ),
         };
-        Ok(GeneralSettings {
+        let settings = GeneralSettings {
             master_key,
             key_header_name,
             cors,
-            allow_client_side_credentials: opt_bool(&m, P, "allow_client_side_credentials")?
+            allow_client_side_credentials: ctx
+                .keep(opt_bool(&m, P, "allow_client_side_credentials"))
                 .unwrap_or(false),
             max_request_size_mb,
-            alerting: str_list(&m, P, "alerting")?.unwrap_or_default(),
-        })
+            alerting: ctx.keep(str_list(&m, P, "alerting")).unwrap_or_default(),
+        };
+        ctx.done(settings)
     }
 
     /// Finds the deployments for a requested model: `model_group_alias` first, then an exact
@@ -1367,6 +1420,32 @@ mod tests {
                 "general_settings.allowed_ips",
             ),
             (json!({"include": ["other.yaml"]}), "(root).include"),
+            // Several bad settings: the first in reading order is reported.
+            (
+                json!({"router_settings": {"retry_policy": 1, "num_retries": "x", "timeout": "y"}}),
+                "router_settings.num_retries",
+            ),
+            (
+                json!({"router_settings": {"enable_pre_call_checks": 2, "max_fallbacks": -1}}),
+                "router_settings.max_fallbacks",
+            ),
+            (
+                json!({"litellm_settings": {"json_logs": 1, "callbacks": 2, "drop_params": 3}}),
+                "litellm_settings.drop_params",
+            ),
+            (
+                json!({"general_settings": {"alerting": 1, "max_request_size_mb": 0, "cors_allow_headers": 2}}),
+                "general_settings.cors_allow_headers",
+            ),
+            (
+                json!({"general_settings": {"alerting": 1, "max_request_size_mb": 0}}),
+                "general_settings.max_request_size_mb",
+            ),
+            // A bad section fails before the next section is read.
+            (
+                json!({"router_settings": {"timeout": "y"}, "litellm_settings": {"num_retries": "x"}}),
+                "router_settings.timeout",
+            ),
         ] {
             let e = load(cfg.clone()).unwrap_err();
             assert_eq!(e.param(), Some(path), "{cfg} -> {e}");

@@ -24,7 +24,7 @@ use crate::cost::Usd;
 use crate::engine::CallMeta;
 use crate::provider::build::{obj, s};
 use crate::router::RouteInfo;
-use crate::types::{ChatRequest, ChatResponse, Usage};
+use crate::types::{to_value_via_text, ChatRequest, ChatResponse, Usage};
 use crate::Error;
 
 /// What is known about a call besides its outcome.
@@ -92,7 +92,7 @@ fn secs(ms: u64) -> f64 {
 
 /// The request's parameters other than model and messages (`model_parameters`).
 fn model_parameters(req: &ChatRequest) -> Value {
-    let mut v = serde_json::to_value(req).unwrap_or(Value::Null);
+    let mut v = to_value_via_text(req).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
         o.remove("model");
         o.remove("messages");
@@ -105,9 +105,7 @@ pub fn payload(rec: &CallRecord<'_>, outcome: &Outcome<'_>) -> Value {
     let (status, response, usage, error) = match outcome {
         Outcome::Success { response, usage } => (
             "success",
-            response.map_or(Value::Null, |r| {
-                serde_json::to_value(r).unwrap_or(Value::Null)
-            }),
+            response.map_or(Value::Null, |r| to_value_via_text(r).unwrap_or(Value::Null)),
             usage.or(response.and_then(|r| r.usage.as_ref())),
             None,
         ),
@@ -149,15 +147,13 @@ pub fn payload(rec: &CallRecord<'_>, outcome: &Outcome<'_>) -> Value {
         ),
         (
             "messages",
-            serde_json::to_value(&rec.request.messages).unwrap_or(Value::Null),
+            to_value_via_text(&rec.request.messages).unwrap_or(Value::Null),
         ),
         ("model_parameters", model_parameters(rec.request)),
         ("response", response),
         (
             "usage",
-            usage.map_or(Value::Null, |u| {
-                serde_json::to_value(u).unwrap_or(Value::Null)
-            }),
+            usage.map_or(Value::Null, |u| to_value_via_text(u).unwrap_or(Value::Null)),
         ),
         (
             "prompt_tokens",

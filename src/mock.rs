@@ -69,11 +69,12 @@ pub fn mock_completion(
             })
         }
         Value::Object(_) => {
-            let mut r: ChatResponse = serde_json::from_value(mock.clone()).map_err(|e| {
-                Error::bad_request(format!(
-                    "mock_response object is not a chat.completion: {e}"
-                ))
-            })?;
+            let mut r = <ChatResponse as crate::types::FromValue>::from_value(mock.clone())
+                .map_err(|e| {
+                    Error::bad_request(format!(
+                        "mock_response object is not a chat.completion: {e}"
+                    ))
+                })?;
             if r.id.is_empty() {
                 r.id = id.to_string();
             }

@@ -71,6 +71,8 @@ export async function stopGroup(child) {
   const exited = new Promise((r) => child.once("exit", r));
   try {
     process.kill(-child.pid, "SIGTERM");
+    // A group gateway.mjs froze (SIGSTOP) acts on the SIGTERM only once continued.
+    process.kill(-child.pid, "SIGCONT");
   } catch {
     return;
   }

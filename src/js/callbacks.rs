@@ -322,7 +322,7 @@ impl LogCall {
         let response = match outcome {
             Outcome::Success { response: chat, .. } => match (&response, chat) {
                 (Some(v), _) => from_json(v).unwrap_or(JsValue::NULL),
-                (None, Some(r)) => serde_json::to_value(r)
+                (None, Some(r)) => crate::types::to_value_via_text(r)
                     .ok()
                     .and_then(|v| from_json(&v).ok())
                     .unwrap_or(JsValue::NULL),

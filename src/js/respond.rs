@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::callbacks::{Facts, LogCall, Logged};
@@ -61,23 +61,48 @@ pub(crate) fn hidden_params(
         // Strings, an integer and a float: serializing cannot fail.
         return serde_json::to_string(&direct).unwrap_or_default();
     };
-    json!({
-        "custom_llm_provider": meta.provider,
-        "model": meta.model,
-        "api_base": meta.api_base,
-        "response_cost": cost,
-        "model_id": route.deployment_id,
-        "model_group": route.model_group,
-        "attempts": route.requests,
-        "additional_headers": {
-            "x-litellm-model-id": route.deployment_id,
-            "x-litellm-model-group": route.model_group,
-            "x-litellm-attempted-retries": route.retries,
-            "x-litellm-attempted-fallbacks": route.fallbacks,
-            "x-litellm-response-cost": cost,
+    // Written straight to text as well; the keys in the sorted order `json!` gave them.
+    #[derive(Serialize)]
+    struct Headers<'a> {
+        #[serde(rename = "x-litellm-attempted-fallbacks")]
+        fallbacks: u32,
+        #[serde(rename = "x-litellm-attempted-retries")]
+        retries: u32,
+        #[serde(rename = "x-litellm-model-group")]
+        model_group: &'a str,
+        #[serde(rename = "x-litellm-model-id")]
+        model_id: &'a str,
+        #[serde(rename = "x-litellm-response-cost")]
+        response_cost: Option<f64>,
+    }
+    #[derive(Serialize)]
+    struct Routed<'a> {
+        additional_headers: Headers<'a>,
+        api_base: &'a Option<String>,
+        attempts: u32,
+        custom_llm_provider: &'a str,
+        model: &'a str,
+        model_group: &'a str,
+        model_id: &'a str,
+        response_cost: Option<f64>,
+    }
+    let routed = Routed {
+        additional_headers: Headers {
+            fallbacks: route.fallbacks,
+            retries: route.retries,
+            model_group: &route.model_group,
+            model_id: &route.deployment_id,
+            response_cost: cost,
         },
-    })
-    .to_string()
+        api_base: &meta.api_base,
+        attempts: route.requests,
+        custom_llm_provider: &meta.provider,
+        model: &meta.model,
+        model_group: &route.model_group,
+        model_id: &route.deployment_id,
+        response_cost: cost,
+    };
+    serde_json::to_string(&routed).unwrap_or_default()
 }
 
 /// `text` (a JSON object) with `_hidden_params` (JSON text) added as its last field, parsed by

@@ -80,7 +80,7 @@ impl Gather for TextAccumulator {
         match TextAccumulator::finish(self) {
             Some(r) => f(
                 Some(&r.id),
-                Logged::Json(serde_json::to_value(&r).unwrap_or_default()),
+                Logged::Json(crate::types::to_value_via_text(&r).unwrap_or_default()),
             ),
             None => f(None, Logged::Json(serde_json::Value::Null)),
         }

@@ -56,7 +56,6 @@ pub use text_completion::{
     TextStreamCompletion,
 };
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::engine::{send_with_retries, CallMeta};
@@ -64,7 +63,7 @@ use crate::host::{Env, Host};
 use crate::http::{Headers, HttpRequest};
 use crate::options::CallOptions;
 use crate::provider::{registry, target_for, Provider, Target};
-use crate::types::ChatRequest;
+use crate::types::{ChatRequest, FromValue};
 use crate::{Error, Result};
 
 /// A finished call: the OpenAI-shaped response and the call facts (for cost, logs, headers).
@@ -102,7 +101,7 @@ fn meta_for(target: &Target, start_ms: u64) -> CallMeta {
 
 /// `mock_response` for non-chat endpoints: an error name raises the error, an object is the
 /// response. Anything else is a BadRequest (there is no text to put in a vector or image).
-fn mock<T: DeserializeOwned>(
+fn mock<T: FromValue>(
     mock: &Value,
     model: &str,
     what: &str,
@@ -110,7 +109,7 @@ fn mock<T: DeserializeOwned>(
     end_ms: u64,
 ) -> Result<Generation<T>> {
     let meta = mock_meta(mock, model, what, start_ms, end_ms)?;
-    let response = serde_json::from_value(mock.clone()).map_err(|e| {
+    let response = T::from_value(mock.clone()).map_err(|e| {
         Error::bad_request(format!("mock_response is not a valid {what} response: {e}"))
             .with_param("mock_response")
     })?;

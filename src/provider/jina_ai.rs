@@ -17,7 +17,7 @@
 use serde_json::{Map, Value};
 
 use super::openai_format::{
-    detail_error, parse_json, refuse_param, require_texts, rerank_response, NoChatStream,
+    detail_error, parse_typed, refuse_param, require_texts, rerank_response, NoChatStream,
 };
 use super::{unsupported, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::http::{Headers, HttpRequest};
@@ -125,7 +125,7 @@ impl Provider for JinaAi {
         _req: &EmbeddingRequest,
         target: &Target,
     ) -> Result<EmbeddingResponse> {
-        let mut r: EmbeddingResponse = parse_json(body, "embeddings")?;
+        let mut r: EmbeddingResponse = parse_typed(body, "embeddings")?;
         let prompt = r.usage.prompt_tokens.max(r.usage.total_tokens);
         r.usage = Usage::new(prompt, 0);
         if r.model.is_empty() {

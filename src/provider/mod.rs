@@ -349,23 +349,19 @@ pub fn check_params(req: &mut ChatRequest, supported: &[&str], target: &Target) 
 
 /// The names of the optional OpenAI parameters set on `req` (typed fields and extras).
 pub fn set_params(req: &ChatRequest) -> Vec<String> {
-    let v = serde_json::to_value(req).unwrap_or_default();
-    v.as_object()
-        .map(|o| {
-            o.keys()
-                .filter(|k| !matches!(k.as_str(), "model" | "messages" | "stream"))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut keys = req.param_names();
+    keys.retain(|k| k != "stream");
+    keys
 }
 
 fn drop_param(req: &mut ChatRequest, name: &str) {
-    let mut v = serde_json::to_value(&*req).unwrap_or_default();
+    // Through text, as `Value`s of requests are made only here and there (see
+    // `ChatRequest::param_names`); only with `drop_params`.
+    let mut v = crate::types::to_value_via_text(&*req).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
         o.remove(name);
     }
-    if let Ok(r) = serde_json::from_value(v) {
+    if let Ok(r) = <ChatRequest as crate::types::FromValue>::from_value(v) {
         *req = r;
     }
 }

@@ -227,7 +227,7 @@ impl Ollama {
                     }
                 };
                 if let (Some(tools), true) = (&req.tools, send_tools) {
-                    body.put("tools", serde_json::to_value(tools)?);
+                    body.put("tools", crate::types::to_value_via_text(tools)?);
                 }
             }
             Endpoint::Generate => {

@@ -15,7 +15,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::types::{ChatChunk, ChunkChoice, Delta, WireJson};
+use crate::types::{ChatChunk, ChunkChoice, Delta, FromValue, WireJson};
 
 /// A chunk read from its text, and whether the text had all of `id`, `object`, `created`,
 /// `model` and `choices` (else serializing the chunk adds defaults the text lacks).
@@ -163,10 +163,10 @@ impl<'de> Deserialize<'de> for ReadChunk {
 }
 
 /// `T` from a `Value` read by a visitor (`null` is `None`), with the visitor's error type.
-fn via_value<T: serde::de::DeserializeOwned, E: de::Error>(v: Value) -> Result<Option<T>, E> {
+fn via_value<T: FromValue, E: de::Error>(v: Value) -> Result<Option<T>, E> {
     match v {
         Value::Null => Ok(None),
-        v => serde_json::from_value(v).map(Some).map_err(E::custom),
+        v => T::from_value(v).map(Some).map_err(E::custom),
     }
 }
 

@@ -301,7 +301,13 @@ impl Compat {
 
     /// The upstream JSON body for `req`.
     pub fn body(&self, req: &ChatRequest, target: &Target) -> Result<Value> {
-        let mut body = serde_json::to_value(self.prepared(req, target)?)?;
+        let prepared = self.prepared(req, target)?;
+        Ok(self.renamed(crate::types::to_value_via_text(&prepared)?))
+    }
+
+    /// `body` with the row's renames applied: a parameter moves to its new name unless that
+    /// is set already.
+    fn renamed(&self, mut body: Value) -> Value {
         if let Some(obj) = body.as_object_mut() {
             for (from, to) in self.renames {
                 if let Some(v) = obj.remove(*from) {
@@ -309,7 +315,7 @@ impl Compat {
                 }
             }
         }
-        Ok(body)
+        body
     }
 
     /// [`Compat::body`] as text. Without renames the request is written straight from the
@@ -323,7 +329,18 @@ impl Compat {
             }
             return Ok(serde_json::to_vec(&self.prepared(req, target)?)?);
         }
-        Ok(serde_json::to_vec(&self.body(req, target)?)?)
+        // A `Value` of the request (made through text, see `ChatRequest::param_names`) only
+        // when a rename applies.
+        let prepared = self.prepared(req, target)?;
+        if !self
+            .renames
+            .iter()
+            .any(|(from, _)| prepared.has_param(from))
+        {
+            return Ok(serde_json::to_vec(&prepared)?);
+        }
+        let body = self.renamed(crate::types::to_value_via_text(&prepared)?);
+        Ok(serde_json::to_vec(&body)?)
     }
 
     /// The model name sent upstream.

@@ -15,6 +15,7 @@ use super::openai_compat::{parse_openai_error, Compat};
 use super::{Provider, StreamDecoder, Target};
 use crate::decode::Frame;
 use crate::http::{HttpRequest, Method};
+use crate::types::FromValue;
 use crate::types::{
     ChatChunk, ChatRequest, ChunkChoice, Delta, EmbeddingInput, EmbeddingRequest,
     EmbeddingResponse, ImageRequest, ImageResponse, ModerationRequest, ModerationResponse,
@@ -121,13 +122,27 @@ fn with_model<T: serde::Serialize>(req: &T, model: &str) -> Result<Value> {
 
 /// Parses a 2xx body, treating an `{"error": …}` body as the error it is.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
+    let v = parse_value(body)?;
+    serde_json::from_value(v)
+        .map_err(|e| Error::decode(format!("unexpected {what} response shape: {e}")))
+}
+
+/// [`parse_json`] read with [`FromValue`] (the same result as `serde_json::from_value`, by
+/// move), which the crate uses: `from_value` would be a second copy of each response type's
+/// `Deserialize` in the wasm.
+pub(crate) fn parse_typed<T: FromValue>(body: &[u8], what: &str) -> Result<T> {
+    T::from_value(parse_value(body)?)
+        .map_err(|e| Error::decode(format!("unexpected {what} response shape: {e}")))
+}
+
+/// `body` as JSON, or the error an `{"error": …}` body is.
+fn parse_value(body: &[u8]) -> Result<Value> {
     let v: Value = crate::provider::build::parse(body)
         .map_err(|e| Error::decode(format!("invalid JSON from provider: {e}")))?;
     if v.get("error").is_some_and(|e| !e.is_null()) {
         return Err(parse_openai_error(200, &[], body));
     }
-    serde_json::from_value(v)
-        .map_err(|e| Error::decode(format!("unexpected {what} response shape: {e}")))
+    Ok(v)
 }
 
 /// The embeddings body: the request as given, with the provider's model name.
@@ -137,7 +152,7 @@ pub fn embedding_body(req: &EmbeddingRequest, model: &str) -> Result<Value> {
 
 /// Parses an OpenAI embeddings response.
 pub fn embedding_response(body: &[u8]) -> Result<EmbeddingResponse> {
-    parse_json(body, "embeddings")
+    parse_typed(body, "embeddings")
 }
 
 /// The image generation body: the request as given, with the provider's model name.
@@ -147,7 +162,7 @@ pub fn image_body(req: &ImageRequest, model: &str) -> Result<Value> {
 
 /// Parses an OpenAI image generation response.
 pub fn image_response(body: &[u8]) -> Result<ImageResponse> {
-    parse_json(body, "image generation")
+    parse_typed(body, "image generation")
 }
 
 /// The legacy completions body. `ask_usage` adds `stream_options.include_usage` to streams so
@@ -168,7 +183,7 @@ pub fn text_completion_body(
 
 /// Parses an OpenAI legacy completions response.
 pub fn text_completion_response(body: &[u8]) -> Result<TextCompletionResponse> {
-    parse_json(body, "text completion")
+    parse_typed(body, "text completion")
 }
 
 /// The moderation body (`model` defaults to `omni-moderation-latest`).
@@ -178,7 +193,7 @@ pub fn moderation_body(req: &ModerationRequest, model: &str) -> Result<Value> {
 
 /// Parses an OpenAI moderation response.
 pub fn moderation_response(body: &[u8]) -> Result<ModerationResponse> {
-    parse_json(body, "moderation")
+    parse_typed(body, "moderation")
 }
 
 /// The rerank body (Cohere / Jina / vLLM field names).
@@ -190,7 +205,7 @@ pub fn rerank_body(req: &RerankRequest, model: &str) -> Result<Value> {
 /// Cohere's shape: `document` strings become `{"text": …}`, and a token `usage` becomes
 /// `meta.billed_units.total_tokens` when there is no `meta`.
 pub fn rerank_response(body: &[u8]) -> Result<RerankResponse> {
-    let v: Map<String, Value> = parse_json(body, "rerank")?;
+    let v: Map<String, Value> = parse_typed(body, "rerank")?;
     let results = v
         .get("results")
         .and_then(Value::as_array)
@@ -201,7 +216,7 @@ pub fn rerank_response(body: &[u8]) -> Result<RerankResponse> {
         .collect::<Result<Vec<_>>>()?;
     let meta = match v.get("meta") {
         Some(m) if !m.is_null() => Some(
-            serde_json::from_value(m.clone())
+            RerankMeta::from_value(m.clone())
                 .map_err(|e| Error::decode(format!("unexpected rerank `meta`: {e}")))?,
         ),
         _ => v
@@ -347,7 +362,7 @@ impl StreamDecoder for TextCompletionSse {
         // Through `Value`: the typed `from_value` code already exists for the non-stream
         // response, a `from_str` copy of it would cost the wasm ~6 KB.
         let chunk: TextCompletionResponse = serde_json::from_str::<Value>(data)
-            .and_then(serde_json::from_value)
+            .and_then(TextCompletionResponse::from_value)
             .map_err(|e| Error::decode(format!("invalid stream chunk: {e}")))?;
         if chunk.choices.iter().any(|c| c.finish_reason.is_some()) {
             self.finished = true;

@@ -15,7 +15,7 @@
 use serde_json::{Map, Value};
 
 use super::openai_format::{
-    detail_error, parse_json, refuse_param, require_texts, rerank_result, NoChatStream,
+    detail_error, parse_typed, refuse_param, require_texts, rerank_result, NoChatStream,
 };
 use super::{unsupported, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::http::{Headers, HttpRequest};
@@ -137,7 +137,7 @@ impl Provider for Voyage {
         _req: &EmbeddingRequest,
         target: &Target,
     ) -> Result<EmbeddingResponse> {
-        let mut r: EmbeddingResponse = parse_json(body, "embeddings")?;
+        let mut r: EmbeddingResponse = parse_typed(body, "embeddings")?;
         // Voyage reports only `total_tokens`; embeddings have no output tokens.
         let total = r.usage.total_tokens.max(r.usage.prompt_tokens);
         r.usage = Usage::new(total, 0);
@@ -179,7 +179,7 @@ impl Provider for Voyage {
         _req: &RerankRequest,
         _target: &Target,
     ) -> Result<RerankResponse> {
-        let v: Map<String, Value> = parse_json(body, "rerank")?;
+        let v: Map<String, Value> = parse_typed(body, "rerank")?;
         let data = v
             .get("data")
             .and_then(Value::as_array)

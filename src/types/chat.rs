@@ -84,6 +84,30 @@ pub struct ChatRequest {
     pub extra: Map<String, Value>,
 }
 
+/// The wire names of [`ChatRequest`]'s optional typed fields, in declaration order.
+const TYPED_PARAMS: [&str; 20] = [
+    "temperature",
+    "top_p",
+    "n",
+    "stream",
+    "stream_options",
+    "stop",
+    "max_tokens",
+    "max_completion_tokens",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "user",
+    "seed",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "reasoning_effort",
+];
+
 impl ChatRequest {
     /// A request for `model` with one user message.
     ///
@@ -115,6 +139,88 @@ impl ChatRequest {
             .as_ref()
             .and_then(|o| o.include_usage)
             .unwrap_or(false)
+    }
+
+    /// Whether each of [`TYPED_PARAMS`] is set (serialized).
+    fn typed_set(&self) -> [bool; 20] {
+        // Destructured without `..`: a new field does not compile until it is listed here
+        // (and in `TYPED_PARAMS`).
+        let ChatRequest {
+            model: _,
+            messages: _,
+            temperature,
+            top_p,
+            n,
+            stream,
+            stream_options,
+            stop,
+            max_tokens,
+            max_completion_tokens,
+            presence_penalty,
+            frequency_penalty,
+            logit_bias,
+            logprobs,
+            top_logprobs,
+            user,
+            seed,
+            tools,
+            tool_choice,
+            parallel_tool_calls,
+            response_format,
+            reasoning_effort,
+            extra: _,
+        } = self;
+        [
+            temperature.is_some(),
+            top_p.is_some(),
+            n.is_some(),
+            stream.is_some(),
+            stream_options.is_some(),
+            stop.is_some(),
+            max_tokens.is_some(),
+            max_completion_tokens.is_some(),
+            presence_penalty.is_some(),
+            frequency_penalty.is_some(),
+            logit_bias.is_some(),
+            logprobs.is_some(),
+            top_logprobs.is_some(),
+            user.is_some(),
+            seed.is_some(),
+            tools.is_some(),
+            tool_choice.is_some(),
+            parallel_tool_calls.is_some(),
+            response_format.is_some(),
+            reasoning_effort.is_some(),
+        ]
+    }
+
+    /// The keys of the request's JSON object (`serde_json::to_value(self)`) other than `model`
+    /// and `messages`, sorted as its `Map` holds them; read from the fields, so that no `Value`
+    /// of the request is made (that was a second copy of every request type's `Serialize` in
+    /// the wasm, and a tree per call).
+    pub(crate) fn param_names(&self) -> Vec<String> {
+        let mut keys = Map::new();
+        for (name, set) in TYPED_PARAMS.iter().zip(self.typed_set()) {
+            if set {
+                keys.insert(name.to_string(), Value::Null);
+            }
+        }
+        for k in self.extra.keys() {
+            keys.insert(k.clone(), Value::Null);
+        }
+        keys.remove("model");
+        keys.remove("messages");
+        keys.keys().cloned().collect()
+    }
+
+    /// Whether the request's JSON object has the key `name`.
+    pub(crate) fn has_param(&self, name: &str) -> bool {
+        matches!(name, "model" | "messages")
+            || self.extra.contains_key(name)
+            || TYPED_PARAMS
+                .iter()
+                .zip(self.typed_set())
+                .any(|(n, set)| set && *n == name)
     }
 }
 
@@ -675,6 +781,45 @@ mod tests {
         let v = json!({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"service_tier":"flex"});
         let r: ChatRequest = serde_json::from_value(v.clone()).unwrap();
         assert_eq!(serde_json::to_value(&r).unwrap(), v);
+    }
+
+    /// `param_names` / `has_param` read from the fields what a `Value` of the request has.
+    #[test]
+    fn param_names_are_the_json_keys_but_model_and_messages() {
+        let every = json!({
+            "model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "temperature": 0.5, "top_p": 1, "n": 1, "stream": true,
+            "stream_options": {"include_usage": true}, "stop": ["x"], "max_tokens": 5,
+            "max_completion_tokens": 6, "presence_penalty": 0, "frequency_penalty": 0,
+            "logit_bias": {"1": 2}, "logprobs": true, "top_logprobs": 2, "user": "u", "seed": 7,
+            "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto",
+            "parallel_tool_calls": false, "response_format": {"type": "json_object"},
+            "reasoning_effort": "low", "top_k": 4, "a_null_extra": null, "zz": 1,
+        });
+        let mut dup: ChatRequest =
+            serde_json::from_value(json!({"model": "m", "messages": [], "seed": 1})).unwrap();
+        // A key in `extra` that is also a typed field is one key of the JSON.
+        dup.extra.insert("seed".into(), json!(2));
+        dup.extra.insert("aaa".into(), json!(null));
+        let plain: ChatRequest =
+            serde_json::from_value(json!({"model": "m", "messages": []})).unwrap();
+        for req in [serde_json::from_value(every).unwrap(), dup, plain] {
+            let v = serde_json::to_value(&req).unwrap();
+            let want: Vec<String> = v
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "model" && *k != "messages")
+                .cloned()
+                .collect();
+            assert_eq!(req.param_names(), want);
+            for k in v.as_object().unwrap().keys() {
+                assert!(req.has_param(k), "{k}");
+            }
+            for k in TYPED_PARAMS.iter().chain(&["top_k", "nope"]) {
+                assert_eq!(req.has_param(k), v.get(*k).is_some(), "{k}");
+            }
+        }
     }
 
     #[test]

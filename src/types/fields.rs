@@ -84,21 +84,26 @@ impl<T: FromValue> FromValue for Option<T> {
 
 impl<T: FromValue> FromValue for Vec<T> {
     fn from_value(v: Value) -> Built<Self> {
-        match v {
-            // A loop: `collect::<Result<_, _>>` brings its own copy of the iterator adapters
-            // per element type.
-            Value::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(T::from_value(item)?);
-                }
-                Ok(out)
-            }
-            other => Err(serde_json::Error::invalid_type(
-                unexpected(&other),
-                &"a sequence",
-            )),
+        let items = seq(v)?;
+        // A loop: `collect::<Result<_, _>>` brings its own copy of the iterator adapters
+        // per element type.
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(T::from_value(item)?);
         }
+        Ok(out)
+    }
+}
+
+/// `v`'s items, or serde's `invalid type` error. Not generic: one copy for every `Vec<T>`.
+#[inline(never)]
+fn seq(v: Value) -> Built<Vec<Value>> {
+    match v {
+        Value::Array(items) => Ok(items),
+        other => Err(serde_json::Error::invalid_type(
+            unexpected(&other),
+            &"a sequence",
+        )),
     }
 }
 
@@ -134,9 +139,16 @@ impl Fields {
         let mut f = Self::object(v, expected)?;
         let built = build(&mut f);
         // A field's error comes before any later one, as with the derive (fields in order).
-        match f.err.take() {
+        f.finish()?;
+        built
+    }
+
+    /// The first error kept while building, if any; drops what was not taken. Not generic.
+    #[inline(never)]
+    fn finish(self) -> Built<()> {
+        match self.err {
             Some(e) => Err(e),
-            None => built,
+            None => Ok(()),
         }
     }
 
@@ -241,6 +253,15 @@ impl Put for Map<String, Value> {
     fn put(&mut self, key: &str, value: Value) {
         self.insert(key.to_owned(), value);
     }
+}
+
+/// `serde_json::to_value(t)`, the same `Value`, made through JSON text: a type serialized to
+/// text elsewhere (every wire type is) then needs no second copy of its `Serialize` for the
+/// `Value` serializer. Costs a parse; for paths off the request path (callbacks, logging).
+pub(crate) fn to_value_via_text<T: serde::Serialize + ?Sized>(t: &T) -> serde_json::Result<Value> {
+    // `from_str`, not `from_slice`: the crate parses text only (see `provider::build::parse`);
+    // a byte-slice reader would be a second copy of the whole deserializer.
+    serde_json::from_str(&serde_json::to_string(t)?)
 }
 
 /// What serde reports for `v` in an `invalid type` error.
@@ -355,6 +376,64 @@ mod tests {
         same_as_serde::<ChatResponse>(
             json!({"id": "c", "choices": [], "usage": {"prompt_tokens": "1"}}),
         );
+    }
+
+    /// The types the crate now reads by move where it used `serde_json::from_value` (request
+    /// parsing, response bodies, mocks, stream usage): the same values and errors.
+    #[test]
+    fn by_move_reads_the_other_endpoints_as_from_value() {
+        use crate::types::{
+            EmbeddingRequest, EmbeddingResponse, ImageRequest, ImageResponse, ModerationRequest,
+            ModerationResponse, RerankMeta, RerankRequest, RerankResponse, TextCompletionRequest,
+            TextCompletionResponse, ToolCallDelta,
+        };
+        same_as_serde::<EmbeddingRequest>(
+            json!({"model": "m", "input": ["a", "b"], "dimensions": 3, "x": 1}),
+        );
+        same_as_serde::<EmbeddingRequest>(json!({"model": "m", "input": [[1, 2]]}));
+        same_as_serde::<EmbeddingRequest>(json!({"model": "m"}));
+        same_as_serde::<EmbeddingResponse>(
+            json!({"object": "list", "model": "m", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, -2.5e-8]}], "usage": {"prompt_tokens": 2, "total_tokens": 2}}),
+        );
+        same_as_serde::<EmbeddingResponse>(
+            json!({"data": [{"index": "0", "embedding": "AAAAPw=="}]}),
+        );
+        same_as_serde::<ImageRequest>(
+            json!({"model": "m", "prompt": "p", "n": 2, "size": "1024x1024"}),
+        );
+        same_as_serde::<ImageRequest>(json!({"prompt": 1}));
+        same_as_serde::<ImageResponse>(
+            json!({"created": 1, "data": [{"url": "https://x", "revised_prompt": "r"}]}),
+        );
+        same_as_serde::<ImageResponse>(json!({"created": "1", "data": []}));
+        same_as_serde::<ModerationRequest>(json!({"input": ["a"], "model": "m"}));
+        same_as_serde::<ModerationResponse>(
+            json!({"id": "i", "model": "m", "results": [{"flagged": false, "categories": {}, "category_scores": {"a": 0.5}}]}),
+        );
+        same_as_serde::<ModerationResponse>(json!({"id": "i", "results": {}}));
+        same_as_serde::<RerankRequest>(
+            json!({"model": "m", "query": "q", "documents": ["a", {"text": "b"}], "top_n": 1}),
+        );
+        same_as_serde::<RerankRequest>(json!({"model": "m", "documents": []}));
+        same_as_serde::<RerankResponse>(
+            json!({"id": "r", "results": [{"index": 1, "relevance_score": 0.25, "document": {"text": "b"}}], "meta": {"billed_units": {"search_units": 1}}}),
+        );
+        same_as_serde::<RerankMeta>(
+            json!({"billed_units": {"search_units": 1}, "tokens": {"input_tokens": 3}}),
+        );
+        same_as_serde::<RerankMeta>(json!({"tokens": 3}));
+        same_as_serde::<TextCompletionRequest>(
+            json!({"model": "m", "prompt": ["a", "b"], "max_tokens": 5, "stream": true}),
+        );
+        same_as_serde::<TextCompletionRequest>(json!({"model": "m", "prompt": [1, 2]}));
+        same_as_serde::<TextCompletionResponse>(
+            json!({"id": "t", "object": "text_completion", "created": 1, "model": "m", "choices": [{"index": 0, "text": "x", "logprobs": null, "finish_reason": "stop"}], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}),
+        );
+        same_as_serde::<TextCompletionResponse>(json!({"id": "t", "choices": [{"text": 1}]}));
+        same_as_serde::<Vec<ToolCallDelta>>(
+            json!([{"index": 0, "id": "c", "type": "function", "function": {"name": "f", "arguments": "{"}}]),
+        );
+        same_as_serde::<Vec<ToolCallDelta>>(json!([{"function": {"arguments": 1}}]));
     }
 
     #[test]

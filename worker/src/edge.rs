@@ -371,6 +371,21 @@ async fn drain(stream: &mut worker::ByteStream) {
     }
 }
 
+/// Reads and drops a body nothing read before the answer (an answer decided from the head: 401,
+/// 404, 405, a virtual-key layer's refusal), with [`drain`]'s bounds, so that workerd keeps the
+/// connection. A declared length past [`DRAIN_MAX_BYTES`] is not read at all: the answer goes at
+/// once and the connection may close (HTTP/1.1 allows it, RFC 9112 §9.6).
+async fn drain_unread(req: &web_sys::Request, content_length: Option<&str>) {
+    let declared = content_length.and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_MAX_BYTES as u64) {
+        return;
+    }
+    // `body` is null for a request without one (a GET): nothing to wait for then.
+    if let Some(body) = req.body() {
+        drain(&mut worker::ByteStream::from(body)).await;
+    }
+}
+
 /// Header values must be visible ASCII; anything else (a model name with accents) is
 /// replaced rather than failing the whole response.
 fn push_header_safe(out: &mut String, v: &str) {
@@ -533,7 +548,14 @@ pub async fn handle(
         None => app::begin(gw, &head),
     };
     let mut reply = match begun {
-        Begin::Done(r) => r,
+        Begin::Done(r) => {
+            // Nothing took the body (the entry did not read it, nor did a layer here): it is
+            // dropped before the answer. A body read as usual never comes this way.
+            if let Some(Preread::No) = pre.take() {
+                drain_unread(&req, head.header("content-length")).await;
+            }
+            r
+        }
         Begin::Body {
             endpoint,
             path_model,

@@ -577,7 +577,7 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
         }
         // Already an Anthropic block (image/document with `source`): pass it on.
         "image" | "document" if p.extra.contains_key("source") => {
-            let mut v = serde_json::to_value(p)?;
+            let mut v = crate::types::to_value_via_text(p)?;
             if let Some(o) = v.as_object_mut() {
                 o.remove("cache_control");
             }
