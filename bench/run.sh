@@ -6,6 +6,7 @@
 #   BENCH_NO_BUILD=1 bash bench/run.sh  # measure pkg/ and worker/build as they are
 #   BENCH_PARTS="gateway sdk" bash bench/run.sh   # only some parts (then the report)
 #   BENCH_SECONDS=8                     # wrk seconds per gateway point
+#   BENCH_WARMUP_SECONDS=10             # warm-up per gateway and mode before the first point
 #
 # Placement: the system under test on CPU 1, load generator and upstream on CPU 0
 # (BENCH_SUT_CORE / BENCH_LOAD_CORE). Loopback only; every part is bounded in time and count
