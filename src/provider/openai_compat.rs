@@ -318,16 +318,13 @@ impl Compat {
         body
     }
 
-    /// [`Compat::body`] as text. Without renames the request is written straight from the
-    /// typed value: a `Value` tree in between was built and dropped per request.
+    /// [`Compat::body`] as text. Unless a rename applies, the request is written straight from
+    /// the typed value: a `Value` tree in between was built and dropped per request.
     fn body_bytes(&self, req: &ChatRequest, target: &Target) -> Result<Vec<u8>> {
-        if self.renames.is_empty() {
-            if self.only_renames_model(req, target) {
-                if let Some(b) = with_model(req, &self.upstream_model(target))? {
-                    return Ok(b);
-                }
+        if self.renames.is_empty() && self.only_renames_model(req, target) {
+            if let Some(b) = with_model(req, &self.upstream_model(target))? {
+                return Ok(b);
             }
-            return Ok(serde_json::to_vec(&self.prepared(req, target)?)?);
         }
         // A `Value` of the request (made through text, see `ChatRequest::param_names`) only
         // when a rename applies.

@@ -289,13 +289,10 @@ async fn read_raw_body(
     limit: usize,
     pre: Preread,
 ) -> Result<Vec<u8>, Reply> {
-    let declared = content_length.and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = declared_length(content_length);
     if let Some(n) = declared.filter(|&n| n > limit as u64) {
-        if matches!(pre, Preread::No) && n <= (limit + DRAIN_MAX_BYTES) as u64 {
-            if let Ok(mut stream) = Request::from(<web_sys::Request as Clone>::clone(req)).stream()
-            {
-                drain(&mut stream).await;
-            }
+        if matches!(pre, Preread::No) {
+            drain_unread(req, Some(n), limit + DRAIN_MAX_BYTES).await;
         }
         return Err(app::too_large(limit));
     }
@@ -371,13 +368,17 @@ async fn drain(stream: &mut worker::ByteStream) {
     }
 }
 
-/// Reads and drops a body nothing read before the answer (an answer decided from the head: 401,
-/// 404, 405, a virtual-key layer's refusal), with [`drain`]'s bounds, so that workerd keeps the
-/// connection. A declared length past [`DRAIN_MAX_BYTES`] is not read at all: the answer goes at
-/// once and the connection may close (HTTP/1.1 allows it, RFC 9112 §9.6).
-async fn drain_unread(req: &web_sys::Request, content_length: Option<&str>) {
-    let declared = content_length.and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > DRAIN_MAX_BYTES as u64) {
+/// The request's declared body length, from its `content-length` header.
+fn declared_length(content_length: Option<&str>) -> Option<u64> {
+    content_length.and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Reads and drops a body nothing read before the answer (a 413, or an answer decided from the
+/// head: 401, 404, 405, a virtual-key layer's refusal), with [`drain`]'s bounds, so that workerd
+/// keeps the connection. A declared length past `max_declared` is not read at all: the answer
+/// goes at once and the connection may close (HTTP/1.1 allows it, RFC 9112 §9.6).
+async fn drain_unread(req: &web_sys::Request, declared: Option<u64>, max_declared: usize) {
+    if declared.is_some_and(|n| n > max_declared as u64) {
         return;
     }
     // `body` is null for a request without one (a GET): nothing to wait for then.
@@ -552,7 +553,12 @@ pub async fn handle(
             // Nothing took the body (the entry did not read it, nor did a layer here): it is
             // dropped before the answer. A body read as usual never comes this way.
             if let Some(Preread::No) = pre.take() {
-                drain_unread(&req, head.header("content-length")).await;
+                drain_unread(
+                    &req,
+                    declared_length(head.header("content-length")),
+                    DRAIN_MAX_BYTES,
+                )
+                .await;
             }
             r
         }
