@@ -21,9 +21,9 @@
 //! ```
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use crate::cost::{ModelPrice, Usd};
+use crate::str_map::StrMap;
 use crate::types::ChatRequest;
 use crate::{Error, ErrorKind, Result};
 
@@ -100,7 +100,7 @@ pub struct BudgetState {
     /// Start of the current period (ms since the epoch).
     pub period_start_ms: u64,
     /// Spend per model in the current period (LiteLLM's `model_cost`).
-    pub per_model: BTreeMap<String, Usd>,
+    pub per_model: StrMap<Usd>,
 }
 
 impl BudgetState {
@@ -112,7 +112,7 @@ impl BudgetState {
             reserved: Usd::ZERO,
             period,
             period_start_ms: now_ms,
-            per_model: BTreeMap::new(),
+            per_model: StrMap::new(),
         }
     }
 
@@ -165,7 +165,7 @@ pub fn settle(state: &BudgetState, reserved: Usd, actual: Usd, model: Option<&st
     s.reserved = s.reserved.saturating_sub(reserved);
     s.spent += actual;
     if let Some(m) = model {
-        *s.per_model.entry(m.to_string()).or_default() += actual;
+        *s.per_model.get_or_default(m) += actual;
     }
     s
 }
@@ -236,7 +236,7 @@ pub trait BudgetStore {
 /// Budgets in memory (one process / isolate).
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
-    map: RefCell<BTreeMap<String, BudgetState>>,
+    map: RefCell<StrMap<BudgetState>>,
 }
 
 impl BudgetStore for InMemoryStore {
@@ -250,7 +250,7 @@ impl BudgetStore for InMemoryStore {
         self.map.borrow_mut().remove(id);
     }
     fn ids(&self) -> Vec<String> {
-        self.map.borrow().keys().cloned().collect()
+        self.map.borrow().keys().map(str::to_string).collect()
     }
 }
 
@@ -323,7 +323,7 @@ impl<S: BudgetStore> BudgetManager<S> {
     }
 
     /// Settled spend of `id` per model in the current period.
-    pub fn model_cost(&self, id: &str, now_ms: u64) -> BTreeMap<String, Usd> {
+    pub fn model_cost(&self, id: &str, now_ms: u64) -> StrMap<Usd> {
         self.current(id, now_ms)
             .map(|s| s.per_model)
             .unwrap_or_default()
@@ -445,6 +445,36 @@ mod tests {
             worst_case_cost(&p, &req),
             p.input.unwrap().times(bytes) + p.output.unwrap().times(16_384)
         );
+    }
+
+    /// The in-memory store lists users in name order; creating a budget again replaces it.
+    #[test]
+    fn store_lists_users_in_order_and_replaces() {
+        let m = BudgetManager::in_memory();
+        for (u, limit) in [("carol", "3"), ("alice", "1"), ("bob", "2")] {
+            m.create_budget(u, usd(limit), Period::Never, 0);
+        }
+        assert_eq!(m.get_users(), ["alice", "bob", "carol"]);
+        m.create_budget("alice", usd("5"), Period::Never, 0);
+        assert_eq!(m.total_budget("alice"), usd("5"));
+        m.store().remove("bob");
+        assert!(!m.is_valid_user("bob"));
+        assert_eq!(m.total_budget("carol"), usd("3"));
+        assert_eq!(m.get_users(), ["alice", "carol"]);
+    }
+
+    /// Spend per model adds up per name and lists in name order (`getModelCost`'s key order).
+    #[test]
+    fn per_model_spend_adds_up_in_model_order() {
+        let mut s = BudgetState::new(usd("10"), Period::Daily, 0);
+        for (m, c) in [("gpt-4o", "0.5"), ("claude", "0.25"), ("gpt-4o", "1")] {
+            s = settle(&s, Usd::ZERO, usd(c), Some(m));
+        }
+        s = settle(&s, Usd::ZERO, usd("2"), None);
+        let spend: Vec<(&str, Usd)> = s.per_model.iter().map(|(m, c)| (m.as_str(), *c)).collect();
+        assert_eq!(spend, [("claude", usd("0.25")), ("gpt-4o", usd("1.5"))]);
+        assert_eq!(s.spent, usd("3.75"));
+        assert!(roll_period(&s, DAY_MS).per_model.is_empty());
     }
 
     #[test]

@@ -34,12 +34,11 @@
 //! assert!(body.get("rpm").is_none());
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde_json::{Map, Value};
 
 use crate::host::Env;
 use crate::options::{CallOptions, Secret};
+use crate::str_map::StrMap;
 use crate::types::Put;
 use crate::{Error, Result};
 
@@ -198,7 +197,7 @@ pub struct RouterSettings {
     /// `retry_policy` (retries per error class), as given.
     pub retry_policy: Map<String, Value>,
     /// `model_group_alias`: alias → (group, hidden from `/models`).
-    pub model_group_alias: BTreeMap<String, (String, bool)>,
+    pub model_group_alias: StrMap<(String, bool)>,
     /// `enable_pre_call_checks`.
     pub enable_pre_call_checks: bool,
 }
@@ -311,7 +310,7 @@ pub struct ProxyConfig {
     /// `general_settings`.
     pub general_settings: GeneralSettings,
     /// `environment_variables` (resolved), which LiteLLM exports to the environment.
-    pub environment_variables: BTreeMap<String, String>,
+    pub environment_variables: StrMap<String>,
     /// `callback_settings`: per-logger settings (`os.environ/` resolved), e.g.
     /// `{"langfuse": {"message_logging": false}}`.
     pub callback_settings: Map<String, Value>,
@@ -334,7 +333,8 @@ pub struct Route<'a> {
 struct Ctx<'e> {
     env: &'e dyn Env,
     warnings: Vec<String>,
-    unset: BTreeSet<String>,
+    /// Paths of unset `os.environ/` references (a few at most: looked up once).
+    unset: Vec<String>,
     /// The first error of a setting read with [`Ctx::keep`]: a section's struct is built
     /// without a `?` per field (each of which carried its own drop of the fields before it:
     /// kilobytes of wasm), and the section fails with this error after it.
@@ -397,7 +397,7 @@ fn resolve_env(v: &mut Value, path: &str, ctx: &mut Ctx<'_>) {
                 match ctx.env.var(&name) {
                     Some(val) => *v = Value::String(val),
                     None => {
-                        ctx.unset.insert(path.to_string());
+                        ctx.unset.push(path.to_string());
                         ctx.warn(format!(
                             "`{path}` refers to environment variable {name}, which is not set"
                         ));
@@ -690,11 +690,11 @@ impl ProxyConfig {
         let mut ctx = Ctx {
             env,
             warnings: Vec::new(),
-            unset: BTreeSet::new(),
+            unset: Vec::new(),
             err: None,
         };
 
-        let mut environment_variables = BTreeMap::new();
+        let mut environment_variables = StrMap::new();
         let mut env_section = Value::Object(section(&mut root, "environment_variables")?);
         resolve_env(&mut env_section, "environment_variables", &mut ctx);
         if let Value::Object(m) = env_section {
@@ -739,9 +739,9 @@ impl ProxyConfig {
         if model_list.is_empty() {
             ctx.warn("`model_list` is empty: every model request will fail".into());
         }
-        let mut ids = BTreeSet::new();
+        let mut ids = Vec::new();
         for d in &model_list {
-            if !ids.insert(d.id.as_str()) {
+            if !first_sight(&mut ids, &d.id) {
                 return Err(err(
                     "model_list",
                     &format!("two deployments share model_info.id `{}`", d.id),
@@ -871,7 +871,7 @@ impl ProxyConfig {
                 Some(_) => Err(err_at(P, key, "must be a mapping")),
             }
         };
-        let mut model_group_alias = BTreeMap::new();
+        let mut model_group_alias = StrMap::new();
         for (alias, target) in map_of("model_group_alias")? {
             let entry = match &target {
                 Value::String(g) => (g.clone(), false),
@@ -1141,15 +1141,15 @@ impl ProxyConfig {
 
     /// Public model names for `/v1/models`: every distinct `model_name`, then visible aliases.
     pub fn model_names(&self) -> Vec<String> {
-        let mut seen = BTreeSet::new();
+        let mut seen = Vec::new();
         let mut out = Vec::new();
         for d in &self.model_list {
-            if seen.insert(d.model_name.clone()) {
+            if first_sight(&mut seen, &d.model_name) {
                 out.push(d.model_name.clone());
             }
         }
         for (alias, (_, hidden)) in &self.router_settings.model_group_alias {
-            if !hidden && seen.insert(alias.clone()) {
+            if !hidden && first_sight(&mut seen, alias) {
                 out.push(alias.clone());
             }
         }
@@ -1263,9 +1263,21 @@ impl ProxyConfig {
     }
 }
 
+/// Whether `name` is new to `seen` (kept sorted), adding it: a set without a `BTreeSet` type
+/// of its own in the wasm.
+fn first_sight<'a>(seen: &mut Vec<&'a str>, name: &'a str) -> bool {
+    match seen.binary_search(&name) {
+        Ok(_) => false,
+        Err(i) => {
+            seen.insert(i, name);
+            true
+        }
+    }
+}
+
 /// `environment_variables` over the host's environment.
 struct Layered<'a> {
-    first: &'a BTreeMap<String, String>,
+    first: &'a StrMap<String>,
     then: &'a dyn Env,
 }
 
@@ -1559,6 +1571,37 @@ mod tests {
         assert_eq!(body["model"], "openai_like/llama3");
         assert_eq!(cfg.resolve_model("quick").unwrap().model_group, "fast");
         assert_eq!(cfg.model_names(), vec!["openai/*", "*", "fast", "quick"]);
+    }
+
+    /// The maps and sets behind `/models`, deployment ids and `environment_variables`: model
+    /// names in config order without repeats, then visible aliases in name order; the first
+    /// repeated id is the one reported; variables iterate in name order.
+    #[test]
+    fn model_names_ids_and_variables_keep_their_order() {
+        // Distinct models: ids come from the parameters, and two equal ones would clash.
+        let dep = |name: &str, n: u32| json!({"model_name": name, "litellm_params": {"model": format!("openai/x{n}")}});
+        let cfg = load(json!({
+            "model_list": [dep("zeta", 1), dep("alpha", 2), dep("zeta", 3), dep("mid", 4)],
+            "router_settings": {"model_group_alias": {
+                "zz": "alpha", "alpha": "mid", "aa": {"model": "zeta"}, "hid": {"model": "mid", "hidden": true}}},
+            "environment_variables": {"Z_VAR": "1", "A_VAR": true, "M_VAR": 2, "N_VAR": null}
+        }))
+        .unwrap();
+        assert_eq!(cfg.model_names(), ["zeta", "alpha", "mid", "aa", "zz"]);
+        assert_eq!(cfg.resolve_model("hid").unwrap().model_group, "mid");
+        assert_eq!(cfg.router_settings.model_group_alias.len(), 4);
+        let vars: Vec<(&str, &str)> = cfg
+            .environment_variables
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(vars, [("A_VAR", "true"), ("M_VAR", "2"), ("Z_VAR", "1")]);
+
+        let with_id = |id: &str| json!({"model_name": "m", "litellm_params": {"model": "openai/x"}, "model_info": {"id": id}});
+        let e = load(json!({"model_list": [with_id("b"), with_id("a"), with_id("c"), with_id("a"), with_id("b")]}))
+            .unwrap_err();
+        assert!(e.message().contains("share model_info.id `a`"), "{e}");
+        load(json!({"model_list": [with_id("b"), with_id("a"), with_id("c")]})).unwrap();
     }
 
     #[test]

@@ -115,9 +115,12 @@ pub(crate) async fn send_and_read_with_retries<H: Host>(
     meta: &mut CallMeta,
 ) -> Result<Vec<u8>> {
     let retries = opts.num_retries.unwrap_or(0);
-    let mut left = opts.clone();
+    // The options with the retries left, made only once a read failed: a copy of the options
+    // per call was allocations made and dropped on every request.
+    let mut left: Option<CallOptions> = None;
     loop {
-        let resp = send_with_retries(host, provider, target, &left, &build, meta).await?;
+        let now = left.as_ref().unwrap_or(opts);
+        let resp = send_with_retries(host, provider, target, now, &build, meta).await?;
         let err = match resp.bytes().await {
             Ok(body) => return Ok(body),
             Err(e) => e.in_context(&target.provider, &target.model),
@@ -128,7 +131,7 @@ pub(crate) async fn send_and_read_with_retries<H: Host>(
         }
         host.sleep(retry::backoff_ms(used, Some(&err), host.random()))
             .await;
-        left.num_retries = Some(retries - used - 1);
+        left.get_or_insert_with(|| opts.clone()).num_retries = Some(retries - used - 1);
     }
 }
 
@@ -171,19 +174,31 @@ enum Answer {
 }
 
 impl Answer {
-    /// The response as the typed value.
-    fn parse(self, req: &ChatRequest) -> Result<ChatResponse> {
+    /// The response as the typed value; `meta` gets the target's facts.
+    fn parse(self, req: &ChatRequest, meta: &mut CallMeta) -> Result<ChatResponse> {
         match self {
             Answer::Mock(r) => Ok(r),
             Answer::Upstream {
                 body,
                 provider,
                 target,
-            } => provider
-                .chat_response(&body, req, &target)
-                .map_err(|e| e.in_context(&target.provider, &target.model)),
+            } => {
+                let r = provider
+                    .chat_response(&body, req, &target)
+                    .map_err(|e| e.in_context(&target.provider, &target.model));
+                target_facts(meta, target);
+                r
+            }
         }
     }
+}
+
+/// Moves the target's provider, model and endpoint into `meta` once the call is done with it
+/// (copies of them, made before the request was sent, were allocations per call).
+fn target_facts(meta: &mut CallMeta, target: Target) {
+    meta.provider = target.provider;
+    meta.model = target.model;
+    meta.api_base = target.api_base;
 }
 
 /// Sends a non-streaming chat call (or answers it from `mock_response`) with retries.
@@ -212,10 +227,9 @@ async fn answer<H: Host>(
     }
     let (provider, mut target) = resolve(host, env, req, opts)?;
     crate::auth::authorize(host, provider.info().id, &mut target).await?;
+    // `provider`, `model` and `api_base` are the target's, set when it is no longer needed
+    // (`target_facts`).
     let mut meta = CallMeta {
-        provider: target.provider.clone(),
-        model: target.model.clone(),
-        api_base: target.api_base.clone(),
         start_ms,
         ..Default::default()
     };
@@ -264,7 +278,7 @@ pub async fn completion<H: Host>(
     opts: CallOptions,
 ) -> Result<Completion> {
     let (answer, mut meta) = self::answer(host, env, &mut req, &opts).await?;
-    let response = answer.parse(&req)?;
+    let response = answer.parse(&req, &mut meta)?;
     meta.end_ms = host.now_ms();
     Ok(Completion { response, meta })
 }
@@ -283,16 +297,28 @@ pub async fn completion<H: Host>(
 pub async fn completion_wire<H: Host>(
     host: &H,
     env: &dyn Env,
-    mut req: ChatRequest,
+    req: ChatRequest,
     opts: CallOptions,
 ) -> Result<WireCompletion> {
-    let (answer, mut meta) = self::answer(host, env, &mut req, &opts).await?;
+    completion_wire_with(host, env, req, &opts).await
+}
+
+/// [`completion_wire`] with borrowed options, for a caller that keeps them (the router prices
+/// the answer with them): no copy of them per call.
+pub(crate) async fn completion_wire_with<H: Host>(
+    host: &H,
+    env: &dyn Env,
+    mut req: ChatRequest,
+    opts: &CallOptions,
+) -> Result<WireCompletion> {
+    let (answer, mut meta) = self::answer(host, env, &mut req, opts).await?;
     let facts = match &answer {
         Answer::Upstream { body, provider, .. } => forwardable(*provider, body),
         Answer::Mock(_) => None,
     };
     let answer = match (facts, answer) {
-        (Some(f), Answer::Upstream { body, .. }) => {
+        (Some(f), Answer::Upstream { body, target, .. }) => {
+            target_facts(&mut meta, target);
             meta.end_ms = host.now_ms();
             return Ok(WireCompletion {
                 body,
@@ -303,7 +329,7 @@ pub async fn completion_wire<H: Host>(
         }
         (_, answer) => answer,
     };
-    let response = answer.parse(&req)?;
+    let response = answer.parse(&req, &mut meta)?;
     meta.end_ms = host.now_ms();
     let body = serde_json::to_vec(&response).map_err(|e| {
         crate::Error::new(
@@ -378,4 +404,55 @@ pub async fn completion_stream<H: Host>(
         &target.model,
     );
     Ok(StreamCompletion { stream, meta })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::NoEnv;
+    use crate::options::Secret;
+    use crate::testing::{MockHost, Reply};
+    use serde_json::json;
+
+    fn opts() -> CallOptions {
+        CallOptions {
+            api_key: Some(Secret::new("sk-test-1")),
+            api_base: Some("http://127.0.0.1:9/v1".into()),
+            ..Default::default()
+        }
+    }
+
+    fn reply(finish_reason: &str) -> Reply {
+        Reply::json(
+            200,
+            &json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1,
+                "model": "gpt-4o-mini-2024-07-18", "choices": [{"index": 0,
+                "message": {"role": "assistant", "content": "hi"},
+                "finish_reason": finish_reason}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}),
+        )
+    }
+
+    /// The call facts name the target whichever way the answer went: forwarded as it came
+    /// (`stop`), parsed because it needs a rewrite (an empty finish reason), or typed.
+    #[test]
+    fn call_facts_name_the_target_on_every_path() {
+        let want = |meta: &CallMeta| {
+            assert_eq!(meta.provider, "openai");
+            assert_eq!(meta.model, "gpt-4o-mini");
+            assert_eq!(meta.api_base.as_deref(), Some("http://127.0.0.1:9/v1"));
+            assert_eq!(meta.attempts, 1);
+        };
+        for finish in ["stop", ""] {
+            let host = MockHost::new().reply(reply(finish));
+            let req = ChatRequest::user("openai/gpt-4o-mini", "Hello");
+            let w =
+                futures_executor::block_on(completion_wire(&host, &NoEnv, req, opts())).unwrap();
+            want(&w.meta);
+            let host = MockHost::new().reply(reply(finish));
+            let req = ChatRequest::user("openai/gpt-4o-mini", "Hello");
+            let c = futures_executor::block_on(completion(&host, &NoEnv, req, opts())).unwrap();
+            want(&c.meta);
+        }
+    }
 }

@@ -61,6 +61,12 @@ impl Env for std::collections::BTreeMap<String, String> {
     }
 }
 
+impl Env for crate::str_map::StrMap<String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+}
+
 /// No environment at all.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoEnv;

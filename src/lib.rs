@@ -49,6 +49,7 @@ pub mod provider;
 pub mod retry;
 pub mod router;
 mod sort;
+pub mod str_map;
 pub mod stream;
 pub mod testing;
 pub mod types;

@@ -12,13 +12,13 @@
 //! gzipped text.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use serde_json::{Map, Value};
 
 use super::money::Usd;
 use crate::provider::registry;
+use crate::str_map::StrMap;
 use crate::types::Put;
 use crate::{Error, ErrorKind, Result};
 
@@ -578,7 +578,7 @@ pub fn builtin_errors() -> Vec<(usize, String)> {
 
 /// Models registered at run time; they shadow the built-in rows. Process-wide like LiteLLM's
 /// `litellm.model_cost` (one isolate in wasm).
-static REGISTERED: RwLock<BTreeMap<String, ModelPrice>> = RwLock::new(BTreeMap::new());
+static REGISTERED: RwLock<StrMap<ModelPrice>> = RwLock::new(StrMap::new());
 
 fn registered_get(key: &str) -> Option<ModelPrice> {
     REGISTERED
@@ -730,9 +730,8 @@ pub fn register_model(models: &Value) -> Result<Vec<String>> {
     }
     let mut reg = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
     let keys = staged.iter().map(|(k, _)| k.clone()).collect();
-    for (k, p) in staged {
-        reg.insert(k, p);
-    }
+    // The last entry for a key wins, as it did inserting one by one.
+    reg.extend(staged);
     Ok(keys)
 }
 
@@ -769,6 +768,77 @@ mod tests {
         assert!(parse_row("nokey\tchat").is_err());
         assert!(parse_row("a/b\tnope").is_err());
         assert!(parse_row("a/b\tchat\tx").is_err());
+    }
+
+    /// Each column lands in its own field, and of several bad cells the same one is reported
+    /// (tier columns first, then the limits, then the prices left to right).
+    #[test]
+    fn row_columns_map_to_fields_and_errors_keep_their_order() {
+        let cells = [
+            "p/m",
+            "embedding",
+            "11",
+            "12",
+            "4",
+            "5",
+            "6",
+            "7",
+            "8",
+            "9",
+            "10",
+            "1.5",
+            "2.5",
+            "13",
+            "1000",
+            "15",
+            "16",
+            "17",
+            "18",
+        ];
+        let r = parse_row(&cells.join("\t")).unwrap();
+        let m = |n: u64| Some(Usd::from_pico(n * 1_000_000));
+        let want = ModelPrice {
+            key: "p/m".into(),
+            provider: "p".into(),
+            mode: Mode::Embedding,
+            max_input_tokens: Some(11),
+            max_output_tokens: Some(12),
+            input: m(4),
+            output: m(5),
+            cache_read: m(6),
+            cache_write: m(7),
+            reasoning: m(8),
+            audio_input: m(9),
+            audio_output: m(10),
+            per_image: Usd::parse("1.5"),
+            per_second: Usd::parse("2.5"),
+            per_character: m(13),
+            tier: Some(Tier {
+                above_tokens: 1000,
+                input: m(15),
+                output: m(16),
+                cache_read: m(17),
+                cache_write: m(18),
+            }),
+        };
+        assert_eq!(r, want);
+        let bad = |cols: &[usize]| {
+            let mut c = cells.map(str::to_string);
+            for &i in cols {
+                c[i] = "x".into();
+            }
+            parse_row(&c.join("\t")).unwrap_err()
+        };
+        assert_eq!(bad(&[2, 4, 16]), "tier_out: bad price \"x\"");
+        assert_eq!(bad(&[3, 4]), "max_out: bad integer \"x\"");
+        assert_eq!(bad(&[5, 11]), "out: bad price \"x\"");
+        assert_eq!(bad(&[12, 13]), "second: bad price \"x\"");
+        assert_eq!(bad(&[14, 2]), "tier: bad integer \"x\"");
+        // Without a tier, its price cells are not read.
+        let mut no_tier = cells.map(str::to_string);
+        no_tier[14] = String::new();
+        no_tier[15] = "x".into();
+        assert_eq!(parse_row(&no_tier.join("\t")).unwrap().tier, None);
     }
 
     #[test]
@@ -887,6 +957,34 @@ mod tests {
         REGISTERED.write().unwrap().remove(key);
         assert_eq!(got.input.unwrap().pico(), fresh);
         assert_eq!(lookup(key, None).unwrap(), builtin);
+    }
+
+    /// Two names for one key in a registration (read in key order: `openai/…` last), and a
+    /// later registration of the same key: the last one wins each time (as repeated map inserts did), other keys stay.
+    #[test]
+    fn registering_a_key_again_replaces_it() {
+        let price =
+            |v: f64| serde_json::json!({"litellm_provider": "openai", "input_cost_per_token": v});
+        let keys = register_model(&serde_json::json!({
+            "h50-reg-dup": price(1e-6), "openai/h50-reg-dup": price(2e-6), "h50-reg-other": price(3e-6),
+        }))
+        .unwrap();
+        assert_eq!(
+            keys,
+            [
+                "openai/h50-reg-dup",
+                "openai/h50-reg-other",
+                "openai/h50-reg-dup"
+            ]
+        );
+        let input = |k: &str| lookup(k, None).unwrap().input.unwrap().pico();
+        assert_eq!(input("openai/h50-reg-dup"), 2_000_000);
+        register_model(&serde_json::json!({"openai/h50-reg-dup": price(4e-6)})).unwrap();
+        assert_eq!(input("openai/h50-reg-dup"), 4_000_000);
+        assert_eq!(input("openai/h50-reg-other"), 3_000_000);
+        let mut reg = REGISTERED.write().unwrap();
+        reg.remove("openai/h50-reg-dup");
+        reg.remove("openai/h50-reg-other");
     }
 
     #[test]

@@ -36,7 +36,14 @@ struct Callbacks {
 }
 
 thread_local! {
-    static GLOBAL: RefCell<Callbacks> = RefCell::new(Callbacks::default());
+    // `const`: no lazy-initialization code per thread-local (nor for `super::logging`'s).
+    static GLOBAL: RefCell<Callbacks> = const {
+        RefCell::new(Callbacks {
+            success: Vec::new(),
+            failure: Vec::new(),
+            names: Names::NONE,
+        })
+    };
 }
 
 fn functions(v: &JsValue) -> Vec<Function> {
@@ -159,20 +166,14 @@ impl LogCall {
     /// A chat call (`call_type` "completion"); `request` is the params as JSON.
     pub(crate) fn chat(params: &JsValue, request: &Value) -> Self {
         let callbacks = Callbacks::for_call(params);
-        // Nothing listens: nothing to prepare.
-        let parsed = if callbacks.is_empty() {
-            Ok((ChatRequest::default(), Default::default()))
+        let req = if callbacks.is_empty() {
+            // Nothing listens: nothing to prepare.
+            bare_request(&Value::Null, Map::new())
         } else {
+            // A request the call rejects may not parse; it is logged with its model only.
             options::parse_chat(request.clone())
+                .map_or_else(|_| bare_request(request, Map::new()), |(r, _)| r)
         };
-        // A request the call rejects may not parse; it is logged with its model only.
-        let req = parsed.map_or_else(
-            |_| ChatRequest {
-                model: model_of(request),
-                ..Default::default()
-            },
-            |(r, _)| r,
-        );
         Self {
             stream: req.is_stream(),
             callbacks,
@@ -201,11 +202,7 @@ impl LogCall {
                 }
             }
         }
-        let req = ChatRequest {
-            model: model_of(request),
-            extra,
-            ..Default::default()
-        };
+        let req = bare_request(request, extra);
         Self {
             stream: request.get("stream").and_then(Value::as_bool) == Some(true),
             callbacks,
@@ -356,6 +353,13 @@ impl LogCall {
     }
 }
 
-fn model_of(request: &Value) -> String {
-    request["model"].as_str().unwrap_or_default().to_string()
+/// A logged request with only `request`'s model and `extra`: one copy of the large
+/// `ChatRequest` default, not one per use.
+#[inline(never)]
+fn bare_request(request: &Value, extra: Map<String, Value>) -> ChatRequest {
+    ChatRequest {
+        model: request["model"].as_str().unwrap_or_default().to_string(),
+        extra,
+        ..Default::default()
+    }
 }

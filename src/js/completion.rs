@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use super::callbacks::{Facts, LogCall, Logged};
 use super::env::JsEnv;
 use super::error::to_js;
-use super::respond::{hidden_params, json_err, params_json, with_hidden};
+use super::respond::{hidden_params, json_err, params_json, promise, with_hidden};
 use super::stream::ChunkStream;
 use crate::engine::{self, WireCompletion};
 use crate::options;
@@ -69,21 +69,23 @@ fn request_json(params: &JsValue, text: Option<String>) -> Result<Value, Error> 
 /// string crosses into wasm in one copy) and `params` is then only read for its callbacks: the
 /// package leaves it out when it has no `success_callback` / `failure_callback`.
 #[wasm_bindgen]
-pub async fn completion(params: JsValue, text: Option<String>) -> Result<JsValue, JsValue> {
-    let request = request_json(&params, text);
-    let log = LogCall::chat(&params, request.as_ref().unwrap_or(&Value::Null));
-    let result: Result<_, Error> = async {
-        let (req, opts) = options::parse_chat(request?)?;
-        let done = engine::completion_wire(&FetchHost, &JsEnv, req, opts.clone()).await?;
-        Ok((done, opts))
-    }
-    .await;
-    let (done, opts) = result.map_err(|e| {
-        log.failure(&e, None, None);
-        to_js(e)
-    })?;
-    let cost = cost::wire_cost(&done, &opts);
-    finish_chat(&log, done, &opts, None, cost)
+pub fn completion(params: JsValue, text: Option<String>) -> js_sys::Promise {
+    promise(Box::pin(async move {
+        let request = request_json(&params, text);
+        let log = LogCall::chat(&params, request.as_ref().unwrap_or(&Value::Null));
+        let result: Result<_, Error> = async {
+            let (req, opts) = options::parse_chat(request?)?;
+            let done = engine::completion_wire(&FetchHost, &JsEnv, req, opts.clone()).await?;
+            Ok((done, opts))
+        }
+        .await;
+        let (done, opts) = result.map_err(|e| {
+            log.failure(&e, None, None);
+            to_js(e)
+        })?;
+        let cost = cost::wire_cost(&done, &opts);
+        finish_chat(&log, done, &opts, None, cost)
+    }))
 }
 
 /// A streaming chat completion. Resolves once the response headers arrived (after retries)
@@ -91,27 +93,20 @@ pub async fn completion(params: JsValue, text: Option<String>) -> Result<JsValue
 /// `responseCost` is set when the stream ended with the provider's usage; callbacks fire then.
 /// `text` and `params` as for [`completion`].
 #[wasm_bindgen(js_name = completionStream)]
-pub async fn completion_stream(
-    params: JsValue,
-    text: Option<String>,
-) -> Result<ChunkStream, JsValue> {
-    let request = request_json(&params, text);
-    let log = LogCall::chat(&params, request.as_ref().unwrap_or(&Value::Null)).streaming();
-    let result: Result<_, Error> = async {
-        let (req, opts) = options::parse_chat(request?)?;
-        let started = engine::completion_stream(&FetchHost, &JsEnv, req, opts.clone()).await?;
-        Ok((started, opts))
-    }
-    .await;
-    let (started, opts) = result.map_err(|e| {
-        log.failure(&e, None, None);
-        to_js(e)
-    })?;
-    Ok(ChunkStream::new(
-        started.stream,
-        started.meta,
-        opts,
-        None,
-        log,
-    ))
+pub fn completion_stream(params: JsValue, text: Option<String>) -> js_sys::Promise {
+    promise(Box::pin(async move {
+        let request = request_json(&params, text);
+        let log = LogCall::chat(&params, request.as_ref().unwrap_or(&Value::Null)).streaming();
+        let result: Result<_, Error> = async {
+            let (req, opts) = options::parse_chat(request?)?;
+            let started = engine::completion_stream(&FetchHost, &JsEnv, req, opts.clone()).await?;
+            Ok((started, opts))
+        }
+        .await;
+        let (started, opts) = result.map_err(|e| {
+            log.failure(&e, None, None);
+            to_js(e)
+        })?;
+        Ok(ChunkStream::new(started.stream, started.meta, opts, None, log).into())
+    }))
 }

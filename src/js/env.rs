@@ -4,15 +4,17 @@
 //! `ProviderInfo::env`), so nothing else in `process.env` is ever read.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use crate::host::Env;
+use crate::str_map::StrMap;
 
 thread_local! {
-    static VARS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    // A sorted map: the config's `environment_variables` use the same type, so its code is
+    // shared, where a `HashMap` brought its own (and a hasher).
+    static VARS: RefCell<StrMap<String>> = const { RefCell::new(StrMap::new()) };
 }
 
 /// `setEnv()` values first, then `process.env` where it exists (Node, Bun, Deno's Node

@@ -50,6 +50,12 @@ fn strings(v: &JsValue) -> Vec<String> {
 }
 
 impl Names {
+    /// No names (a constant, for thread-local initializers).
+    pub(crate) const NONE: Self = Self {
+        success: Vec::new(),
+        failure: Vec::new(),
+    };
+
     /// The names in a `success_callback` and a `failure_callback` value.
     pub(crate) fn from_values(success: &JsValue, failure: &JsValue) -> Self {
         Self {
@@ -123,7 +129,14 @@ struct Flushes {
 thread_local! {
     static SETTINGS: RefCell<LoggingSettings> = RefCell::new(LoggingSettings::default());
     static QUEUE: RefCell<Vec<(Names, LogEvent)>> = const { RefCell::new(Vec::new()) };
-    static FLUSHES: RefCell<Flushes> = RefCell::new(Flushes::default());
+    static FLUSHES: RefCell<Flushes> = const {
+        RefCell::new(Flushes {
+            scheduled: false,
+            running: 0,
+            waiters: Vec::new(),
+            reports: Vec::new(),
+        })
+    };
 }
 
 /// Keeps the reports of this many deliveries for the next `flushLogging()`.

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use super::callbacks::LogCall;
 use super::env::JsEnv;
 use super::error::to_js;
-use super::respond::{params_json, run, Call, Done, Export};
+use super::respond::{params_json, promise, run, Call, Done, Export};
 use super::stream::ChunkStream;
 use crate::modality;
 use crate::router::modality::{
@@ -52,23 +52,22 @@ pub(crate) fn export<E: Endpoint>(expects: &'static str) -> Export {
 /// `{ model, input, dimensions?, encoding_format?, ...options }` → the `list` of embeddings
 /// plus `_hidden_params`.
 #[wasm_bindgen]
-pub async fn embedding(params: JsValue) -> Result<JsValue, JsValue> {
+pub fn embedding(params: JsValue) -> js_sys::Promise {
     let expects = "embedding() expects an object such as { model, input }";
     run(
         params,
         export::<Embeddings>(expects),
         Box::new(call::<Embeddings>),
     )
-    .await
 }
 
 /// Image generation (LiteLLM's `image_generation`): `{ model, prompt, n?, size?, quality?,
 /// response_format?, ...options }` → `{ created, data: [{ url | b64_json }] }` plus
 /// `_hidden_params`.
 #[wasm_bindgen(js_name = imageGeneration)]
-pub async fn image_generation(params: JsValue) -> Result<JsValue, JsValue> {
+pub fn image_generation(params: JsValue) -> js_sys::Promise {
     let expects = "imageGeneration() expects an object such as { model, prompt }";
-    run(params, export::<Images>(expects), Box::new(call::<Images>)).await
+    run(params, export::<Images>(expects), Box::new(call::<Images>))
 }
 
 const TEXT_EXPECTS: &str = "textCompletion() expects an object such as { model, prompt }";
@@ -77,66 +76,60 @@ const TEXT_EXPECTS: &str = "textCompletion() expects an object such as { model, 
 /// completions endpoint for the model, else through chat. Resolves to a `text_completion`
 /// object plus `_hidden_params`; `stream` is ignored (see `textCompletionStream`).
 #[wasm_bindgen(js_name = textCompletion)]
-pub async fn text_completion(params: JsValue) -> Result<JsValue, JsValue> {
+pub fn text_completion(params: JsValue) -> js_sys::Promise {
     let export = export::<TextCompletions>(TEXT_EXPECTS);
-    run(params, export, Box::new(call::<TextCompletions>)).await
+    run(params, export, Box::new(call::<TextCompletions>))
 }
 
 /// A streaming text completion: resolves once the response headers arrived to a
 /// [`ChunkStream`] of `text_completion` chunks (`choices[i].text` holds each new piece).
 #[wasm_bindgen(js_name = textCompletionStream)]
-pub async fn text_completion_stream(params: JsValue) -> Result<ChunkStream, JsValue> {
-    let request = params_json(&params, TEXT_EXPECTS);
-    let log = LogCall::other(
-        &params,
-        TextCompletions::CALL_TYPE,
-        TextCompletions::LOGGED_INPUT,
-        request.as_ref().unwrap_or(&Value::Null),
-    )
-    .streaming();
-    let result: Result<_, Error> = async {
-        let (req, opts) = modality::parse_text_completion(request?)?;
-        let started =
-            modality::text_completion_stream(&FetchHost, &JsEnv, req, opts.clone()).await?;
-        Ok((started, opts))
-    }
-    .await;
-    let (started, opts) = result.map_err(|e| {
-        log.failure(&e, None, None);
-        to_js(e)
-    })?;
-    Ok(ChunkStream::new(
-        started.stream,
-        started.meta,
-        opts,
-        None,
-        log,
-    ))
+pub fn text_completion_stream(params: JsValue) -> js_sys::Promise {
+    promise(Box::pin(async move {
+        let request = params_json(&params, TEXT_EXPECTS);
+        let log = LogCall::other(
+            &params,
+            TextCompletions::CALL_TYPE,
+            TextCompletions::LOGGED_INPUT,
+            request.as_ref().unwrap_or(&Value::Null),
+        )
+        .streaming();
+        let result: Result<_, Error> = async {
+            let (req, opts) = modality::parse_text_completion(request?)?;
+            let started =
+                modality::text_completion_stream(&FetchHost, &JsEnv, req, opts.clone()).await?;
+            Ok((started, opts))
+        }
+        .await;
+        let (started, opts) = result.map_err(|e| {
+            log.failure(&e, None, None);
+            to_js(e)
+        })?;
+        Ok(ChunkStream::new(started.stream, started.meta, opts, None, log).into())
+    }))
 }
 
 /// Moderation (LiteLLM's `moderation`): `{ input, model? }` (OpenAI's
 /// `omni-moderation-latest` by default) → `{ id, model, results }` plus `_hidden_params`.
 #[wasm_bindgen]
-pub async fn moderation(params: JsValue) -> Result<JsValue, JsValue> {
+pub fn moderation(params: JsValue) -> js_sys::Promise {
     let expects = "moderation() expects an object such as { input }";
     run(
         params,
         export::<Moderations>(expects),
         Box::new(call::<Moderations>),
     )
-    .await
 }
 
 /// Rerank in Cohere's format (LiteLLM's `rerank`): `{ model, query, documents, top_n?,
 /// return_documents?, ...options }` → `{ id, results: [{ index, relevance_score, document? }],
 /// meta }` plus `_hidden_params`.
 #[wasm_bindgen]
-pub async fn rerank(params: JsValue) -> Result<JsValue, JsValue> {
+pub fn rerank(params: JsValue) -> js_sys::Promise {
     let expects = "rerank() expects an object such as { model, query, documents }";
     run(
         params,
         export::<Reranks>(expects),
         Box::new(call::<Reranks>),
     )
-    .await
 }

@@ -180,6 +180,17 @@ pub(crate) fn finish(log: &LogCall, result: Result<Done, Error>) -> Result<JsVal
 /// the rest of a call ([`run`]) is compiled once for every endpoint.
 pub(crate) type Call = Pin<Box<dyn Future<Output = Result<Done, Error>>>>;
 
+/// What an async export resolves to (or rejects with), boxed: see [`promise`].
+pub(crate) type Settles = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
+
+/// The promise of every async export. `future_to_promise` (and an `async fn` export, which
+/// calls it) is generic over the future: each future type brought its own copy of the task,
+/// promise-executor and closure glue, about 1 KB of wasm for each of 13 exports. Behind one
+/// boxed type they share one copy; the box is one small allocation per call.
+pub(crate) fn promise(settles: Settles) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(settles)
+}
+
 /// What a JS export of an endpoint other than chat needs to know about it.
 pub(crate) struct Export {
     /// LiteLLM's `call_type`.
@@ -192,21 +203,23 @@ pub(crate) struct Export {
 
 /// Runs one call: reads the params and their callbacks, runs `call` on the JSON request, and
 /// makes the JS result (see [`finish`]). Not generic, so compiled once.
-pub(crate) async fn run(
+pub(crate) fn run(
     params: JsValue,
     export: Export,
     call: Box<dyn FnOnce(Value) -> Call>,
-) -> Result<JsValue, JsValue> {
-    let request = params_json(&params, export.expects);
-    let log = LogCall::other(
-        &params,
-        export.call_type,
-        export.input_key,
-        request.as_ref().unwrap_or(&Value::Null),
-    );
-    let result = match request {
-        Ok(r) => call(r).await,
-        Err(e) => Err(e),
-    };
-    finish(&log, result)
+) -> js_sys::Promise {
+    promise(Box::pin(async move {
+        let request = params_json(&params, export.expects);
+        let log = LogCall::other(
+            &params,
+            export.call_type,
+            export.input_key,
+            request.as_ref().unwrap_or(&Value::Null),
+        );
+        let result = match request {
+            Ok(r) => call(r).await,
+            Err(e) => Err(e),
+        };
+        finish(&log, result)
+    }))
 }

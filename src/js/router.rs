@@ -11,7 +11,7 @@ use super::cost::{from_json, to_json};
 use super::env::JsEnv;
 use super::error::to_js;
 use super::modality::export;
-use super::respond::{run, Call, Done};
+use super::respond::{promise, run, Call, Done};
 use super::stream::ChunkStream;
 use crate::router::modality::{
     Embeddings, Endpoint, Images, Moderations, Reranks, TextCompletions,
@@ -61,7 +61,7 @@ impl JsRouter {
     {
         let router = self.inner.clone();
         let call = Box::new(move |request| call::<E>(router, request));
-        wasm_bindgen_futures::future_to_promise(run(params, export::<E>(expects), call))
+        run(params, export::<E>(expects), call)
     }
 }
 
@@ -79,7 +79,7 @@ impl JsRouter {
     /// `_hidden_params` (`response_cost`, `model_id`, `model_group`, `additional_headers`).
     pub fn completion(&self, params: JsValue) -> js_sys::Promise {
         let router = self.inner.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise(Box::pin(async move {
             let request = to_json(&params, "completion params")?;
             let log = LogCall::chat(&params, &request);
             let done = router
@@ -96,7 +96,7 @@ impl JsRouter {
                 Some(&done.route),
                 done.response_cost,
             )
-        })
+        }))
     }
 
     /// A streaming chat completion through the router. Resolves, once the first chunk arrived
@@ -105,7 +105,7 @@ impl JsRouter {
     #[wasm_bindgen(js_name = completionStream)]
     pub fn completion_stream(&self, params: JsValue) -> js_sys::Promise {
         let router = self.inner.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise(Box::pin(async move {
             let request = to_json(&params, "completion params")?;
             let log = LogCall::chat(&params, &request).streaming();
             let started = router
@@ -123,7 +123,7 @@ impl JsRouter {
                 log,
             )
             .into())
-        })
+        }))
     }
 
     /// Embeddings through the router (LiteLLM's `router.embedding` / `aembedding`).
@@ -158,7 +158,7 @@ impl JsRouter {
     #[wasm_bindgen(js_name = textCompletionStream)]
     pub fn text_completion_stream(&self, params: JsValue) -> js_sys::Promise {
         let router = self.inner.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise(Box::pin(async move {
             let request = to_json(&params, "textCompletion params")?;
             let log = LogCall::other(
                 &params,
@@ -182,7 +182,7 @@ impl JsRouter {
                 log,
             )
             .into())
-        })
+        }))
     }
 
     /// Moderation through the router (LiteLLM's `router.amoderation`).

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use super::accumulate::TextAccumulator;
 use super::callbacks::{now_ms, Facts, LogCall, Logged};
 use super::error::to_js;
-use super::respond::hidden_params;
+use super::respond::{hidden_params, promise};
 use crate::accumulate::Accumulator;
 use crate::cost::{self, Usd};
 use crate::engine::CallMeta;
@@ -389,7 +389,7 @@ impl ChunkStream {
     /// only after the previous promise settled.
     pub fn next(&self) -> js_sys::Promise {
         let shared = self.shared.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise(Box::pin(async move {
             // The RefCell is borrowed only inside each poll, so `cancel()` can run between polls.
             let item = futures_util::future::poll_fn(|cx| {
                 let mut slot = shared.batches.borrow_mut();
@@ -408,7 +408,7 @@ impl ChunkStream {
                 Some(Ok(text)) => Ok(text.into()),
                 Some(Err(e)) => Err(e),
             }
-        })
+        }))
     }
 
     /// Stops the stream and aborts the HTTP request; a pending `next()` resolves to `undefined`.

@@ -29,10 +29,10 @@ use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, T
 use crate::decode::{Frame, Framing};
 use crate::http::{Headers, HttpRequest};
 use crate::provider::build::{obj, parse, s};
+use crate::provider::native::{one_choice, put_params, tool_call, ChunkHead, Param};
 use crate::types::{
-    AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Content, Delta,
-    FinishReason, FunctionCall, FunctionCallDelta, Put, Role, ToolCall, ToolCallDelta, ToolChoice,
-    Usage,
+    AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Content, Delta, FinishReason,
+    FunctionCallDelta, Put, Role, ToolCall, ToolCallDelta, ToolChoice, Usage,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -177,25 +177,19 @@ impl Ollama {
         allowed.extend(TOP_EXTRAS);
         check_params(&mut req, &allowed, target)?;
         let mut options = Map::new();
-        if let Some(n) = req.output_limit() {
-            options.put("num_predict", n.into());
-        }
-        for (k, v) in [
-            ("temperature", req.temperature),
-            ("top_p", req.top_p),
-            ("frequency_penalty", req.frequency_penalty),
-            ("presence_penalty", req.presence_penalty),
-        ] {
-            if let Some(v) = v {
-                options.insert(k.into(), Value::from(v));
-            }
-        }
-        if let Some(s) = req.seed {
-            options.put("seed", s.into());
-        }
-        if let Some(stop) = &req.stop {
-            options.put("stop", Value::from(stop.to_vec()));
-        }
+        put_params(
+            &req,
+            &mut options,
+            &[
+                (Param::MaxTokens, "num_predict"),
+                (Param::Temperature, "temperature"),
+                (Param::TopP, "top_p"),
+                (Param::FrequencyPenalty, "frequency_penalty"),
+                (Param::PresencePenalty, "presence_penalty"),
+                (Param::Seed, "seed"),
+                (Param::Stop, "stop"),
+            ],
+        );
         for k in OPTION_EXTRAS {
             if let Some(v) = req.extra.get(*k) {
                 options.insert((*k).into(), v.clone());
@@ -415,21 +409,13 @@ fn tool_calls_of(message: &Value, first: usize) -> Vec<ToolCall> {
             Some(v) => v.to_string(),
             None => "{}".into(),
         };
-        out.push(ToolCall {
-            id: c
-                .get("id")
+        out.push(tool_call(
+            c.get("id")
                 .and_then(Value::as_str)
                 .map_or_else(|| format!("call_{}", first + i), str::to_string),
-            kind: "function".into(),
-            function: FunctionCall {
-                name: f
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                arguments: args,
-            },
-        });
+            f.get("name").and_then(Value::as_str).unwrap_or_default(),
+            args,
+        ));
     }
     out
 }
@@ -495,24 +481,20 @@ impl Provider for Ollama {
             ),
         };
         let has_calls = !calls.is_empty();
-        Ok(ChatResponse {
-            id: response_id(target),
-            created: (target.now_ms / 1000) as i64,
-            model: str_field(&v, "/model").unwrap_or(&target.model).to_string(),
-            choices: vec![Choice {
-                index: 0,
-                message: AssistantMessage {
-                    content: content.filter(|c| !(c.is_empty() && has_calls)),
-                    tool_calls: has_calls.then_some(calls),
-                    reasoning_content: reasoning.filter(|r| !r.is_empty()),
-                    ..Default::default()
-                },
-                finish_reason: Some(finish_reason(str_field(&v, "/done_reason"), has_calls)),
-                logprobs: None,
-            }],
-            usage: usage_of(&v),
+        let message = AssistantMessage {
+            content: content.filter(|c| !(c.is_empty() && has_calls)),
+            tool_calls: has_calls.then_some(calls),
+            reasoning_content: reasoning.filter(|r| !r.is_empty()),
             ..Default::default()
-        })
+        };
+        Ok(one_choice(
+            response_id(target),
+            str_field(&v, "/model").unwrap_or(&target.model).to_string(),
+            (target.now_ms / 1000) as i64,
+            message,
+            Some(finish_reason(str_field(&v, "/done_reason"), has_calls)),
+            usage_of(&v),
+        ))
     }
 
     fn stream_framing(&self) -> Framing {
@@ -522,9 +504,11 @@ impl Provider for Ollama {
     fn stream_decoder(&self, _req: &ChatRequest, target: &Target) -> Box<dyn StreamDecoder> {
         Box::new(OllamaStream {
             endpoint: self.endpoint,
-            id: response_id(target),
-            created: (target.now_ms / 1000) as i64,
-            model: target.model.clone(),
+            head: ChunkHead {
+                id: response_id(target),
+                created: (target.now_ms / 1000) as i64,
+                model: target.model.clone(),
+            },
             started: false,
             calls: 0,
             done: false,
@@ -557,24 +541,10 @@ impl Provider for Ollama {
 #[derive(Debug)]
 struct OllamaStream {
     endpoint: Endpoint,
-    id: String,
-    created: i64,
-    model: String,
+    head: ChunkHead,
     started: bool,
     calls: usize,
     done: bool,
-}
-
-impl OllamaStream {
-    fn chunk(&self, choices: Vec<ChunkChoice>) -> ChatChunk {
-        ChatChunk {
-            id: self.id.clone(),
-            created: self.created,
-            model: self.model.clone(),
-            choices,
-            ..Default::default()
-        }
-    }
 }
 
 impl StreamDecoder for OllamaStream {
@@ -588,7 +558,7 @@ impl StreamDecoder for OllamaStream {
             return Err(e);
         }
         if let Some(m) = str_field(&v, "/model") {
-            self.model = m.to_string();
+            self.head.model = m.to_string();
         }
         let (content, thinking, calls) = match self.endpoint {
             Endpoint::Chat => {
@@ -616,22 +586,19 @@ impl StreamDecoder for OllamaStream {
             delta.reasoning_content = Some(t.to_string());
         }
         if !calls.is_empty() {
-            let deltas = calls
-                .into_iter()
-                .map(|c| {
-                    let d = ToolCallDelta {
-                        index: self.calls as u32,
-                        id: Some(c.id),
-                        kind: Some("function".into()),
-                        function: Some(FunctionCallDelta {
-                            name: Some(c.function.name),
-                            arguments: Some(c.function.arguments),
-                        }),
-                    };
-                    self.calls += 1;
-                    d
-                })
-                .collect();
+            let mut deltas = Vec::with_capacity(calls.len());
+            for c in calls {
+                deltas.push(ToolCallDelta {
+                    index: self.calls as u32,
+                    id: Some(c.id),
+                    kind: Some("function".into()),
+                    function: Some(FunctionCallDelta {
+                        name: Some(c.function.name),
+                        arguments: Some(c.function.arguments),
+                    }),
+                });
+                self.calls += 1;
+            }
             delta.tool_calls = Some(deltas);
         }
         let has_payload = delta.role.is_some()
@@ -640,21 +607,14 @@ impl StreamDecoder for OllamaStream {
             || delta.tool_calls.is_some();
         if has_payload {
             self.started = true;
-            out.push(self.chunk(vec![ChunkChoice {
-                delta,
-                ..Default::default()
-            }]));
+            self.head.push(out, delta, None);
         }
         if v.get("done").and_then(Value::as_bool) == Some(true) {
             self.done = true;
-            out.push(self.chunk(vec![ChunkChoice {
-                finish_reason: Some(finish_reason(str_field(&v, "/done_reason"), self.calls > 0)),
-                ..Default::default()
-            }]));
+            let f = finish_reason(str_field(&v, "/done_reason"), self.calls > 0);
+            self.head.push(out, Delta::default(), Some(f));
             if let Some(u) = usage_of(&v) {
-                let mut last = self.chunk(Vec::new());
-                last.usage = Some(u);
-                out.push(last);
+                self.head.push_usage(out, u);
             }
         }
         Ok(())

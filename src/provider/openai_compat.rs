@@ -502,17 +502,22 @@ impl Compat {
 /// are most of it): the derived `Serialize` writes `model` first, so the text is
 /// `{"model":<req.model>` and the rest. `None` if it is not (then the caller clones).
 fn with_model(req: &ChatRequest, model: &str) -> Result<Option<Vec<u8>>> {
-    let text = serde_json::to_vec(req)?;
-    let mut head = b"{\"model\":".to_vec();
-    serde_json::to_writer(&mut head, &req.model)?;
-    let Some(rest) = text.strip_prefix(head.as_slice()) else {
+    // The model is replaced in the serialized text itself: a second buffer for the result
+    // was one more allocation and copy of the whole text per request.
+    let mut text = serde_json::to_vec(req)?;
+    const HEAD: &[u8] = b"{\"model\":";
+    let mut quoted = Vec::with_capacity(req.model.len().max(model.len()) + 2);
+    serde_json::to_writer(&mut quoted, &req.model)?;
+    if !text.starts_with(HEAD) || !text[HEAD.len()..].starts_with(&quoted) {
         return Ok(None);
-    };
-    let mut out = Vec::with_capacity(text.len() + model.len());
-    out.extend_from_slice(b"{\"model\":");
-    serde_json::to_writer(&mut out, model)?;
-    out.extend_from_slice(rest);
-    Ok(Some(out))
+    }
+    if req.model != model {
+        let old = HEAD.len()..HEAD.len() + quoted.len();
+        quoted.clear();
+        serde_json::to_writer(&mut quoted, model)?;
+        text.splice(old, quoted);
+    }
+    Ok(Some(text))
 }
 
 /// Folds `completion_tokens_details.reasoning_tokens` into `completion_tokens` when the total
@@ -1049,6 +1054,39 @@ mod tests {
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["model"], "c\\d");
         assert_eq!(v["messages"][0]["content"], "{\"model\":1}");
+    }
+
+    #[test]
+    fn model_swap_writes_the_bytes_the_typed_request_writes() {
+        // The fast path must give exactly the bytes of serializing the request with its model
+        // replaced (the general path when no rename applies), for longer, shorter, equal and
+        // escaped models and bodies past the first buffer.
+        let long = "x".repeat(700);
+        for (from, to) in [
+            ("openai/gpt-4o-mini", "gpt-4o-mini"),
+            ("m", "a-much-longer-upstream-model-name"),
+            ("same", "same"),
+            ("a/\"b\"", "c\\d\u{e9}"),
+        ] {
+            for content in ["Hi", long.as_str()] {
+                let req: ChatRequest = serde_json::from_value(serde_json::json!({
+                    "model": from, "messages": [{"role": "user", "content": content}],
+                    "max_tokens": 64, "vendor_extra": {"model": "keep"}
+                }))
+                .unwrap();
+                let mut renamed = req.clone();
+                renamed.model = to.to_string();
+                let want = serde_json::to_vec(&renamed).unwrap();
+                let got = with_model(&req, to)
+                    .unwrap()
+                    .expect("model is written first");
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    String::from_utf8(want).unwrap(),
+                    "{from} -> {to}"
+                );
+            }
+        }
     }
 
     fn err(status: u16, body: &str) -> Error {

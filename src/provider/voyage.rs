@@ -117,7 +117,7 @@ impl Provider for Voyage {
             refuse_param(target, "user")?;
         }
         let mut body = Map::new();
-        body.put("input", serde_json::to_value(&req.input)?);
+        body.put("input", crate::types::to_value_via_text(&req.input)?);
         body.put("model", Value::String(target.model.clone()));
         if let Some(d) = req.dimensions {
             body.put("output_dimension", d.into());

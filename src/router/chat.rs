@@ -309,7 +309,7 @@ impl Router {
                 let body = std::mem::take(&mut dc.body);
                 let (req, mut opts) = crate::options::parse_chat(Value::Object(body))?;
                 dc.apply_pricing(&mut opts);
-                let c = engine::completion_wire(host, env, req, opts.clone()).await?;
+                let c = engine::completion_wire_with(host, env, req, &opts).await?;
                 Ok(WireOut(c, opts))
             })
             .await?;

@@ -104,6 +104,14 @@ impl CallPolicy {
     /// Removes the routing keys from `request` (for `model`) and parses them.
     pub fn extract(request: &mut Map<String, Value>, model: &str) -> Result<Self> {
         let mut p = CallPolicy::default();
+        // Most requests have none of these keys: a scan of the request's few keys finds that
+        // without a map search per routing key.
+        if !request
+            .keys()
+            .any(|k| CALL_POLICY_KEYS.contains(&k.as_str()))
+        {
+            return Ok(p);
+        }
         for key in CALL_POLICY_KEYS {
             let Some(v) = request.remove(*key) else {
                 continue;
@@ -206,6 +214,9 @@ pub struct Planner<'c> {
     call: CallPolicy,
     group: Group,
     stack: Vec<Frame>,
+    /// Groups tried in this call, from the first failure on: the requested group is added
+    /// then (`push_fallbacks`), while it is still the current one, so a call that succeeds
+    /// at once makes no list.
     visited: Vec<String>,
     requests: u32,
 }
@@ -229,7 +240,7 @@ impl<'c> Planner<'c> {
             cfg,
             policy,
             call,
-            visited: vec![group.name.clone()],
+            visited: Vec::new(),
             group,
             stack: Vec::new(),
             requests: 0,
@@ -449,6 +460,10 @@ impl<'c> Planner<'c> {
     }
 
     fn push_fallbacks(&mut self, error: &Error) {
+        if self.visited.is_empty() {
+            // The first failure: the group is still the requested one (see `visited`).
+            self.visited.push(self.group.name.clone());
+        }
         let max = self.call.max_fallbacks.unwrap_or(self.policy.max_fallbacks);
         if self.call.disable_fallbacks || self.group.depth >= max {
             return;

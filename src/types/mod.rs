@@ -11,6 +11,8 @@ mod response;
 mod schema;
 mod text_completion;
 mod untagged;
+#[cfg(test)]
+mod wire_bytes;
 
 pub use chat::*;
 pub use embedding::*;

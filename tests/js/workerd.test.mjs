@@ -3,20 +3,12 @@
 // import into a WebAssembly.Module), then run in workerd through Miniflare against the mock
 // upstream. Keys come from the Worker's env via setEnv(env).
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-
-import { Miniflare } from "miniflare";
 
 import { startMockServer } from "../mock/server.mjs";
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL("../../", import.meta.url));
+import { bundleInWorkerd } from "./workerd-bundle.mjs";
 
 const WORKER = `
 import { completion, setEnv, version, APIError } from "edgellm";
@@ -41,36 +33,14 @@ export default {
 let dir;
 let mock;
 let mf;
+let dispose;
 before(async () => {
   mock = await startMockServer();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgellm-workerd-"));
-  fs.mkdirSync(path.join(dir, "src"));
-  fs.mkdirSync(path.join(dir, "node_modules"));
-  fs.symlinkSync(path.join(root, "pkg"), path.join(dir, "node_modules", "edgellm"), "dir");
-  fs.writeFileSync(path.join(dir, "src", "index.js"), WORKER);
-  fs.writeFileSync(path.join(dir, "wrangler.toml"), 'name = "edgellm-pkg-test"\nmain = "src/index.js"\ncompatibility_date = "2025-09-01"\n');
-  await run(process.execPath, [path.join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", "dist"], {
-    cwd: dir,
-    timeout: 60000,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" },
-  });
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(dir, "dist", "index.js"),
-    modulesRoot: path.join(dir, "dist"),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-09-01",
-    bindings: { OPENAI_API_KEY: "sk-test-worker", OPENAI_API_BASE: `${mock.url}/v1` },
-    cf: false,
-  });
+  ({ mf, dir, dispose } = await bundleInWorkerd(WORKER, "edgellm-pkg-test", { OPENAI_API_KEY: "sk-test-worker", OPENAI_API_BASE: `${mock.url}/v1` }));
 });
 after(async () => {
-  await mf?.dispose();
+  await dispose?.();
   await mock?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const call = (params) =>

@@ -62,15 +62,17 @@ const CAN_PREREAD = typeof gateway.fetch_read === "function";
 // `fetch_driven` answers through the two callbacks, its task polled by the gateway's own driver
 // (worker/src/drive.rs) rather than through a promise of its own; older builds lack it.
 const DRIVEN = typeof gateway.fetch_driven === "function";
+// Made once: a regex literal in a function is a new object each time it runs.
+const LENGTH = /^[0-9]{1,7}$/;
 
 // `request.body` is not looked at (its getter makes a stream object): a request without a body
 // reads as empty, as it does in the gateway.
 function preread(request, env) {
+  if (!CAN_PREREAD) return null;
   // A build older than `fetch_driven` had its virtual-key layer read bodies itself.
-  const keysOn = env && env.EDGELLM_KV !== undefined && env.EDGELLM_COUNTERS !== undefined;
-  if (!CAN_PREREAD || (keysOn && !DRIVEN)) return null;
+  if (!DRIVEN && env && env.EDGELLM_KV !== undefined && env.EDGELLM_COUNTERS !== undefined) return null;
   const len = request.headers.get("content-length");
-  if (len === null || !/^[0-9]{1,7}$/.test(len) || Number(len) > PREREAD_MAX_BYTES) return null;
+  if (len === null || !LENGTH.test(len) || Number(len) > PREREAD_MAX_BYTES) return null;
   try {
     return request.arrayBuffer();
   } catch {
@@ -79,7 +81,8 @@ function preread(request, env) {
   }
 }
 
-function internalError(requestId) {
+// Only the recovery answers need an id here (the gateway makes its own): made on demand.
+function internalError(request) {
   const body = {
     error: {
       message: "internal error in the gateway; it has recovered, retry the request",
@@ -90,53 +93,60 @@ function internalError(requestId) {
   };
   return new Response(JSON.stringify(body), {
     status: 500,
-    headers: { "content-type": "application/json", "x-request-id": requestId },
+    headers: { "content-type": "application/json", "x-request-id": request.headers.get("x-request-id") || crypto.randomUUID() },
   });
+}
+
+// Calls into the gateway; `read` is undefined (body not read here), true (`body` is the read
+// body) or false (`body` is why reading it failed).
+function start(request, env, ctx, body, read, answered, failed) {
+  let answer;
+  try {
+    if (DRIVEN) {
+      gateway.fetch_driven(request, env, ctx, body, read === undefined ? 0 : read ? 1 : 2, answered, failed);
+      return;
+    }
+    answer = read === undefined ? gateway.fetch(request, env, ctx) : gateway.fetch_read(request, env, ctx, body, read);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  answer.then(answered, failed);
 }
 
 export default {
   fetch(request, env, ctx) {
     recoverIfNeeded();
-    // Only the recovery answers need an id here (the gateway makes its own): made on demand.
-    const requestId = () => request.headers.get("x-request-id") || crypto.randomUUID();
+    const body = preread(request, env);
     // One promise settled by whichever comes first, the gateway's answer or a crash: cheaper per
     // request than `async` + `Promise.race` over a second promise (fewer promise reactions).
+    // Closures are made only for what the gateway and the crash watch call back.
     return new Promise((resolve) => {
       let crashed = false;
       const wake = () => {
         crashed = true;
-        resolve(internalError(requestId()));
+        resolve(internalError(request));
       };
       const failed = (error) => {
         waiting.delete(wake);
         markCritical(error);
         console.error("edgellm: request failed inside the gateway:", error);
-        resolve(internalError(requestId()));
+        resolve(internalError(request));
       };
-      waiting.add(wake);
       const answered = (response) => {
         waiting.delete(wake);
         resolve(response);
       };
-      const call = (body, read) => {
-        // A panic while the body was read: this request has its answer; the next one recovers.
-        if (crashed) return;
-        let answer;
-        try {
-          if (DRIVEN) {
-            gateway.fetch_driven(request, env, ctx, body, read === undefined ? 0 : read ? 1 : 2, answered, failed);
-            return;
-          }
-          answer = read === undefined ? gateway.fetch(request, env, ctx) : gateway.fetch_read(request, env, ctx, body, read);
-        } catch (error) {
-          failed(error);
-          return;
-        }
-        answer.then(answered, failed);
-      };
-      const body = preread(request, env);
-      if (body === null) call();
-      else body.then((b) => call(b, true), (e) => call(e, false));
+      waiting.add(wake);
+      if (body === null) {
+        start(request, env, ctx, undefined, undefined, answered, failed);
+        return;
+      }
+      // A panic while the body was read: this request has its answer; the next one recovers.
+      body.then(
+        (b) => crashed || start(request, env, ctx, b, true, answered, failed),
+        (e) => crashed || start(request, env, ctx, e, false, answered, failed),
+      );
     });
   },
 };

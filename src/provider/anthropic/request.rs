@@ -11,7 +11,11 @@
 use serde_json::{Map, Value};
 
 use crate::provider::build::{obj, s, strs};
-use crate::provider::{check_params, openai_compat::OPENAI_PARAMS, Target};
+use crate::provider::native::{
+    bad_message, call_input, check_with_extras, has_tool_blocks, object_schema, split_data_url,
+    split_system, Turns,
+};
+use crate::provider::Target;
 use crate::types::{
     ChatRequest, Content, ContentPart, Message, Put, ResponseFormat, Role, ToolChoice,
 };
@@ -163,44 +167,30 @@ pub(crate) fn thinking_for_effort(
 pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
     let mut req = req.clone();
     // Provider-specific extras pass through; only OpenAI parameters are checked.
-    let passthrough: Vec<String> = req
-        .extra
-        .keys()
-        .filter(|k| !OPENAI_PARAMS.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    let mut supported: Vec<&str> = SUPPORTED_PARAMS.to_vec();
-    supported.extend(passthrough.iter().map(String::as_str));
-    check_params(&mut req, &supported, target)?;
+    let passthrough = check_with_extras(&mut req, SUPPORTED_PARAMS, target)?;
 
     let model = target.model.as_str();
     let mut body = Map::new();
     body.put("model", s(model));
 
-    let (system, rest): (Vec<&Message>, Vec<&Message>) = req
-        .messages
-        .iter()
-        .partition(|m| matches!(m.role, Role::System | Role::Developer));
+    let (system, rest) = split_system(&req.messages);
     let system_blocks = system_blocks(&system);
     body.put("messages", Value::Array(convert_messages(&rest)?));
     if !system_blocks.is_empty() {
         body.put("system", Value::Array(system_blocks));
     }
 
-    let mut tools: Vec<Value> = req
-        .tools
-        .iter()
-        .flatten()
-        .map(|t| {
-            let mut tool = Map::new();
-            tool.put("name", s(&t.function.name));
-            if let Some(d) = &t.function.description {
-                tool.put("description", s(d));
-            }
-            tool.put("input_schema", input_schema(t.function.parameters.as_ref()));
-            Value::Object(tool)
-        })
-        .collect();
+    // Loops, not `collect`: each iterator chain is its own copy of the adapters in the wasm.
+    let mut tools: Vec<Value> = Vec::new();
+    for t in req.tools.iter().flatten() {
+        let mut tool = Map::new();
+        tool.put("name", s(&t.function.name));
+        if let Some(d) = &t.function.description {
+            tool.put("description", s(d));
+        }
+        tool.put("input_schema", input_schema(t.function.parameters.as_ref()));
+        tools.push(Value::Object(tool));
+    }
     if tools.is_empty() && has_tool_blocks(&req.messages) {
         // The API rejects tool_use/tool_result blocks without `tools`; LiteLLM adds this
         // placeholder (`add_dummy_tool`).
@@ -321,18 +311,11 @@ fn response_format_tool(rf: Option<&ResponseFormat>) -> Option<Value> {
 }
 
 fn any_object_schema() -> Value {
-    obj([
-        ("type", s("object")),
-        ("additionalProperties", Value::Bool(true)),
-        ("properties", Value::Object(Map::new())),
-    ])
+    object_schema(true)
 }
 
 fn empty_object_schema() -> Value {
-    obj([
-        ("type", s("object")),
-        ("properties", Value::Object(Map::new())),
-    ])
+    object_schema(false)
 }
 
 /// Anthropic requires `input_schema.type == "object"`.
@@ -385,13 +368,6 @@ fn valid_user_id(u: &str) -> bool {
     !email && !phone
 }
 
-fn has_tool_blocks(messages: &[Message]) -> bool {
-    messages.iter().any(|m| {
-        m.tool_calls.as_ref().is_some_and(|t| !t.is_empty())
-            || matches!(m.role, Role::Tool | Role::Function)
-    })
-}
-
 fn cache_control(extra: &Map<String, Value>) -> Option<&Value> {
     extra.get("cache_control").filter(|v| !v.is_null())
 }
@@ -427,7 +403,7 @@ fn system_blocks(system: &[&Message]) -> Vec<Value> {
 
 /// Converts the non-system messages, merging consecutive turns of the same role.
 fn convert_messages(messages: &[&Message]) -> Result<Vec<Value>> {
-    let mut out: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut out = Turns::default();
     for (i, m) in messages.iter().enumerate() {
         let (role, mut blocks) = match m.role {
             Role::User => ("user", user_blocks(m, i)?),
@@ -441,18 +417,9 @@ fn convert_messages(messages: &[&Message]) -> Result<Vec<Value>> {
                 last["cache_control"] = cc.clone();
             }
         }
-        if blocks.is_empty() {
-            continue;
-        }
-        match out.last_mut() {
-            Some((r, prev)) if *r == role => prev.append(&mut blocks),
-            _ => out.push((role, blocks)),
-        }
+        out.push(role, blocks);
     }
-    Ok(out
-        .into_iter()
-        .map(|(role, content)| obj([("role", s(role)), ("content", Value::Array(content))]))
-        .collect())
+    Ok(out.into_values("content"))
 }
 
 fn user_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
@@ -491,18 +458,7 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
         _ => {}
     }
     for tc in m.tool_calls.iter().flatten() {
-        let args = tc.function.arguments.trim();
-        let input: Value = if args.is_empty() {
-            Value::Object(Map::new())
-        } else {
-            serde_json::from_str(args).map_err(|e| {
-                Error::bad_request(format!(
-                    "messages[{i}]: tool call `{}` has arguments that are not JSON: {e}",
-                    tc.id
-                ))
-                .with_param("messages")
-            })?
-        };
+        let input = call_input(tc, i)?;
         out.push(obj([
             ("type", s("tool_use")),
             ("id", s(&tc.id)),
@@ -518,12 +474,7 @@ fn tool_result_block(m: &Message, i: usize) -> Result<Value> {
         .tool_call_id
         .as_deref()
         .or(m.name.as_deref())
-        .ok_or_else(|| {
-            Error::bad_request(format!(
-                "messages[{i}]: a tool message needs `tool_call_id`"
-            ))
-            .with_param("messages")
-        })?;
+        .ok_or_else(|| bad_message(i, "a tool message needs `tool_call_id`"))?;
     let content = match &m.content {
         None => s(""),
         Some(Content::Text(t)) => s(t),
@@ -541,10 +492,10 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
     let mut block = match p.kind.as_str() {
         "text" => text_block(p.text.as_deref().unwrap_or_default()),
         "image_url" => {
-            let url = p.image_url.as_ref().ok_or_else(|| {
-                Error::bad_request(format!("messages[{i}]: image_url part without a url"))
-                    .with_param("messages")
-            })?;
+            let url = p
+                .image_url
+                .as_ref()
+                .ok_or_else(|| bad_message(i, "image_url part without a url"))?;
             match url.as_data_url() {
                 Some((media, data)) => media_block(media, data),
                 None => obj([
@@ -561,17 +512,15 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
             let id = file.and_then(|f| f.get("file_id")).and_then(Value::as_str);
             match (data.and_then(split_data_url), id) {
                 (Some((media, b64)), _) => media_block(media, b64),
-                (None, Some(id)) => {
-                    obj([
-                        ("type", s("document")),
-                        ("source", obj([("type", s("file")), ("file_id", s(id))])),
-                    ])
-                }
+                (None, Some(id)) => obj([
+                    ("type", s("document")),
+                    ("source", obj([("type", s("file")), ("file_id", s(id))])),
+                ]),
                 _ => {
-                    return Err(Error::bad_request(format!(
-                        "messages[{i}]: a file part needs `file_data` as a base64 data URL or `file_id`"
+                    return Err(bad_message(
+                        i,
+                        "a file part needs `file_data` as a base64 data URL or `file_id`",
                     ))
-                    .with_param("messages"))
                 }
             }
         }
@@ -584,22 +533,16 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
             v
         }
         other => {
-            return Err(Error::bad_request(format!(
-                "messages[{i}]: content part type `{other}` is not supported by Anthropic"
+            return Err(bad_message(
+                i,
+                &format!("content part type `{other}` is not supported by Anthropic"),
             ))
-            .with_param("messages"))
         }
     };
     if let Some(cc) = cache_control(&p.extra) {
         block["cache_control"] = cc.clone();
     }
     Ok(block)
-}
-
-fn split_data_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    Some((meta.strip_suffix(";base64")?, data))
 }
 
 /// A base64 payload: images as `image`, PDFs and text as `document`.

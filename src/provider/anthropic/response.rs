@@ -8,10 +8,8 @@ use serde_json::{json, Map, Value};
 use super::request::RESPONSE_FORMAT_TOOL;
 use crate::http::{retry_after_ms, Headers};
 use crate::provider::build::parse;
-use crate::types::{
-    AssistantMessage, ChatResponse, Choice, FinishReason, FunctionCall, PromptTokensDetails, Put,
-    ToolCall, Usage,
-};
+use crate::provider::native::{error_text, one_choice, tool_call};
+use crate::types::{AssistantMessage, ChatResponse, FinishReason, PromptTokensDetails, Put, Usage};
 use crate::{Error, ErrorKind, Result};
 
 /// `stop_reason` → OpenAI `finish_reason`.
@@ -88,14 +86,8 @@ pub fn parse_message(body: &[u8], json_mode: bool, created: i64) -> Result<ChatR
                     json_content = Some(args);
                     continue;
                 }
-                calls.push(ToolCall {
-                    id: b.get("id").and_then(Value::as_str).unwrap_or("").into(),
-                    kind: "function".into(),
-                    function: FunctionCall {
-                        name: name.into(),
-                        arguments: args,
-                    },
-                });
+                let id = b.get("id").and_then(Value::as_str).unwrap_or("");
+                calls.push(tool_call(id.into(), name, args));
             }
             Some("thinking") => {
                 reasoning
@@ -129,19 +121,14 @@ pub fn parse_message(body: &[u8], json_mode: bool, created: i64) -> Result<ChatR
         extra,
         ..Default::default()
     };
-    Ok(ChatResponse {
-        id: v.get("id").and_then(Value::as_str).unwrap_or("").into(),
+    Ok(one_choice(
+        v.get("id").and_then(Value::as_str).unwrap_or("").into(),
+        v.get("model").and_then(Value::as_str).unwrap_or("").into(),
         created,
-        model: v.get("model").and_then(Value::as_str).unwrap_or("").into(),
-        choices: vec![Choice {
-            index: 0,
-            message,
-            finish_reason: finish,
-            logprobs: None,
-        }],
-        usage: v.get("usage").map(usage_from),
-        ..Default::default()
-    })
+        message,
+        finish,
+        v.get("usage").map(usage_from),
+    ))
 }
 
 /// Classifies an Anthropic error (`{"type":"error","error":{"type","message"}}`) from its
@@ -159,54 +146,37 @@ pub fn parse_error(status: u16, headers: &Headers, body: &[u8]) -> Error {
     let v: Value = parse(body).unwrap_or(Value::Null);
     let err = v.get("error").unwrap_or(&Value::Null);
     let etype = err.get("type").and_then(Value::as_str);
-    let message = err
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            let t = String::from_utf8_lossy(body);
-            if t.trim().is_empty() {
-                format!("HTTP {status}")
-            } else {
-                t.chars().take(2000).collect()
-            }
-        });
-    let documented_status = match etype {
-        Some("invalid_request_error") => 400,
-        Some("authentication_error") => 401,
-        Some("billing_error") => 402,
-        Some("permission_error") => 403,
-        Some("not_found_error") => 404,
-        Some("request_too_large") => 413,
-        Some("rate_limit_error") => 429,
-        Some("api_error") => 500,
-        Some("timeout_error") => 504,
-        Some("overloaded_error") => 529,
-        _ => 500,
-    };
+    let message = error_text(err.get("message").and_then(Value::as_str), status, body);
+    // Each type's documented status and kind (`None`: the status's kind). A table, not a
+    // `match`: one string compare loop instead of a compare chain per arm.
+    const TYPES: &[(&str, u16, Option<ErrorKind>)] = &[
+        ("invalid_request_error", 400, Some(ErrorKind::BadRequest)),
+        ("authentication_error", 401, Some(ErrorKind::Authentication)),
+        ("billing_error", 402, None),
+        ("permission_error", 403, Some(ErrorKind::PermissionDenied)),
+        ("not_found_error", 404, Some(ErrorKind::NotFound)),
+        // 32 MB request-size limit (Cloudflare): no model accepts it, so not a context error.
+        ("request_too_large", 413, Some(ErrorKind::BadRequest)),
+        ("rate_limit_error", 429, Some(ErrorKind::RateLimited)),
+        ("api_error", 500, Some(ErrorKind::InternalServer)),
+        ("timeout_error", 504, Some(ErrorKind::Timeout)),
+        ("overloaded_error", 529, Some(ErrorKind::ServiceUnavailable)),
+    ];
+    let known = etype.and_then(|t| TYPES.iter().find(|(name, _, _)| *name == t));
     let status = if (200..300).contains(&status) {
-        documented_status
+        known.map_or(500, |k| k.1)
     } else {
         status
     };
-    let kind = match etype {
-        Some("invalid_request_error") if is_context_overflow(&message) => {
+    let kind = match (etype, known) {
+        (Some("invalid_request_error"), _) if is_context_overflow(&message) => {
             ErrorKind::ContextWindowExceeded
         }
         // Documented for 400 "and other 4XX statuses": keep a 4xx status's kind.
-        Some("invalid_request_error") if (400..500).contains(&status) => {
+        (Some("invalid_request_error"), _) if (400..500).contains(&status) => {
             ErrorKind::from_status(status)
         }
-        Some("invalid_request_error") => ErrorKind::BadRequest,
-        Some("authentication_error") => ErrorKind::Authentication,
-        Some("permission_error") => ErrorKind::PermissionDenied,
-        Some("not_found_error") => ErrorKind::NotFound,
-        // 32 MB request-size limit (Cloudflare): no model accepts it, so not a context error.
-        Some("request_too_large") => ErrorKind::BadRequest,
-        Some("rate_limit_error") => ErrorKind::RateLimited,
-        Some("overloaded_error") => ErrorKind::ServiceUnavailable,
-        Some("api_error") => ErrorKind::InternalServer,
-        Some("timeout_error") => ErrorKind::Timeout,
+        (_, Some((_, _, Some(kind)))) => *kind,
         _ => ErrorKind::from_status(status),
     };
     let mut e = Error::new(kind, message);

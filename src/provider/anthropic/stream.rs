@@ -11,34 +11,17 @@
 //! among tool calls (not among all blocks), the first delta carrying `id`, `type` and `name`,
 //! then every `partial_json` fragment as `arguments` — none is dropped or reordered.
 
-use std::collections::HashMap;
-
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::request::RESPONSE_FORMAT_TOOL;
 use super::response::{finish_reason, parse_error, usage_from};
 use crate::decode::Frame;
-use crate::provider::StreamDecoder;
-use crate::types::{
-    ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, Put, ToolCallDelta, WireJson,
+use crate::provider::native::{
+    role_delta, signature_delta, text_delta as piece, tool_delta, Block, Blocks, ChunkHead,
 };
+use crate::provider::StreamDecoder;
+use crate::types::{ChatChunk, Delta, FinishReason, WireJson};
 use crate::{Error, ErrorKind, Result};
-
-/// A `content_block_delta` event as far as a text delta needs it (other fields are skipped).
-#[derive(serde::Deserialize)]
-struct TextDeltaEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    delta: TextDelta<'a>,
-}
-
-#[derive(serde::Deserialize)]
-struct TextDelta<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    #[serde(borrow, default)]
-    text: std::borrow::Cow<'a, str>,
-}
 
 /// A text delta event as Anthropic writes it, up to the block index and from the index to the
 /// text's opening quote, and the end after its closing quote.
@@ -48,12 +31,11 @@ const TEXT_DELTA: [&str; 3] = [
     r#""}}"#,
 ];
 
-/// The text of a text delta event laid out as [`TEXT_DELTA`], when it holds no escape and no
-/// control character: its JSON string text is then the text itself, and also exactly what
-/// serde_json writes for it (which escapes only quotes, backslashes and control characters).
-fn plain_text_delta(data: &str) -> Option<&str> {
+/// The `text` of a text delta event laid out as [`TEXT_DELTA`], quotes included, as it stands
+/// in `data`.
+fn quoted_text(data: &str) -> Option<&str> {
     let rest = data.strip_prefix(TEXT_DELTA[0])?;
-    // A JSON integer (no leading zero): what else the typed read would reject.
+    // A JSON integer (no leading zero): what else a JSON reader would reject.
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 || (digits > 1 && rest.starts_with('0')) {
         return None;
@@ -61,23 +43,50 @@ fn plain_text_delta(data: &str) -> Option<&str> {
     let text = rest[digits..]
         .strip_prefix(TEXT_DELTA[1])?
         .strip_suffix(TEXT_DELTA[2])?;
+    // The quotes around `text` end `TEXT_DELTA[1]` and begin `TEXT_DELTA[2]`.
+    let end = data.len() - TEXT_DELTA[2].len() + 1;
+    Some(&data[end - text.len() - 2..end])
+}
+
+/// The text of a text delta event laid out as [`TEXT_DELTA`], when it holds no escape and no
+/// control character: its JSON string text is then the text itself, and also exactly what
+/// serde_json writes for it (which escapes only quotes, backslashes and control characters).
+fn plain_text_delta(data: &str) -> Option<&str> {
+    let quoted = quoted_text(data)?;
+    let text = &quoted[1..quoted.len() - 1];
     text.bytes()
         .all(|b| b >= 0x20 && b != b'"' && b != b'\\')
         .then_some(text)
 }
 
-/// The text of `data` when it is a text delta event, read without building a `Value`.
+/// The text of `data` when it is a text delta event: for the layout of [`TEXT_DELTA`] (as
+/// Anthropic writes every one) as it stands or its JSON string unescaped, without parsing the
+/// event; for any other layout, read from its `Value`. (A typed serde read here was ~3.7 KB of
+/// wasm for its two structs.)
 fn text_delta(data: &str) -> Option<std::borrow::Cow<'_, str>> {
-    match serde_json::from_str(data) {
-        Ok(TextDeltaEvent {
-            kind: "content_block_delta",
-            delta:
-                TextDelta {
-                    kind: "text_delta",
-                    text,
-                },
-        }) => Some(text),
-        _ => None,
+    if let Some(text) = plain_text_delta(data) {
+        return Some(text.into());
+    }
+    if let Some(quoted) = quoted_text(data) {
+        // A quote inside that is not escaped leaves text after the string: not this layout.
+        if let Ok(Value::String(text)) = serde_json::from_str(quoted) {
+            return Some(text.into());
+        }
+    }
+    if !data.contains(r#""text_delta""#) {
+        return None;
+    }
+    let v: Value = serde_json::from_str(data).ok()?;
+    let delta = v.get("delta")?;
+    if v.get("type")?.as_str()? != "content_block_delta"
+        || delta.get("type")?.as_str()? != "text_delta"
+    {
+        return None;
+    }
+    match delta.get("text") {
+        None => Some("".into()),
+        Some(Value::String(text)) => Some(text.clone().into()),
+        Some(_) => None,
     }
 }
 
@@ -104,19 +113,6 @@ fn write_text_json(out: &mut Vec<u8>, head: &str, text: &str, tail: &str) {
     out.extend_from_slice(tail.as_bytes());
 }
 
-/// What a content block turned into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Block {
-    Text,
-    Thinking,
-    /// A client tool call, with its OpenAI index.
-    Tool(u32),
-    /// The JSON-mode tool: its input streams as content.
-    JsonContent,
-    /// Server tools, redacted thinking, citations-only blocks, anything new: not surfaced.
-    Ignored,
-}
-
 /// The stream decoder for the Messages API. Public so that other platforms serving the same
 /// event stream (Anthropic on Vertex AI) reuse it.
 ///
@@ -140,11 +136,10 @@ enum Block {
 #[derive(Debug)]
 pub struct MessagesStream {
     json_mode: bool,
-    created: i64,
-    id: String,
-    model: String,
+    head: ChunkHead,
     usage: Map<String, Value>,
-    blocks: HashMap<u64, Block>,
+    /// Server tools, redacted thinking, citations-only blocks, anything new: [`Block::Ignored`].
+    blocks: Blocks,
     tool_calls: u32,
     json_tool_seen: bool,
     stop_reason: Option<String>,
@@ -160,11 +155,12 @@ impl MessagesStream {
     pub fn new(json_mode: bool, created: i64) -> Self {
         Self {
             json_mode,
-            created,
-            id: String::new(),
-            model: String::new(),
+            head: ChunkHead {
+                created,
+                ..Default::default()
+            },
             usage: Map::new(),
-            blocks: HashMap::new(),
+            blocks: Blocks::default(),
             tool_calls: 0,
             json_tool_seen: false,
             stop_reason: None,
@@ -177,13 +173,7 @@ impl MessagesStream {
     /// A chunk carrying `text` as content, with its JSON text (`wire`) written from the
     /// stream's template ([`MessagesStream::text_template`]) instead of serialized per chunk.
     fn text_chunk(&mut self, text: &str) -> ChatChunk {
-        let mut chunk = self.chunk(
-            Delta {
-                content: Some(text.into()),
-                ..Default::default()
-            },
-            None,
-        );
+        let mut chunk = self.head.chunk(piece(text, false), None);
         if let Some((head, tail)) = self.text_template() {
             let mut wire = Vec::with_capacity(head.len() + text.len() + 2 + tail.len());
             write_text_json(&mut wire, head, text, tail);
@@ -200,13 +190,7 @@ impl MessagesStream {
     /// string between `head` and `tail` gives exactly what serializing the chunk writes.
     fn text_template(&mut self) -> Option<(&str, &str)> {
         if self.text_wire.is_none() {
-            let empty = self.chunk(
-                Delta {
-                    content: Some(String::new()),
-                    ..Default::default()
-                },
-                None,
-            );
+            let empty = self.head.chunk(piece("", false), None);
             // `"content":""` occurs once: quotes inside JSON strings are escaped.
             const HOLE: &str = r#""content":"""#;
             self.text_wire = serde_json::to_string(&empty).ok().and_then(|json| {
@@ -218,21 +202,6 @@ impl MessagesStream {
         self.text_wire
             .as_ref()
             .map(|(head, tail)| (head.as_str(), tail.as_str()))
-    }
-
-    fn chunk(&self, delta: Delta, finish: Option<FinishReason>) -> ChatChunk {
-        ChatChunk {
-            id: self.id.clone(),
-            created: self.created,
-            model: self.model.clone(),
-            choices: vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: finish,
-                logprobs: None,
-            }],
-            ..Default::default()
-        }
     }
 
     fn merge_usage(&mut self, u: Option<&Value>) {
@@ -250,13 +219,8 @@ impl MessagesStream {
             return;
         }
         self.usage_sent = true;
-        out.push(ChatChunk {
-            id: self.id.clone(),
-            created: self.created,
-            model: self.model.clone(),
-            usage: Some(usage_from(&Value::Object(self.usage.clone()))),
-            ..Default::default()
-        });
+        self.head
+            .push_usage(out, usage_from(&Value::Object(self.usage.clone())));
     }
 
     fn block_start(&mut self, index: u64, block: &Value, out: &mut Vec<ChatChunk>) {
@@ -265,26 +229,14 @@ impl MessagesStream {
             "text" => {
                 let text = block.get("text").and_then(Value::as_str).unwrap_or("");
                 if !text.is_empty() {
-                    out.push(self.chunk(
-                        Delta {
-                            content: Some(text.into()),
-                            ..Default::default()
-                        },
-                        None,
-                    ));
+                    self.head.push(out, piece(text, false), None);
                 }
                 Block::Text
             }
             "thinking" => {
                 let text = block.get("thinking").and_then(Value::as_str).unwrap_or("");
                 if !text.is_empty() {
-                    out.push(self.chunk(
-                        Delta {
-                            reasoning_content: Some(text.into()),
-                            ..Default::default()
-                        },
-                        None,
-                    ));
+                    self.head.push(out, piece(text, true), None);
                 }
                 Block::Thinking
             }
@@ -296,31 +248,19 @@ impl MessagesStream {
                 } else {
                     let i = self.tool_calls;
                     self.tool_calls += 1;
-                    out.push(self.chunk(
-                        Delta {
-                            tool_calls: Some(vec![ToolCallDelta {
-                                index: i,
-                                id: block.get("id").and_then(Value::as_str).map(Into::into),
-                                kind: Some("function".into()),
-                                function: Some(FunctionCallDelta {
-                                    name: Some(name.into()),
-                                    arguments: Some(String::new()),
-                                }),
-                            }]),
-                            ..Default::default()
-                        },
-                        None,
-                    ));
+                    let id = block.get("id").and_then(Value::as_str);
+                    self.head
+                        .push(out, tool_delta(i, true, id, Some(name), ""), None);
                     Block::Tool(i)
                 }
             }
             _ => Block::Ignored,
         };
-        self.blocks.insert(index, b);
+        self.blocks.set(index, b);
     }
 
     fn block_delta(&mut self, index: u64, delta: &Value, out: &mut Vec<ChatChunk>) {
-        let block = self.blocks.get(&index).copied().unwrap_or(Block::Ignored);
+        let block = self.blocks.get(index).unwrap_or(Block::Ignored);
         let s = |k: &str| delta.get(k).and_then(Value::as_str).unwrap_or("");
         let d = match (delta.get("type").and_then(Value::as_str), block) {
             (Some("text_delta"), _) if !s("text").is_empty() => {
@@ -328,43 +268,21 @@ impl MessagesStream {
                 out.push(chunk);
                 return;
             }
-            (Some("thinking_delta"), _) if !s("thinking").is_empty() => Delta {
-                reasoning_content: Some(s("thinking").into()),
-                ..Default::default()
-            },
+            (Some("thinking_delta"), _) if !s("thinking").is_empty() => piece(s("thinking"), true),
             (Some("signature_delta"), _) if !s("signature").is_empty() => {
                 // LiteLLM's shape: the signature travels as a thinking block so that a client can
                 // send the thinking back on the next turn.
-                let mut extra = Map::new();
-                extra.put(
-                    "thinking_blocks",
-                    json!([{"type": "thinking", "thinking": "", "signature": s("signature")}]),
-                );
-                Delta {
-                    extra,
-                    ..Default::default()
-                }
+                signature_delta(s("signature"))
             }
-            (Some("input_json_delta"), Block::Tool(i)) if !s("partial_json").is_empty() => Delta {
-                tool_calls: Some(vec![ToolCallDelta {
-                    index: i,
-                    function: Some(FunctionCallDelta {
-                        name: None,
-                        arguments: Some(s("partial_json").into()),
-                    }),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            },
+            (Some("input_json_delta"), Block::Tool(i)) if !s("partial_json").is_empty() => {
+                tool_delta(i, false, None, None, s("partial_json"))
+            }
             (Some("input_json_delta"), Block::JsonContent) if !s("partial_json").is_empty() => {
-                Delta {
-                    content: Some(s("partial_json").into()),
-                    ..Default::default()
-                }
+                piece(s("partial_json"), false)
             }
             _ => return,
         };
-        out.push(self.chunk(d, None));
+        self.head.push(out, d, None);
     }
 }
 
@@ -392,18 +310,11 @@ impl StreamDecoder for MessagesStream {
         match etype {
             "message_start" => {
                 let m = v.get("message").unwrap_or(&Value::Null);
-                self.id = m.get("id").and_then(Value::as_str).unwrap_or("").into();
-                self.model = m.get("model").and_then(Value::as_str).unwrap_or("").into();
+                self.head.id = m.get("id").and_then(Value::as_str).unwrap_or("").into();
+                self.head.model = m.get("model").and_then(Value::as_str).unwrap_or("").into();
                 self.text_wire = None;
                 self.merge_usage(m.get("usage"));
-                out.push(self.chunk(
-                    Delta {
-                        role: Some("assistant".into()),
-                        content: Some(String::new()),
-                        ..Default::default()
-                    },
-                    None,
-                ));
+                self.head.push(out, role_delta(), None);
             }
             "content_block_start" => {
                 let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
@@ -426,7 +337,7 @@ impl StreamDecoder for MessagesStream {
                     if f == FinishReason::ToolCalls && self.json_tool_seen && self.tool_calls == 0 {
                         f = FinishReason::Stop;
                     }
-                    out.push(self.chunk(Delta::default(), Some(f)));
+                    self.head.push(out, Delta::default(), Some(f));
                 }
             }
             "message_stop" => {
@@ -495,6 +406,8 @@ impl StreamDecoder for MessagesStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::ToolCallDelta;
+    use serde_json::json;
 
     fn run(events: &[&str], json_mode: bool) -> (Vec<ChatChunk>, Result<()>) {
         let mut d = MessagesStream::new(json_mode, 1);

@@ -12,9 +12,13 @@ use serde_json::{Map, Value};
 
 use crate::provider::anthropic::thinking_for_effort;
 use crate::provider::build::{obj, s};
-use crate::provider::{check_params, openai_compat::OPENAI_PARAMS, Target};
+use crate::provider::native::{
+    bad_message, call_input, check_with_extras, has_tool_blocks, lookup, object_schema,
+    retain_values, split_data_url, split_system, Turns,
+};
+use crate::provider::Target;
 use crate::types::{ChatRequest, Content, ContentPart, Message, Put, Role, ToolChoice};
-use crate::{Error, Result};
+use crate::Result;
 
 /// Default name of the JSON `response_format` tool (a `json_schema` uses its own name).
 pub const RESPONSE_FORMAT_TOOL: &str = "json_tool_call";
@@ -89,26 +93,16 @@ pub fn supported_params(model: &str) -> Vec<&'static str> {
 /// ```
 pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
     let mut req = req.clone();
-    let passthrough: Vec<String> = req
-        .extra
-        .keys()
-        .filter(|k| !OPENAI_PARAMS.contains(&k.as_str()))
-        .cloned()
-        .collect();
     let model = target.model.as_str();
     let mut supported = supported_params(model);
-    supported.extend(passthrough.iter().map(String::as_str));
     if matches!(&req.tool_choice, Some(ToolChoice::Mode(m)) if m == "none") {
         // Converse has no "none"; LiteLLM refuses it too, or drops it with drop_params.
         supported.retain(|p| *p != "tool_choice");
     }
-    check_params(&mut req, &supported, target)?;
+    let passthrough = check_with_extras(&mut req, &supported, target)?;
 
     let mut body = Map::new();
-    let (system, rest): (Vec<&Message>, Vec<&Message>) = req
-        .messages
-        .iter()
-        .partition(|m| matches!(m.role, Role::System | Role::Developer));
+    let (system, rest) = split_system(&req.messages);
     body.put("messages", Value::Array(convert_messages(&rest)?));
     let sys = system_blocks(&system);
     if !sys.is_empty() {
@@ -170,31 +164,30 @@ pub fn converse_body(req: &ChatRequest, target: &Target) -> Result<Value> {
         inference.put("topP", Value::from(p));
     }
     if let Some(stop) = &req.stop {
-        let seqs: Vec<String> = stop
-            .to_vec()
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect();
+        // Loops, not `collect`: each iterator chain is its own copy of the adapters in the wasm.
+        let mut seqs = Vec::new();
+        for q in stop.to_vec() {
+            if !q.is_empty() {
+                seqs.push(Value::String(q));
+            }
+        }
         if !seqs.is_empty() {
-            inference.put("stopSequences", Value::from(seqs));
+            inference.put("stopSequences", Value::Array(seqs));
         }
     }
     if !inference.is_empty() {
         body.put("inferenceConfig", Value::Object(inference));
     }
 
-    let mut tools: Vec<Value> = req
-        .tools
-        .iter()
-        .flatten()
-        .map(|t| {
-            tool_spec(
-                &t.function.name,
-                t.function.description.as_deref(),
-                t.function.parameters.clone(),
-            )
-        })
-        .collect();
+    let mut tools: Vec<Value> = Vec::new();
+    for t in req.tools.iter().flatten() {
+        let f = &t.function;
+        tools.push(tool_spec(
+            &f.name,
+            f.description.as_deref(),
+            f.parameters.clone(),
+        ));
+    }
     if tools.is_empty() && has_tool_blocks(&req.messages) {
         // Converse rejects toolUse/toolResult blocks without a toolConfig (LiteLLM's dummy tool).
         tools.push(tool_spec(
@@ -240,13 +233,7 @@ pub fn json_tool_name(req: &ChatRequest) -> Option<String> {
 
 fn response_format_tool(req: &ChatRequest) -> Option<(String, Value, Option<String>)> {
     let rf = req.response_format.as_ref()?;
-    let free = || {
-        obj([
-            ("type", s("object")),
-            ("additionalProperties", Value::Bool(true)),
-            ("properties", Value::Object(Map::new())),
-        ])
-    };
+    let free = || object_schema(true);
     match rf.kind.as_str() {
         "json_object" => Some((RESPONSE_FORMAT_TOOL.into(), free(), None)),
         "json_schema" => {
@@ -268,21 +255,9 @@ fn tool_spec(name: &str, description: Option<&str>, parameters: Option<Value>) -
     if let Some(d) = description {
         spec.put("description", Value::from(d));
     }
-    let schema = parameters.unwrap_or_else(|| {
-        obj([
-            ("type", s("object")),
-            ("properties", Value::Object(Map::new())),
-        ])
-    });
+    let schema = parameters.unwrap_or_else(|| object_schema(false));
     spec.put("inputSchema", obj([("json", schema)]));
     obj([("toolSpec", Value::from(spec))])
-}
-
-fn has_tool_blocks(messages: &[Message]) -> bool {
-    messages.iter().any(|m| {
-        m.tool_calls.as_ref().is_some_and(|t| !t.is_empty())
-            || matches!(m.role, Role::Tool | Role::Function)
-    })
 }
 
 fn has_cache_control(extra: &Map<String, Value>) -> bool {
@@ -323,7 +298,7 @@ fn system_blocks(system: &[&Message]) -> Vec<Value> {
 }
 
 fn convert_messages(messages: &[&Message]) -> Result<Vec<Value>> {
-    let mut out: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut out = Turns::default();
     for (i, m) in messages.iter().enumerate() {
         let (role, mut blocks) = match m.role {
             Role::User => ("user", content_blocks(m.content.as_ref(), i, false)?),
@@ -334,23 +309,9 @@ fn convert_messages(messages: &[&Message]) -> Result<Vec<Value>> {
         if has_cache_control(&m.extra) && !blocks.is_empty() {
             blocks.push(cache_point());
         }
-        if blocks.is_empty() {
-            continue;
-        }
-        match out.last_mut() {
-            Some((r, prev)) if *r == role => prev.append(&mut blocks),
-            _ => out.push((role, blocks)),
-        }
+        out.push(role, blocks);
     }
-    Ok(out
-        .into_iter()
-        .map(|(role, content)| {
-            obj([
-                ("role", Value::from(role)),
-                ("content", Value::from(content)),
-            ])
-        })
-        .collect())
+    Ok(out.into_values("content"))
 }
 
 fn content_blocks(content: Option<&Content>, i: usize, skip_empty: bool) -> Result<Vec<Value>> {
@@ -406,18 +367,7 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
     }
     out.extend(content_blocks(m.content.as_ref(), i, true)?);
     for tc in m.tool_calls.iter().flatten() {
-        let args = tc.function.arguments.trim();
-        let input: Value = if args.is_empty() {
-            Value::Object(Map::new())
-        } else {
-            serde_json::from_str(args).map_err(|e| {
-                Error::bad_request(format!(
-                    "messages[{i}]: tool call `{}` has arguments that are not JSON: {e}",
-                    tc.id
-                ))
-                .with_param("messages")
-            })?
-        };
+        let input = call_input(tc, i)?;
         out.push(obj([(
             "toolUse",
             obj([
@@ -435,14 +385,9 @@ fn tool_result(m: &Message, i: usize) -> Result<Value> {
         .tool_call_id
         .as_deref()
         .or(m.name.as_deref())
-        .ok_or_else(|| {
-            Error::bad_request(format!(
-                "messages[{i}]: a tool message needs `tool_call_id`"
-            ))
-            .with_param("messages")
-        })?;
+        .ok_or_else(|| bad_message(i, "a tool message needs `tool_call_id`"))?;
     let mut content = content_blocks(m.content.as_ref(), i, false)?;
-    content.retain(|b| b.get("cachePoint").is_none());
+    retain_values(&mut content, &|b| b.get("cachePoint").is_none());
     if content.is_empty() {
         content.push(obj([("text", s(""))]));
     }
@@ -457,35 +402,36 @@ fn tool_result(m: &Message, i: usize) -> Result<Value> {
 
 /// Converse image formats (`ImageBlock.format`).
 fn image_format(media: &str) -> Option<&'static str> {
-    match media {
-        "image/png" => Some("png"),
-        "image/jpeg" | "image/jpg" => Some("jpeg"),
-        "image/gif" => Some("gif"),
-        "image/webp" => Some("webp"),
-        _ => None,
-    }
+    const FORMATS: &[(&str, &str)] = &[
+        ("image/png", "png"),
+        ("image/jpeg", "jpeg"),
+        ("image/jpg", "jpeg"),
+        ("image/gif", "gif"),
+        ("image/webp", "webp"),
+    ];
+    lookup(FORMATS, media)
 }
 
 /// Converse document formats (`DocumentBlock.format`).
 fn document_format(media: &str) -> Option<&'static str> {
-    match media {
-        "application/pdf" => Some("pdf"),
-        "text/csv" => Some("csv"),
-        "application/msword" => Some("doc"),
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => Some("docx"),
-        "application/vnd.ms-excel" => Some("xls"),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Some("xlsx"),
-        "text/html" => Some("html"),
-        "text/plain" => Some("txt"),
-        "text/markdown" => Some("md"),
-        _ => None,
-    }
-}
-
-fn split_data_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    Some((meta.strip_suffix(";base64")?, data))
+    const FORMATS: &[(&str, &str)] = &[
+        ("application/pdf", "pdf"),
+        ("text/csv", "csv"),
+        ("application/msword", "doc"),
+        (
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "docx",
+        ),
+        ("application/vnd.ms-excel", "xls"),
+        (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        ("text/html", "html"),
+        ("text/plain", "txt"),
+        ("text/markdown", "md"),
+    ];
+    lookup(FORMATS, media)
 }
 
 /// Base64 bytes as an image or document block (Converse JSON carries blobs as base64).
@@ -510,10 +456,10 @@ fn bytes_block(media: &str, data: &str, i: usize, n: usize) -> Result<Value> {
             ]),
         )]));
     }
-    Err(Error::bad_request(format!(
-        "messages[{i}]: media type `{media}` is not supported by Bedrock Converse"
+    Err(bad_message(
+        i,
+        &format!("media type `{media}` is not supported by Bedrock Converse"),
     ))
-    .with_param("messages"))
 }
 
 fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
@@ -551,10 +497,9 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
                 )]));
             }
             // Converse takes bytes or S3 only; fetching a URL is I/O the sans-IO core does not do.
-            Err(Error::bad_request(format!(
-                "messages[{i}]: Bedrock Converse needs image bytes: pass the image as a base64 data URL (data:image/png;base64,…) or an s3:// URI, not {url}"
-            ))
-            .with_param("messages"))
+            Err(bad_message(i, &format!(
+                "Bedrock Converse needs image bytes: pass the image as a base64 data URL (data:image/png;base64,…) or an s3:// URI, not {url}"
+            )))
         }
         "file" => {
             let data = p
@@ -565,16 +510,16 @@ fn part_block(p: &ContentPart, i: usize) -> Result<Value> {
                 .and_then(split_data_url);
             match data {
                 Some((media, b64)) => bytes_block(media, b64, i, 1),
-                None => Err(Error::bad_request(format!(
-                    "messages[{i}]: a file part needs `file_data` as a base64 data URL for Bedrock"
-                ))
-                .with_param("messages")),
+                None => Err(bad_message(
+                    i,
+                    "a file part needs `file_data` as a base64 data URL for Bedrock",
+                )),
             }
         }
-        other => Err(Error::bad_request(format!(
-            "messages[{i}]: content part type `{other}` is not supported by Bedrock Converse"
-        ))
-        .with_param("messages")),
+        other => Err(bad_message(
+            i,
+            &format!("content part type `{other}` is not supported by Bedrock Converse"),
+        )),
     }
 }
 

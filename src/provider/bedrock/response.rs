@@ -8,10 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::http::{header, retry_after_ms, Headers};
 use crate::provider::build::{obj, parse, s};
-use crate::types::{
-    AssistantMessage, ChatResponse, Choice, FinishReason, FunctionCall, PromptTokensDetails, Put,
-    ToolCall, Usage,
-};
+use crate::provider::native::{error_text, one_choice, tool_call};
+use crate::types::{AssistantMessage, ChatResponse, FinishReason, PromptTokensDetails, Put, Usage};
 use crate::{Error, ErrorKind, Result};
 
 /// Converse `stopReason` → OpenAI `finish_reason`.
@@ -83,18 +81,8 @@ pub fn parse_converse(
                 json_content = Some(args);
                 continue;
             }
-            calls.push(ToolCall {
-                id: tu
-                    .get("toolUseId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .into(),
-                kind: "function".into(),
-                function: FunctionCall {
-                    name: name.into(),
-                    arguments: args,
-                },
-            });
+            let id = tu.get("toolUseId").and_then(Value::as_str).unwrap_or("");
+            calls.push(tool_call(id.into(), name, args));
         } else if let Some(rc) = b.get("reasoningContent") {
             if let Some(rt) = rc.get("reasoningText") {
                 let t = rt.get("text").and_then(Value::as_str).unwrap_or("");
@@ -126,47 +114,63 @@ pub fn parse_converse(
     if !thinking_blocks.is_empty() {
         extra.put("thinking_blocks", Value::Array(thinking_blocks));
     }
-    Ok(ChatResponse {
-        id: id.into(),
-        created,
-        model: model.into(),
-        choices: vec![Choice {
-            index: 0,
-            message: AssistantMessage {
-                content: (!text.is_empty()).then_some(text),
-                tool_calls: (!calls.is_empty()).then_some(calls),
-                reasoning_content: reasoning,
-                extra,
-                ..Default::default()
-            },
-            finish_reason: finish,
-            logprobs: None,
-        }],
-        usage: v.get("usage").map(usage_from),
+    let message = AssistantMessage {
+        content: (!text.is_empty()).then_some(text),
+        tool_calls: (!calls.is_empty()).then_some(calls),
+        reasoning_content: reasoning,
+        extra,
         ..Default::default()
-    })
+    };
+    Ok(one_choice(
+        id.into(),
+        model.into(),
+        created,
+        message,
+        finish,
+        v.get("usage").map(usage_from),
+    ))
 }
 
 /// The documented HTTP status of a Bedrock runtime error type (also used for exceptions that
 /// arrive inside a 200 event stream).
-fn documented_status(etype: &str) -> Option<u16> {
-    Some(match etype {
-        "ValidationException" | "SerializationException" => 400,
-        "AccessDeniedException"
-        | "UnrecognizedClientException"
-        | "InvalidSignatureException"
-        | "IncompleteSignatureException"
-        | "MissingAuthenticationTokenException"
-        | "ExpiredTokenException" => 403,
-        "ResourceNotFoundException" => 404,
-        "ModelTimeoutException" => 408,
-        "ModelErrorException" | "ModelStreamErrorException" => 424,
-        "ThrottlingException" | "ModelNotReadyException" | "ServiceQuotaExceededException" => 429,
-        "InternalServerException" | "InternalFailure" => 500,
-        "ServiceUnavailableException" => 503,
-        _ => return None,
-    })
-}
+/// Each exception's documented status and kind. A table, not a `match`: one string compare loop
+/// instead of a compare chain per arm.
+const EXCEPTIONS: &[(&str, u16, ErrorKind)] = &[
+    ("ValidationException", 400, ErrorKind::BadRequest),
+    ("SerializationException", 400, ErrorKind::BadRequest),
+    ("AccessDeniedException", 403, ErrorKind::PermissionDenied),
+    (
+        "UnrecognizedClientException",
+        403,
+        ErrorKind::Authentication,
+    ),
+    ("InvalidSignatureException", 403, ErrorKind::Authentication),
+    (
+        "IncompleteSignatureException",
+        403,
+        ErrorKind::Authentication,
+    ),
+    (
+        "MissingAuthenticationTokenException",
+        403,
+        ErrorKind::Authentication,
+    ),
+    ("ExpiredTokenException", 403, ErrorKind::Authentication),
+    ("ResourceNotFoundException", 404, ErrorKind::NotFound),
+    ("ModelTimeoutException", 408, ErrorKind::Timeout),
+    ("ModelErrorException", 424, ErrorKind::InternalServer),
+    ("ModelStreamErrorException", 424, ErrorKind::InternalServer),
+    ("ThrottlingException", 429, ErrorKind::RateLimited),
+    ("ModelNotReadyException", 429, ErrorKind::RateLimited),
+    ("ServiceQuotaExceededException", 429, ErrorKind::RateLimited),
+    ("InternalServerException", 500, ErrorKind::InternalServer),
+    ("InternalFailure", 500, ErrorKind::InternalServer),
+    (
+        "ServiceUnavailableException",
+        503,
+        ErrorKind::ServiceUnavailable,
+    ),
+];
 
 /// Bedrock reports an oversized prompt as a `ValidationException` with no code of its own
 /// ("Input is too long for requested model.", "prompt is too long", "… exceeds the context
@@ -187,37 +191,20 @@ pub fn classify(etype: Option<&str>, status: u16, message: String) -> Error {
             None => String::new(),
         }
     });
+    let known = etype
+        .as_deref()
+        .and_then(|t| EXCEPTIONS.iter().find(|(name, _, _)| *name == t));
     let status = if (200..300).contains(&status) {
-        etype.as_deref().and_then(documented_status).unwrap_or(500)
+        known.map_or(500, |k| k.1)
     } else {
         status
     };
-    let kind = match etype.as_deref() {
-        Some("ValidationException") if is_context_overflow(&message) => {
+    let kind = match known {
+        Some((name, _, _)) if *name == "ValidationException" && is_context_overflow(&message) => {
             ErrorKind::ContextWindowExceeded
         }
-        Some("ValidationException" | "SerializationException") => ErrorKind::BadRequest,
-        Some(
-            "UnrecognizedClientException"
-            | "InvalidSignatureException"
-            | "IncompleteSignatureException"
-            | "MissingAuthenticationTokenException"
-            | "ExpiredTokenException",
-        ) => ErrorKind::Authentication,
-        Some("AccessDeniedException") => ErrorKind::PermissionDenied,
-        Some("ResourceNotFoundException") => ErrorKind::NotFound,
-        Some(
-            "ThrottlingException" | "ModelNotReadyException" | "ServiceQuotaExceededException",
-        ) => ErrorKind::RateLimited,
-        Some("ModelTimeoutException") => ErrorKind::Timeout,
-        Some("ServiceUnavailableException") => ErrorKind::ServiceUnavailable,
-        Some(
-            "InternalServerException"
-            | "InternalFailure"
-            | "ModelErrorException"
-            | "ModelStreamErrorException",
-        ) => ErrorKind::InternalServer,
-        _ => ErrorKind::from_status(status),
+        Some((_, _, kind)) => *kind,
+        None => ErrorKind::from_status(status),
     };
     let mut e = Error::new(kind, message);
     if kind == ErrorKind::ContextWindowExceeded {
@@ -251,16 +238,8 @@ pub fn parse_error(status: u16, headers: &Headers, body: &[u8]) -> Error {
     let etype = from_header.or(from_body).filter(|t| !t.is_empty());
     let message = ["message", "Message"]
         .iter()
-        .find_map(|k| v.get(*k).and_then(Value::as_str))
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            let t = String::from_utf8_lossy(body);
-            if t.trim().is_empty() {
-                format!("HTTP {status}")
-            } else {
-                t.chars().take(2000).collect()
-            }
-        });
+        .find_map(|k| v.get(*k).and_then(Value::as_str));
+    let message = error_text(message, status, body);
     let mut e = classify(etype.as_deref(), status, message);
     if let Some(ms) = retry_after_ms(headers) {
         e = e.with_retry_after_ms(ms);

@@ -7,33 +7,24 @@
 //! Exceptions (`throttlingException`, `modelStreamErrorException`, …) end the stream with an
 //! error of the matching kind.
 
-use std::collections::HashMap;
-
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::response::{classify, finish_reason, usage_from};
 use crate::decode::Frame;
-use crate::provider::build::{obj, s};
-use crate::provider::StreamDecoder;
-use crate::types::{
-    ChatChunk, ChunkChoice, Delta, FinishReason, FunctionCallDelta, Put, ToolCallDelta,
+use crate::provider::native::{
+    role_delta, signature_delta, text_delta, tool_delta, Block, Blocks, ChunkHead,
 };
+use crate::provider::StreamDecoder;
+use crate::types::{ChatChunk, Delta, FinishReason};
 use crate::{Error, ErrorKind, Result};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Block {
-    Tool(u32),
-    JsonContent,
-}
 
 /// The ConverseStream decoder.
 #[derive(Debug)]
 pub struct ConverseStream {
-    id: String,
-    model: String,
-    created: i64,
+    head: ChunkHead,
     json_tool: Option<String>,
-    blocks: HashMap<u64, Block>,
+    /// Only [`Block::Tool`] and [`Block::JsonContent`].
+    blocks: Blocks,
     tool_calls: u32,
     json_seen: bool,
     stopped: bool,
@@ -44,60 +35,25 @@ impl ConverseStream {
     /// `json_tool`: the JSON `response_format` tool, whose input is streamed as content.
     pub fn new(id: String, model: String, created: i64, json_tool: Option<String>) -> Self {
         Self {
-            id,
-            model,
-            created,
+            head: ChunkHead { id, model, created },
             json_tool,
-            blocks: HashMap::new(),
+            blocks: Blocks::default(),
             tool_calls: 0,
             json_seen: false,
             stopped: false,
         }
     }
 
-    fn chunk(&self, delta: Delta, finish: Option<FinishReason>) -> ChatChunk {
-        ChatChunk {
-            id: self.id.clone(),
-            created: self.created,
-            model: self.model.clone(),
-            choices: vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: finish,
-                logprobs: None,
-            }],
-            ..Default::default()
-        }
-    }
-
     fn new_tool(&mut self, index: u64, name: Option<&str>) -> Block {
         if self.json_tool.is_some() && name == self.json_tool.as_deref() && !self.json_seen {
             self.json_seen = true;
-            self.blocks.insert(index, Block::JsonContent);
+            self.blocks.set(index, Block::JsonContent);
             return Block::JsonContent;
         }
         let i = self.tool_calls;
         self.tool_calls += 1;
-        self.blocks.insert(index, Block::Tool(i));
+        self.blocks.set(index, Block::Tool(i));
         Block::Tool(i)
-    }
-
-    fn tool_delta(&self, i: u32, id: Option<&str>, name: Option<&str>, args: &str) -> ChatChunk {
-        self.chunk(
-            Delta {
-                tool_calls: Some(vec![ToolCallDelta {
-                    index: i,
-                    id: id.map(Into::into),
-                    kind: id.map(|_| "function".into()),
-                    function: Some(FunctionCallDelta {
-                        name: name.map(Into::into),
-                        arguments: Some(args.into()),
-                    }),
-                }]),
-                ..Default::default()
-            },
-            None,
-        )
     }
 }
 
@@ -115,20 +71,14 @@ impl StreamDecoder for ConverseStream {
             .and_then(Value::as_u64)
             .unwrap_or(0);
         match event {
-            "messageStart" => out.push(self.chunk(
-                Delta {
-                    role: Some("assistant".into()),
-                    content: Some(String::new()),
-                    ..Default::default()
-                },
-                None,
-            )),
+            "messageStart" => self.head.push(out, role_delta(), None),
             "contentBlockStart" => {
                 if let Some(tu) = v.pointer("/start/toolUse") {
                     let id = tu.get("toolUseId").and_then(Value::as_str);
                     let name = tu.get("name").and_then(Value::as_str);
                     if let Block::Tool(i) = self.new_tool(index, name) {
-                        out.push(self.tool_delta(i, id, name, ""));
+                        let d = tool_delta(i, id.is_some(), id, name, "");
+                        self.head.push(out, d, None);
                     }
                 }
             }
@@ -136,63 +86,31 @@ impl StreamDecoder for ConverseStream {
                 let d = v.get("delta").unwrap_or(&Value::Null);
                 if let Some(t) = d.get("text").and_then(Value::as_str) {
                     if !t.is_empty() {
-                        out.push(self.chunk(
-                            Delta {
-                                content: Some(t.into()),
-                                ..Default::default()
-                            },
-                            None,
-                        ));
+                        self.head.push(out, text_delta(t, false), None);
                     }
                 } else if let Some(input) = d.pointer("/toolUse/input").and_then(Value::as_str) {
-                    let block = match self.blocks.get(&index) {
-                        Some(b) => *b,
+                    let block = match self.blocks.get(index) {
+                        Some(b) => b,
                         // A fragment without its start: still a call, never dropped.
                         None => self.new_tool(index, None),
                     };
                     if input.is_empty() {
                         return Ok(());
                     }
-                    out.push(match block {
-                        Block::Tool(i) => self.tool_delta(i, None, None, input),
-                        Block::JsonContent => self.chunk(
-                            Delta {
-                                content: Some(input.into()),
-                                ..Default::default()
-                            },
-                            None,
-                        ),
-                    });
+                    let d = match block {
+                        Block::Tool(i) => tool_delta(i, false, None, None, input),
+                        _ => text_delta(input, false),
+                    };
+                    self.head.push(out, d, None);
                 } else if let Some(rc) = d.get("reasoningContent") {
                     if let Some(t) = rc
                         .get("text")
                         .and_then(Value::as_str)
                         .filter(|t| !t.is_empty())
                     {
-                        out.push(self.chunk(
-                            Delta {
-                                reasoning_content: Some(t.into()),
-                                ..Default::default()
-                            },
-                            None,
-                        ));
+                        self.head.push(out, text_delta(t, true), None);
                     } else if let Some(sig) = rc.get("signature").and_then(Value::as_str) {
-                        let mut extra = Map::new();
-                        extra.put(
-                            "thinking_blocks",
-                            Value::Array(vec![obj([
-                                ("type", s("thinking")),
-                                ("thinking", s("")),
-                                ("signature", Value::from(sig)),
-                            ])]),
-                        );
-                        out.push(self.chunk(
-                            Delta {
-                                extra,
-                                ..Default::default()
-                            },
-                            None,
-                        ));
+                        self.head.push(out, signature_delta(sig), None);
                     }
                 }
             }
@@ -206,17 +124,11 @@ impl StreamDecoder for ConverseStream {
                 if f == FinishReason::ToolCalls && self.json_seen && self.tool_calls == 0 {
                     f = FinishReason::Stop;
                 }
-                out.push(self.chunk(Delta::default(), Some(f)));
+                self.head.push(out, Delta::default(), Some(f));
             }
             "metadata" => {
                 if let Some(u) = v.get("usage") {
-                    out.push(ChatChunk {
-                        id: self.id.clone(),
-                        created: self.created,
-                        model: self.model.clone(),
-                        usage: Some(usage_from(u)),
-                        ..Default::default()
-                    });
+                    self.head.push_usage(out, usage_from(u));
                 }
             }
             "error" => {

@@ -25,9 +25,12 @@ use serde_json::{Map, Value};
 use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::http::{retry_after_ms, Headers, HttpRequest};
 use crate::provider::build::{obj, parse, s};
+use crate::provider::native::{
+    bad_message, error_text, object_schema, one_choice, put_params, tool_call, Param,
+};
 use crate::types::{
-    AssistantMessage, ChatRequest, ChatResponse, Choice, Content, FinishReason, FunctionCall, Put,
-    Role, ToolCall, ToolChoice, Usage,
+    AssistantMessage, ChatRequest, ChatResponse, Content, FinishReason, Put, Role, ToolCall,
+    ToolChoice, Usage,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -87,10 +90,6 @@ fn chat_url(target: &Target) -> String {
     }
 }
 
-fn bad(msg: String) -> Error {
-    Error::bad_request(msg).with_param("messages")
-}
-
 /// Builds the v2 request body.
 pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
     let mut body = Map::new();
@@ -139,12 +138,10 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
             }
             f.put(
                 "parameters",
-                t.function.parameters.clone().unwrap_or_else(|| {
-                    obj([
-                        ("type", s("object")),
-                        ("properties", Value::Object(Map::new())),
-                    ])
-                }),
+                t.function
+                    .parameters
+                    .clone()
+                    .unwrap_or_else(|| object_schema(false)),
             );
             out.push(obj([
                 ("type", s("function")),
@@ -154,30 +151,29 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
         body.put("tools", Value::Array(out));
     }
 
+    put_params(
+        req,
+        &mut body,
+        &[
+            (Param::Temperature, "temperature"),
+            (Param::TopP, "p"),
+            (Param::Extra("top_k"), "k"),
+            (Param::MaxTokens, "max_tokens"),
+            (Param::Stop, "stop_sequences"),
+            (Param::Seed, "seed"),
+            (Param::PresencePenalty, "presence_penalty"),
+            (Param::FrequencyPenalty, "frequency_penalty"),
+            (Param::Extra("safety_mode"), "safety_mode"),
+            (Param::Extra("documents"), "documents"),
+            (Param::Extra("citation_options"), "citation_options"),
+            (Param::Extra("strict_tools"), "strict_tools"),
+        ],
+    );
     let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v {
             body.insert(k.into(), v);
         }
     };
-    put("temperature", req.temperature.map(Value::from));
-    put("p", req.top_p.map(Value::from));
-    put("k", req.extra.get("top_k").cloned());
-    put("max_tokens", req.output_limit().map(Value::from));
-    put(
-        "stop_sequences",
-        req.stop.as_ref().map(|s| Value::from(s.to_vec())),
-    );
-    put("seed", req.seed.map(Value::from));
-    put("presence_penalty", req.presence_penalty.map(Value::from));
-    put("frequency_penalty", req.frequency_penalty.map(Value::from));
-    for k in [
-        "safety_mode",
-        "documents",
-        "citation_options",
-        "strict_tools",
-    ] {
-        put(k, req.extra.get(k).cloned());
-    }
     if let Some(t) = req.extra.get("thinking") {
         // Accept LiteLLM's Anthropic-style `budget_tokens` as Cohere's `token_budget`.
         let mut t = t.clone();
@@ -262,11 +258,10 @@ fn messages(req: &ChatRequest) -> Result<Vec<Value>> {
                 Value::Object(a)
             }
             Role::Tool => {
-                let id = m.tool_call_id.as_deref().ok_or_else(|| {
-                    bad(format!(
-                        "messages[{i}]: tool message without `tool_call_id`"
-                    ))
-                })?;
+                let id = m
+                    .tool_call_id
+                    .as_deref()
+                    .ok_or_else(|| bad_message(i, "tool message without `tool_call_id`"))?;
                 obj([
                     ("role", s("tool")),
                     ("tool_call_id", Value::from(id)),
@@ -274,9 +269,10 @@ fn messages(req: &ChatRequest) -> Result<Vec<Value>> {
                 ])
             }
             Role::Function => {
-                return Err(bad(format!(
-                "messages[{i}]: legacy `function` messages are not supported by Cohere; use `tool`"
-            )))
+                return Err(bad_message(
+                    i,
+                    "legacy `function` messages are not supported by Cohere; use `tool`",
+                ))
             }
         });
     }
@@ -297,9 +293,7 @@ fn user_content(c: Option<&Content>, i: usize) -> Result<Value> {
                     ]),
                     "image_url" => {
                         let u = p.image_url.as_ref().ok_or_else(|| {
-                            bad(format!(
-                                "messages[{i}]: `image_url` part without `image_url`"
-                            ))
+                            bad_message(i, "`image_url` part without `image_url`")
                         })?;
                         let mut iu = obj([("url", s(&u.url))]);
                         if let Some(d) = &u.detail {
@@ -308,9 +302,10 @@ fn user_content(c: Option<&Content>, i: usize) -> Result<Value> {
                         obj([("type", s("image_url")), ("image_url", iu)])
                     }
                     other => {
-                        return Err(bad(format!(
-                            "messages[{i}]: content part type `{other}` is not supported by Cohere"
-                        )))
+                        return Err(bad_message(
+                            i,
+                            &format!("content part type `{other}` is not supported by Cohere"),
+                        ))
                     }
                 });
             }
@@ -385,26 +380,14 @@ fn parse_response(body: &[u8], target: &Target) -> Result<ChatResponse> {
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice)
     {
-        calls.push(ToolCall {
-            id: c
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .into(),
-            kind: "function".into(),
-            function: FunctionCall {
-                name: c
-                    .pointer("/function/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .into(),
-                arguments: c
-                    .pointer("/function/arguments")
-                    .and_then(Value::as_str)
-                    .unwrap_or("{}")
-                    .into(),
-            },
-        });
+        let id = c.get("id").and_then(Value::as_str).unwrap_or_default();
+        let name = c.pointer("/function/name").and_then(Value::as_str);
+        let args = c.pointer("/function/arguments").and_then(Value::as_str);
+        calls.push(tool_call(
+            id.into(),
+            name.unwrap_or_default(),
+            args.unwrap_or("{}").into(),
+        ));
     }
     if !calls.is_empty() && text.is_none() {
         text = msg
@@ -417,46 +400,30 @@ fn parse_response(body: &[u8], target: &Target) -> Result<ChatResponse> {
         Some(r) => finish_reason(r)?,
         None => FinishReason::Stop,
     };
-    Ok(ChatResponse {
-        id: v
-            .get("id")
+    let message = AssistantMessage {
+        content: text,
+        reasoning_content: thinking,
+        tool_calls: (!calls.is_empty()).then_some(calls),
+        ..Default::default()
+    };
+    Ok(one_choice(
+        v.get("id")
             .and_then(Value::as_str)
             .map(String::from)
             .unwrap_or_else(|| format!("chatcmpl-{}", target.now_ms)),
-        created: (target.now_ms / 1000) as i64,
-        model: target.model.clone(),
-        choices: vec![Choice {
-            index: 0,
-            message: AssistantMessage {
-                content: text,
-                reasoning_content: thinking,
-                tool_calls: (!calls.is_empty()).then_some(calls),
-                ..Default::default()
-            },
-            finish_reason: Some(finish),
-            logprobs: None,
-        }],
-        usage: v.get("usage").and_then(usage),
-        ..Default::default()
-    })
+        target.model.clone(),
+        (target.now_ms / 1000) as i64,
+        message,
+        Some(finish),
+        v.get("usage").and_then(usage),
+    ))
 }
 
 /// Classifies a Cohere error (`{"id": …, "message": …}`) by HTTP status: Cohere sends no
 /// error codes. Statuses: <https://docs.cohere.com/reference/errors>.
 pub fn parse_error(status: u16, headers: &[(String, String)], body: &[u8]) -> Error {
     let v: Value = parse(body).unwrap_or(Value::Null);
-    let message = v
-        .get("message")
-        .and_then(Value::as_str)
-        .map(String::from)
-        .unwrap_or_else(|| {
-            let t = String::from_utf8_lossy(body);
-            if t.trim().is_empty() {
-                format!("HTTP {status}")
-            } else {
-                t.chars().take(2000).collect()
-            }
-        });
+    let message = error_text(v.get("message").and_then(Value::as_str), status, body);
     let kind = match status {
         // Cohere's own statuses: 498 invalid token, 499 request cancelled.
         498 => ErrorKind::Authentication,

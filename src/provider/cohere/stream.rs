@@ -8,16 +8,15 @@ use serde_json::Value;
 
 use super::{finish_reason, usage};
 use crate::decode::Frame;
+use crate::provider::native::{text_delta, tool_delta, ChunkHead};
 use crate::provider::{StreamDecoder, Target};
-use crate::types::{ChatChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
+use crate::types::{ChatChunk, Delta};
 use crate::{Error, ErrorKind, Result};
 
 /// Decoder for one Cohere stream.
 #[derive(Debug)]
 pub struct CohereStream {
-    id: String,
-    model: String,
-    created: i64,
+    head: ChunkHead,
     role_sent: bool,
     /// Cohere's tool-call index → ours (stable, dense from 0).
     tool_index: Vec<u64>,
@@ -28,32 +27,28 @@ impl CohereStream {
     /// A decoder for a stream answering a call to `target`.
     pub fn new(target: &Target) -> Self {
         Self {
-            id: format!("chatcmpl-{}", target.now_ms),
-            model: target.model.clone(),
-            created: (target.now_ms / 1000) as i64,
+            head: ChunkHead {
+                id: format!("chatcmpl-{}", target.now_ms),
+                model: target.model.clone(),
+                created: (target.now_ms / 1000) as i64,
+            },
             role_sent: false,
             tool_index: Vec::new(),
             ended: false,
         }
     }
 
-    fn emit(&mut self, mut delta: Delta, finish: Option<crate::types::FinishReason>) -> ChatChunk {
+    fn emit(
+        &mut self,
+        out: &mut Vec<ChatChunk>,
+        mut delta: Delta,
+        finish: Option<crate::types::FinishReason>,
+    ) {
         if !self.role_sent {
             delta.role = Some("assistant".into());
             self.role_sent = true;
         }
-        ChatChunk {
-            id: self.id.clone(),
-            created: self.created,
-            model: self.model.clone(),
-            choices: vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: finish,
-                logprobs: None,
-            }],
-            ..Default::default()
-        }
+        self.head.push(out, delta, finish);
     }
 
     fn our_index(&mut self, cohere_index: u64) -> u32 {
@@ -90,7 +85,7 @@ impl StreamDecoder for CohereStream {
         match kind {
             "message-start" => {
                 if let Some(id) = v.get("id").and_then(Value::as_str) {
-                    self.id = id.to_string();
+                    self.head.id = id.to_string();
                 }
             }
             "content-start" | "content-delta" => {
@@ -102,16 +97,12 @@ impl StreamDecoder for CohereStream {
                         reasoning_content: thinking.map(String::from),
                         ..Default::default()
                     };
-                    out.push(self.emit(delta, None));
+                    self.emit(out, delta, None);
                 }
             }
             "tool-plan-delta" => {
                 if let Some(t) = text_at(&v, "/delta/message/tool_plan") {
-                    let delta = Delta {
-                        content: Some(t.to_string()),
-                        ..Default::default()
-                    };
-                    out.push(self.emit(delta, None));
+                    self.emit(out, text_delta(t, false), None);
                 }
             }
             "tool-call-start" => {
@@ -125,35 +116,12 @@ impl StreamDecoder for CohereStream {
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 let idx = self.our_index(index);
-                let delta = Delta {
-                    tool_calls: Some(vec![ToolCallDelta {
-                        index: idx,
-                        id: id.map(String::from),
-                        kind: Some("function".into()),
-                        function: Some(FunctionCallDelta {
-                            name: name.map(String::from),
-                            arguments: Some(args.to_string()),
-                        }),
-                    }]),
-                    ..Default::default()
-                };
-                out.push(self.emit(delta, None));
+                self.emit(out, tool_delta(idx, true, id, name, args), None);
             }
             "tool-call-delta" => {
                 if let Some(a) = text_at(&v, "/delta/message/tool_calls/function/arguments") {
                     let idx = self.our_index(index);
-                    let delta = Delta {
-                        tool_calls: Some(vec![ToolCallDelta {
-                            index: idx,
-                            function: Some(FunctionCallDelta {
-                                name: None,
-                                arguments: Some(a.to_string()),
-                            }),
-                            ..Default::default()
-                        }]),
-                        ..Default::default()
-                    };
-                    out.push(self.emit(delta, None));
+                    self.emit(out, tool_delta(idx, false, None, None, a), None);
                 }
             }
             "message-end" => {
@@ -163,15 +131,9 @@ impl StreamDecoder for CohereStream {
                     .and_then(Value::as_str)
                     .unwrap_or("COMPLETE");
                 let finish = finish_reason(reason)?;
-                out.push(self.emit(Delta::default(), Some(finish)));
+                self.emit(out, Delta::default(), Some(finish));
                 if let Some(u) = v.pointer("/delta/usage").and_then(usage) {
-                    out.push(ChatChunk {
-                        id: self.id.clone(),
-                        created: self.created,
-                        model: self.model.clone(),
-                        usage: Some(u),
-                        ..Default::default()
-                    });
+                    self.head.push_usage(out, u);
                 }
             }
             "content-end" | "tool-call-end" | "citation-start" | "citation-end" | "debug" => {}

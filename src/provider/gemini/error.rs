@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::http::retry_after_ms;
 use crate::provider::build::parse;
+use crate::provider::native::error_text;
 use crate::{Error, ErrorKind};
 
 /// Classifies a Google error response. `status` is the HTTP status (200 for an error that
@@ -24,12 +25,7 @@ pub fn google_error(status: u16, headers: &[(String, String)], body: &[u8]) -> E
     };
     let err = v.get("error").filter(|e| e.is_object());
     let Some(err) = err else {
-        let text = String::from_utf8_lossy(body);
-        let message = if text.trim().is_empty() {
-            format!("HTTP {status}")
-        } else {
-            text.chars().take(2000).collect()
-        };
+        let message = error_text(None, status, body);
         let status = if status == 200 { 500 } else { status };
         return with_retry(
             Error::new(ErrorKind::from_status(status), message).with_status(status),

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::schema;
 use crate::provider::build::{obj, s};
+use crate::provider::native::{bad_message, lookup, put_params, Param, Turns};
 use crate::types::{ChatRequest, Content, ContentPart, Message, Put, Role, ToolChoice};
 use crate::{Error, Result};
 
@@ -136,25 +137,28 @@ fn tool_config(tc: &ToolChoice) -> Result<Value> {
 
 fn generation_config(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
     let mut c = Map::new();
+    put_params(
+        req,
+        &mut c,
+        &[
+            (Param::Temperature, "temperature"),
+            (Param::TopP, "topP"),
+            (Param::Extra("top_k"), "topK"),
+            (Param::N, "candidateCount"),
+            (Param::MaxTokens, "maxOutputTokens"),
+            (Param::Stop, "stopSequences"),
+            (Param::Seed, "seed"),
+            (Param::PresencePenalty, "presencePenalty"),
+            (Param::FrequencyPenalty, "frequencyPenalty"),
+            (Param::Logprobs, "responseLogprobs"),
+            (Param::TopLogprobs, "logprobs"),
+        ],
+    );
     let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v {
             c.insert(k.into(), v);
         }
     };
-    put("temperature", req.temperature.map(Value::from));
-    put("topP", req.top_p.map(Value::from));
-    put("topK", req.extra.get("top_k").cloned());
-    put("candidateCount", req.n.map(Value::from));
-    put("maxOutputTokens", req.output_limit().map(Value::from));
-    put(
-        "stopSequences",
-        req.stop.as_ref().map(|s| Value::from(s.to_vec())),
-    );
-    put("seed", req.seed.map(Value::from));
-    put("presencePenalty", req.presence_penalty.map(Value::from));
-    put("frequencyPenalty", req.frequency_penalty.map(Value::from));
-    put("responseLogprobs", req.logprobs.map(Value::from));
-    put("logprobs", req.top_logprobs.map(Value::from));
     if let Some(rf) = &req.response_format {
         match rf.kind.as_str() {
             "text" => {}
@@ -265,7 +269,7 @@ fn thinking_for_anthropic_param(t: &Value, model: &str) -> Value {
 /// (Gemini requires alternation); tool results become `functionResponse` parts of a user turn.
 fn convert_messages(messages: &[Message], model: &str) -> Result<(Option<Value>, Vec<Value>)> {
     let mut system_parts: Vec<Value> = Vec::new();
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut turns = Turns::default();
     let mut call_names: HashMap<String, String> = HashMap::new();
 
     for (i, m) in messages.iter().enumerate() {
@@ -295,28 +299,18 @@ fn convert_messages(messages: &[Message], model: &str) -> Result<(Option<Value>,
                 ("user", vec![function_response(&name, m)])
             }
             Role::Function => {
-                let name = m.name.clone().ok_or_else(|| {
-                    Error::bad_request(format!("messages[{i}]: function message without `name`"))
-                        .with_param("messages")
-                })?;
+                let name = m
+                    .name
+                    .clone()
+                    .ok_or_else(|| bad_message(i, "function message without `name`"))?;
                 ("user", vec![function_response(&name, m)])
             }
         };
-        if parts.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some((r, p)) if *r == role => p.extend(parts),
-            _ => turns.push((role, parts)),
-        }
+        turns.push(role, parts);
     }
 
     let system = (!system_parts.is_empty()).then(|| obj([("parts", Value::from(system_parts))]));
-    let contents = turns
-        .into_iter()
-        .map(|(role, parts)| obj([("role", Value::from(role)), ("parts", Value::from(parts))]))
-        .collect();
-    Ok((system, contents))
+    Ok((system, turns.into_values("parts")))
 }
 
 fn text_parts(m: &Message, i: usize) -> Result<Vec<Value>> {
@@ -375,8 +369,7 @@ fn user_parts(m: &Message, i: usize) -> Result<Vec<Value>> {
 }
 
 fn user_part(p: &ContentPart, i: usize) -> Result<Option<Value>> {
-    let bad =
-        |what: String| Error::bad_request(format!("messages[{i}]: {what}")).with_param("messages");
+    let bad = |what: String| bad_message(i, &what);
     Ok(match p.kind.as_str() {
         "text" => p
             .text
@@ -457,32 +450,34 @@ pub fn mime_from_extension(url: &str) -> Option<&'static str> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let file = path.rsplit('/').next().unwrap_or(path);
     let ext = file.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "webp" => "image/webp",
-        "heic" => "image/heic",
-        "heif" => "image/heif",
-        "gif" => "image/gif",
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        "wav" => "audio/wav",
-        "mp3" => "audio/mp3",
-        "aiff" => "audio/aiff",
-        "aac" => "audio/aac",
-        "ogg" => "audio/ogg",
-        "flac" => "audio/flac",
-        "mp4" => "video/mp4",
-        "mpeg" => "video/mpeg",
-        "mpg" => "video/mpg",
-        "mov" => "video/mov",
-        "avi" => "video/avi",
-        "flv" => "video/x-flv",
-        "webm" => "video/webm",
-        "wmv" => "video/wmv",
-        "3gp" | "3gpp" => "video/3gpp",
-        _ => return None,
-    })
+    const MIME: &[(&str, &str)] = &[
+        ("png", "image/png"),
+        ("jpg", "image/jpeg"),
+        ("jpeg", "image/jpeg"),
+        ("webp", "image/webp"),
+        ("heic", "image/heic"),
+        ("heif", "image/heif"),
+        ("gif", "image/gif"),
+        ("pdf", "application/pdf"),
+        ("txt", "text/plain"),
+        ("wav", "audio/wav"),
+        ("mp3", "audio/mp3"),
+        ("aiff", "audio/aiff"),
+        ("aac", "audio/aac"),
+        ("ogg", "audio/ogg"),
+        ("flac", "audio/flac"),
+        ("mp4", "video/mp4"),
+        ("mpeg", "video/mpeg"),
+        ("mpg", "video/mpg"),
+        ("mov", "video/mov"),
+        ("avi", "video/avi"),
+        ("flv", "video/x-flv"),
+        ("webm", "video/webm"),
+        ("wmv", "video/wmv"),
+        ("3gp", "video/3gpp"),
+        ("3gpp", "video/3gpp"),
+    ];
+    lookup(MIME, &ext)
 }
 
 fn assistant_parts(

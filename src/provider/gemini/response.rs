@@ -7,9 +7,10 @@ use serde_json::{Map, Value};
 
 use super::request::THOUGHT_SIGNATURE_SEPARATOR;
 use crate::provider::build::parse as parse_json;
+use crate::provider::native::tool_call;
 use crate::provider::Target;
 use crate::types::{
-    AssistantMessage, ChatResponse, Choice, CompletionTokensDetails, FinishReason, FunctionCall,
+    AssistantMessage, ChatResponse, Choice, CompletionTokensDetails, FinishReason,
     PromptTokensDetails, ToolCall, Usage,
 };
 use crate::{Error, ErrorKind, Result};
@@ -199,14 +200,8 @@ pub fn parse(body: &[u8], target: &Target) -> Result<ChatResponse> {
             .calls
             .iter()
             .map(|(name, args, id, sig)| {
-                let tc = ToolCall {
-                    id: tool_call_id(call_index, id.as_deref(), sig.as_deref()),
-                    kind: "function".into(),
-                    function: FunctionCall {
-                        name: name.clone(),
-                        arguments: args.clone(),
-                    },
-                };
+                let id = tool_call_id(call_index, id.as_deref(), sig.as_deref());
+                let tc = tool_call(id, name, args.clone());
                 call_index += 1;
                 tc
             })

@@ -22,6 +22,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::provider::native::retain_values;
 use crate::types::Put;
 use crate::{Error, Result};
 
@@ -166,19 +167,21 @@ impl Cx<'_> {
         }
 
         // Types.
-        let mut types: Vec<String> = match obj.get("type") {
-            // Lower-cased so that an already converted (`allOf`) member reads the same.
-            Some(Value::String(t)) => vec![t.to_ascii_lowercase()],
-            Some(Value::Array(ts)) => ts
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_ascii_lowercase)
-                .collect(),
-            _ => Vec::new(),
+        // Lower-cased so that an already converted (`allOf`) member reads the same. Loops, not
+        // `collect` / `retain`: each closure is its own copy of the adapters in the wasm.
+        let mut types: Vec<String> = Vec::new();
+        let one = std::slice::from_ref;
+        let listed = match obj.get("type") {
+            Some(t @ Value::String(_)) => one(t),
+            Some(Value::Array(ts)) => ts.as_slice(),
+            _ => &[],
         };
-        if types.iter().any(|t| t == "null") {
-            types.retain(|t| t != "null");
-            out.put("nullable", Value::Bool(true));
+        for t in listed.iter().filter_map(Value::as_str) {
+            if t.eq_ignore_ascii_case("null") {
+                out.put("nullable", Value::Bool(true));
+            } else {
+                types.push(t.to_ascii_lowercase());
+            }
         }
 
         // Object keywords.
@@ -189,11 +192,13 @@ impl Cx<'_> {
             }
             if !converted.is_empty() {
                 if let Some(Value::Array(req)) = obj.get("required") {
-                    let req: Vec<Value> = req
-                        .iter()
-                        .filter(|r| r.as_str().is_some_and(|r| converted.contains_key(r)))
-                        .cloned()
-                        .collect();
+                    let mut kept = Vec::new();
+                    for r in req {
+                        if r.as_str().is_some_and(|r| converted.contains_key(r)) {
+                            kept.push(r.clone());
+                        }
+                    }
+                    let req = kept;
                     if !req.is_empty() {
                         out.put("required", Value::Array(req));
                     }
@@ -230,7 +235,7 @@ impl Cx<'_> {
         };
         if let Some(vals) = &mut values {
             if vals.iter().any(Value::is_null) {
-                vals.retain(|v| !v.is_null());
+                retain_values(vals, &|v| !v.is_null());
                 out.put("nullable", Value::Bool(true));
             }
             let numeric_type = types.iter().any(|t| t != "string");
@@ -241,8 +246,14 @@ impl Cx<'_> {
                 }
             } else if !vals.is_empty() {
                 // Gemini enums are strings only; keep the constraint readable for the model.
-                let list: Vec<String> = vals.iter().map(Value::to_string).collect();
-                notes.push(format!("Allowed values: {}.", list.join(", ")));
+                let mut list = String::new();
+                for v in vals.iter() {
+                    if !list.is_empty() {
+                        list.push_str(", ");
+                    }
+                    list.push_str(&v.to_string());
+                }
+                notes.push(format!("Allowed values: {list}."));
                 if types.is_empty() {
                     if let Some(t) = common_type(vals) {
                         types.push(t.into());

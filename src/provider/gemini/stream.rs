@@ -6,8 +6,6 @@
 //! usage, sent as a final choice-less chunk when the body ends. There is no `[DONE]`: the
 //! stream is complete once every candidate has reported a `finishReason`.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::response::{
@@ -32,7 +30,9 @@ pub struct GeminiStream {
     target: Target,
     id: Option<String>,
     model: Option<String>,
-    candidates: BTreeMap<u32, CandidateState>,
+    /// By candidate index, in index order: a sorted `Vec`, as a stream has one candidate or a
+    /// few (a `BTreeMap` here was 5 KB of wasm for its one key/value type).
+    candidates: Vec<(u32, CandidateState)>,
     usage: Option<Usage>,
     /// Tool-call ids are unique across candidates, as in the non-streamed response.
     next_call_id: usize,
@@ -45,7 +45,7 @@ impl GeminiStream {
             target: target.clone(),
             id: None,
             model: None,
-            candidates: BTreeMap::new(),
+            candidates: Vec::new(),
             usage: None,
             next_call_id: 0,
         }
@@ -95,7 +95,15 @@ impl StreamDecoder for GeminiStream {
         {
             let index = c.get("index").and_then(Value::as_u64).unwrap_or(pos as u64) as u32;
             let parts = split_parts(c);
-            let state = self.candidates.entry(index).or_default();
+            let slot = match self.candidates.binary_search_by_key(&index, |c| c.0) {
+                Ok(i) => i,
+                Err(i) => {
+                    self.candidates
+                        .insert(i, (index, CandidateState::default()));
+                    i
+                }
+            };
+            let state = &mut self.candidates[slot].1;
             let mut delta = Delta {
                 content: parts.content,
                 reasoning_content: parts.reasoning,
@@ -166,7 +174,7 @@ impl StreamDecoder for GeminiStream {
     }
 
     fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
-        let done = !self.candidates.is_empty() && self.candidates.values().all(|c| c.finished);
+        let done = !self.candidates.is_empty() && self.candidates.iter().all(|(_, c)| c.finished);
         if !done {
             return Err(Error::new(
                 ErrorKind::BadGateway,
@@ -275,6 +283,74 @@ mod tests {
         assert_eq!(r.unwrap_err().kind(), ErrorKind::RateLimited);
         let (_, r) = run(&[json!({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}})]);
         assert_eq!(r.unwrap_err().kind(), ErrorKind::ContentPolicyViolation);
+    }
+
+    /// Candidates are tracked per index, whatever order they arrive in: each keeps its own
+    /// role and tool-call numbering, and the stream is complete only when all have finished.
+    #[test]
+    fn several_candidates_are_tracked_apart() {
+        let call = |name: &str| json!({"functionCall": {"name": name, "args": {}}});
+        let ev = |cands: Value| json!({ "candidates": cands });
+        let first = [
+            ev(json!([{"content": {"parts": [call("a")]}, "index": 2},
+                      {"content": {"parts": [{"text": "x"}]}, "index": 0}])),
+            ev(json!([{"content": {"parts": [call("b")]}, "index": 1},
+                      {"content": {"parts": [call("c")]}, "index": 2, "finishReason": "STOP"}])),
+            ev(json!([{"index": 0, "finishReason": "STOP"}])),
+        ];
+        let (c, r) = run(&first);
+        // Candidate 1 never finished.
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::BadGateway);
+        let roles: Vec<(u32, bool)> = c
+            .iter()
+            .flat_map(|k| {
+                k.choices
+                    .iter()
+                    .map(|ch| (ch.index, ch.delta.role.is_some()))
+            })
+            .collect();
+        assert_eq!(
+            roles,
+            [(2, true), (0, true), (1, true), (2, false), (0, false)]
+        );
+        let calls: Vec<(u32, u32, String)> = c
+            .iter()
+            .flat_map(|k| k.choices.iter())
+            .flat_map(|ch| {
+                ch.delta
+                    .tool_calls
+                    .iter()
+                    .flatten()
+                    .map(move |t| (ch.index, t.index, t.id.clone().unwrap_or_default()))
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                (2, 0, "call_0".to_string()),
+                (1, 0, "call_1".to_string()),
+                (2, 1, "call_2".to_string())
+            ]
+        );
+        let mut all = first.to_vec();
+        all.push(ev(json!([{"index": 1, "finishReason": "STOP"}])));
+        let (c, r) = run(&all);
+        r.unwrap();
+        let finishes: Vec<(u32, Option<FinishReason>)> = c
+            .iter()
+            .flat_map(|k| k.choices.iter())
+            .filter(|ch| ch.finish_reason.is_some())
+            .map(|ch| (ch.index, ch.finish_reason.clone()))
+            .collect();
+        // Only the candidates that called tools finish with `tool_calls`.
+        assert_eq!(
+            finishes,
+            [
+                (2, Some(FinishReason::ToolCalls)),
+                (0, Some(FinishReason::Stop)),
+                (1, Some(FinishReason::ToolCalls))
+            ]
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
     }
     let mut body = Map::new();
     body.put("model", Value::String(target.model.clone()));
-    body.put("input", serde_json::to_value(&req.input)?);
+    body.put("input", crate::types::to_value_via_text(&req.input)?);
     if let Some(d) = req.dimensions {
         body.put("dimensions", d.into());
     }

@@ -293,8 +293,8 @@ pub async fn run<H: Host>(
 
 async fn chat<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply, Error> {
     let router = &cx.gw.router;
-    let call = cx.log.chat(&obj);
     if obj.get("stream").and_then(Value::as_bool) == Some(true) {
+        let call = cx.log.chat(&obj);
         let s = call.started(
             router
                 .completion_stream(cx.host, cx.env, Value::Object(obj))
@@ -321,12 +321,15 @@ async fn chat<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply,
         reply.meter = Some(meter);
         return Ok(routed(reply, &s.route, &s.meta, None));
     }
+    // Only a logged call is recorded: without loggers the recorder would be a copy of the
+    // request's log (its id and caller) made and dropped per request.
+    let call = cx.log.is_on().then(|| cx.log.chat(&obj));
     // The answer as JSON text: an OpenAI-format upstream's body goes out as it came when
     // nothing rewrites it (parsing and re-serializing it was ≈ 6 % of a request's CPU).
     let r = router
         .completion_wire(cx.host, cx.env, Value::Object(obj))
         .await;
-    let c = log_wire(&call, r, cx.log.is_on())?;
+    let c = log_wire(call.as_ref(), r)?;
     let RoutedWire {
         completion: w,
         route,
@@ -341,12 +344,12 @@ async fn chat<H: Host>(cx: &Cx<'_, H>, obj: Map<String, Value>) -> Result<Reply,
     ))
 }
 
-/// Records a non-stream chat call for the loggers (when any is configured: only then is the
-/// response read back from its text) and passes the result through.
-fn log_wire(call: &ChatCall, r: Result<RoutedWire, Error>, on: bool) -> Result<RoutedWire, Error> {
-    if !on {
+/// Records a non-stream chat call for the loggers (`call` is there when any is configured:
+/// only then is the response read back from its text) and passes the result through.
+fn log_wire(call: Option<&ChatCall>, r: Result<RoutedWire, Error>) -> Result<RoutedWire, Error> {
+    let Some(call) = call else {
         return r;
-    }
+    };
     match r {
         Ok(w) => {
             // The text is a chat completion by construction (`engine::completion_wire`).

@@ -423,7 +423,11 @@ impl CounterState {
             reserved: self.reserved,
             period: self.limits.period(),
             period_start_ms: self.period_start_ms,
-            per_model: self.model_spend.clone(),
+            per_model: self
+                .model_spend
+                .iter()
+                .map(|(m, c)| (m.clone(), *c))
+                .collect(),
         }
     }
 
@@ -431,7 +435,7 @@ impl CounterState {
         self.spend = b.spent;
         self.reserved = b.reserved;
         self.period_start_ms = b.period_start_ms;
-        self.model_spend = b.per_model;
+        self.model_spend = b.per_model.into_iter().collect();
     }
 
     /// Drops expired holds, old window slots and ends the budget period if it is over.
