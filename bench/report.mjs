@@ -170,7 +170,7 @@ if (gateway) {
   const pj = pacedAdded(US, "json", "p99");
   const psse = pacedAdded(US, "sse", "p99");
   verdict("Gateway: added p99 at c=16 ≤ 2 ms",
-    `paced (${pacedRun?.paced ? `${pacedRun.paced.offered_rps.json} req/s non-stream, ${pacedRun.paced.offered_rps.sse} streams/s offered` : "not run"}): non-stream ${f(pj)} ms, stream ${f(psse)} ms; saturated (closed-loop wrk): non-stream ${f(p99)} ms, stream ${f(p99s)} ms`,
+    `paced (${pacedRun?.paced ? `${pacedRun.paced.offered_rps.json} req/s non-stream, ${pacedRun.paced.offered_rps.sse} streams/s offered` : "not run"}): non-stream ${f(pj)} ms, stream ${f(psse)} ms; saturated (closed-loop wrk, with its coordinated-omission correction: the longest stalls dominate): non-stream ${f(p99)} ms, stream ${f(p99s)} ms`,
     pj === null ? null : pj <= 2 && (psse === null || psse <= 2));
   if (pacedRun?.paced) {
     g(`### Paced load at c=${pacedRun.paced.connections} (below saturation)`);

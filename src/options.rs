@@ -131,74 +131,9 @@ fn take_entry(entries: &mut Vec<(String, Value)>, key: &str) -> Option<Value> {
     Some(entries.remove(i).1)
 }
 
-/// The position of `key` in [`OPTION_KEYS`]. The body's keys are compared only with the option
-/// names of their length: a scan of the list compared each with all 47.
+/// The position of `key` in [`OPTION_KEYS`].
 fn option_rank(key: &str) -> Option<u32> {
-    let names: &[(&str, u32)] = match key.len() {
-        5 => &[("cache", 26)],
-        7 => &[
-            ("api_key", 0),
-            ("timeout", 4),
-            ("headers", 6),
-            ("caching", 25),
-        ],
-        8 => &[("api_base", 1), ("base_url", 2), ("metadata", 13)],
-        9 => &[("fallbacks", 14)],
-        10 => &[("model_list", 27)],
-        11 => &[
-            ("api_version", 3),
-            ("drop_params", 8),
-            ("num_retries", 10),
-            ("max_retries", 11),
-        ],
-        12 => &[("organization", 42)],
-        13 => &[
-            ("extra_headers", 7),
-            ("mock_response", 9),
-            ("langfuse_host", 46),
-        ],
-        14 => &[("vertex_project", 34), ("azure_ad_token", 41)],
-        15 => &[
-            ("request_timeout", 5),
-            ("litellm_call_id", 21),
-            ("aws_region_name", 31),
-            ("vertex_location", 35),
-        ],
-        16 => &[
-            ("success_callback", 23),
-            ("failure_callback", 24),
-            ("aws_profile_name", 33),
-        ],
-        17 => &[
-            ("aws_access_key_id", 28),
-            ("aws_session_token", 30),
-            ("vertex_ai_project", 38),
-        ],
-        18 => &[("vertex_credentials", 36), ("vertex_ai_location", 39)],
-        19 => &[
-            ("custom_llm_provider", 12),
-            ("litellm_logging_obj", 22),
-            ("vertex_access_token", 40),
-            ("langfuse_public_key", 44),
-            ("langfuse_secret_key", 45),
-        ],
-        20 => &[("input_cost_per_token", 17)],
-        21 => &[
-            ("output_cost_per_token", 18),
-            ("input_cost_per_second", 19),
-            ("aws_secret_access_key", 29),
-            ("vertex_ai_credentials", 37),
-        ],
-        22 => &[("output_cost_per_second", 20)],
-        24 => &[
-            ("context_window_fallbacks", 15),
-            ("content_policy_fallbacks", 16),
-            ("turn_off_message_logging", 43),
-        ],
-        28 => &[("aws_bedrock_runtime_endpoint", 32)],
-        _ => return None,
-    };
-    names.iter().find(|(name, _)| *name == key).map(|&(_, i)| i)
+    OPTION_KEYS.iter().position(|o| *o == key).map(|i| i as u32)
 }
 
 fn as_string(v: &Value) -> Option<String> {
