@@ -38,6 +38,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AbortController, Response};
 
+use super::ids::JsIds;
 use super::settle::{ignore_rejection, Settled};
 use super::timer::Timer;
 use crate::http::{BodyStream, Headers, HttpRequest, HttpResponse};
@@ -391,34 +392,20 @@ fn init_headers(req: &HttpRequest) -> Result<String> {
     Ok(out)
 }
 
-/// At most this many targets are kept defined on the JS side; past it the ids start over (a
-/// caller whose URL or headers change per request would otherwise grow the list without bound).
-const TARGETS_MAX: usize = 64;
-
 thread_local! {
-    /// The (URL, headers) pairs defined on the JS side (by [`edgellm_define_target`]), each at
-    /// its id. A pair is defined before its id is first used, and again after the list starts
-    /// over, so an id in use always names the pair it was defined with (the JS list only ever
-    /// grows or is overwritten at an id; a fresh wasm instance starts with an empty list here).
-    static TARGETS: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The (URL, headers) pairs defined on the JS side by [`edgellm_define_target`].
+    static TARGETS: JsIds<(String, String)> = const { JsIds::new() };
 }
 
 /// The id of the target `url` with the headers `flat` ([`init_headers`]' string), defined on
 /// the JS side first if it is new.
 fn target_id(url: &str, flat: String) -> std::result::Result<u32, JsValue> {
     TARGETS.with(|targets| {
-        let mut targets = targets.borrow_mut();
-        if let Some(id) = targets.iter().position(|(u, f)| u == url && *f == flat) {
-            return Ok(id as u32);
-        }
-        if targets.len() >= TARGETS_MAX {
-            targets.clear();
-        }
-        let id = targets.len() as u32;
-        // Recorded only once JS has it: a failed definition leaves nothing that names it.
-        edgellm_define_target(id, url, &flat)?;
-        targets.push((url.to_string(), flat));
-        Ok(id)
+        targets.id(
+            |(u, f)| u == url && *f == flat,
+            || (url.to_string(), flat.clone()),
+            |id, (u, f)| edgellm_define_target(id, u, f),
+        )
     })
 }
 

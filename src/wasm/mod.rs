@@ -22,6 +22,7 @@
 mod crypto;
 mod feed;
 mod fetch;
+mod ids;
 mod settle;
 mod timer;
 
@@ -32,6 +33,7 @@ use crate::http::{HttpRequest, HttpResponse};
 use crate::Result;
 
 pub use feed::{detaching, BodyFeed, Detached};
+pub use ids::JsIds;
 pub use settle::in_settlement;
 
 /// [`Host`] over the JS runtime's globals. Stateless and cheap: make one per call or share one.

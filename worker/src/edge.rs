@@ -12,7 +12,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::worker_sys::web_sys;
 use worker::{console_log, console_warn, Context, Env, Request};
 
-use edgellm::wasm::FetchHost;
+use edgellm::wasm::{FetchHost, JsIds};
 use edgellm::Host;
 
 use crate::app::{self, Begin, Body, Gateway, Head, Reply};
@@ -460,15 +460,9 @@ fn split_stable(headers: &[(String, String)]) -> (String, String) {
     (stable, rest)
 }
 
-/// At most this many response templates are kept on the JS side; past it the ids start over.
-const TEMPLATES_MAX: usize = 64;
-
 thread_local! {
-    /// The stable-header sets defined as JS templates ([`edgellm_define_template`]), each at
-    /// its id. A set is defined before its id is first used, and again after the list starts
-    /// over, so an id in use always names the set it was defined with (a fresh wasm instance
-    /// starts with an empty list here).
-    static TEMPLATES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// The stable-header sets defined as JS templates by [`edgellm_define_template`].
+    static TEMPLATES: JsIds<String> = const { JsIds::new() };
 }
 
 /// The template id of the stable headers `stable` ([`split_stable`]'s first string), defining
@@ -479,20 +473,15 @@ fn template_id(stable: String) -> Result<i32, JsValue> {
     if stable.is_empty() {
         return Ok(-1);
     }
-    TEMPLATES.with(|sets| {
-        let mut sets = sets.borrow_mut();
-        if let Some(id) = sets.iter().position(|s| *s == stable) {
-            return Ok(id as i32);
-        }
-        if sets.len() >= TEMPLATES_MAX {
-            sets.clear();
-        }
-        let id = sets.len();
-        // Recorded only once JS has it: a failed definition leaves nothing that names it.
-        edgellm_define_template(id as u32, &stable)?;
-        sets.push(stable);
-        Ok(id as i32)
-    })
+    TEMPLATES
+        .with(|sets| {
+            sets.id(
+                |s| *s == stable,
+                || stable.clone(),
+                |id, s| edgellm_define_template(id, s),
+            )
+        })
+        .map(|id| id as i32)
 }
 
 fn to_response(reply: Reply, request: &web_sys::Request) -> worker::Result<web_sys::Response> {
