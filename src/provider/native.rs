@@ -120,16 +120,28 @@ pub(crate) fn tool_delta(
     args: &str,
 ) -> Delta {
     Delta {
-        tool_calls: Some(vec![ToolCallDelta {
-            index,
-            id: id.map(str::to_owned),
-            kind: typed.then(|| "function".to_owned()),
-            function: Some(FunctionCallDelta {
-                name: name.map(str::to_owned),
-                arguments: Some(args.to_owned()),
-            }),
-        }]),
+        tool_calls: Some(vec![tool_call_delta(index, typed, id, name, args)]),
         ..Default::default()
+    }
+}
+
+/// One tool-call piece, as [`tool_delta`] wraps it (a delta may carry several).
+#[inline(never)]
+pub(crate) fn tool_call_delta(
+    index: u32,
+    typed: bool,
+    id: Option<&str>,
+    name: Option<&str>,
+    args: &str,
+) -> ToolCallDelta {
+    ToolCallDelta {
+        index,
+        id: id.map(str::to_owned),
+        kind: typed.then(|| "function".to_owned()),
+        function: Some(FunctionCallDelta {
+            name: name.map(str::to_owned),
+            arguments: Some(args.to_owned()),
+        }),
     }
 }
 

@@ -29,10 +29,12 @@ use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, T
 use crate::decode::{Frame, Framing};
 use crate::http::{Headers, HttpRequest};
 use crate::provider::build::{obj, parse, s};
-use crate::provider::native::{one_choice, put_params, tool_call, ChunkHead, Param};
+use crate::provider::native::{
+    one_choice, put_params, tool_call, tool_call_delta, ChunkHead, Param,
+};
 use crate::types::{
-    AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Content, Delta, FinishReason,
-    FunctionCallDelta, Put, Role, ToolCall, ToolCallDelta, ToolChoice, Usage,
+    AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Content, Delta, FinishReason, Put,
+    Role, ToolCall, ToolChoice, Usage,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -588,15 +590,13 @@ impl StreamDecoder for OllamaStream {
         if !calls.is_empty() {
             let mut deltas = Vec::with_capacity(calls.len());
             for c in calls {
-                deltas.push(ToolCallDelta {
-                    index: self.calls as u32,
-                    id: Some(c.id),
-                    kind: Some("function".into()),
-                    function: Some(FunctionCallDelta {
-                        name: Some(c.function.name),
-                        arguments: Some(c.function.arguments),
-                    }),
-                });
+                deltas.push(tool_call_delta(
+                    self.calls as u32,
+                    true,
+                    Some(&c.id),
+                    Some(&c.function.name),
+                    &c.function.arguments,
+                ));
                 self.calls += 1;
             }
             delta.tool_calls = Some(deltas);

@@ -12,8 +12,9 @@ use super::response::{
     finish_reason, prompt_blocked, response_id, response_model, split_parts, tool_call_id, usage,
 };
 use crate::decode::Frame;
+use crate::provider::native::{tool_call_delta, ChunkHead};
 use crate::provider::{StreamDecoder, Target};
-use crate::types::{ChatChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, Usage};
+use crate::types::{ChatChunk, ChunkChoice, Delta, Usage};
 use crate::{Error, ErrorKind, Result};
 
 #[derive(Debug, Default)]
@@ -28,8 +29,8 @@ struct CandidateState {
 #[derive(Debug)]
 pub struct GeminiStream {
     target: Target,
-    id: Option<String>,
-    model: Option<String>,
+    /// Filled from the first event.
+    head: Option<ChunkHead>,
     /// By candidate index, in index order: a sorted `Vec`, as a stream has one candidate or a
     /// few (a `BTreeMap` here was 5 KB of wasm for its one key/value type).
     candidates: Vec<(u32, CandidateState)>,
@@ -43,22 +44,15 @@ impl GeminiStream {
     pub fn new(target: &Target) -> Self {
         Self {
             target: target.clone(),
-            id: None,
-            model: None,
+            head: None,
             candidates: Vec::new(),
             usage: None,
             next_call_id: 0,
         }
     }
 
-    fn chunk(&self, choices: Vec<ChunkChoice>) -> ChatChunk {
-        ChatChunk {
-            id: self.id.clone().unwrap_or_default(),
-            created: (self.target.now_ms / 1000) as i64,
-            model: self.model.clone().unwrap_or_default(),
-            choices,
-            ..Default::default()
-        }
+    fn head(&self) -> &ChunkHead {
+        self.head.as_ref().expect("set by the first event")
     }
 }
 
@@ -76,9 +70,12 @@ impl StreamDecoder for GeminiStream {
         if let Some(e) = prompt_blocked(&v) {
             return Err(e);
         }
-        if self.id.is_none() {
-            self.id = Some(response_id(&v, &self.target));
-            self.model = Some(response_model(&v, &self.target));
+        if self.head.is_none() {
+            self.head = Some(ChunkHead {
+                id: response_id(&v, &self.target),
+                model: response_model(&v, &self.target),
+                created: (self.target.now_ms / 1000) as i64,
+            });
         }
         if let Some(u) = v.get("usageMetadata").and_then(usage) {
             self.usage = Some(u);
@@ -112,19 +109,14 @@ impl StreamDecoder for GeminiStream {
             if !parts.calls.is_empty() {
                 let mut deltas = Vec::new();
                 for (name, args, pid, sig) in parts.calls {
-                    deltas.push(ToolCallDelta {
-                        index: state.calls,
-                        id: Some(tool_call_id(
-                            self.next_call_id,
-                            pid.as_deref(),
-                            sig.as_deref(),
-                        )),
-                        kind: Some("function".into()),
-                        function: Some(FunctionCallDelta {
-                            name: Some(name),
-                            arguments: Some(args),
-                        }),
-                    });
+                    let id = tool_call_id(self.next_call_id, pid.as_deref(), sig.as_deref());
+                    deltas.push(tool_call_delta(
+                        state.calls,
+                        true,
+                        Some(&id),
+                        Some(&name),
+                        &args,
+                    ));
                     state.calls += 1;
                     self.next_call_id += 1;
                 }
@@ -165,7 +157,9 @@ impl StreamDecoder for GeminiStream {
             });
         }
         if !choices.is_empty() {
-            out.push(self.chunk(choices));
+            let mut c = self.head().bare();
+            c.choices = choices;
+            out.push(c);
         }
         match failure {
             Some(e) => Err(e),
@@ -182,9 +176,7 @@ impl StreamDecoder for GeminiStream {
             ));
         }
         if let Some(u) = self.usage.take() {
-            let mut c = self.chunk(Vec::new());
-            c.usage = Some(u);
-            out.push(c);
+            self.head().push_usage(out, u);
         }
         Ok(())
     }
