@@ -1,7 +1,10 @@
 // The public functions, shared by every runtime's entry point. Thin: each adapts a wasm export
 // (see convert.js) and does no LLM work itself.
 import { backend } from "./backend.js";
-import { chunkStream, converting, fromWasmError, rethrowConverted } from "./convert.js";
+import {
+  chunkStream, converting, fromWasmError, rethrowConverted,
+  EMBEDDING, IMAGE_GENERATION, MODERATION, RERANK, TEXT_COMPLETION, TEXT_COMPLETION_STREAM,
+} from "./convert.js";
 
 /**
  * A chat completion in OpenAI's format, for any supported provider.
@@ -46,7 +49,7 @@ function asJson(params) {
  * @param {object} params `{ model, input, dimensions?, encoding_format?, ... }` plus LiteLLM options
  */
 export function embedding(params) {
-  return converting(() => backend.wasm.embedding(params));
+  return converting(() => backend.wasm.modality(EMBEDDING, params));
 }
 
 /**
@@ -55,7 +58,7 @@ export function embedding(params) {
  * @param {object} params `{ model, prompt, n?, size?, quality?, response_format?, ... }` plus options
  */
 export function imageGeneration(params) {
-  return converting(() => backend.wasm.imageGeneration(params));
+  return converting(() => backend.wasm.modality(IMAGE_GENERATION, params));
 }
 
 /**
@@ -68,9 +71,9 @@ export function imageGeneration(params) {
 export async function textCompletion(params) {
   const wasm = backend.wasm;
   if (params != null && params.stream === true) {
-    return chunkStream(await converting(() => wasm.textCompletionStream(params)));
+    return chunkStream(await converting(() => wasm.modality(TEXT_COMPLETION_STREAM, params)));
   }
-  return converting(() => wasm.textCompletion(params));
+  return converting(() => wasm.modality(TEXT_COMPLETION, params));
 }
 
 /**
@@ -78,7 +81,7 @@ export async function textCompletion(params) {
  * @param {object} params `{ input, model? }` plus LiteLLM options
  */
 export function moderation(params) {
-  return converting(() => backend.wasm.moderation(params));
+  return converting(() => backend.wasm.modality(MODERATION, params));
 }
 
 /**
@@ -86,7 +89,7 @@ export function moderation(params) {
  * @param {object} params `{ model, query, documents, top_n?, return_documents?, ... }` plus options
  */
 export function rerank(params) {
-  return converting(() => backend.wasm.rerank(params));
+  return converting(() => backend.wasm.modality(RERANK, params));
 }
 
 /**

@@ -3,6 +3,10 @@
 import { APIError, ERROR_CLASSES } from "./errors.js";
 import { ensureAsyncIterable } from "./async-iter.js";
 
+// `kind` of wasm's `modality` export and the wasm Router's: the endpoints beyond chat share one
+// export each (src/js/modality.rs numbers them).
+export const EMBEDDING = 0, IMAGE_GENERATION = 1, TEXT_COMPLETION = 2, TEXT_COMPLETION_STREAM = 3, MODERATION = 4, RERANK = 5;
+
 /**
  * An error from the wasm module is an `Error` whose `name` is the class name and that carries
  * `edgellmKind`; it becomes an instance of that class. Anything else passes unchanged.

@@ -48,7 +48,9 @@ export const ERROR_CLASSES = Object.freeze({
   ServiceUnavailableError, APIConnectionError, APITimeoutError, APIUserAbortError,
 });
 
-// `name` is set on the prototype, not read from the class, so minified bundles keep it.
+// `name` is set on the prototype and the class, not read from the class, so the minified
+// bundles (scripts/build-pkg.sh) keep both `err.name` and `err.constructor.name`.
 for (const [name, cls] of Object.entries(ERROR_CLASSES)) {
   Object.defineProperty(cls.prototype, "name", { value: name, writable: true, configurable: true });
+  Object.defineProperty(cls, "name", { value: name });
 }

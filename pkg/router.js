@@ -1,7 +1,10 @@
 // Classes over the wasm Router and BudgetManager: same methods, error classes, and streams as
 // async-iterable ReadableStreams.
 import { backend } from "./backend.js";
-import { chunkStream, converting } from "./convert.js";
+import {
+  chunkStream, converting,
+  EMBEDDING, IMAGE_GENERATION, MODERATION, RERANK, TEXT_COMPLETION, TEXT_COMPLETION_STREAM,
+} from "./convert.js";
 
 /**
  * LiteLLM's Router: load balancing, retries, fallbacks and cooldowns across deployments.
@@ -24,31 +27,31 @@ export class Router {
 
   /** Like `embedding()`, routed (LiteLLM's `router.embedding` / `aembedding`). */
   embedding(params) {
-    return converting(() => this.#inner.embedding(params));
+    return converting(() => this.#inner.modality(EMBEDDING, params));
   }
 
   /** Like `imageGeneration()`, routed (LiteLLM's `router.image_generation`). */
   imageGeneration(params) {
-    return converting(() => this.#inner.imageGeneration(params));
+    return converting(() => this.#inner.modality(IMAGE_GENERATION, params));
   }
 
   /** Like `textCompletion()`, routed (LiteLLM's `router.text_completion`); with `stream: true`
    *  retries and fallbacks happen before the first chunk. */
   async textCompletion(params) {
     if (params != null && params.stream === true) {
-      return chunkStream(await converting(() => this.#inner.textCompletionStream(params)));
+      return chunkStream(await converting(() => this.#inner.modality(TEXT_COMPLETION_STREAM, params)));
     }
-    return converting(() => this.#inner.textCompletion(params));
+    return converting(() => this.#inner.modality(TEXT_COMPLETION, params));
   }
 
   /** Like `moderation()`, routed (LiteLLM's `router.amoderation`). */
   moderation(params) {
-    return converting(() => this.#inner.moderation(params));
+    return converting(() => this.#inner.modality(MODERATION, params));
   }
 
   /** Like `rerank()`, routed (LiteLLM's `router.arerank`). */
   rerank(params) {
-    return converting(() => this.#inner.rerank(params));
+    return converting(() => this.#inner.modality(RERANK, params));
   }
 
   /** The public model names (model groups). */
@@ -113,3 +116,6 @@ export class BudgetManager {
     return this.#call((b) => b.resetCost(user));
   }
 }
+
+// The bundles are minified (scripts/build-pkg.sh): the classes keep their names.
+for (const [name, cls] of Object.entries({ Router, BudgetManager })) Object.defineProperty(cls, "name", { value: name });

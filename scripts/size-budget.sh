@@ -31,8 +31,8 @@ entries=(node.js index.js workerd.js)
 shared=()
 for f in pkg/*.js; do
   name=$(basename "$f")
-  # node-entry.js is the source of the bundled node.js: no runtime loads it.
-  case " ${entries[*]} node-entry.js " in *" $name "*) continue ;; esac
+  # <entry>-entry.js is the source of a bundled entry: no runtime loads it.
+  case " ${entries[*]} " in *" $name "* | *" ${name%-entry.js}.js "*) continue ;; esac
   shared+=("$f")
 done
 
@@ -42,8 +42,9 @@ runtime_json=""
 for entry in "${entries[@]}"; do
   [ -f "pkg/$entry" ] || continue
   files=("pkg/$entry" "${shared[@]}" "pkg/web/edgellm.js" "pkg/web/edgellm_bg.wasm")
-  # A bundled entry (node.js) imports no sibling module: it loads only itself and the .wasm.
-  grep -q 'from "\./' "pkg/$entry" || files=("pkg/$entry" "pkg/web/edgellm_bg.wasm")
+  # A bundled entry imports no sibling JS module (workerd.js still imports the .wasm): it loads
+  # only itself and the .wasm.
+  grep -Eq 'from ?"\./[^"]*\.js"' "pkg/$entry" || files=("pkg/$entry" "pkg/web/edgellm_bg.wasm")
   raw=0
   total=0
   for f in "${files[@]}"; do

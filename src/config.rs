@@ -365,6 +365,39 @@ impl Ctx<'_> {
         }
     }
 
+    // The setting readers below keep their error (see `keep`) and return the value: one call
+    // per setting instead of a reader's `Result` matched at every call site.
+    #[inline(never)]
+    fn u32(&mut self, m: &Map<String, Value>, path: &str, key: &str, max: u64) -> Option<u32> {
+        let r = opt_u32(m, path, key, max);
+        self.keep(r)
+    }
+
+    #[inline(never)]
+    fn secs_ms(&mut self, m: &Map<String, Value>, path: &str, key: &str) -> Option<u64> {
+        let r = opt_secs_ms(m, path, key);
+        self.keep(r)
+    }
+
+    #[inline(never)]
+    fn bool(&mut self, m: &Map<String, Value>, path: &str, key: &str) -> Option<bool> {
+        let r = opt_bool(m, path, key);
+        self.keep(r)
+    }
+
+    /// [`str_list`], empty when unset.
+    #[inline(never)]
+    fn list(&mut self, m: &Map<String, Value>, path: &str, key: &str) -> Vec<String> {
+        let r = str_list(m, path, key);
+        self.keep(r).unwrap_or_default()
+    }
+
+    #[inline(never)]
+    fn fallbacks(&mut self, m: &Map<String, Value>, path: &str, key: &str) -> Fallbacks {
+        let r = fallbacks(m, path, key);
+        self.keep(r)
+    }
+
     /// Warns that `{path}.{key}` has no effect here.
     #[inline(never)]
     fn unsupported(&mut self, path: &str, key: &str) {
@@ -899,25 +932,21 @@ impl ProxyConfig {
         let settings = RouterSettings {
             routing_strategy,
             routing_strategy_args: ctx.keep(map_of("routing_strategy_args")),
-            num_retries: ctx.keep(opt_u32(&m, P, "num_retries", 100)),
-            timeout_ms: ctx.keep(opt_secs_ms(&m, P, "timeout")),
-            stream_timeout_ms: ctx.keep(opt_secs_ms(&m, P, "stream_timeout")),
-            fallbacks: ctx.keep(fallbacks(&m, P, "fallbacks")),
-            context_window_fallbacks: ctx.keep(fallbacks(&m, P, "context_window_fallbacks")),
-            content_policy_fallbacks: ctx.keep(fallbacks(&m, P, "content_policy_fallbacks")),
-            default_fallbacks: ctx
-                .keep(str_list(&m, P, "default_fallbacks"))
-                .unwrap_or_default(),
-            max_fallbacks: ctx.keep(opt_u32(&m, P, "max_fallbacks", 100)),
-            allowed_fails: ctx.keep(opt_u32(&m, P, "allowed_fails", u64::from(u32::MAX))),
+            num_retries: ctx.u32(&m, P, "num_retries", 100),
+            timeout_ms: ctx.secs_ms(&m, P, "timeout"),
+            stream_timeout_ms: ctx.secs_ms(&m, P, "stream_timeout"),
+            fallbacks: ctx.fallbacks(&m, P, "fallbacks"),
+            context_window_fallbacks: ctx.fallbacks(&m, P, "context_window_fallbacks"),
+            content_policy_fallbacks: ctx.fallbacks(&m, P, "content_policy_fallbacks"),
+            default_fallbacks: ctx.list(&m, P, "default_fallbacks"),
+            max_fallbacks: ctx.u32(&m, P, "max_fallbacks", 100),
+            allowed_fails: ctx.u32(&m, P, "allowed_fails", u64::from(u32::MAX)),
             allowed_fails_policy: ctx.keep(map_of("allowed_fails_policy")),
-            cooldown_time_ms: ctx.keep(opt_secs_ms(&m, P, "cooldown_time")),
-            retry_after_ms: ctx.keep(opt_secs_ms(&m, P, "retry_after")),
+            cooldown_time_ms: ctx.secs_ms(&m, P, "cooldown_time"),
+            retry_after_ms: ctx.secs_ms(&m, P, "retry_after"),
             retry_policy: ctx.keep(map_of("retry_policy")),
             model_group_alias,
-            enable_pre_call_checks: ctx
-                .keep(opt_bool(&m, P, "enable_pre_call_checks"))
-                .unwrap_or(false),
+            enable_pre_call_checks: ctx.bool(&m, P, "enable_pre_call_checks").unwrap_or(false),
         };
         ctx.done(settings)
     }
@@ -949,26 +978,20 @@ impl ProxyConfig {
             ctx,
         )?;
         let settings = LitellmSettings {
-            num_retries: ctx.keep(opt_u32(&m, P, "num_retries", 100)),
-            request_timeout_ms: ctx.keep(opt_secs_ms(&m, P, "request_timeout")),
-            drop_params: ctx.keep(opt_bool(&m, P, "drop_params")),
-            fallbacks: ctx.keep(fallbacks(&m, P, "fallbacks")),
-            context_window_fallbacks: ctx.keep(fallbacks(&m, P, "context_window_fallbacks")),
-            content_policy_fallbacks: ctx.keep(fallbacks(&m, P, "content_policy_fallbacks")),
-            default_fallbacks: ctx
-                .keep(str_list(&m, P, "default_fallbacks"))
-                .unwrap_or_default(),
-            success_callback: ctx
-                .keep(str_list(&m, P, "success_callback"))
-                .unwrap_or_default(),
-            failure_callback: ctx
-                .keep(str_list(&m, P, "failure_callback"))
-                .unwrap_or_default(),
-            callbacks: ctx.keep(str_list(&m, P, "callbacks")).unwrap_or_default(),
-            turn_off_message_logging: ctx.keep(opt_bool(&m, P, "turn_off_message_logging")),
+            num_retries: ctx.u32(&m, P, "num_retries", 100),
+            request_timeout_ms: ctx.secs_ms(&m, P, "request_timeout"),
+            drop_params: ctx.bool(&m, P, "drop_params"),
+            fallbacks: ctx.fallbacks(&m, P, "fallbacks"),
+            context_window_fallbacks: ctx.fallbacks(&m, P, "context_window_fallbacks"),
+            content_policy_fallbacks: ctx.fallbacks(&m, P, "content_policy_fallbacks"),
+            default_fallbacks: ctx.list(&m, P, "default_fallbacks"),
+            success_callback: ctx.list(&m, P, "success_callback"),
+            failure_callback: ctx.list(&m, P, "failure_callback"),
+            callbacks: ctx.list(&m, P, "callbacks"),
+            turn_off_message_logging: ctx.bool(&m, P, "turn_off_message_logging"),
         };
-        ctx.keep(opt_bool(&m, P, "set_verbose"));
-        ctx.keep(opt_bool(&m, P, "json_logs"));
+        ctx.bool(&m, P, "set_verbose");
+        ctx.bool(&m, P, "json_logs");
         ctx.done(settings)
     }
 
@@ -1048,9 +1071,7 @@ impl ProxyConfig {
         let defaults = Cors::default();
         let allow_credentials = match ctx.env.var("LITELLM_CORS_ALLOW_CREDENTIALS") {
             Some(v) => matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
-            None => ctx
-                .keep(opt_bool(&m, P, "cors_allow_credentials"))
-                .unwrap_or(false),
+            None => ctx.bool(&m, P, "cors_allow_credentials").unwrap_or(false),
         };
         let cors = Cors {
             allow_origins: ctx
@@ -1087,10 +1108,10 @@ impl ProxyConfig {
             key_header_name,
             cors,
             allow_client_side_credentials: ctx
-                .keep(opt_bool(&m, P, "allow_client_side_credentials"))
+                .bool(&m, P, "allow_client_side_credentials")
                 .unwrap_or(false),
             max_request_size_mb,
-            alerting: ctx.keep(str_list(&m, P, "alerting")).unwrap_or_default(),
+            alerting: ctx.list(&m, P, "alerting"),
         };
         ctx.done(settings)
     }

@@ -68,13 +68,14 @@ pub(crate) fn new_id<H: Host>(host: &H, prefix: &str) -> String {
 }
 
 /// Sends `build()`'s request with up to `num_retries` retries; returns the first 2xx response.
-/// Shared by every endpoint (chat here, embeddings/images/… in `crate::modality`).
+/// Shared by every endpoint (chat here, embeddings/images/… in `crate::modality`); `build`
+/// is `&dyn` so that its retry loop is compiled once, not once per caller's closure.
 pub(crate) async fn send_with_retries<H: Host>(
     host: &H,
     provider: &dyn Provider,
     target: &Target,
     opts: &CallOptions,
-    build: impl Fn() -> Result<crate::http::HttpRequest>,
+    build: &dyn Fn() -> Result<crate::http::HttpRequest>,
     meta: &mut CallMeta,
 ) -> Result<HttpResponse> {
     let retries = opts.num_retries.unwrap_or(0);
@@ -389,7 +390,7 @@ pub async fn completion_stream<H: Host>(
         provider,
         &target,
         &opts,
-        || provider.chat_request(&req, &target),
+        &|| provider.chat_request(&req, &target),
         &mut meta,
     )
     .await?;

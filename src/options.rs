@@ -131,6 +131,41 @@ fn take_entry(entries: &mut Vec<(String, Value)>, key: &str) -> Option<Value> {
     Some(entries.remove(i).1)
 }
 
+/// The position of `key` in [`OPTION_KEYS`], at compile time: [`CallOptions::take`] matches
+/// positions (one jump table) rather than names (a string comparison per arm).
+const fn rank(key: &str) -> usize {
+    let mut i = 0;
+    while i < OPTION_KEYS.len() {
+        let (a, b) = (OPTION_KEYS[i].as_bytes(), key.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not an option key")
+}
+
+const API_KEY: usize = rank("api_key");
+const API_BASE: usize = rank("api_base");
+const BASE_URL: usize = rank("base_url");
+const API_VERSION: usize = rank("api_version");
+const TIMEOUT: usize = rank("timeout");
+const REQUEST_TIMEOUT: usize = rank("request_timeout");
+const HEADERS: usize = rank("headers");
+const EXTRA_HEADERS: usize = rank("extra_headers");
+const DROP_PARAMS: usize = rank("drop_params");
+const MOCK_RESPONSE: usize = rank("mock_response");
+const NUM_RETRIES: usize = rank("num_retries");
+const MAX_RETRIES: usize = rank("max_retries");
+const CUSTOM_LLM_PROVIDER: usize = rank("custom_llm_provider");
+const METADATA: usize = rank("metadata");
+
 /// The position of `key` in [`OPTION_KEYS`].
 fn option_rank(key: &str) -> Option<u32> {
     OPTION_KEYS.iter().position(|o| *o == key).map(|i| i as u32)
@@ -215,7 +250,8 @@ impl CallOptions {
         // Lowest bit first: `OPTION_KEYS` order, whatever the body's (a later key of a pair
         // such as `api_base`/`base_url` wins, as before).
         while present != 0 {
-            let key = OPTION_KEYS[present.trailing_zeros() as usize];
+            let rank = present.trailing_zeros() as usize;
+            let key = OPTION_KEYS[rank];
             present &= present - 1;
             let Some(v) = take(key) else { continue };
             if v.is_null() {
@@ -223,39 +259,37 @@ impl CallOptions {
             }
             let bad =
                 |what: &str| Error::bad_request(format!("`{key}` must be {what}")).with_param(key);
-            match key {
-                "api_key" => {
+            match rank {
+                API_KEY => {
                     o.api_key = Some(Secret::new(as_string(&v).ok_or_else(|| bad("a string"))?))
                 }
-                "api_base" | "base_url" => {
+                API_BASE | BASE_URL => {
                     o.api_base = Some(as_string(&v).ok_or_else(|| bad("a string"))?)
                 }
-                "api_version" => {
-                    o.api_version = Some(as_string(&v).ok_or_else(|| bad("a string"))?)
-                }
-                "timeout" | "request_timeout" => {
+                API_VERSION => o.api_version = Some(as_string(&v).ok_or_else(|| bad("a string"))?),
+                TIMEOUT | REQUEST_TIMEOUT => {
                     let secs = v
                         .as_f64()
                         .filter(|s| *s > 0.0 && s.is_finite())
                         .ok_or_else(|| bad("a positive number of seconds"))?;
                     o.timeout_ms = Some((secs * 1000.0).round() as u64);
                 }
-                "headers" | "extra_headers" => o.headers.extend(headers_from(&v)?),
-                "drop_params" => o.drop_params = v.as_bool().ok_or_else(|| bad("a boolean"))?,
-                "mock_response" => o.mock_response = Some(v),
-                "num_retries" | "max_retries" => {
+                HEADERS | EXTRA_HEADERS => o.headers.extend(headers_from(&v)?),
+                DROP_PARAMS => o.drop_params = v.as_bool().ok_or_else(|| bad("a boolean"))?,
+                MOCK_RESPONSE => o.mock_response = Some(v),
+                NUM_RETRIES | MAX_RETRIES => {
                     let n = v
                         .as_u64()
                         .filter(|n| *n <= 100)
                         .ok_or_else(|| bad("an integer from 0 to 100"))?;
                     o.num_retries = Some(n as u32);
                 }
-                "custom_llm_provider" => {
+                CUSTOM_LLM_PROVIDER => {
                     o.custom_llm_provider = Some(as_string(&v).ok_or_else(|| bad("a string"))?)
                 }
-                "metadata" => o.metadata = Some(v),
-                other => {
-                    o.extra.insert(other.to_string(), v);
+                METADATA => o.metadata = Some(v),
+                _ => {
+                    o.extra.insert(key.to_string(), v);
                 }
             }
         }

@@ -1,19 +1,21 @@
 // Paired A/B: both Worker builds on the SUT core AT THE SAME TIME, each under its own wrk
 // (c=8), so both see the same contention from other processes; CPU per request from each
-// workerd's process-tree CPU time.  node bench/prototypes/pair-ab.mjs DIR_A DIR_B [rounds] [seconds]
+// workerd's process-tree CPU time.  node bench/prototypes/pair-ab.mjs DIR_A DIR_B [rounds] [seconds] [json|sse]
+// (`sse`: the 100-chunk stream, CPU per stream; default `json`, CPU per non-stream request).
 import { startUpstream } from "../lib/upstream.mjs";
 import { startAltWorker, MASTER_KEY } from "../lib/gateways.mjs";
 import { chatRequest } from "../lib/bodies.mjs";
 import { runWrk } from "../lib/wrk.mjs";
 import { cleanupOnExit, treeCpuMs } from "../lib/common.mjs";
-const [a, b, rounds = "6", seconds = "3"] = process.argv.slice(2);
+const [a, b, rounds = "6", seconds = "3", mode = "json"] = process.argv.slice(2);
+if (mode !== "json" && mode !== "sse") throw new Error(`pair-ab: mode is json or sse, not ${mode}`);
 const children = [];
 cleanupOnExit(children);
 const up = await startUpstream();
 children.push(up.child);
 const ts = [];
 for (const d of [a, b]) { const t = await startAltWorker(up.url, d); children.push(t.child); ts.push(t); }
-const body = chatRequest("bench-json", false);
+const body = chatRequest(mode === "sse" ? "bench-sse" : "bench-json", mode === "sse");
 const headers = { Authorization: `Bearer ${MASTER_KEY}` };
 const load = (t, s) => runWrk({ url: `${t.url}/v1/chat/completions`, body, headers, connections: 8, seconds: s });
 await Promise.all(ts.map((t) => load(t, 4)));

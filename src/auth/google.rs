@@ -8,7 +8,6 @@
 //! until shortly before they expire.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -17,6 +16,7 @@ use crate::host::Host;
 use crate::http::{HttpRequest, Method};
 use crate::options::Secret;
 use crate::provider::build::{obj, parse, s};
+use crate::str_map::StrMap;
 use crate::{Error, ErrorKind, Result};
 
 /// The scope Vertex AI needs.
@@ -300,7 +300,8 @@ pub fn parse_token_response(status: u16, body: &[u8]) -> Result<(String, u64)> {
 thread_local! {
     // wasm is single-threaded; natively each thread keeps its own cache, which is merely a
     // few extra token requests.
-    static TOKENS: RefCell<HashMap<String, (Secret, u64)>> = RefCell::new(HashMap::new());
+    // A `StrMap`: a `HashMap` of its own type brought its own copy of hashbrown's code.
+    static TOKENS: RefCell<StrMap<(Secret, u64)>> = const { RefCell::new(StrMap::new()) };
 }
 
 fn cached(key: &str, now_ms: u64) -> Option<Secret> {

@@ -1,5 +1,6 @@
 //! `embedding`, `imageGeneration`, `textCompletion` (and `textCompletionStream`),
-//! `moderation` and `rerank`: the endpoints beyond chat, as `completion` does chat. Each
+//! `moderation` and `rerank` (one export, [`modality`]): the endpoints beyond chat, as
+//! `completion` does chat. Each
 //! resolves to OpenAI's response object plus `_hidden_params` (with `response_cost`), rejects
 //! with the same error classes, and fires the success / failure callbacks with LiteLLM's
 //! `call_type`.
@@ -27,8 +28,7 @@ where
 {
     Box::pin(async move {
         let (req, opts) = E::parse(request)?;
-        let g = E::call(&FetchHost, &JsEnv, req.clone(), opts.clone()).await?;
-        let cost = E::cost(&g, &req, &opts);
+        let (g, cost) = E::call(&FetchHost, &JsEnv, req, &opts).await?;
         let usage = E::usage(&g.response);
         Ok(Done {
             cost,
@@ -48,43 +48,11 @@ pub(crate) fn export<E: Endpoint>(expects: &'static str) -> Export {
     }
 }
 
-/// Embeddings in OpenAI's format for any provider that has them (LiteLLM's `embedding`):
-/// `{ model, input, dimensions?, encoding_format?, ...options }` → the `list` of embeddings
-/// plus `_hidden_params`.
-#[wasm_bindgen]
-pub fn embedding(params: JsValue) -> js_sys::Promise {
-    let expects = "embedding() expects an object such as { model, input }";
-    run(
-        params,
-        export::<Embeddings>(expects),
-        Box::new(call::<Embeddings>),
-    )
-}
-
-/// Image generation (LiteLLM's `image_generation`): `{ model, prompt, n?, size?, quality?,
-/// response_format?, ...options }` → `{ created, data: [{ url | b64_json }] }` plus
-/// `_hidden_params`.
-#[wasm_bindgen(js_name = imageGeneration)]
-pub fn image_generation(params: JsValue) -> js_sys::Promise {
-    let expects = "imageGeneration() expects an object such as { model, prompt }";
-    run(params, export::<Images>(expects), Box::new(call::<Images>))
-}
-
 const TEXT_EXPECTS: &str = "textCompletion() expects an object such as { model, prompt }";
-
-/// A legacy text completion (LiteLLM's `text_completion`): natively where the provider has a
-/// completions endpoint for the model, else through chat. Resolves to a `text_completion`
-/// object plus `_hidden_params`; `stream` is ignored (see `textCompletionStream`).
-#[wasm_bindgen(js_name = textCompletion)]
-pub fn text_completion(params: JsValue) -> js_sys::Promise {
-    let export = export::<TextCompletions>(TEXT_EXPECTS);
-    run(params, export, Box::new(call::<TextCompletions>))
-}
 
 /// A streaming text completion: resolves once the response headers arrived to a
 /// [`ChunkStream`] of `text_completion` chunks (`choices[i].text` holds each new piece).
-#[wasm_bindgen(js_name = textCompletionStream)]
-pub fn text_completion_stream(params: JsValue) -> js_sys::Promise {
+fn text_completion_stream(params: JsValue) -> js_sys::Promise {
     promise(Box::pin(async move {
         let request = params_json(&params, TEXT_EXPECTS);
         let log = LogCall::other(
@@ -109,27 +77,58 @@ pub fn text_completion_stream(params: JsValue) -> js_sys::Promise {
     }))
 }
 
-/// Moderation (LiteLLM's `moderation`): `{ input, model? }` (OpenAI's
-/// `omni-moderation-latest` by default) → `{ id, model, results }` plus `_hidden_params`.
-#[wasm_bindgen]
-pub fn moderation(params: JsValue) -> js_sys::Promise {
-    let expects = "moderation() expects an object such as { input }";
-    run(
-        params,
-        export::<Moderations>(expects),
-        Box::new(call::<Moderations>),
-    )
-}
+/// `kind` of [`modality`] and `Router.modality`: the endpoint, as pkg/api.js and pkg/router.js
+/// number them.
+pub(crate) const EMBEDDING: u32 = 0;
+pub(crate) const IMAGE_GENERATION: u32 = 1;
+pub(crate) const TEXT_COMPLETION: u32 = 2;
+pub(crate) const TEXT_COMPLETION_STREAM: u32 = 3;
+pub(crate) const MODERATION: u32 = 4;
 
-/// Rerank in Cohere's format (LiteLLM's `rerank`): `{ model, query, documents, top_n?,
-/// return_documents?, ...options }` → `{ id, results: [{ index, relevance_score, document? }],
-/// meta }` plus `_hidden_params`.
+/// The endpoints beyond chat in one export, `kind` picking one (each export of its own cost
+/// wasm-bindgen glue in the wasm and in JS); the package's functions call it:
+/// - `EMBEDDING` (`embedding`, LiteLLM's): `{ model, input, dimensions?, encoding_format?,
+///   ...options }` → the `list` of embeddings plus `_hidden_params`.
+/// - `IMAGE_GENERATION` (`imageGeneration`, LiteLLM's `image_generation`): `{ model, prompt, n?,
+///   size?, quality?, response_format?, ...options }` → `{ created, data: [{ url | b64_json }] }`
+///   plus `_hidden_params`.
+/// - `TEXT_COMPLETION` (`textCompletion`, LiteLLM's `text_completion`): natively where the
+///   provider has a completions endpoint for the model, else through chat → a
+///   `text_completion` object plus `_hidden_params`; `stream` is ignored.
+/// - `TEXT_COMPLETION_STREAM`: see [`text_completion_stream`].
+/// - `MODERATION` (`moderation`): `{ input, model? }` (OpenAI's `omni-moderation-latest` by
+///   default) → `{ id, model, results }` plus `_hidden_params`.
+/// - else rerank in Cohere's format (`rerank`): `{ model, query, documents, top_n?,
+///   return_documents?, ...options }` → `{ id, results: [{ index, relevance_score, document? }],
+///   meta }` plus `_hidden_params`.
 #[wasm_bindgen]
-pub fn rerank(params: JsValue) -> js_sys::Promise {
-    let expects = "rerank() expects an object such as { model, query, documents }";
-    run(
-        params,
-        export::<Reranks>(expects),
-        Box::new(call::<Reranks>),
-    )
+pub fn modality(kind: u32, params: JsValue) -> js_sys::Promise {
+    match kind {
+        EMBEDDING => run(
+            params,
+            export::<Embeddings>("embedding() expects an object such as { model, input }"),
+            Box::new(call::<Embeddings>),
+        ),
+        IMAGE_GENERATION => run(
+            params,
+            export::<Images>("imageGeneration() expects an object such as { model, prompt }"),
+            Box::new(call::<Images>),
+        ),
+        TEXT_COMPLETION => run(
+            params,
+            export::<TextCompletions>(TEXT_EXPECTS),
+            Box::new(call::<TextCompletions>),
+        ),
+        TEXT_COMPLETION_STREAM => text_completion_stream(params),
+        MODERATION => run(
+            params,
+            export::<Moderations>("moderation() expects an object such as { input }"),
+            Box::new(call::<Moderations>),
+        ),
+        _ => run(
+            params,
+            export::<Reranks>("rerank() expects an object such as { model, query, documents }"),
+            Box::new(call::<Reranks>),
+        ),
+    }
 }

@@ -10,7 +10,9 @@ use super::completion::finish_chat;
 use super::cost::{from_json, to_json};
 use super::env::JsEnv;
 use super::error::to_js;
-use super::modality::export;
+use super::modality::{
+    export, EMBEDDING, IMAGE_GENERATION, MODERATION, TEXT_COMPLETION, TEXT_COMPLETION_STREAM,
+};
 use super::respond::{promise, run, Call, Done};
 use super::stream::ChunkStream;
 use crate::router::modality::{
@@ -62,6 +64,37 @@ impl JsRouter {
         let router = self.inner.clone();
         let call = Box::new(move |request| call::<E>(router, request));
         run(params, export::<E>(expects), call)
+    }
+
+    /// A streaming text completion through the router: resolves once the first chunk arrived
+    /// (retries and fallbacks happen before it) to a stream handle of `text_completion` chunks.
+    fn text_completion_stream(&self, params: JsValue) -> js_sys::Promise {
+        let router = self.inner.clone();
+        promise(Box::pin(async move {
+            let request = to_json(&params, "textCompletion params")?;
+            let log = LogCall::other(
+                &params,
+                TextCompletions::CALL_TYPE,
+                TextCompletions::LOGGED_INPUT,
+                &request,
+            )
+            .streaming();
+            let started = router
+                .text_completion_stream(&FetchHost, &JsEnv, request)
+                .await
+                .map_err(|e| {
+                    log.failure(&e, None, None);
+                    to_js(e)
+                })?;
+            Ok(ChunkStream::new(
+                started.stream,
+                started.meta,
+                started.options,
+                Some(started.route),
+                log,
+            )
+            .into())
+        }))
     }
 }
 
@@ -126,79 +159,34 @@ impl JsRouter {
         }))
     }
 
-    /// Embeddings through the router (LiteLLM's `router.embedding` / `aembedding`).
-    pub fn embedding(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<Embeddings>(
-            params,
-            "router.embedding() expects an object such as { model, input }",
-        )
-    }
-
-    /// Image generation through the router (LiteLLM's `router.image_generation`).
-    #[wasm_bindgen(js_name = imageGeneration)]
-    pub fn image_generation(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<Images>(
-            params,
-            "router.imageGeneration() expects an object such as { model, prompt }",
-        )
-    }
-
-    /// A text completion through the router (LiteLLM's `router.text_completion`); `stream` is
-    /// ignored (see `textCompletionStream`).
-    #[wasm_bindgen(js_name = textCompletion)]
-    pub fn text_completion(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<TextCompletions>(
-            params,
-            "router.textCompletion() expects an object such as { model, prompt }",
-        )
-    }
-
-    /// A streaming text completion through the router: resolves once the first chunk arrived
-    /// (retries and fallbacks happen before it) to a stream handle of `text_completion` chunks.
-    #[wasm_bindgen(js_name = textCompletionStream)]
-    pub fn text_completion_stream(&self, params: JsValue) -> js_sys::Promise {
-        let router = self.inner.clone();
-        promise(Box::pin(async move {
-            let request = to_json(&params, "textCompletion params")?;
-            let log = LogCall::other(
-                &params,
-                TextCompletions::CALL_TYPE,
-                TextCompletions::LOGGED_INPUT,
-                &request,
-            )
-            .streaming();
-            let started = router
-                .text_completion_stream(&FetchHost, &JsEnv, request)
-                .await
-                .map_err(|e| {
-                    log.failure(&e, None, None);
-                    to_js(e)
-                })?;
-            Ok(ChunkStream::new(
-                started.stream,
-                started.meta,
-                started.options,
-                Some(started.route),
-                log,
-            )
-            .into())
-        }))
-    }
-
-    /// Moderation through the router (LiteLLM's `router.amoderation`).
-    pub fn moderation(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<Moderations>(
-            params,
-            "router.moderation() expects an object such as { model, input }",
-        )
-    }
-
-    /// Rerank through the router (LiteLLM's `router.arerank`).
-    pub fn rerank(&self, params: JsValue) -> js_sys::Promise {
-        self.generate::<Reranks>(
-            params,
-            "router.rerank() expects an object such as { model, query, documents }",
-        )
+    /// The endpoints beyond chat through the router in one export (LiteLLM's `router.embedding`,
+    /// `image_generation`, `text_completion`, `amoderation`, `arerank`), `kind` picking one as
+    /// for the top-level `modality`; a routed `TEXT_COMPLETION_STREAM` resolves once the first
+    /// chunk arrived (retries and fallbacks happen before it).
+    pub fn modality(&self, kind: u32, params: JsValue) -> js_sys::Promise {
+        match kind {
+            EMBEDDING => self.generate::<Embeddings>(
+                params,
+                "router.embedding() expects an object such as { model, input }",
+            ),
+            IMAGE_GENERATION => self.generate::<Images>(
+                params,
+                "router.imageGeneration() expects an object such as { model, prompt }",
+            ),
+            TEXT_COMPLETION => self.generate::<TextCompletions>(
+                params,
+                "router.textCompletion() expects an object such as { model, prompt }",
+            ),
+            TEXT_COMPLETION_STREAM => self.text_completion_stream(params),
+            MODERATION => self.generate::<Moderations>(
+                params,
+                "router.moderation() expects an object such as { model, input }",
+            ),
+            _ => self.generate::<Reranks>(
+                params,
+                "router.rerank() expects an object such as { model, query, documents }",
+            ),
+        }
     }
 
     /// Settings that were read but have no effect here (e.g. `redis_host`).

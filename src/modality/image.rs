@@ -5,7 +5,7 @@ use crate::options::CallOptions;
 use crate::types::{ImageRequest, ImageResponse};
 use crate::Result;
 
-use super::{meta_for, mock, resolve, send_and_parse, Generation};
+use super::{call_once, mock, Generation};
 
 /// Generates images for `req.prompt`, with retries.
 ///
@@ -23,18 +23,13 @@ pub async fn image_generation<H: Host>(
     if let Some(m) = &opts.mock_response {
         return mock(m, &req.model, "image generation", start_ms, host.now_ms());
     }
-    let (provider, target) = resolve(host, env, &req.model, &opts).await?;
-    let mut meta = meta_for(&target, start_ms);
-    let mut response = send_and_parse(
-        host,
-        provider,
-        &target,
-        &opts,
-        &mut meta,
-        || provider.image_generation_request(&req, &target),
-        |_, body| provider.image_generation_response(body, &req, &target),
-    )
-    .await?;
+    let build = |p: &dyn crate::provider::Provider, t: &_| p.image_generation_request(&req, t);
+    let sent = call_once(host, env, &req.model, &opts, start_ms, &build).await?;
+    let mut response = sent.parse(|body| {
+        sent.provider
+            .image_generation_response(body, &req, &sent.target)
+    })?;
+    let mut meta = sent.meta;
     if response.created == 0 {
         response.created = (start_ms / 1000) as i64;
     }

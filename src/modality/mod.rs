@@ -155,6 +155,46 @@ async fn send_and_parse<H: Host, T>(
     parse(&headers, &body).map_err(|e| e.in_context(&target.provider, &target.model))
 }
 
+/// A single-request endpoint's answer and call facts (see [`call_once`]).
+struct Sent {
+    provider: &'static dyn Provider,
+    target: Target,
+    meta: CallMeta,
+    body: Vec<u8>,
+}
+
+impl Sent {
+    /// `parse` of the body, with errors naming the target.
+    fn parse<T>(&self, parse: impl FnOnce(&[u8]) -> Result<T>) -> Result<T> {
+        parse(&self.body).map_err(|e| e.in_context(&self.target.provider, &self.target.model))
+    }
+}
+
+/// Resolves `model` and sends `build`'s request with retries: all the I/O of an endpoint
+/// that makes one request, in one future type for all of them (each endpoint's own future
+/// then awaits once, instead of carrying its own copy of the resolve and send states).
+async fn call_once<H: Host>(
+    host: &H,
+    env: &dyn Env,
+    model: &str,
+    opts: &CallOptions,
+    start_ms: u64,
+    build: &dyn Fn(&dyn Provider, &Target) -> Result<HttpRequest>,
+) -> Result<Sent> {
+    let (provider, target) = resolve(host, env, model, opts).await?;
+    let mut meta = meta_for(&target, start_ms);
+    let (_, body) = send(host, provider, &target, opts, &mut meta, &|| {
+        build(provider, &target)
+    })
+    .await?;
+    Ok(Sent {
+        provider,
+        target,
+        meta,
+        body,
+    })
+}
+
 /// The sending half of [`send_and_parse`]: generic over the host only, so its retry loop is
 /// compiled once for every endpoint instead of once per endpoint's closures.
 async fn send<H: Host>(

@@ -5,7 +5,7 @@ use crate::options::CallOptions;
 use crate::types::{ModerationRequest, ModerationResponse};
 use crate::Result;
 
-use super::{meta_for, mock, resolve, send_and_parse, Generation};
+use super::{call_once, mock, Generation};
 
 /// Classifies `req.input`, with retries. Without a model, `omni-moderation-latest` (which
 /// resolves to OpenAI) is used; `openai/…` or another provider's prefix picks the provider.
@@ -20,18 +20,11 @@ pub async fn moderation<H: Host>(
     if let Some(m) = &opts.mock_response {
         return mock(m, &model, "moderation", start_ms, host.now_ms());
     }
-    let (provider, target) = resolve(host, env, &model, &opts).await?;
-    let mut meta = meta_for(&target, start_ms);
-    let response = send_and_parse(
-        host,
-        provider,
-        &target,
-        &opts,
-        &mut meta,
-        || provider.moderation_request(&req, &target),
-        |_, body| provider.moderation_response(body, &req, &target),
-    )
-    .await?;
+    let build = |p: &dyn crate::provider::Provider, t: &_| p.moderation_request(&req, t);
+    let sent = call_once(host, env, &model, &opts, start_ms, &build).await?;
+    let response =
+        sent.parse(|body| sent.provider.moderation_response(body, &req, &sent.target))?;
+    let mut meta = sent.meta;
     meta.end_ms = host.now_ms();
     Ok(Generation { response, meta })
 }

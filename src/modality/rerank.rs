@@ -5,7 +5,7 @@ use crate::options::CallOptions;
 use crate::types::{RerankRequest, RerankResponse, RerankedDocument};
 use crate::Result;
 
-use super::{meta_for, mock, resolve, send_and_parse, Generation};
+use super::{call_once, mock, Generation};
 
 /// Ranks `req.documents` against `req.query`, with retries. Results are most relevant first;
 /// with `return_documents: true` every result carries its document's text, filled from the
@@ -21,18 +21,10 @@ pub async fn rerank<H: Host>(
     if let Some(m) = &opts.mock_response {
         return mock(m, &req.model, "rerank", start_ms, host.now_ms());
     }
-    let (provider, target) = resolve(host, env, &req.model, &opts).await?;
-    let mut meta = meta_for(&target, start_ms);
-    let response = send_and_parse(
-        host,
-        provider,
-        &target,
-        &opts,
-        &mut meta,
-        || provider.rerank_request(&req, &target),
-        |_, body| provider.rerank_response(body, &req, &target),
-    )
-    .await?;
+    let build = |p: &dyn crate::provider::Provider, t: &_| p.rerank_request(&req, t);
+    let sent = call_once(host, env, &req.model, &opts, start_ms, &build).await?;
+    let response = sent.parse(|body| sent.provider.rerank_response(body, &req, &sent.target))?;
+    let mut meta = sent.meta;
     let response = complete(response, &req, || crate::engine::new_id(host, "rerank"));
     meta.end_ms = host.now_ms();
     Ok(Generation { response, meta })

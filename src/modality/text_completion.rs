@@ -6,7 +6,6 @@
 //! orders them. (LiteLLM sends a list as several user messages of one conversation, which
 //! answers a different question.) Token-id prompts need a native endpoint.
 
-use std::collections::HashMap;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -44,7 +43,9 @@ pub struct TextCompletionStream {
     /// Chat logprobs are translated (with running text offsets per choice); native chunks are
     /// already in the completions shape.
     from_chat: bool,
-    offsets: HashMap<u32, u64>,
+    /// (choice index, text offset). A list, not a `HashMap`: a stream has a few choices, and
+    /// a hash table of its own type brought its own copy of hashbrown's code.
+    offsets: Vec<(u32, u64)>,
 }
 
 impl std::fmt::Debug for TextCompletionStream {
@@ -62,7 +63,7 @@ impl TextCompletionStream {
         Self {
             inner,
             from_chat: true,
-            offsets: HashMap::new(),
+            offsets: Vec::new(),
         }
     }
 
@@ -71,7 +72,7 @@ impl TextCompletionStream {
         Self {
             inner,
             from_chat: false,
-            offsets: HashMap::new(),
+            offsets: Vec::new(),
         }
     }
 
@@ -97,7 +98,14 @@ impl Stream for TextCompletionStream {
                 let mut text = chat_chunk_as_text(chunk);
                 if this.from_chat {
                     for c in &mut text.choices {
-                        let offset = this.offsets.entry(c.index).or_insert(0);
+                        let at = match this.offsets.iter().position(|(i, _)| *i == c.index) {
+                            Some(at) => at,
+                            None => {
+                                this.offsets.push((c.index, 0));
+                                this.offsets.len() - 1
+                            }
+                        };
+                        let offset = &mut this.offsets[at].1;
                         c.logprobs = c.logprobs.take().map(|l| chat_logprobs_as_text(l, offset));
                     }
                 }

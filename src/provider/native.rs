@@ -11,8 +11,8 @@ use crate::provider::build::{obj, s};
 use crate::provider::{check_params, openai_compat::OPENAI_PARAMS, Target};
 use crate::types::{
     AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Delta,
-    FinishReason, FunctionCall, FunctionCallDelta, Message, Put, Role, ToolCall, ToolCallDelta,
-    Usage,
+    FinishReason, FunctionCall, FunctionCallDelta, Message, PromptTokensDetails, Put, Role,
+    ToolCall, ToolCallDelta, Usage,
 };
 use crate::{Error, Result};
 
@@ -83,6 +83,16 @@ pub(crate) fn text_delta(text: &str, reasoning: bool) -> Delta {
     };
     *slot = Some(text.to_owned());
     d
+}
+
+/// A delta carrying answer text and thinking text (either may be `None`).
+#[inline(never)]
+pub(crate) fn texts_delta(content: Option<String>, reasoning: Option<String>) -> Delta {
+    Delta {
+        content,
+        reasoning_content: reasoning,
+        ..Default::default()
+    }
 }
 
 /// A stream's first delta: the role, with empty content.
@@ -164,6 +174,18 @@ pub(crate) fn object_schema(open: bool) -> Value {
     Value::Object(o)
 }
 
+/// `{"name": name, "description": description}` (no `description` when `None`): how every
+/// native provider declares a tool, before its own schema key.
+#[inline(never)]
+pub(crate) fn named(name: &str, description: Option<&str>) -> Map<String, Value> {
+    let mut o = Map::new();
+    o.put("name", s(name));
+    if let Some(d) = description {
+        o.put("description", s(d));
+    }
+    o
+}
+
 /// An OpenAI sampling parameter of a [`ChatRequest`], for [`put_params`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Param {
@@ -231,6 +253,43 @@ pub(crate) fn tool_call(id: String, name: &str, arguments: String) -> ToolCall {
             name: name.to_owned(),
             arguments,
         },
+    }
+}
+
+/// An answer's message: `tool_calls` only when there are calls, LiteLLM's `thinking_blocks`
+/// only when there are blocks.
+#[inline(never)]
+pub(crate) fn assistant(
+    content: Option<String>,
+    reasoning: Option<String>,
+    calls: Vec<ToolCall>,
+    thinking_blocks: Vec<Value>,
+) -> AssistantMessage {
+    let mut extra = Map::new();
+    if !thinking_blocks.is_empty() {
+        extra.put("thinking_blocks", Value::Array(thinking_blocks));
+    }
+    AssistantMessage {
+        content,
+        tool_calls: (!calls.is_empty()).then_some(calls),
+        reasoning_content: reasoning,
+        extra,
+        ..Default::default()
+    }
+}
+
+/// Records prompt-cache tokens on `u`: `read` as OpenAI's `prompt_tokens_details.cached_tokens`
+/// and, with `write` (Anthropic's and Converse's counts), as `cache_read_input_tokens` and
+/// `cache_creation_input_tokens` too.
+#[inline(never)]
+pub(crate) fn set_cache(u: &mut Usage, read: u64, write: Option<u64>) {
+    u.prompt_tokens_details = Some(PromptTokensDetails {
+        cached_tokens: Some(read),
+        ..Default::default()
+    });
+    if let Some(w) = write {
+        u.cache_creation_input_tokens = Some(w);
+        u.cache_read_input_tokens = Some(read);
     }
 }
 
@@ -429,6 +488,14 @@ mod tests {
                 ..Default::default()
             }
         );
+        assert_eq!(
+            texts_delta(Some("a".into()), Some("r".into())),
+            Delta {
+                content: Some("a".into()),
+                reasoning_content: Some("r".into()),
+                ..Default::default()
+            }
+        );
         let d = text_delta("hm", true);
         assert_eq!(d.reasoning_content.as_deref(), Some("hm"));
         assert!(d.content.is_none());
@@ -501,7 +568,54 @@ mod tests {
     }
 
     #[test]
+    fn assistant_leaves_out_what_is_empty() {
+        let m = assistant(Some("a".into()), None, Vec::new(), Vec::new());
+        assert_eq!(
+            (
+                m.content.as_deref(),
+                m.tool_calls.is_none(),
+                m.extra.is_empty()
+            ),
+            (Some("a"), true, true)
+        );
+        let m = assistant(
+            None,
+            Some("r".into()),
+            vec![tool_call("c".into(), "f", "{}".into())],
+            vec![s("b")],
+        );
+        assert_eq!(m.tool_calls.unwrap()[0].function.name, "f");
+        assert_eq!(m.reasoning_content.as_deref(), Some("r"));
+        assert_eq!(m.extra["thinking_blocks"], serde_json::json!(["b"]));
+    }
+
+    #[test]
+    fn set_cache_fills_both_representations() {
+        let mut u = Usage::new(10, 1);
+        set_cache(&mut u, 4, None);
+        assert_eq!(u.cached_tokens(), 4);
+        assert!(u.cache_creation_input_tokens.is_none() && u.cache_read_input_tokens.is_none());
+        set_cache(&mut u, 5, Some(2));
+        assert_eq!(
+            (
+                u.prompt_tokens_details.as_ref().unwrap().cached_tokens,
+                u.cache_read_input_tokens,
+                u.cache_creation_input_tokens
+            ),
+            (Some(5), Some(5), Some(2))
+        );
+    }
+
+    #[test]
     fn small_builders() {
+        assert_eq!(
+            Value::Object(named("f", Some("d"))),
+            serde_json::json!({"name": "f", "description": "d"})
+        );
+        assert_eq!(
+            Value::Object(named("f", None)),
+            serde_json::json!({"name": "f"})
+        );
         let e = bad_message(3, "no `x`");
         assert_eq!(
             (e.message(), e.param()),

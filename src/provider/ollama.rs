@@ -30,11 +30,11 @@ use crate::decode::{Frame, Framing};
 use crate::http::{Headers, HttpRequest};
 use crate::provider::build::{obj, parse, s};
 use crate::provider::native::{
-    one_choice, put_params, tool_call, tool_call_delta, ChunkHead, Param,
+    assistant, one_choice, put_params, tool_call, tool_call_delta, ChunkHead, Param,
 };
 use crate::types::{
-    AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Content, Delta, FinishReason, Put,
-    Role, ToolCall, ToolChoice, Usage,
+    ChatChunk, ChatRequest, ChatResponse, Content, Delta, FinishReason, Put, Role, ToolCall,
+    ToolChoice, Usage,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -483,12 +483,12 @@ impl Provider for Ollama {
             ),
         };
         let has_calls = !calls.is_empty();
-        let message = AssistantMessage {
-            content: content.filter(|c| !(c.is_empty() && has_calls)),
-            tool_calls: has_calls.then_some(calls),
-            reasoning_content: reasoning.filter(|r| !r.is_empty()),
-            ..Default::default()
-        };
+        let message = assistant(
+            content.filter(|c| !(c.is_empty() && has_calls)),
+            reasoning.filter(|r| !r.is_empty()),
+            calls,
+            Vec::new(),
+        );
         Ok(one_choice(
             response_id(target),
             str_field(&v, "/model").unwrap_or(&target.model).to_string(),

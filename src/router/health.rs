@@ -1,8 +1,7 @@
 //! What the router remembers about each deployment: recent failures and cooldowns, requests in
 //! flight, latency, and this minute's usage. Pure: every method takes `now_ms`.
 
-use std::collections::{HashMap, VecDeque};
-
+use crate::str_map::StrMap;
 use crate::{Error, ErrorKind};
 
 /// One minute, the window of `allowed_fails` and of rpm/tpm limits.
@@ -70,13 +69,14 @@ pub fn counts_against_deployment(e: &Error) -> bool {
 
 #[derive(Debug, Clone, Default)]
 struct DeploymentHealth {
-    /// Times of counted failures within the last minute.
-    fails: VecDeque<u64>,
+    /// Times of counted failures within the last minute. `Vec`s here, not `VecDeque`s: both
+    /// stay short, and each `VecDeque` element type brought its own copy of its code.
+    fails: Vec<u64>,
     /// Cooled down until this time (exclusive).
     cooldown_until: u64,
     in_flight: u32,
     /// Recent latencies: ms per output token, or ms to the first chunk for streams.
-    latencies: VecDeque<f64>,
+    latencies: Vec<f64>,
     /// Calendar minute (`now / 60 000`) the counters below belong to.
     minute: u64,
     rpm: u64,
@@ -84,6 +84,14 @@ struct DeploymentHealth {
 }
 
 impl DeploymentHealth {
+    /// Records a latency, keeping the last [`LATENCY_SAMPLES`].
+    fn push_latency(&mut self, ms: f64) {
+        self.latencies.push(ms);
+        if self.latencies.len() > LATENCY_SAMPLES {
+            self.latencies.remove(0);
+        }
+    }
+
     fn roll_minute(&mut self, now_ms: u64) {
         let minute = now_ms / MINUTE_MS;
         if minute != self.minute {
@@ -97,7 +105,9 @@ impl DeploymentHealth {
 /// Health of every deployment a router knows, keyed by deployment id.
 #[derive(Debug, Clone, Default)]
 pub struct Health {
-    map: HashMap<String, DeploymentHealth>,
+    // A `StrMap`, not a `HashMap`: a router has tens of deployments, and a hash table of its
+    // own type brought ~3 KB of hashbrown code into the wasm.
+    map: StrMap<DeploymentHealth>,
 }
 
 impl Health {
@@ -107,12 +117,8 @@ impl Health {
     }
 
     fn entry(&mut self, id: &str) -> &mut DeploymentHealth {
-        // The id is copied only for a deployment's first record (`entry` takes an owned key):
-        // several records per request each allocated and freed one.
-        if !self.map.contains_key(id) {
-            self.map.insert(id.to_string(), DeploymentHealth::default());
-        }
-        self.map.get_mut(id).expect("inserted above")
+        // The id is copied only for a deployment's first record.
+        self.map.get_or_default(id)
     }
 
     /// Whether `id` is cooling down at `now_ms`.
@@ -131,14 +137,12 @@ impl Health {
 
     /// Deployments cooling down at `now_ms`, with the time left (`/health`, debugging).
     pub fn cooldowns(&self, now_ms: u64) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self
-            .map
+        // In id order, as the map keeps its keys.
+        self.map
             .iter()
             .filter(|(_, h)| h.cooldown_until > now_ms)
             .map(|(id, h)| (id.clone(), h.cooldown_until - now_ms))
-            .collect();
-        crate::sort::sort_by(&mut v, Ord::cmp);
-        v
+            .collect()
     }
 
     /// A call to `id` starts: one more in flight, one more request this minute.
@@ -169,10 +173,7 @@ impl Health {
             _ => latency_ms as f64,
         };
         let h = self.entry(id);
-        h.latencies.push_back(per_token);
-        while h.latencies.len() > LATENCY_SAMPLES {
-            h.latencies.pop_front();
-        }
+        h.push_latency(per_token);
     }
 
     /// Adds `tokens` to `id`'s usage in the minute of `at_ms` (usage-based routing).
@@ -197,18 +198,19 @@ impl Health {
     ) -> bool {
         let h = self.entry(id);
         if error.kind() == ErrorKind::Timeout {
-            h.latencies.push_back(TIMEOUT_PENALTY_MS);
-            while h.latencies.len() > LATENCY_SAMPLES {
-                h.latencies.pop_front();
-            }
+            h.push_latency(TIMEOUT_PENALTY_MS);
         }
         if !counts_against_deployment(error) {
             return false;
         }
-        while h.fails.front().is_some_and(|&t| t + MINUTE_MS <= now_ms) {
-            h.fails.pop_front();
-        }
-        h.fails.push_back(now_ms);
+        // The expired ones at the front, as a queue would drop them.
+        let expired = h
+            .fails
+            .iter()
+            .take_while(|&&t| t + MINUTE_MS <= now_ms)
+            .count();
+        h.fails.drain(..expired);
+        h.fails.push(now_ms);
         if h.fails.len() as u64 <= u64::from(rules.allowed_for(error.kind())) {
             return false;
         }

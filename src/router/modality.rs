@@ -61,22 +61,21 @@ pub(crate) trait Endpoint {
     /// Splits a JSON body into the request and the call options.
     fn parse(body: Value) -> Result<(Self::Request, CallOptions)>;
 
-    /// Calls the provider (with the options' retries).
+    /// Calls the provider (with the options' retries) and prices the answer
+    /// (`_hidden_params.response_cost`; `None` when the model has no price). Priced here
+    /// rather than by the caller after the call: only images need the request for their
+    /// price, so no other endpoint's request is cloned per call (nor its `Clone` shipped).
     async fn call<H: Host>(
         host: &H,
         env: &dyn Env,
         req: Self::Request,
-        opts: CallOptions,
-    ) -> Result<Generation<Self::Response>>;
+        opts: &CallOptions,
+    ) -> Result<(Generation<Self::Response>, Option<Usd>)>;
 
     /// Token usage, where the response reports it (routing by tpm, logs).
     fn usage(_response: &Self::Response) -> Option<Usage> {
         None
     }
-
-    /// `_hidden_params.response_cost`; `None` when the model has no price.
-    fn cost(g: &Generation<Self::Response>, req: &Self::Request, opts: &CallOptions)
-        -> Option<Usd>;
 }
 
 /// `POST /v1/embeddings`.
@@ -103,15 +102,14 @@ impl Endpoint for Embeddings {
         host: &H,
         env: &dyn Env,
         req: Self::Request,
-        opts: CallOptions,
-    ) -> Result<Generation<Self::Response>> {
-        modality::embedding(host, env, req, opts).await
+        opts: &CallOptions,
+    ) -> Result<(Generation<Self::Response>, Option<Usd>)> {
+        let g = modality::embedding(host, env, req, opts.clone()).await?;
+        let cost = modality::embedding_cost(&g, opts);
+        Ok((g, cost))
     }
     fn usage(r: &Self::Response) -> Option<Usage> {
         Some(r.usage.clone())
-    }
-    fn cost(g: &Generation<Self::Response>, _: &Self::Request, o: &CallOptions) -> Option<Usd> {
-        modality::embedding_cost(g, o)
     }
 }
 
@@ -128,17 +126,16 @@ impl Endpoint for Images {
         host: &H,
         env: &dyn Env,
         req: Self::Request,
-        opts: CallOptions,
-    ) -> Result<Generation<Self::Response>> {
-        modality::image_generation(host, env, req, opts).await
+        opts: &CallOptions,
+    ) -> Result<(Generation<Self::Response>, Option<Usd>)> {
+        let g = modality::image_generation(host, env, req.clone(), opts.clone()).await?;
+        let cost = modality::image_generation_cost(&g, &req, opts);
+        Ok((g, cost))
     }
     fn usage(r: &Self::Response) -> Option<Usage> {
         r.usage
             .as_ref()
             .map(|u| Usage::new(u.input_tokens, u.output_tokens))
-    }
-    fn cost(g: &Generation<Self::Response>, r: &Self::Request, o: &CallOptions) -> Option<Usd> {
-        modality::image_generation_cost(g, r, o)
     }
 }
 
@@ -155,15 +152,14 @@ impl Endpoint for TextCompletions {
         host: &H,
         env: &dyn Env,
         req: Self::Request,
-        opts: CallOptions,
-    ) -> Result<Generation<Self::Response>> {
-        modality::text_completion(host, env, req, opts).await
+        opts: &CallOptions,
+    ) -> Result<(Generation<Self::Response>, Option<Usd>)> {
+        let g = modality::text_completion(host, env, req, opts.clone()).await?;
+        let cost = modality::text_completion_cost(&g, opts);
+        Ok((g, cost))
     }
     fn usage(r: &Self::Response) -> Option<Usage> {
         r.usage.clone()
-    }
-    fn cost(g: &Generation<Self::Response>, _: &Self::Request, o: &CallOptions) -> Option<Usd> {
-        modality::text_completion_cost(g, o)
     }
 }
 
@@ -176,18 +172,22 @@ impl Endpoint for Moderations {
     fn parse(body: Value) -> Result<(Self::Request, CallOptions)> {
         modality::parse_moderation(body)
     }
+    /// Moderation models are listed at $0 (OpenAI does not bill them): a priced model costs 0,
+    /// an unknown one has no cost. Per-second price overrides still apply.
     async fn call<H: Host>(
         host: &H,
         env: &dyn Env,
         req: Self::Request,
-        opts: CallOptions,
-    ) -> Result<Generation<Self::Response>> {
-        modality::moderation(host, env, req, opts).await
-    }
-    /// Moderation models are listed at $0 (OpenAI does not bill them): a priced model costs 0,
-    /// an unknown one has no cost. Per-second price overrides still apply.
-    fn cost(g: &Generation<Self::Response>, _: &Self::Request, o: &CallOptions) -> Option<Usd> {
-        cost::call_cost(&g.meta, Some(&g.response.model), Some(&Usage::default()), o)
+        opts: &CallOptions,
+    ) -> Result<(Generation<Self::Response>, Option<Usd>)> {
+        let g = modality::moderation(host, env, req, opts.clone()).await?;
+        let cost = cost::call_cost(
+            &g.meta,
+            Some(&g.response.model),
+            Some(&Usage::default()),
+            opts,
+        );
+        Ok((g, cost))
     }
 }
 
@@ -200,18 +200,17 @@ impl Endpoint for Reranks {
     fn parse(body: Value) -> Result<(Self::Request, CallOptions)> {
         modality::parse_rerank(body)
     }
+    /// Rerank is billed per search unit, which the price table does not carry: only a
+    /// per-second override prices it.
     async fn call<H: Host>(
         host: &H,
         env: &dyn Env,
         req: Self::Request,
-        opts: CallOptions,
-    ) -> Result<Generation<Self::Response>> {
-        modality::rerank(host, env, req, opts).await
-    }
-    /// Rerank is billed per search unit, which the price table does not carry: only a
-    /// per-second override prices it.
-    fn cost(g: &Generation<Self::Response>, _: &Self::Request, o: &CallOptions) -> Option<Usd> {
-        cost::call_cost(&g.meta, None, None, o)
+        opts: &CallOptions,
+    ) -> Result<(Generation<Self::Response>, Option<Usd>)> {
+        let g = modality::rerank(host, env, req, opts.clone()).await?;
+        let cost = cost::call_cost(&g.meta, None, None, opts);
+        Ok((g, cost))
     }
 }
 
@@ -265,9 +264,8 @@ impl Router {
         let call = |dc: super::DeploymentCall| -> CallFuture<'_> {
             Box::pin(async move {
                 let (req, opts) = parse_for::<E>(&dc)?;
-                let generation = E::call(host, env, req.clone(), opts.clone()).await?;
+                let (generation, response_cost) = E::call(host, env, req, &opts).await?;
                 let usage = E::usage(&generation.response);
-                let response_cost = E::cost(&generation, &req, &opts);
                 let out = RoutedGeneration {
                     generation,
                     route: RouteInfo::default(),

@@ -225,6 +225,16 @@ impl SseCutter {
             Some(h) if self.template.set && same(h, head) => 6 + head.len(),
             _ => 6,
         };
+        if from > 6 {
+            // When the text and the template's tail follow the head and the event ends right
+            // after them, the payload fits the template: its line end is known without
+            // searching for it, and the head is not compared again.
+            if let Some(n) = self.template.text_then_tail(&rest[from..]) {
+                if rest.get(from + n..from + n + 2) == Some(b"\n\n") {
+                    return Some(from + n + 2);
+                }
+            }
+        }
         let i = memchr2(b'\n', b'\r', &rest[from..])? + from;
         if rest[i] != b'\n' || rest.get(i + 1) != Some(&b'\n') {
             return None;
@@ -279,13 +289,43 @@ impl Template {
         }
     }
 
+    /// With `rest` the bytes after the head, the length of the text and the template's tail
+    /// after it (`None` if the tail does not follow the text): the text runs to its first
+    /// quote that is not escaped, has no escape running past it, no line end (a payload is one
+    /// line) and is UTF-8.
+    fn text_then_tail(&self, rest: &[u8]) -> Option<usize> {
+        let mut ascii = true;
+        let mut i = 0;
+        let q = loop {
+            match *rest.get(i)? {
+                b'"' => break i,
+                b'\\' => {
+                    // The escaped byte is skipped, so it must be ASCII for the UTF-8 promise.
+                    if matches!(rest.get(i + 1)?, b'\n' | b'\r' | 0x80..) {
+                        return None;
+                    }
+                    i += 2;
+                }
+                b'\n' | b'\r' => return None,
+                b => {
+                    ascii &= b < 0x80;
+                    i += 1;
+                }
+            }
+        };
+        let end = q + self.tail.len();
+        if !same(rest.get(q..end)?, &self.tail) {
+            return None;
+        }
+        (ascii || std::str::from_utf8(&rest[..q]).is_ok()).then_some(end)
+    }
+
     fn fits(&self, p: &[u8]) -> bool {
-        let (h, t) = (self.head.len(), self.tail.len());
+        let h = self.head.len();
         self.set
-            && p.len() >= h + t
+            && p.len() >= h
             && same(&p[..h], &self.head)
-            && same(&p[p.len() - t..], &self.tail)
-            && is_string_text(&p[h..p.len() - t])
+            && self.text_then_tail(&p[h..]) == Some(p.len() - h)
     }
 }
 
@@ -308,24 +348,6 @@ fn same(mut a: &[u8], mut b: &[u8]) -> bool {
         (a, b) = (ra, rb);
     }
     a == b
-}
-
-/// Whether `s` can stand between a JSON string's quotes as [`is_plain`] reads strings: no quote
-/// that is not escaped, no escape running past the end, and UTF-8.
-fn is_string_text(s: &[u8]) -> bool {
-    let mut ascii = true;
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'"' => return false,
-            b'\\' => i += 2,
-            b => {
-                ascii &= b < 0x80;
-                i += 1;
-            }
-        }
-    }
-    i == s.len() && (ascii || std::str::from_utf8(s).is_ok())
 }
 
 const ID: u8 = 1;
@@ -383,6 +405,8 @@ fn plain_scan(p: &[u8]) -> Option<Option<(usize, usize)>> {
                         b'"' => break,
                         b'\\' => {
                             escaped = true;
+                            // The escaped byte is skipped: counted for the UTF-8 check.
+                            ascii &= p.get(i).is_some_and(|c| *c < 0x80);
                             i += 1;
                         }
                         0x80.. => ascii = false,
@@ -861,6 +885,85 @@ mod tests {
             cuts,
             ["plain 3", "last", "plain 1", "plain 1", "Event(\"[DONE]\")"]
         );
+    }
+
+    #[test]
+    fn a_run_reads_each_text_after_the_template_as_the_scan_does() {
+        // C1 sets the template; each variant differs only in its text (or right after it), so
+        // a run reads it through `fits_after_head`, and must cut what the scan would.
+        let with = |text: &str| C1.replace("\"a\"", &format!("\"{text}\""));
+        let mut body = format!("data: {C1}\n\n");
+        for text in [
+            r#"b \"q\" \\"#,
+            r"\n\r\t\u00e9",
+            "h\u{e9}llo \u{1f600}",
+            "",
+            r"\\",
+        ] {
+            body += &format!("data: {}\n\n", with(text));
+        }
+        let (frames, plain) = agrees(body.as_bytes());
+        assert_eq!(frames.len(), 6);
+        assert_eq!(plain, body.as_bytes());
+        for odd in [
+            // A line end in the text: two lines, for the parser.
+            format!("data: {}\n\n", with("a\nb")),
+            format!("data: {}\n\n", with("a\\\nb")),
+            format!("data: {}\n\n", with("a\rb")),
+            // An unescaped quote ends the text early: the tail does not follow.
+            format!("data: {}\n\n", with("a\"b")),
+            // The event does not end right after the tail.
+            format!("data: {C1} \n\n"),
+            format!("data: {C1}\ndata: x\n\n"),
+            format!("data: {C1}\r\n\r\n"),
+            // A plain one with a different tail.
+            format!("data: {}\n\n", C1.replace(r#""index":0"#, r#""index":1"#)),
+        ] {
+            agrees(format!("data: {C1}\n\n{odd}data: {C1}\n\n").as_bytes());
+        }
+        // Different tails that need decoding (the second as long as the template's): not plain.
+        for odd in [
+            LAST.to_string(),
+            C1.replace(r#""finish_reason":null"#, r#""finish_reason":"stop""#),
+            C1.replace(r#""finish_reason":null"#, r#""finish_reason":"st""#),
+        ] {
+            let body = format!("data: {C1}\n\ndata: {odd}\n\ndata: {C1}\n\n");
+            let (frames, plain) = agrees(body.as_bytes());
+            assert_eq!(frames[1].data, odd);
+            assert_eq!(plain, format!("data: {C1}\n\ndata: {C1}\n\n").into_bytes());
+        }
+        let mut broken = format!("data: {C1}\n\ndata: {}\n\n", with("ab")).into_bytes();
+        let at = broken.windows(4).position(|w| w == b"\"ab\"").unwrap() + 2;
+        broken[at] = 0xff;
+        let (frames, _) = agrees(&broken);
+        assert!(frames[1].data.contains('\u{fffd}'), "{frames:?}");
+    }
+
+    #[test]
+    fn an_invalid_byte_after_a_backslash_is_not_plain() {
+        // The scans skip the byte after `\`; a non-ASCII one there must still reach the UTF-8
+        // check, in the first chunk (the scan) and in a run after the template.
+        for first in [true, false] {
+            let mut body = format!("data: {C1}\n\n").into_bytes();
+            let bad_at = if first { 0 } else { body.len() };
+            if !first {
+                body.extend_from_slice(format!("data: {C1}\n\n").as_bytes());
+            }
+            let at = bad_at
+                + body[bad_at..]
+                    .windows(3)
+                    .position(|w| w == b"\"a\"")
+                    .unwrap()
+                + 1;
+            body.splice(at..at + 1, [b'\\', 0xff]);
+            let (frames, plain) = agrees(&body);
+            let bad = frames.iter().find(|f| f.data.contains('\u{fffd}'));
+            assert!(bad.is_some(), "{frames:?}");
+            assert!(
+                !plain.windows(2).any(|w| w == [b'\\', 0xff]),
+                "forwarded as sent"
+            );
+        }
     }
 
     #[test]

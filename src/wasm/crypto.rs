@@ -45,11 +45,14 @@ fn subtle() -> Result<Subtle> {
         })
 }
 
+/// WebCrypto rejects with a `DOMException` (its `message`); a bare string is taken as it is.
+/// Not `{e:?}`: `JsValue`'s `Debug` brings wasm-bindgen's `debugString` into the JS glue.
 fn describe(e: &JsValue) -> String {
     Reflect::get(e, &"message".into())
         .ok()
         .and_then(|m| m.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "no error message".into())
 }
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 over `data`, with a PKCS#8 DER private key.

@@ -33,6 +33,7 @@ use crate::http::{HttpRequest, HttpResponse};
 use crate::Result;
 
 pub use feed::{detaching, BodyFeed, Detached};
+pub use fetch::spare_read_buffer;
 pub use ids::JsIds;
 pub use settle::in_settlement;
 

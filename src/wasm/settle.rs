@@ -9,7 +9,6 @@
 //! its slot, so a late settlement finds nothing and is ignored.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -45,26 +44,36 @@ struct Slot {
 
 type Settle = Closure<dyn FnMut(u32, JsValue)>;
 
-/// Hashes a slot id with one multiply (Fibonacci hashing) rather than SipHash: the ids are
-/// sequential and nobody else picks them. Several lookups per awaited promise.
+/// The slots of the promises being waited for, sorted by id. Ids are handed out in increasing
+/// order, so a new slot goes at the end; a few lookups per awaited promise are a binary search
+/// over the promises in flight. A sorted `Vec` rather than a `HashMap`: no hash-table code in
+/// the package for one table of small integer keys.
 #[derive(Default)]
-struct IdHasher(u64);
+struct Slots(Vec<(u32, Slot)>);
 
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
+impl Slots {
+    fn find(&self, id: u32) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&id, |(k, _)| *k)
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn get_mut(&mut self, id: u32) -> Option<&mut Slot> {
+        let at = self.find(id).ok()?;
+        Some(&mut self.0[at].1)
+    }
+    /// Adds an empty slot for `id`, which must not be in the table.
+    fn insert(&mut self, id: u32) {
+        match self.0.last() {
+            Some((last, _)) if *last >= id => {
+                let at = self.find(id).unwrap_or_else(|at| at);
+                self.0.insert(at, (id, Slot::default()));
+            }
+            _ => self.0.push((id, Slot::default())),
         }
     }
-    fn write_u32(&mut self, i: u32) {
-        self.0 = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn remove(&mut self, id: u32) -> Option<Slot> {
+        let at = self.find(id).ok()?;
+        Some(self.0.remove(at).1)
     }
 }
-
-type Slots = HashMap<u32, Slot, std::hash::BuildHasherDefault<IdHasher>>;
 
 thread_local! {
     /// Promises being waited for, by id.
@@ -82,7 +91,7 @@ thread_local! {
 fn settle(id: u32, result: Result<JsValue, JsValue>) {
     let waker = SLOTS.with(|s| {
         let mut s = s.borrow_mut();
-        let slot = s.get_mut(&id)?;
+        let slot = s.get_mut(id)?;
         slot.result = Some(result);
         slot.waker.take()
     });
@@ -125,11 +134,11 @@ impl Settled {
             let mut s = s.borrow_mut();
             // Ids wrap after 2^32 promises; skip any still waited for.
             let mut id = NEXT_ID.get();
-            while s.contains_key(&id) {
+            while s.find(id).is_ok() {
                 id = id.wrapping_add(1);
             }
             NEXT_ID.set(id.wrapping_add(1));
-            s.insert(id, Slot::default());
+            s.insert(id);
             id
         });
         // `then` never calls its callbacks synchronously, so no borrow of SLOTS is re-entered.
@@ -147,11 +156,11 @@ impl Future for Settled {
         let (poll, _leftover) = SLOTS.with(|s| {
             let mut s = s.borrow_mut();
             // No slot: polled again after it completed, which a future need not support.
-            let Some(slot) = s.get_mut(&self.id) else {
+            let Some(slot) = s.get_mut(self.id) else {
                 return (Poll::Pending, None);
             };
             match slot.result.take() {
-                Some(r) => (Poll::Ready(r), s.remove(&self.id).and_then(|s| s.waker)),
+                Some(r) => (Poll::Ready(r), s.remove(self.id).and_then(|s| s.waker)),
                 None => (Poll::Pending, slot.waker.replace(cx.waker().clone())),
             }
         });
@@ -162,6 +171,6 @@ impl Future for Settled {
 impl Drop for Settled {
     fn drop(&mut self) {
         // Dropped after the borrow ends (see `poll`).
-        let _slot = SLOTS.with(|s| s.borrow_mut().remove(&self.id));
+        let _slot = SLOTS.with(|s| s.borrow_mut().remove(self.id));
     }
 }

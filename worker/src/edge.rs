@@ -70,6 +70,14 @@ extern "C" {
         flat: &str,
         body: Option<&[u8]>,
     ) -> Result<web_sys::Response, JsValue>;
+    /// [`edgellm_response`] with a `ReadableStream` body (`crate::stream_body`'s).
+    #[wasm_bindgen(catch, js_name = edgellm_response)]
+    fn edgellm_stream_response(
+        status: u16,
+        template: i32,
+        flat: &str,
+        body: &JsValue,
+    ) -> Result<web_sys::Response, JsValue>;
 }
 
 /// The request's method, URL and headers, from one call: `method NUL url NUL` then the headers
@@ -417,15 +425,6 @@ fn push_flat(out: &mut String, k: &str, v: &str) {
     out.push('\0');
 }
 
-/// Headers as `crate::stream_body`'s response builder takes them.
-fn flat_headers(headers: &[(String, String)]) -> String {
-    let mut flat = String::new();
-    for (k, v) in headers {
-        push_flat(&mut flat, k, v);
-    }
-    flat
-}
-
 /// Reply headers whose values repeat from one request to the next (per deployment): the content
 /// type, LiteLLM's routing headers and the version. [`edgellm_response`] copies them from a
 /// `Headers` kept per distinct set of them ([`template_id`]), and appends only the others: in
@@ -490,12 +489,15 @@ fn to_response(reply: Reply, request: &web_sys::Request) -> worker::Result<web_s
         Body::Full(bytes) => Some(bytes),
         Body::Stream(s) => {
             // A chat stream the JS side can pump (`crate::stream_body`), else `from_stream`.
-            let s = match crate::stream_body::respond(
-                s,
-                reply.status,
-                &flat_headers(&reply.headers),
-                request,
-            ) {
+            // Its headers go as other answers' do (`split_stable`), not as a `Headers` made
+            // with one append per header per stream.
+            let status = reply.status;
+            let headers = &reply.headers;
+            let s = match crate::stream_body::respond(s, request, |body| {
+                let (stable, rest) = split_stable(headers);
+                let template = template_id(stable)?;
+                edgellm_stream_response(status, template, &rest, body).map_err(worker::Error::from)
+            }) {
                 Ok(response) => return response,
                 Err(s) => s,
             };

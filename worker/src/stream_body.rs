@@ -31,12 +31,11 @@ use crate::app::ByteStream;
 // from it without calling back into JS), written once per upstream read. The next read
 // starts when that write is done, so a slow client slows the upstream down. A throw from the
 // driver (a panic: the instance is gone) aborts the body without touching the driver again.
+// The response around the body is made by the edge (`crate::edge`), with its headers copied from
+// a `Headers` kept per set of stable headers, as for other answers.
 #[wasm_bindgen(wasm_bindgen = worker::wasm_bindgen, inline_js = r#"
 const ignore = () => {};
-export function edgellm_sse_response(status, flat, driver, reader, buffer, first, ended, request) {
-  const headers = new Headers();
-  const p = flat.split("\0");
-  for (let i = 0; i + 1 < p.length; i += 2) headers.append(p[i], p[i + 1]);
+export function edgellm_sse_body(driver, reader, buffer, first, ended, request) {
   const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
   const signal = request.signal;
@@ -67,7 +66,8 @@ export function edgellm_sse_response(status, flat, driver, reader, buffer, first
   const got = (r) => {
     if (!live) return;
     try {
-      if (r.done) write(driver.finish(), true);
+      // A BYOB read that says done gives its buffer back: the next stream may read into it.
+      if (r.done) write(driver.finish(buf !== null && r.value !== undefined ? r.value.buffer : undefined), true);
       else {
         const v = r.value;
         if (buf !== null) buf = v.buffer;
@@ -104,21 +104,20 @@ export function edgellm_sse_response(status, flat, driver, reader, buffer, first
     }
     if (live) write(first, ended);
   }
-  return new Response(readable, { status, headers });
+  return readable;
 }
 "#)]
 extern "C" {
+    /// The response body (a `ReadableStream`).
     #[wasm_bindgen(catch)]
-    fn edgellm_sse_response(
-        status: u16,
-        flat: &str,
+    fn edgellm_sse_body(
         driver: SseDriver,
         reader: JsValue,
         buffer: JsValue,
         first: Option<Uint8Array>,
         ended: bool,
         request: &web_sys::Request,
-    ) -> Result<web_sys::Response, JsValue>;
+    ) -> Result<JsValue, JsValue>;
 }
 
 /// A response's SSE stream, pumped from JS (see the module docs).
@@ -200,9 +199,11 @@ impl SseDriver {
     }
 
     /// The upstream body ended: the last events (`[DONE]`, or the error event). Ends the stream.
-    pub fn finish(&mut self) -> Option<Vec<u8>> {
+    /// `spare` is the buffer the BYOB read that said done gave back (else `undefined`).
+    pub fn finish(&mut self, spare: JsValue) -> Option<Vec<u8>> {
         let out = self.fed(edgellm::wasm::BodyFeed::end);
         self.end_if_waiting();
+        edgellm::wasm::spare_read_buffer(spare);
         some(out)
     }
 
@@ -221,12 +222,12 @@ impl SseDriver {
 
 /// Answers with `stream` pumped from JS when it is one the handlers marked
 /// (`app::sse::drivable`) and its upstream body's reader could be taken over; otherwise gives
-/// the stream back, to be sent through `from_stream` as before.
+/// the stream back, to be sent through `from_stream` as before. `respond_with` makes the
+/// response around the body (a `ReadableStream`).
 pub(crate) fn respond(
     stream: ByteStream,
-    status: u16,
-    flat_headers: &str,
     request: &web_sys::Request,
+    respond_with: impl FnOnce(&JsValue) -> worker::Result<web_sys::Response>,
 ) -> Result<worker::Result<web_sys::Response>, ByteStream> {
     let Some(inner) = crate::app::sse::take_drivable(&stream) else {
         return Err(stream);
@@ -254,15 +255,9 @@ pub(crate) fn respond(
     };
     let ended = driver.stream.is_none();
     let first = some(first).map(|f| Uint8Array::from(f.as_slice()));
-    Ok(edgellm_sse_response(
-        status,
-        flat_headers,
-        driver,
-        reader,
-        buffer,
-        first,
-        ended,
-        request,
+    Ok(
+        edgellm_sse_body(driver, reader, buffer, first, ended, request)
+            .map_err(worker::Error::from)
+            .and_then(|body| respond_with(&body)),
     )
-    .map_err(worker::Error::from))
 }

@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 
 use crate::provider::build::{obj, s, strs};
 use crate::provider::native::{
-    bad_message, call_input, check_with_extras, has_tool_blocks, object_schema, split_data_url,
-    split_system, Turns,
+    bad_message, call_input, check_with_extras, has_tool_blocks, named, object_schema,
+    split_data_url, split_system, Turns,
 };
 use crate::provider::Target;
 use crate::types::{
@@ -183,11 +183,7 @@ pub fn messages_body(req: &ChatRequest, target: &Target) -> Result<Value> {
     // Loops, not `collect`: each iterator chain is its own copy of the adapters in the wasm.
     let mut tools: Vec<Value> = Vec::new();
     for t in req.tools.iter().flatten() {
-        let mut tool = Map::new();
-        tool.put("name", s(&t.function.name));
-        if let Some(d) = &t.function.description {
-            tool.put("description", s(d));
-        }
+        let mut tool = named(&t.function.name, t.function.description.as_deref());
         tool.put("input_schema", input_schema(t.function.parameters.as_ref()));
         tools.push(Value::Object(tool));
     }
@@ -443,7 +439,7 @@ fn assistant_blocks(m: &Message, i: usize) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     // Thinking blocks from an earlier turn must come back first (extended thinking with tools).
     if let Some(Value::Array(tb)) = m.extra.get("thinking_blocks") {
-        out.extend(tb.iter().cloned());
+        out.extend_from_slice(tb);
     }
     match &m.content {
         Some(Content::Text(t)) if !t.is_empty() => out.push(text_block(t)),

@@ -3,13 +3,13 @@
 //! References: <https://docs.claude.com/en/api/messages> (response shape, `stop_reason`),
 //! <https://docs.claude.com/en/api/errors> (error types and statuses).
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::request::RESPONSE_FORMAT_TOOL;
 use crate::http::{retry_after_ms, Headers};
 use crate::provider::build::parse;
-use crate::provider::native::{error_text, one_choice, tool_call};
-use crate::types::{AssistantMessage, ChatResponse, FinishReason, PromptTokensDetails, Put, Usage};
+use crate::provider::native::{assistant, error_text, one_choice, set_cache, tool_call};
+use crate::types::{ChatResponse, FinishReason, Usage};
 use crate::{Error, ErrorKind, Result};
 
 /// `stop_reason` → OpenAI `finish_reason`.
@@ -47,12 +47,7 @@ pub fn usage_from(u: &Value) -> Usage {
         n("output_tokens"),
     );
     let mut usage = Usage::new(input + write + read, output);
-    usage.prompt_tokens_details = Some(PromptTokensDetails {
-        cached_tokens: Some(read),
-        ..Default::default()
-    });
-    usage.cache_creation_input_tokens = Some(write);
-    usage.cache_read_input_tokens = Some(read);
+    set_cache(&mut usage, read, Some(write));
     usage
 }
 
@@ -110,17 +105,12 @@ pub fn parse_message(body: &[u8], json_mode: bool, created: i64) -> Result<ChatR
             finish = Some(FinishReason::Stop);
         }
     }
-    let mut extra = Map::new();
-    if !thinking_blocks.is_empty() {
-        extra.put("thinking_blocks", Value::Array(thinking_blocks));
-    }
-    let message = AssistantMessage {
-        content: (!text.is_empty()).then_some(text),
-        tool_calls: (!calls.is_empty()).then_some(calls),
-        reasoning_content: reasoning,
-        extra,
-        ..Default::default()
-    };
+    let message = assistant(
+        (!text.is_empty()).then_some(text),
+        reasoning,
+        calls,
+        thinking_blocks,
+    );
     Ok(one_choice(
         v.get("id").and_then(Value::as_str).unwrap_or("").into(),
         v.get("model").and_then(Value::as_str).unwrap_or("").into(),

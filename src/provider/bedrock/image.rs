@@ -195,15 +195,19 @@ pub fn response(body: &[u8], target: &Target) -> Result<ImageResponse> {
     let v: Value =
         parse(body).map_err(|e| Error::decode(format!("invalid JSON from Bedrock: {e}")))?;
     let created = (target.now_ms / 1000) as i64;
+    // A loop, not `filter_map(…).collect()`: each such chain is its own copy in the wasm.
     let strings = |v: Option<&Value>| -> Vec<String> {
-        v.and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
+        let mut out = Vec::new();
+        for x in v
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
             .unwrap_or_default()
+        {
+            if let Some(x) = x.as_str() {
+                out.push(x.to_string());
+            }
+        }
+        out
     };
     let images = match family(&target.model) {
         Some(Family::StabilityXl) => {

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::provider::anthropic::thinking_for_effort;
 use crate::provider::build::{obj, s};
 use crate::provider::native::{
-    bad_message, call_input, check_with_extras, has_tool_blocks, lookup, object_schema,
+    bad_message, call_input, check_with_extras, has_tool_blocks, lookup, named, object_schema,
     retain_values, split_data_url, split_system, Turns,
 };
 use crate::provider::Target;
@@ -250,11 +250,7 @@ fn response_format_tool(req: &ChatRequest) -> Option<(String, Value, Option<Stri
 }
 
 fn tool_spec(name: &str, description: Option<&str>, parameters: Option<Value>) -> Value {
-    let mut spec = Map::new();
-    spec.put("name", Value::from(name));
-    if let Some(d) = description {
-        spec.put("description", Value::from(d));
-    }
+    let mut spec = named(name, description);
     let schema = parameters.unwrap_or_else(|| object_schema(false));
     spec.put("inputSchema", obj([("json", schema)]));
     obj([("toolSpec", Value::from(spec))])

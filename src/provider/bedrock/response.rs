@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::http::{header, retry_after_ms, Headers};
 use crate::provider::build::{obj, parse, s};
-use crate::provider::native::{error_text, one_choice, tool_call};
-use crate::types::{AssistantMessage, ChatResponse, FinishReason, PromptTokensDetails, Put, Usage};
+use crate::provider::native::{assistant, error_text, one_choice, set_cache, tool_call};
+use crate::types::{ChatResponse, FinishReason, Usage};
 use crate::{Error, ErrorKind, Result};
 
 /// Converse `stopReason` → OpenAI `finish_reason`.
@@ -40,12 +40,7 @@ pub fn usage_from(u: &Value) -> Usage {
         n("outputTokens").unwrap_or(0),
     );
     if read.is_some() || write.is_some() {
-        usage.prompt_tokens_details = Some(PromptTokensDetails {
-            cached_tokens: Some(read.unwrap_or(0)),
-            ..Default::default()
-        });
-        usage.cache_read_input_tokens = Some(read.unwrap_or(0));
-        usage.cache_creation_input_tokens = Some(write.unwrap_or(0));
+        set_cache(&mut usage, read.unwrap_or(0), Some(write.unwrap_or(0)));
     }
     usage
 }
@@ -110,17 +105,12 @@ pub fn parse_converse(
             finish = Some(FinishReason::Stop);
         }
     }
-    let mut extra = Map::new();
-    if !thinking_blocks.is_empty() {
-        extra.put("thinking_blocks", Value::Array(thinking_blocks));
-    }
-    let message = AssistantMessage {
-        content: (!text.is_empty()).then_some(text),
-        tool_calls: (!calls.is_empty()).then_some(calls),
-        reasoning_content: reasoning,
-        extra,
-        ..Default::default()
-    };
+    let message = assistant(
+        (!text.is_empty()).then_some(text),
+        reasoning,
+        calls,
+        thinking_blocks,
+    );
     Ok(one_choice(
         id.into(),
         model.into(),

@@ -26,11 +26,11 @@ use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, T
 use crate::http::{retry_after_ms, Headers, HttpRequest};
 use crate::provider::build::{obj, parse, s};
 use crate::provider::native::{
-    bad_message, error_text, object_schema, one_choice, put_params, tool_call, Param,
+    assistant, bad_message, error_text, named, object_schema, one_choice, put_params, tool_call,
+    Param,
 };
 use crate::types::{
-    AssistantMessage, ChatRequest, ChatResponse, Content, FinishReason, Put, Role, ToolCall,
-    ToolChoice, Usage,
+    ChatRequest, ChatResponse, Content, FinishReason, Put, Role, ToolCall, ToolChoice, Usage,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -131,11 +131,7 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
     if !tools.is_empty() {
         let mut out: Vec<Value> = Vec::with_capacity(tools.len());
         for t in &tools {
-            let mut f = Map::new();
-            f.put("name", s(&t.function.name));
-            if let Some(d) = &t.function.description {
-                f.put("description", s(d));
-            }
+            let mut f = named(&t.function.name, t.function.description.as_deref());
             f.put(
                 "parameters",
                 t.function
@@ -400,12 +396,7 @@ fn parse_response(body: &[u8], target: &Target) -> Result<ChatResponse> {
         Some(r) => finish_reason(r)?,
         None => FinishReason::Stop,
     };
-    let message = AssistantMessage {
-        content: text,
-        reasoning_content: thinking,
-        tool_calls: (!calls.is_empty()).then_some(calls),
-        ..Default::default()
-    };
+    let message = assistant(text, thinking, calls, Vec::new());
     Ok(one_choice(
         v.get("id")
             .and_then(Value::as_str)

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{finish_reason, usage};
 use crate::decode::Frame;
-use crate::provider::native::{text_delta, tool_delta, ChunkHead};
+use crate::provider::native::{text_delta, texts_delta, tool_delta, ChunkHead};
 use crate::provider::{StreamDecoder, Target};
 use crate::types::{ChatChunk, Delta};
 use crate::{Error, ErrorKind, Result};
@@ -92,11 +92,7 @@ impl StreamDecoder for CohereStream {
                 let text = text_at(&v, "/delta/message/content/text");
                 let thinking = text_at(&v, "/delta/message/content/thinking");
                 if text.is_some() || thinking.is_some() {
-                    let delta = Delta {
-                        content: text.map(String::from),
-                        reasoning_content: thinking.map(String::from),
-                        ..Default::default()
-                    };
+                    let delta = texts_delta(text.map(String::from), thinking.map(String::from));
                     self.emit(out, delta, None);
                 }
             }

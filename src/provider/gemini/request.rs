@@ -4,13 +4,11 @@
 //! Reference: <https://ai.google.dev/api/generate-content#request-body>,
 //! <https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference>.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 
 use super::schema;
 use crate::provider::build::{obj, s};
-use crate::provider::native::{bad_message, lookup, put_params, Param, Turns};
+use crate::provider::native::{bad_message, lookup, named, put_params, Param, Turns};
 use crate::types::{ChatRequest, Content, ContentPart, Message, Put, Role, ToolChoice};
 use crate::{Error, Result};
 
@@ -76,11 +74,7 @@ pub fn build_body(req: &ChatRequest, model: &str) -> Result<Value> {
                 ))
                 .with_param("tools"));
             }
-            let mut d = Map::new();
-            d.put("name", Value::String(t.function.name.clone()));
-            if let Some(desc) = &t.function.description {
-                d.put("description", Value::String(desc.clone()));
-            }
+            let mut d = named(&t.function.name, t.function.description.as_deref());
             if let Some(p) = &t.function.parameters {
                 if let Some(p) = schema::function_parameters(p)? {
                     d.put("parameters", p);
@@ -270,7 +264,9 @@ fn thinking_for_anthropic_param(t: &Value, model: &str) -> Value {
 fn convert_messages(messages: &[Message], model: &str) -> Result<(Option<Value>, Vec<Value>)> {
     let mut system_parts: Vec<Value> = Vec::new();
     let mut turns = Turns::default();
-    let mut call_names: HashMap<String, String> = HashMap::new();
+    // A list, not a `HashMap`: a conversation has a few calls, and this was the wasm's only
+    // `HashMap<String, String>` (a hash table instance of its own).
+    let mut call_names: Vec<(String, String)> = Vec::new();
 
     for (i, m) in messages.iter().enumerate() {
         let (role, parts) = match m.role {
@@ -285,9 +281,8 @@ fn convert_messages(messages: &[Message], model: &str) -> Result<(Option<Value>,
             Role::Tool => {
                 let id = m.tool_call_id.as_deref().unwrap_or_default();
                 let (bare, _) = split_tool_call_id(id);
-                let name = call_names
-                    .get(id)
-                    .or_else(|| call_names.get(bare))
+                let name = call_name(&call_names, id)
+                    .or_else(|| call_name(&call_names, bare))
                     .cloned()
                     .or_else(|| m.name.clone())
                     .ok_or_else(|| {
@@ -311,6 +306,11 @@ fn convert_messages(messages: &[Message], model: &str) -> Result<(Option<Value>,
 
     let system = (!system_parts.is_empty()).then(|| obj([("parts", Value::from(system_parts))]));
     Ok((system, turns.into_values("parts")))
+}
+
+/// The function name of the call with id `id`, newest first.
+fn call_name<'a>(names: &'a [(String, String)], id: &str) -> Option<&'a String> {
+    names.iter().find(|(k, _)| k == id).map(|(_, v)| v)
 }
 
 fn text_parts(m: &Message, i: usize) -> Result<Vec<Value>> {
@@ -484,7 +484,7 @@ fn assistant_parts(
     m: &Message,
     i: usize,
     model: &str,
-    call_names: &mut HashMap<String, String>,
+    call_names: &mut Vec<(String, String)>,
 ) -> Result<Vec<Value>> {
     let mut out = text_parts_lenient(m);
     let calls = m.tool_calls.as_deref().unwrap_or_default();
@@ -500,9 +500,10 @@ fn assistant_parts(
                 .with_param("messages")
             })?
         };
-        call_names.insert(c.id.clone(), c.function.name.clone());
+        // Newest first, as a map's insert would replace an earlier call of the same id.
+        call_names.insert(0, (c.id.clone(), c.function.name.clone()));
         let (bare, sig) = split_tool_call_id(&c.id);
-        call_names.insert(bare.to_string(), c.function.name.clone());
+        call_names.insert(0, (bare.to_string(), c.function.name.clone()));
         let mut part = Map::new();
         part.put(
             "functionCall",

@@ -7,12 +7,9 @@ use serde_json::{Map, Value};
 
 use super::request::THOUGHT_SIGNATURE_SEPARATOR;
 use crate::provider::build::parse as parse_json;
-use crate::provider::native::tool_call;
+use crate::provider::native::{assistant, set_cache, tool_call};
 use crate::provider::Target;
-use crate::types::{
-    AssistantMessage, ChatResponse, Choice, CompletionTokensDetails, FinishReason,
-    PromptTokensDetails, ToolCall, Usage,
-};
+use crate::types::{ChatResponse, Choice, CompletionTokensDetails, FinishReason, ToolCall, Usage};
 use crate::{Error, ErrorKind, Result};
 
 /// The parts of one candidate, sorted into OpenAI's message fields.
@@ -145,10 +142,7 @@ pub(crate) fn usage(meta: &Value) -> Option<Usage> {
         u.total_tokens = t;
     }
     if let Some(c) = n("cachedContentTokenCount") {
-        u.prompt_tokens_details = Some(PromptTokensDetails {
-            cached_tokens: Some(c),
-            ..Default::default()
-        });
+        set_cache(&mut u, c, None);
     }
     if let Some(t) = thoughts {
         u.completion_tokens_details = Some(CompletionTokensDetails {
@@ -196,16 +190,13 @@ pub fn parse(body: &[u8], target: &Target) -> Result<ChatResponse> {
     {
         let index = c.get("index").and_then(Value::as_u64).unwrap_or(pos as u64) as u32;
         let parts = split_parts(c);
-        let calls: Vec<ToolCall> = parts
-            .calls
-            .iter()
-            .map(|(name, args, id, sig)| {
-                let id = tool_call_id(call_index, id.as_deref(), sig.as_deref());
-                let tc = tool_call(id, name, args.clone());
-                call_index += 1;
-                tc
-            })
-            .collect();
+        // A loop, not `map(…).collect()`: each such chain is its own copy in the wasm.
+        let mut calls: Vec<ToolCall> = Vec::with_capacity(parts.calls.len());
+        for (name, args, id, sig) in &parts.calls {
+            let id = tool_call_id(call_index, id.as_deref(), sig.as_deref());
+            calls.push(tool_call(id, name, args.clone()));
+            call_index += 1;
+        }
         let finish = match c.get("finishReason").and_then(Value::as_str) {
             Some(r) => Some(finish_reason(
                 r,
@@ -217,12 +208,7 @@ pub fn parse(body: &[u8], target: &Target) -> Result<ChatResponse> {
         };
         choices.push(Choice {
             index,
-            message: AssistantMessage {
-                content: parts.content,
-                reasoning_content: parts.reasoning,
-                tool_calls: (!calls.is_empty()).then_some(calls),
-                ..Default::default()
-            },
+            message: assistant(parts.content, parts.reasoning, calls, Vec::new()),
             finish_reason: finish,
             logprobs: None,
         });

@@ -22,7 +22,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::provider::native::retain_values;
+use crate::provider::native::{lookup, retain_values};
 use crate::types::Put;
 use crate::{Error, Result};
 
@@ -47,18 +47,39 @@ const PASSTHROUGH: &[&str] = &[
     "propertyOrdering",
 ];
 
-/// Keywords that only make sense for one type, so that a type array can split them.
+/// Keywords that only make sense for one type, so that a type array can split them. A table,
+/// not a `match`: one string compare loop instead of a compare chain per arm.
+const BELONGS_TO: &[(&str, &str)] = &[
+    ("properties", "OBJECT"),
+    ("required", "OBJECT"),
+    ("minProperties", "OBJECT"),
+    ("maxProperties", "OBJECT"),
+    ("propertyOrdering", "OBJECT"),
+    ("items", "ARRAY"),
+    ("minItems", "ARRAY"),
+    ("maxItems", "ARRAY"),
+    ("minLength", "STRING"),
+    ("maxLength", "STRING"),
+    ("pattern", "STRING"),
+    ("enum", "STRING"),
+    ("minimum", "NUMBER"),
+    ("maximum", "NUMBER"),
+];
+
+/// The type `key` belongs to, if it is one type's keyword ([`BELONGS_TO`]).
 fn belongs_to(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "properties" | "required" | "minProperties" | "maxProperties" | "propertyOrdering" => {
-            "OBJECT"
-        }
-        "items" | "minItems" | "maxItems" => "ARRAY",
-        "minLength" | "maxLength" | "pattern" | "enum" => "STRING",
-        "minimum" | "maximum" => "NUMBER",
-        _ => return None,
-    })
+    lookup(BELONGS_TO, key)
 }
+
+/// The `format`s Gemini accepts, by (lower-case JSON Schema) type.
+const FORMATS: &[(&str, &str)] = &[
+    ("enum", "string"),
+    ("date-time", "string"),
+    ("float", "number"),
+    ("double", "number"),
+    ("int32", "integer"),
+    ("int64", "integer"),
+];
 
 /// Converts a JSON Schema to Gemini's Schema.
 ///
@@ -264,13 +285,7 @@ impl Cx<'_> {
 
         // Format: only the ones Gemini accepts for the type; others become a note.
         if let Some(f) = obj.get("format").and_then(Value::as_str) {
-            let ok = types.len() == 1
-                && matches!(
-                    (types[0].as_str(), f),
-                    ("string", "enum" | "date-time")
-                        | ("number", "float" | "double")
-                        | ("integer", "int32" | "int64")
-                );
+            let ok = types.len() == 1 && lookup(FORMATS, f) == Some(types[0].as_str());
             if ok {
                 out.put("format", Value::String(f.into()));
             } else {

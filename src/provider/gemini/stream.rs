@@ -12,9 +12,9 @@ use super::response::{
     finish_reason, prompt_blocked, response_id, response_model, split_parts, tool_call_id, usage,
 };
 use crate::decode::Frame;
-use crate::provider::native::{tool_call_delta, ChunkHead};
+use crate::provider::native::{texts_delta, tool_call_delta, ChunkHead};
 use crate::provider::{StreamDecoder, Target};
-use crate::types::{ChatChunk, ChunkChoice, Delta, Usage};
+use crate::types::{ChatChunk, ChunkChoice, Usage};
 use crate::{Error, ErrorKind, Result};
 
 #[derive(Debug, Default)]
@@ -101,11 +101,7 @@ impl StreamDecoder for GeminiStream {
                 }
             };
             let state = &mut self.candidates[slot].1;
-            let mut delta = Delta {
-                content: parts.content,
-                reasoning_content: parts.reasoning,
-                ..Default::default()
-            };
+            let mut delta = texts_delta(parts.content, parts.reasoning);
             if !parts.calls.is_empty() {
                 let mut deltas = Vec::new();
                 for (name, args, pid, sig) in parts.calls {

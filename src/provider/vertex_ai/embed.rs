@@ -40,20 +40,19 @@ pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
         .get("task_type")
         .or_else(|| req.extra.get("input_type"));
     let title = req.extra.get("title");
-    let instances: Vec<Value> = texts
-        .iter()
-        .map(|t| {
-            let mut i = Map::new();
-            i.put("content", Value::String(t.to_string()));
-            if let Some(v) = task {
-                i.put("task_type", v.clone());
-            }
-            if let Some(v) = title {
-                i.put("title", v.clone());
-            }
-            Value::Object(i)
-        })
-        .collect();
+    // A loop, not `map(…).collect()`: each such chain is its own copy in the wasm.
+    let mut instances: Vec<Value> = Vec::with_capacity(texts.len());
+    for t in texts.iter() {
+        let mut i = Map::new();
+        i.put("content", Value::String(t.to_string()));
+        if let Some(v) = task {
+            i.put("task_type", v.clone());
+        }
+        if let Some(v) = title {
+            i.put("title", v.clone());
+        }
+        instances.push(Value::Object(i));
+    }
     let mut parameters = Map::new();
     if let Some(d) = req.dimensions {
         parameters.put("outputDimensionality", d.into());

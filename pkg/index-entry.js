@@ -1,5 +1,6 @@
 // Entry point for browsers and bundlers: fetches and compiles the wasm next to this file
 // (bundlers see the `new URL(..., import.meta.url)` and ship it as an asset).
+// This is the source: scripts/build-pkg.sh bundles it into pkg/index.js (minified, one file).
 import init, * as wasm from "./web/edgellm.js";
 import { backend } from "./backend.js";
 
