@@ -31,6 +31,29 @@ pub struct CallMeta {
     pub end_ms: u64,
 }
 
+impl CallMeta {
+    /// Facts naming `provider` and `model` with the call's times. One non-generic builder for
+    /// every call path (each inline literal was its own copy in the wasm: the package's size).
+    #[inline(never)]
+    pub(crate) fn new(provider: &str, model: &str, start_ms: u64, end_ms: u64) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+            start_ms,
+            end_ms,
+            ..Self::default()
+        }
+    }
+
+    /// Facts of a call sent to `target`, started at `start_ms`.
+    #[inline(never)]
+    pub(crate) fn for_target(target: &Target, start_ms: u64) -> Self {
+        let mut meta = Self::new(&target.provider, &target.model, start_ms, 0);
+        meta.api_base.clone_from(&target.api_base);
+        meta
+    }
+}
+
 /// A completed call.
 #[derive(Debug, Clone)]
 pub struct Completion {
@@ -218,22 +241,14 @@ async fn answer<H: Host>(
             &new_id(host, "chatcmpl-mock"),
             (start_ms / 1000) as i64,
         )?;
-        let meta = CallMeta {
-            provider: "mock".into(),
-            model: req.model.clone(),
-            start_ms,
-            ..Default::default()
-        };
+        let meta = CallMeta::new("mock", &req.model, start_ms, 0);
         return Ok((Answer::Mock(response), meta));
     }
     let (provider, mut target) = resolve(host, env, req, opts)?;
     crate::auth::authorize(host, provider.info().id, &mut target).await?;
     // `provider`, `model` and `api_base` are the target's, set when it is no longer needed
     // (`target_facts`).
-    let mut meta = CallMeta {
-        start_ms,
-        ..Default::default()
-    };
+    let mut meta = CallMeta::new("", "", start_ms, 0);
     let req: &ChatRequest = req;
     let body = send_and_read_with_retries(
         host,
@@ -364,13 +379,7 @@ pub async fn completion_stream<H: Host>(
             &new_id(host, "chatcmpl-mock"),
             (start_ms / 1000) as i64,
         )?;
-        let meta = CallMeta {
-            provider: "mock".into(),
-            model: req.model.clone(),
-            start_ms,
-            end_ms: host.now_ms(),
-            ..Default::default()
-        };
+        let meta = CallMeta::new("mock", &req.model, start_ms, host.now_ms());
         return Ok(StreamCompletion {
             stream: ChatStream::from_chunks(mock::mock_chunks(&response), show_usage),
             meta,
@@ -378,13 +387,7 @@ pub async fn completion_stream<H: Host>(
     }
     let (provider, mut target) = resolve(host, env, &req, &opts)?;
     crate::auth::authorize(host, provider.info().id, &mut target).await?;
-    let mut meta = CallMeta {
-        provider: target.provider.clone(),
-        model: target.model.clone(),
-        api_base: target.api_base.clone(),
-        start_ms,
-        ..Default::default()
-    };
+    let mut meta = CallMeta::for_target(&target, start_ms);
     let resp = send_with_retries(
         host,
         provider,

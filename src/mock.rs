@@ -6,10 +6,8 @@
 
 use serde_json::Value;
 
-use crate::types::{
-    AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Delta,
-    FinishReason, Usage,
-};
+use crate::provider::native::{self, ChunkHead};
+use crate::types::{ChatChunk, ChatRequest, ChatResponse, Delta, FinishReason, Usage};
 use crate::{Error, ErrorKind, Result};
 
 /// Rough token count used only for mock usage (4 characters per token).
@@ -51,22 +49,14 @@ pub fn mock_completion(
             }
             let prompt: String = req.messages.iter().map(|m| m.text_content()).collect();
             let usage = Usage::new(approx_tokens(&prompt), approx_tokens(s));
-            Ok(ChatResponse {
-                id: id.to_string(),
+            Ok(native::one_choice(
+                id.to_string(),
+                req.model.clone(),
                 created,
-                model: req.model.clone(),
-                choices: vec![Choice {
-                    index: 0,
-                    message: AssistantMessage {
-                        content: Some(s.clone()),
-                        ..Default::default()
-                    },
-                    finish_reason: Some(FinishReason::Stop),
-                    logprobs: None,
-                }],
-                usage: Some(usage),
-                ..Default::default()
-            })
+                native::assistant(Some(s.clone()), None, Vec::new(), Vec::new()),
+                Some(FinishReason::Stop),
+                Some(usage),
+            ))
         }
         Value::Object(_) => {
             let mut r = <ChatResponse as crate::types::FromValue>::from_value(mock.clone())
@@ -89,21 +79,13 @@ pub fn mock_completion(
 
 /// The mocked response as stream chunks: role, one chunk per word, finish, then usage.
 pub fn mock_chunks(resp: &ChatResponse) -> Vec<ChatChunk> {
-    let base = |choices: Vec<ChunkChoice>| ChatChunk {
+    // The native providers' chunk builders: one copy of each in the wasm (package size).
+    let head = ChunkHead {
         id: resp.id.clone(),
-        created: resp.created,
         model: resp.model.clone(),
-        choices,
-        ..Default::default()
+        created: resp.created,
     };
-    let mut out = vec![base(vec![ChunkChoice {
-        delta: Delta {
-            role: Some("assistant".into()),
-            content: Some(String::new()),
-            ..Default::default()
-        },
-        ..Default::default()
-    }])];
+    let mut out = vec![head.chunk(native::role_delta(), None)];
     let text = resp
         .choices
         .first()
@@ -117,13 +99,7 @@ pub fn mock_chunks(resp: &ChatResponse) -> Vec<ChatChunk> {
             .find(|(_, c)| *c == ' ')
             .map_or(rest.len(), |(i, _)| i);
         let (piece, tail) = rest.split_at(cut);
-        out.push(base(vec![ChunkChoice {
-            delta: Delta {
-                content: Some(piece.to_string()),
-                ..Default::default()
-            },
-            ..Default::default()
-        }]));
+        head.push(&mut out, native::text_delta(piece, false), None);
         rest = tail;
     }
     let finish = resp
@@ -131,12 +107,76 @@ pub fn mock_chunks(resp: &ChatResponse) -> Vec<ChatChunk> {
         .first()
         .and_then(|c| c.finish_reason.clone())
         .unwrap_or(FinishReason::Stop);
-    out.push(base(vec![ChunkChoice {
-        finish_reason: Some(finish),
-        ..Default::default()
-    }]));
-    let mut last = base(vec![]);
+    head.push(&mut out, Delta::default(), Some(finish));
+    let mut last = head.bare();
     last.usage = resp.usage.clone();
     out.push(last);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{AssistantMessage, Choice, ChunkChoice};
+
+    /// The response and chunks as they were written inline before `native.rs`'s builders
+    /// made them: the builders must not change a field.
+    #[test]
+    fn builders_make_the_same_values() {
+        let req = ChatRequest::user("m", "hello there");
+        let r = mock_completion(&Value::from("one two"), &req, "id-1", 7).unwrap();
+        let want = ChatResponse {
+            id: "id-1".into(),
+            created: 7,
+            model: "m".into(),
+            choices: vec![Choice {
+                index: 0,
+                message: AssistantMessage {
+                    content: Some("one two".into()),
+                    ..Default::default()
+                },
+                finish_reason: Some(FinishReason::Stop),
+                logprobs: None,
+            }],
+            usage: Some(Usage::new(3, 2)),
+            ..Default::default()
+        };
+        assert_eq!(r, want);
+        let base = |choices: Vec<ChunkChoice>| ChatChunk {
+            id: "id-1".into(),
+            created: 7,
+            model: "m".into(),
+            choices,
+            ..Default::default()
+        };
+        let piece = |text: &str| {
+            base(vec![ChunkChoice {
+                delta: Delta {
+                    content: Some(text.into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }])
+        };
+        let mut last = base(vec![]);
+        last.usage = Some(Usage::new(3, 2));
+        let want = vec![
+            base(vec![ChunkChoice {
+                delta: Delta {
+                    role: Some("assistant".into()),
+                    content: Some(String::new()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }]),
+            piece("one"),
+            piece(" two"),
+            base(vec![ChunkChoice {
+                finish_reason: Some(FinishReason::Stop),
+                ..Default::default()
+            }]),
+            last,
+        ];
+        assert_eq!(mock_chunks(&r), want);
+    }
 }

@@ -271,12 +271,13 @@ impl LogCall {
             return;
         }
         let end_ms = now_ms();
-        let meta = meta.cloned().unwrap_or_else(|| CallMeta {
-            provider: e.provider().unwrap_or_default().to_string(),
-            model: e.model().unwrap_or(&self.request.model).to_string(),
-            start_ms: self.start_ms,
-            end_ms,
-            ..Default::default()
+        let meta = meta.cloned().unwrap_or_else(|| {
+            CallMeta::new(
+                e.provider().unwrap_or_default(),
+                e.model().unwrap_or(&self.request.model),
+                self.start_ms,
+                end_ms,
+            )
         });
         let id = call_id();
         let rec = CallRecord {

@@ -30,12 +30,14 @@ where
         let (req, opts) = E::parse(request)?;
         let (g, cost) = E::call(&FetchHost, &JsEnv, req, &opts).await?;
         let usage = E::usage(&g.response);
-        Ok(Done {
+        Ok(Done::new(
+            serde_json::to_string(&g.response)?,
+            g.meta,
+            None,
             cost,
             usage,
-            metadata: opts.metadata,
-            ..Done::new(&g.response, g.meta)?
-        })
+            opts.metadata,
+        ))
     })
 }
 

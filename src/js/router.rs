@@ -41,13 +41,14 @@ where
     Box::pin(async move {
         let done = router.generate::<E, _>(&FetchHost, &JsEnv, request).await?;
         let g = done.generation;
-        Ok(Done {
-            route: Some(done.route),
-            cost: done.response_cost,
-            usage: E::usage(&g.response),
-            metadata: done.options.metadata,
-            ..Done::new(&g.response, g.meta)?
-        })
+        Ok(Done::new(
+            serde_json::to_string(&g.response)?,
+            g.meta,
+            Some(done.route),
+            done.response_cost,
+            E::usage(&g.response),
+            done.options.metadata,
+        ))
     })
 }
 

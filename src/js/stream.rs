@@ -367,9 +367,20 @@ impl ChunkStream {
         let hidden_params = hidden_params(&meta, route.as_ref(), None);
         let end = StreamEnd::<S::Acc>::new(meta, options, route, log);
         let response_cost = end.cost.clone();
+        Self::wrap(stream.into_source(end), hidden_params, response_cost)
+    }
+
+    /// The handle over `source`: not generic, one copy for chat and text streams (the
+    /// package's size).
+    #[inline(never)]
+    fn wrap(
+        source: Box<dyn Source>,
+        hidden_params: String,
+        response_cost: Rc<Cell<Option<f64>>>,
+    ) -> Self {
         let shared = Shared {
             batches: RefCell::new(Some(Batches {
-                source: stream.into_source(end),
+                source,
                 error: None,
             })),
             waker: RefCell::new(None),

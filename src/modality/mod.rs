@@ -90,13 +90,7 @@ pub async fn resolve<H: Host>(
 }
 
 fn meta_for(target: &Target, start_ms: u64) -> CallMeta {
-    CallMeta {
-        provider: target.provider.clone(),
-        model: target.model.clone(),
-        api_base: target.api_base.clone(),
-        start_ms,
-        ..CallMeta::default()
-    }
+    CallMeta::for_target(target, start_ms)
 }
 
 /// `mock_response` for non-chat endpoints: an error name raises the error, an object is the
@@ -126,13 +120,7 @@ fn mock_meta(
     end_ms: u64,
 ) -> Result<CallMeta> {
     if let Value::Object(_) = mock {
-        return Ok(CallMeta {
-            provider: "mock".into(),
-            model: model.to_string(),
-            start_ms,
-            end_ms,
-            ..CallMeta::default()
-        });
+        return Ok(CallMeta::new("mock", model, start_ms, end_ms));
     }
     // The chat mock knows the error names (`litellm.RateLimitError`, …); reuse it.
     crate::mock::mock_completion(mock, &ChatRequest::user(model, ""), "mock", 0)?;

@@ -13,7 +13,7 @@ pub mod cohere;
 pub mod gemini;
 pub mod huggingface;
 pub mod jina_ai;
-mod native;
+pub(crate) mod native;
 pub mod ollama;
 mod openai_chunk;
 pub mod openai_compat;

@@ -319,17 +319,7 @@ impl Router {
                     if let Some(u) = usage {
                         health.record_tokens(&id, start, u.total_tokens);
                     }
-                    let dep = &self.config.model_list[attempt.deployment];
-                    let route = RouteInfo {
-                        requested_model: model,
-                        model_group: attempt.model_group.clone(),
-                        deployment_id: id,
-                        deployment_model: dep.model().to_string(),
-                        api_base: dep.api_base().map(str::to_string),
-                        requests: planner.requests(),
-                        retries: attempt.retry,
-                        fallbacks: attempt.fallback_depth,
-                    };
+                    let route = self.route_info(model, &attempt, id, planner.requests());
                     return Ok(Routed { output, route });
                 }
                 Err(e) => {
@@ -338,6 +328,29 @@ impl Router {
                     step = planner.after_failure(&attempt, e, &cx);
                 }
             }
+        }
+    }
+
+    /// Where a call that answered went. Not generic: one copy for every monomorph of
+    /// [`Router::route`] (the package's size).
+    #[inline(never)]
+    fn route_info(
+        &self,
+        requested_model: String,
+        attempt: &planner::Attempt,
+        deployment_id: String,
+        requests: u32,
+    ) -> RouteInfo {
+        let dep = &self.config.model_list[attempt.deployment];
+        RouteInfo {
+            requested_model,
+            model_group: attempt.model_group.clone(),
+            deployment_id,
+            deployment_model: dep.model().to_string(),
+            api_base: dep.api_base().map(str::to_string),
+            requests,
+            retries: attempt.retry,
+            fallbacks: attempt.fallback_depth,
         }
     }
 

@@ -123,7 +123,7 @@ fn public_base(url: &str) -> String {
         Some((scheme, rest)) => {
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
             let host = authority.rsplit('@').next().unwrap_or(authority);
-            format!("{scheme}://{host}{path}")
+            [scheme, "://", host, path].concat()
         }
         None => no_query.to_string(),
     }
