@@ -60,6 +60,36 @@ test("`import 'edgellm'` resolves to the node entry and works", async (t) => {
     `process start → first result ${out.sinceStartMs.toFixed(1)} ms`);
 });
 
+test("the packed tarball installs offline and every entry it ships loads", async () => {
+  // What `npm publish` would ship: `files` must carry what the bundled entries load (the .wasm),
+  // and every file an unbundled entry imports.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgellm-tgz-"));
+  try {
+    const { stdout: packed } = await run("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: pkgDir, timeout: 60000 });
+    const tgz = path.join(dir, packed.trim().split("\n").pop());
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+    await run("npm", ["install", "--offline", "--no-audit", "--no-fund", tgz], { cwd: dir, timeout: 60000 });
+    const installed = path.join(dir, "node_modules", "edgellm");
+    for (const entry of ["node.js", "index.js", "workerd.js"]) {
+      const text = fs.readFileSync(path.join(installed, entry), "utf8");
+      for (const [, rel] of text.matchAll(/from ?"(\.\/[^"]+)"/g)) {
+        assert.ok(fs.existsSync(path.join(installed, rel)), `${entry} imports ${rel}, which the tarball lacks`);
+      }
+    }
+    const { stdout } = await run(
+      process.execPath,
+      ["--input-type=module", "-e", `const m = await import("edgellm");
+        const r = await m.completion({ model: "openai/gpt-4o", messages: [{ role: "user", content: "hi" }], mock_response: "pong" });
+        let status; try { await m.completion({ model: "openai/gpt-4o" }); } catch (e) { status = [e.name, e.status]; }
+        console.log(JSON.stringify({ content: r.choices[0].message.content, status, router: m.Router.name }));`],
+      { cwd: dir, timeout: 20000 },
+    );
+    assert.deepEqual(JSON.parse(stdout), { content: "pong", status: ["BadRequestError", 400], router: "Router" });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("examples/node/basic.mjs runs against a provider redirected by env vars", async () => {
   fs.copyFileSync(path.join(root, "examples/node/basic.mjs"), path.join(project, "basic.mjs"));
   mock.replyFixture("openai", "chat_basic").replyFixture("openai", "stream_basic");
