@@ -256,6 +256,23 @@ pub(crate) fn tool_call(id: String, name: &str, arguments: String) -> ToolCall {
     }
 }
 
+/// JSON mode (LiteLLM's `_convert_tool_response_to_message`): the input of the forced
+/// `response_format` tool, when the model called it, is the answer, so it joins `text`; with no
+/// other call left, a `tool_calls` finish becomes `stop`.
+pub(crate) fn json_answer(
+    text: &mut String,
+    json: Option<String>,
+    no_other_call: bool,
+    finish: &mut Option<FinishReason>,
+) {
+    if let Some(j) = json {
+        text.push_str(&j);
+        if no_other_call && *finish == Some(FinishReason::ToolCalls) {
+            *finish = Some(FinishReason::Stop);
+        }
+    }
+}
+
 /// An answer's message: `tool_calls` only when there are calls, LiteLLM's `thinking_blocks`
 /// only when there are blocks.
 #[inline(never)]

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use super::request::RESPONSE_FORMAT_TOOL;
 use crate::http::{retry_after_ms, Headers};
 use crate::provider::build::parse;
-use crate::provider::native::{assistant, error_text, one_choice, set_cache, tool_call};
+use crate::provider::native::{
+    assistant, error_text, json_answer, one_choice, set_cache, tool_call,
+};
 use crate::types::{ChatResponse, FinishReason, Usage};
 use crate::{Error, ErrorKind, Result};
 
@@ -98,13 +100,7 @@ pub fn parse_message(body: &[u8], json_mode: bool, created: i64) -> Result<ChatR
     }
     let stop = v.get("stop_reason").and_then(Value::as_str);
     let mut finish = stop.map(finish_reason);
-    if let Some(j) = json_content {
-        // JSON mode: the tool input is the answer (LiteLLM `_convert_tool_response_to_message`).
-        text.push_str(&j);
-        if calls.is_empty() && finish == Some(FinishReason::ToolCalls) {
-            finish = Some(FinishReason::Stop);
-        }
-    }
+    json_answer(&mut text, json_content, calls.is_empty(), &mut finish);
     let message = assistant(
         (!text.is_empty()).then_some(text),
         reasoning,

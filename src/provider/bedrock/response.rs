@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::http::{header, retry_after_ms, Headers};
 use crate::provider::build::{obj, parse, s};
-use crate::provider::native::{assistant, error_text, one_choice, set_cache, tool_call};
+use crate::provider::native::{
+    assistant, error_text, json_answer, one_choice, set_cache, tool_call,
+};
 use crate::types::{ChatResponse, FinishReason, Usage};
 use crate::{Error, ErrorKind, Result};
 
@@ -99,12 +101,7 @@ pub fn parse_converse(
         .get("stopReason")
         .and_then(Value::as_str)
         .map(finish_reason);
-    if let Some(j) = json_content {
-        text.push_str(&j);
-        if calls.is_empty() && finish == Some(FinishReason::ToolCalls) {
-            finish = Some(FinishReason::Stop);
-        }
-    }
+    json_answer(&mut text, json_content, calls.is_empty(), &mut finish);
     let message = assistant(
         (!text.is_empty()).then_some(text),
         reasoning,
@@ -121,10 +118,9 @@ pub fn parse_converse(
     ))
 }
 
-/// The documented HTTP status of a Bedrock runtime error type (also used for exceptions that
-/// arrive inside a 200 event stream).
-/// Each exception's documented status and kind. A table, not a `match`: one string compare loop
-/// instead of a compare chain per arm.
+/// Each Bedrock runtime exception's documented status and kind (also used for exceptions that
+/// arrive inside a 200 event stream). A table, not a `match`: one string compare loop instead of
+/// a compare chain per arm.
 const EXCEPTIONS: &[(&str, u16, ErrorKind)] = &[
     ("ValidationException", 400, ErrorKind::BadRequest),
     ("SerializationException", 400, ErrorKind::BadRequest),
