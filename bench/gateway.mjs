@@ -23,7 +23,7 @@ const { values } = parseArgs({
   options: {
     targets: {
       type: "string",
-      default: "workerd-js-passthrough,workerd-js-per-event,workerd-js-batched,edgellm-workerd,edgellm-miniflare,edgellm-wrangler,portkey,litellm",
+      default: "workerd-js-passthrough,workerd-js-pump,workerd-js-per-event,workerd-js-batched,edgellm-workerd,edgellm-miniflare,edgellm-wrangler,portkey,litellm",
     },
     seconds: { type: "string", default: process.env.BENCH_SECONDS ?? "5" },
     concurrency: { type: "string", default: "1,16,64" },

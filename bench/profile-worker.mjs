@@ -5,7 +5,9 @@
 // serves it with workerd --inspector-addr, drives wrk at it (json or sse), records a V8 CPU
 // profile over the DevTools protocol and prints the top functions by self time.
 //
-//   node --experimental-websocket bench/profile-worker.mjs [--mode json|sse] [--seconds 6] [--connections 16] [--delay-ms 160]
+//   node --experimental-websocket bench/profile-worker.mjs [--mode json|sse|trickle] [--seconds 6] [--connections 16] [--delay-ms 160]
+// `trickle`: the 100-chunk stream from bench/lib/drip-server.mjs, one event per write 2 ms apart
+// (BENCH_DRIP_INTERVAL_MS), so the Worker reads it in ~100 pieces (bench/trickle.mjs).
 // Writes bench/out/worker-<mode>.cpuprofile (open in Chrome DevTools → Performance) and
 // bench/out/worker-<mode>-profile.json (the summary bench/report.mjs uses).
 // PROFILE_WASM=<path to edgellm_worker.wasm> profiles another cargo target dir's artifact, and
@@ -21,6 +23,7 @@ import { MASTER_KEY, gatewayConfig } from "./lib/gateways.mjs";
 import { gatewayModules, workerdConfig, wranglerCompatFlags } from "./lib/workerd-config.mjs";
 import { chatRequest } from "./lib/bodies.mjs";
 import { runWrk } from "./lib/wrk.mjs";
+import { startDrip } from "./lib/drip.mjs";
 import { summarize } from "./lib/cpuprofile.mjs";
 
 const { values } = parseArgs({
@@ -86,7 +89,7 @@ class Cdp {
 
 const children = [];
 cleanupOnExit(children);
-const upstream = await startUpstream();
+const upstream = values.mode === "trickle" ? await startDrip({ intervalMs: Number(process.env.BENCH_DRIP_INTERVAL_MS ?? 2), lifetimeS: 300 }) : await startUpstream();
 children.push(upstream.child);
 const dir = buildNamed();
 const port = await freePort();
@@ -104,7 +107,7 @@ await waitForPort(port, 20_000, workerd);
 await waitForPort(inspector, 20_000, workerd);
 
 const mode = values.mode;
-const body = chatRequest(mode === "sse" ? "bench-sse" : "bench-json", mode === "sse");
+const body = chatRequest(mode === "json" ? "bench-json" : "bench-sse", mode !== "json");
 const url = `http://127.0.0.1:${port}/v1/chat/completions`;
 const headers = { Authorization: `Bearer ${MASTER_KEY}` };
 // Warm up before profiling (JIT tiers, first-request config parse).

@@ -17,6 +17,7 @@ const profiles = { json: read("worker-json-profile"), sse: read("worker-sse-prof
 const sdkProfiles = { stream: read("sdk-stream-profile"), call: read("sdk-call-profile") };
 const runInfo = read("run");
 const ab = read("gateway-ab-batching");
+const trickle = read("trickle");
 // Paced points come from gateway.json, or from a separate `gateway.mjs --paced-only` run made
 // after it (an older paced-only file, e.g. an engineer's A/B, is not this run's).
 const mtime = (name) => fs.statSync(path.join(OUT_DIR, `${name}.json`), { throwIfNoEntry: false })?.mtimeMs ?? 0;
@@ -90,7 +91,7 @@ if (gateway) {
   g();
   g("Targets: `edgellm-workerd` = our Worker in workerd run directly (what Cloudflare runs; no dev proxy); `edgellm-miniflare` = the same through Miniflare; " +
     "`edgellm-wrangler` = the same under `wrangler dev --local` (its proxy worker in front); `workerd-js-*` = minimal JS Workers in the same workerd " +
-    "(`passthrough` returns the upstream body as is: the floor for any Worker; `per-event` re-frames every SSE event in JS and enqueues each separately; " +
+    "(`passthrough` returns the upstream body as is: the floor for any Worker; `pump` reads the stream in JS into a reused buffer and writes a copy of each read to an IdentityTransformStream without touching its bytes: the floor for any Worker that transforms a stream; `per-event` re-frames every SSE event in JS and enqueues each separately; " +
     "`batched` does the same JSON work but enqueues once per upstream read); `portkey` = @portkey-ai/gateway on Node; `litellm` = LiteLLM proxy (1 uvicorn worker).");
   g();
   for (const mode of ["json", "sse"]) {
@@ -186,6 +187,27 @@ if (gateway) {
         const a = (q) => (r.name === "direct" ? "" : f(pacedAdded(r.name, mode, q)));
         g(`| ${r.name} | ${mode === "json" ? "non-stream" : "stream"} | ${f(w.rps, 1)} | ${f(w.latency_ms.p50)} | ${f(w.latency_ms.p90)} | ${f(w.latency_ms.p99)} | ${a("p50")} | ${a("p90")} | ${a("p99")} | ${w.sut_cpu_ms_per_req === undefined ? "" : f(w.sut_cpu_ms_per_req, 3)} |`);
       }
+    }
+    g();
+  }
+  if (trickle) {
+    const tr = (name) => trickle.results.find((r) => r.name === name) ?? null;
+    const pass = tr("workerd-js-passthrough");
+    g("### Streams that trickle in (bench/trickle.mjs)");
+    g();
+    g(`The same ${trickle.chunks}-chunk stream, written by the upstream (bench/lib/drip-server.mjs, Node, on CPU ${trickle.load_core}) as ${trickle.writes} separate writes ${trickle.interval_ms} ms apart, so a Worker reads it in ~100 pieces (the nginx-served stream above arrives in one read). ` +
+      `${trickle.connections} connections streaming back to back (a Node client on the load core), ${trickle.seconds} s per target in each of ${trickle.rounds} interleaved rounds, the other targets stopped meanwhile; CPU per stream = the workerd process tree's CPU time ÷ streams completed, pooled over the rounds. ` +
+      "`workerd-js-pump` is the passthrough Worker pumping the stream in JS without touching its bytes (a BYOB read, a copy written to an IdentityTransformStream, the next read once the write is taken: our stream driver's shape without the wasm), the floor for any Worker that transforms a stream. " +
+      "Added latency = the percentile of time to the response's first body bytes (first chunk) and to its end (last chunk), minus the same client's reading the drip upstream directly. Time to the last chunk is shown as measured, not as added: it is the upstream's timer spacing (≈ 100 × the interval) plus the load core's noise, which swamp what a gateway adds (the direct run's is often the slowest).");
+    g();
+    g("| target | streams | CPU ms per stream | ÷ passthrough | added first chunk p50 / p99 ms | last chunk p50 / p99 ms | errors |");
+    g("|---|---:|---:|---:|---:|---:|---:|");
+    for (const r of trickle.results) {
+      if (r.name === "direct") {
+        g(`| direct (no gateway) | ${int(r.streams)} | | | (first chunk ${f(r.first_ms.p50)} / ${f(r.first_ms.p99)}) | ${f(r.last_ms.p50, 1)} / ${f(r.last_ms.p99, 1)} | ${r.errors} |`);
+        continue;
+      }
+      g(`| ${r.name} | ${int(r.streams)} | ${f(r.cpu_ms_per_stream, 3)} | ${pass ? ratio(r.cpu_ms_per_stream, pass.cpu_ms_per_stream) : "–"} | ${f(r.added_first_ms.p50)} / ${f(r.added_first_ms.p99)} | ${f(r.last_ms.p50, 1)} / ${f(r.last_ms.p99, 1)} | ${r.errors} |`);
     }
     g();
   }
@@ -478,7 +500,7 @@ for (const block of [G, S, Z, M, P]) {
 out("## How to reproduce");
 out();
 out("`bash bench/run.sh` (installs wrk/nginx from apt, bench/node_modules from bench/package.json and LiteLLM into bench/.venv if missing; builds pkg/ and worker/ unless `BENCH_NO_BUILD=1`). " +
-  "Parts: `node bench/gateway.mjs`, `node bench/sdk.mjs`, `node bench/memory.mjs`, `node --experimental-websocket bench/profile-worker.mjs --mode sse|json`, " +
+  "Parts: `node bench/gateway.mjs`, `node bench/trickle.mjs`, `node bench/sdk.mjs`, `node bench/memory.mjs`, `node --experimental-websocket bench/profile-worker.mjs --mode sse|json`, " +
   "`node bench/profile-sdk.mjs`, `node bench/wasm-size.mjs`, `bash scripts/size-budget.sh`. Every run is bounded (wrk durations, request counts, timeouts) and stops every server it started.");
 fs.writeFileSync(path.join(BENCH_DIR, "report.md"), L.join("\n") + "\n");
 console.log(`wrote ${path.join(BENCH_DIR, "report.md")} (${verdicts.filter((v) => v.result === "**met**").length}/${verdicts.length} targets met)`);

@@ -5,7 +5,8 @@
 // exports (`__wbindgen_malloc`, `__wbg_router_free`, closure shims with hashes) −0.45 KB
 // (2026-11-26). Only names change; what each import or export does and their order stay.
 // Exports the API has (`completion`, `router_completion`, …) keep their names, as do exports
-// the glue does not call.
+// the glue does not call. wasm-bindgen's `__abort_handler` / `__instance_terminated` statics are
+// dropped when the glue never names them (−35 B gzip, 2026-11-26).
 //
 //   node scripts/wasm-short-imports.mjs pkg/web/edgellm_bg.wasm pkg/web/edgellm.js
 //
@@ -111,16 +112,26 @@ const withImports = replaced(bytes, section, Buffer.concat(entries));
 // Exports: wasm-bindgen's own (`__wbindgen_…`, `__wbg_…_free`, `__externref_…`) and the closure
 // shims (`wasm_bindgen__convert__closures_____invoke__h<hash>`), which the glue calls as
 // `wasm.<name>`. `$0`, `$1`, …: no export or glue name starts with `$`.
+const DROPPABLE = new Set(["__abort_handler", "__instance_terminated"]);
 const exportSection = sections(withImports).find((s) => s.id === 7);
 [count, p] = leb(withImports, exportSection.payload);
-const exportEntries = [encodeLeb(count)];
+const exportEntries = [];
 let exportsRenamed = 0;
+let exportsDropped = 0;
 for (let i = 0; i < count; i++) {
   let len;
   [len, p] = leb(withImports, p);
   let name = withImports.toString("utf8", p, p + len);
   p += len;
   const end = leb(withImports, p + 1)[1]; // kind byte, index
+  // wasm-bindgen's `#[no_mangle]` statics for its abort/reinit machinery (panic=unwind builds,
+  // `--force-enable-abort-handler`, `schedule_reinit`): exported by every module, read only by
+  // glue that has that machinery. A glue that never names them never reads them.
+  if (DROPPABLE.has(name) && !js.includes(name)) {
+    exportsDropped++;
+    p = end;
+    continue;
+  }
   const use = new RegExp(`\\bwasm\\.${name}\\b`, "g");
   if (/^(__|wasm_bindgen__)\w+$/.test(name) && use.test(js)) {
     const short = `$${exportsRenamed++}`;
@@ -130,9 +141,15 @@ for (let i = 0; i < count; i++) {
   exportEntries.push(str(name), withImports.subarray(p, end));
   p = end;
 }
-const out = replaced(withImports, exportSection, Buffer.concat(exportEntries));
+const out = replaced(
+  withImports,
+  exportSection,
+  Buffer.concat([encodeLeb(count - exportsDropped), ...exportEntries]),
+);
 // Checks the module still parses before anything is written.
 new WebAssembly.Module(out);
 writeFileSync(wasmPath, out);
 writeFileSync(jsPath, js);
-console.log(`wasm-short-imports: ${renamed} imports and ${exportsRenamed} exports renamed`);
+console.log(
+  `wasm-short-imports: ${renamed} imports and ${exportsRenamed} exports renamed, ${exportsDropped} dropped`,
+);

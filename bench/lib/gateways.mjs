@@ -66,7 +66,8 @@ export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig
 
 /**
  * A reference JS Worker (bench/lib/js-worker/worker.mjs) in the same workerd: `passthrough`
- * (the floor for any Worker gateway) or `per-event` (re-frames each SSE event in JS).
+ * (the floor for any Worker gateway), `per-event` (re-frames each SSE event in JS), `batched`, or
+ * `pump` (reads and writes a stream in JS without touching its bytes).
  */
 export async function startJsWorker(mode, upstreamUrl, extraBases = {}) {
   const port = await freePort();
@@ -221,6 +222,7 @@ export const STARTERS = {
   "workerd-js-passthrough": (u) => startJsWorker("passthrough", u),
   "workerd-js-per-event": (u) => startJsWorker("per-event", u),
   "workerd-js-batched": (u) => startJsWorker("batched", u),
+  "workerd-js-pump": (u) => startJsWorker("pump", u),
   "edgellm-workerd": startWorkerd,
   "edgellm-miniflare": startMiniflare,
   "edgellm-wrangler": startWranglerDev,

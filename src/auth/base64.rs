@@ -6,6 +6,13 @@ const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// Base64url without `=` padding.
 pub fn encode_url(data: &[u8]) -> String {
+    encode_with(data, URL_SAFE, false)
+}
+
+/// Base64 of `data` in `alphabet`, `=`-padded if `pad`: the one encoder of the package (JWT
+/// segments here, embeddings in `crate::modality::base64`).
+#[inline(never)]
+pub(crate) fn encode_with(data: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let b = [
@@ -14,8 +21,12 @@ pub fn encode_url(data: &[u8]) -> String {
             chunk.get(2).copied().unwrap_or(0),
         ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(URL_SAFE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else if pad {
+                out.push('=');
+            }
         }
     }
     out

@@ -4,7 +4,7 @@
 //! The engine calls [`authorize`] once per call, right after resolving the target; providers
 //! then only read the token from [`Target::api_key`](crate::provider::Target), staying pure.
 
-mod base64;
+pub(crate) mod base64;
 pub mod google;
 
 use crate::host::Host;

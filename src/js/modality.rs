@@ -12,9 +12,11 @@ use wasm_bindgen::prelude::*;
 use super::callbacks::LogCall;
 use super::env::JsEnv;
 use super::error::to_js;
-use super::respond::{params_json, promise, run, Call, Done, Export};
+use super::respond::{params_json, promise, run, Answer, Call, Done, Export};
 use super::stream::ChunkStream;
+use crate::host::Env;
 use crate::modality;
+use crate::options::CallOptions;
 use crate::router::modality::{
     Embeddings, Endpoint, Images, Moderations, Reranks, TextCompletions,
 };
@@ -26,9 +28,25 @@ fn call<E: Endpoint + 'static>(request: Value) -> Call
 where
     E::Response: Serialize,
 {
+    match E::parse(request) {
+        Ok((req, opts)) => answer::<E>(req, opts, &JsEnv),
+        Err(e) => Box::pin(std::future::ready(Err(e))),
+    }
+}
+
+/// Calls endpoint `E` and makes its answer as the JS API returns it: the response's JSON
+/// text with the call's facts. Shared by the direct calls and the router's deployment calls
+/// (`super::router`), one copy per endpoint.
+pub(crate) fn answer<'e, E: Endpoint + 'static>(
+    req: E::Request,
+    opts: CallOptions,
+    env: &'e dyn Env,
+) -> Answer<'e>
+where
+    E::Response: Serialize,
+{
     Box::pin(async move {
-        let (req, opts) = E::parse(request)?;
-        let (g, cost) = E::call(&FetchHost, &JsEnv, req, &opts).await?;
+        let (g, cost) = E::call(&FetchHost, env, req, &opts).await?;
         let usage = E::usage(&g.response);
         Ok(Done::new(
             serde_json::to_string(&g.response)?,

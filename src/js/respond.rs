@@ -187,7 +187,10 @@ pub(crate) fn finish(log: &LogCall, result: Result<Done, Error>) -> Result<JsVal
 
 /// One endpoint's own part of a call: parse, call (or route), price, serialize. Boxed so that
 /// the rest of a call ([`run`]) is compiled once for every endpoint.
-pub(crate) type Call = Pin<Box<dyn Future<Output = Result<Done, Error>>>>;
+pub(crate) type Call = Answer<'static>;
+
+/// A call's future that borrows for `'e` (the router's per-request environment).
+pub(crate) type Answer<'e> = Pin<Box<dyn Future<Output = Result<Done, Error>> + 'e>>;
 
 /// What an async export resolves to (or rejects with), boxed: see [`promise`].
 pub(crate) type Settles = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;

@@ -11,15 +11,19 @@ use super::cost::{from_json, to_json};
 use super::env::JsEnv;
 use super::error::to_js;
 use super::modality::{
-    export, EMBEDDING, IMAGE_GENERATION, MODERATION, TEXT_COMPLETION, TEXT_COMPLETION_STREAM,
+    answer, export, EMBEDDING, IMAGE_GENERATION, MODERATION, TEXT_COMPLETION,
+    TEXT_COMPLETION_STREAM,
 };
-use super::respond::{promise, run, Call, Done};
+use super::respond::{promise, run, Answer, Call, Done};
 use super::stream::ChunkStream;
+use crate::host::Env;
 use crate::router::modality::{
-    Embeddings, Endpoint, Images, Moderations, Reranks, TextCompletions,
+    other_type, parse_for, CallFuture, Embeddings, Endpoint, Erased, Images, Moderations, Reranks,
+    TextCompletions,
 };
-use crate::router::Router as CoreRouter;
+use crate::router::{DeploymentCall, Router as CoreRouter};
 use crate::wasm::FetchHost;
+use crate::Error;
 
 /// A LiteLLM Router: load balancing, retries, cooldowns and fallbacks over a `model_list`.
 ///
@@ -38,18 +42,45 @@ fn call<E: Endpoint + 'static>(router: CoreRouter, request: Value) -> Call
 where
     E::Response: Serialize,
 {
+    Box::pin(routed(router, request, deployment_call::<E>))
+}
+
+/// One deployment's call to endpoint `E`: the answer as the JS API returns it ([`Done`], by
+/// [`answer`]), made inside the routed call, so that the routing future ([`routed`]) is not
+/// generic.
+fn deployment_call<E: Endpoint + 'static>(dc: DeploymentCall, env: &dyn Env) -> CallFuture<'_>
+where
+    E::Response: Serialize,
+{
+    match parse_for::<E>(&dc) {
+        Ok((req, opts)) => erase(answer::<E>(req, opts, env)),
+        Err(e) => Box::pin(std::future::ready(Err(e))),
+    }
+}
+
+/// `answer`'s [`Done`] as the router's erased output. Not generic.
+fn erase(answer: Answer<'_>) -> CallFuture<'_> {
     Box::pin(async move {
-        let done = router.generate::<E, _>(&FetchHost, &JsEnv, request).await?;
-        let g = done.generation;
-        Ok(Done::new(
-            serde_json::to_string(&g.response)?,
-            g.meta,
-            Some(done.route),
-            done.response_cost,
-            E::usage(&g.response),
-            done.options.metadata,
-        ))
+        let done = answer.await?;
+        let usage = done.usage.clone();
+        Ok(Erased {
+            value: Box::new(done),
+            usage,
+        })
     })
+}
+
+/// A routed call whose deployments answer with [`deployment_call`]: one copy for every
+/// endpoint.
+async fn routed(
+    router: CoreRouter,
+    request: Value,
+    call: for<'e> fn(DeploymentCall, &'e dyn Env) -> CallFuture<'e>,
+) -> Result<Done, Error> {
+    let (value, route) = router.route_dyn(&FetchHost, &JsEnv, request, call).await?;
+    let mut done = value.downcast::<Done>().map_err(|_| other_type())?;
+    done.route = Some(route);
+    Ok(*done)
 }
 
 impl JsRouter {

@@ -9,6 +9,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
 
 use super::health::Health;
+use super::modality::{other_type, CallFuture, Erased};
 use super::{RouteInfo, RouteOutput, Router};
 use crate::config::layered_env;
 use crate::cost::{self, Usd};
@@ -62,12 +63,6 @@ pub struct RoutedWire {
 struct ChatOut(Completion, CallOptions);
 
 struct WireOut(WireCompletion, CallOptions);
-
-impl RouteOutput for WireOut {
-    fn usage(&self) -> Option<&Usage> {
-        self.0.usage.as_ref()
-    }
-}
 
 impl RouteOutput for ChatOut {
     fn usage(&self) -> Option<&Usage> {
@@ -167,8 +162,6 @@ struct StreamOut {
     options: CallOptions,
     shared: Rc<StreamShared>,
 }
-
-impl RouteOutput for StreamOut {}
 
 /// The chunks of a routed stream (chat: [`RouterStream`]; text completion:
 /// [`super::RouterTextStream`]): the first one, already received while routing, then the rest.
@@ -303,17 +296,26 @@ impl Router {
         let request = into_map(request)?;
         let env = layered_env(&self.config, env);
         let env: &dyn Env = &env;
-        let routed = self
-            .route(host, request, |mut dc| async move {
+        let call = |mut dc: super::DeploymentCall| -> CallFuture<'_> {
+            Box::pin(async move {
                 // The call's own body: parsed in place, not cloned (`DeploymentCall::parse_chat`).
                 let body = std::mem::take(&mut dc.body);
                 let (req, mut opts) = crate::options::parse_chat(Value::Object(body))?;
                 dc.apply_pricing(&mut opts);
                 let c = engine::completion_wire_with(host, env, req, &opts).await?;
-                Ok(WireOut(c, opts))
+                let usage = c.usage.clone();
+                Ok(Erased {
+                    value: Box::new(WireOut(c, opts)),
+                    usage,
+                })
             })
-            .await?;
-        let WireOut(completion, options) = routed.output;
+        };
+        let routed = self.route_erased(host, request, &call).await?;
+        let WireOut(completion, options) = *routed
+            .output
+            .value
+            .downcast::<WireOut>()
+            .map_err(|_| other_type())?;
         let response_cost = cost::wire_cost(&completion, &options);
         Ok(RoutedWire {
             completion,
@@ -338,34 +340,40 @@ impl Router {
         let env = layered_env(&self.config, env);
         let env: &dyn Env = &env;
         let health = self.health_rc();
-        let routed = self
-            .route(host, request, |dc| {
-                let health = health.clone();
-                async move {
-                    let (req, opts) = dc.parse_chat()?;
-                    let started = engine::completion_stream(host, env, req, opts.clone()).await?;
-                    let shared = Rc::new(StreamShared::default());
-                    let hook =
-                        shared.end_hook(health, dc.deployment.id.clone(), started.meta.start_ms);
-                    let mut stream = started.stream.on_end(hook);
-                    let first = match stream.next().await {
-                        Some(Err(e)) => return Err(e),
-                        Some(Ok(c)) => Some(c),
-                        None => None,
-                    };
-                    let mut meta = started.meta;
-                    meta.end_ms = host.now_ms();
-                    Ok(StreamOut {
-                        first,
-                        stream,
-                        meta,
-                        options: opts,
-                        shared,
-                    })
-                }
+        let call = |dc: super::DeploymentCall| -> CallFuture<'_> {
+            let health = health.clone();
+            Box::pin(async move {
+                let (req, opts) = dc.parse_chat()?;
+                let started = engine::completion_stream(host, env, req, opts.clone()).await?;
+                let shared = Rc::new(StreamShared::default());
+                let hook = shared.end_hook(health, dc.deployment.id.clone(), started.meta.start_ms);
+                let mut stream = started.stream.on_end(hook);
+                let first = match stream.next().await {
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(c)) => Some(c),
+                    None => None,
+                };
+                let mut meta = started.meta;
+                meta.end_ms = host.now_ms();
+                let out = StreamOut {
+                    first,
+                    stream,
+                    meta,
+                    options: opts,
+                    shared,
+                };
+                Ok(Erased {
+                    value: Box::new(out),
+                    usage: None,
+                })
             })
-            .await?;
-        let out = routed.output;
+        };
+        let routed = self.route_erased(host, request, &call).await?;
+        let out = *routed
+            .output
+            .value
+            .downcast::<StreamOut>()
+            .map_err(|_| other_type())?;
         self.hold(&out.shared, &routed.route.deployment_id);
         Ok(RoutedStream {
             stream: RouterStream::new(out.first.map(Ok), out.stream, out.shared),

@@ -230,9 +230,11 @@ pub struct RoutedGeneration<T> {
 /// A deployment call's result with its type erased, so that one instantiation of the
 /// routing loop ([`Router::route`]) serves every endpoint (its code ships in the wasm once,
 /// not once per endpoint).
-struct Erased {
-    value: Box<dyn Any>,
-    usage: Option<Usage>,
+pub(crate) struct Erased {
+    /// The call's output.
+    pub(crate) value: Box<dyn Any>,
+    /// Its usage (TPM accounting).
+    pub(crate) usage: Option<Usage>,
 }
 
 impl RouteOutput for Erased {
@@ -241,10 +243,19 @@ impl RouteOutput for Erased {
     }
 }
 
-type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Erased>> + 'a>>;
+/// A deployment call's future, its output erased.
+pub(crate) type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Erased>> + 'a>>;
+
+/// A routed call's output was not of the type its call site put in: a bug, never expected.
+#[inline(never)]
+pub(crate) fn other_type() -> Error {
+    Error::new(ErrorKind::InternalServer, "routed call of another type")
+}
 
 /// Parses the router's merged body for one deployment, with its pricing.
-fn parse_for<E: Endpoint>(dc: &super::DeploymentCall) -> Result<(E::Request, CallOptions)> {
+pub(crate) fn parse_for<E: Endpoint>(
+    dc: &super::DeploymentCall,
+) -> Result<(E::Request, CallOptions)> {
     let (req, mut opts) = E::parse(Value::Object(dc.body.clone()))?;
     dc.apply_pricing(&mut opts);
     Ok((req, opts))
@@ -283,12 +294,31 @@ impl Router {
             .output
             .value
             .downcast::<RoutedGeneration<E::Response>>()
-            .map_err(|_| Error::new(ErrorKind::InternalServer, "routed call of another type"))?;
+            .map_err(|_| other_type())?;
         out.route = routed.route;
         Ok(*out)
     }
 
-    async fn route_erased<'a, H: Host>(
+    /// A call through the router in which `call` makes each deployment's whole output (the
+    /// JS API: the response's JSON text with its facts), so that this routing future is one
+    /// copy for every endpoint. Returns that output and the route taken.
+    #[cfg(all(target_arch = "wasm32", feature = "js"))]
+    pub(crate) async fn route_dyn<H: Host>(
+        &self,
+        host: &H,
+        env: &dyn Env,
+        request: Value,
+        call: for<'e> fn(super::DeploymentCall, &'e dyn Env) -> CallFuture<'e>,
+    ) -> Result<(Box<dyn Any>, RouteInfo)> {
+        let request = into_map(request)?;
+        let env = layered_env(&self.config, env);
+        let env: &dyn Env = &env;
+        let call = |dc| call(dc, env);
+        let routed = self.route_erased(host, request, &call).await?;
+        Ok((routed.output.value, routed.route))
+    }
+
+    pub(super) async fn route_erased<'a, H: Host>(
         &self,
         host: &'a H,
         request: Map<String, Value>,
@@ -365,33 +395,39 @@ impl Router {
         let env = layered_env(&self.config, env);
         let env: &dyn Env = &env;
         let health = self.health_rc();
-        let routed = self
-            .route(host, request, |dc| {
-                let health = health.clone();
-                async move {
-                    let (req, opts) = parse_for::<TextCompletions>(&dc)?;
-                    let started =
-                        modality::text_completion_stream(host, env, req, opts.clone()).await?;
-                    let shared = Rc::new(StreamShared::default());
-                    let hook =
-                        shared.end_hook(health, dc.deployment.id.clone(), started.meta.start_ms);
-                    let mut stream = started.stream.map_inner(|s| s.on_end(hook));
-                    let first = match stream.next().await {
-                        Some(Err(e)) => return Err(e),
-                        Some(Ok(c)) => Some(c),
-                        None => None,
-                    };
-                    let mut meta = started.meta;
-                    meta.end_ms = host.now_ms();
-                    Ok(TextStreamOut {
-                        stream: RouterTextStream::new(first.map(Ok), stream, shared),
-                        meta,
-                        options: opts,
-                    })
-                }
+        let call = |dc: super::DeploymentCall| -> CallFuture<'_> {
+            let health = health.clone();
+            Box::pin(async move {
+                let (req, opts) = parse_for::<TextCompletions>(&dc)?;
+                let started =
+                    modality::text_completion_stream(host, env, req, opts.clone()).await?;
+                let shared = Rc::new(StreamShared::default());
+                let hook = shared.end_hook(health, dc.deployment.id.clone(), started.meta.start_ms);
+                let mut stream = started.stream.map_inner(|s| s.on_end(hook));
+                let first = match stream.next().await {
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(c)) => Some(c),
+                    None => None,
+                };
+                let mut meta = started.meta;
+                meta.end_ms = host.now_ms();
+                let out = TextStreamOut {
+                    stream: RouterTextStream::new(first.map(Ok), stream, shared),
+                    meta,
+                    options: opts,
+                };
+                Ok(Erased {
+                    value: Box::new(out),
+                    usage: None,
+                })
             })
-            .await?;
-        let out = routed.output;
+        };
+        let routed = self.route_erased(host, request, &call).await?;
+        let out = *routed
+            .output
+            .value
+            .downcast::<TextStreamOut>()
+            .map_err(|_| other_type())?;
         self.hold(&out.stream.shared, &routed.route.deployment_id);
         Ok(RoutedTextStream {
             stream: out.stream,
@@ -407,8 +443,6 @@ struct TextStreamOut {
     meta: CallMeta,
     options: CallOptions,
 }
-
-impl RouteOutput for TextStreamOut {}
 
 /// A routed text-completion stream that has delivered its first chunk.
 #[derive(Debug)]

@@ -7,6 +7,11 @@
 //                     transforms every chunk and writes each one on its own pays)
 //   MODE=batched      the same JSON work per event, but one enqueue per upstream read (all the
 //                     events that read completed, concatenated)
+//   MODE=pump         a stream is pumped in JS with no work on its bytes: a BYOB read, a copy
+//                     of what it gave written to an IdentityTransformStream, the next read once
+//                     the write is taken (the shape of our Worker's stream driver,
+//                     worker/src/stream_body.rs, without the wasm): the floor for a Worker that
+//                     touches every upstream read
 export default {
   async fetch(request, env) {
     const body = await request.text();
@@ -21,6 +26,21 @@ export default {
     });
     if (env.MODE === "passthrough" || !req.stream) {
       return new Response(upstream.body, { status: upstream.status, headers: { "content-type": upstream.headers.get("content-type") } });
+    }
+    if (env.MODE === "pump") {
+      const { readable, writable } = new IdentityTransformStream();
+      const writer = writable.getWriter();
+      const reader = upstream.body.getReader({ mode: "byob" });
+      let buf = new ArrayBuffer(65536);
+      const fail = (e) => writer.abort(e).catch(() => {});
+      const next = () => reader.read(new Uint8Array(buf)).then(got, fail);
+      const got = (r) => {
+        if (r.done) return writer.close().catch(() => {});
+        buf = r.value.buffer;
+        writer.write(r.value.slice()).then(next, fail);
+      };
+      next();
+      return new Response(readable, { status: upstream.status, headers: { "content-type": "text/event-stream" } });
     }
     const enc = new TextEncoder();
     let buf = "";
