@@ -18,7 +18,7 @@ use super::respond::{promise, run, Answer, Call, Done};
 use super::stream::ChunkStream;
 use crate::host::Env;
 use crate::router::modality::{
-    other_type, parse_for, CallFuture, Embeddings, Endpoint, Erased, Images, Moderations, Reranks,
+    parse_for, unerase, CallFuture, Embeddings, Endpoint, Erased, Images, Moderations, Reranks,
     TextCompletions,
 };
 use crate::router::{DeploymentCall, Router as CoreRouter};
@@ -63,10 +63,7 @@ fn erase(answer: Answer<'_>) -> CallFuture<'_> {
     Box::pin(async move {
         let done = answer.await?;
         let usage = done.usage.clone();
-        Ok(Erased {
-            value: Box::new(done),
-            usage,
-        })
+        Ok(Erased::new(done, usage))
     })
 }
 
@@ -78,7 +75,7 @@ async fn routed(
     call: for<'e> fn(DeploymentCall, &'e dyn Env) -> CallFuture<'e>,
 ) -> Result<Done, Error> {
     let (value, route) = router.route_dyn(&FetchHost, &JsEnv, request, call).await?;
-    let mut done = value.downcast::<Done>().map_err(|_| other_type())?;
+    let mut done = unerase::<Done>(value)?;
     done.route = Some(route);
     Ok(*done)
 }

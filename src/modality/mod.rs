@@ -32,7 +32,7 @@
 //! assert_eq!(serde_json::to_value(&out.response.data[0].embedding).unwrap(), "AAAAPwAAgL8=");
 //! ```
 
-mod base64;
+pub(crate) mod base64;
 mod cost;
 mod embedding;
 mod image;

@@ -9,7 +9,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
 
 use super::health::Health;
-use super::modality::{other_type, CallFuture, Erased};
+use super::modality::{unerase, CallFuture, Erased};
 use super::{RouteInfo, RouteOutput, Router};
 use crate::config::layered_env;
 use crate::cost::{self, Usd};
@@ -304,18 +304,11 @@ impl Router {
                 dc.apply_pricing(&mut opts);
                 let c = engine::completion_wire_with(host, env, req, &opts).await?;
                 let usage = c.usage.clone();
-                Ok(Erased {
-                    value: Box::new(WireOut(c, opts)),
-                    usage,
-                })
+                Ok(Erased::new(WireOut(c, opts), usage))
             })
         };
         let routed = self.route_erased(host, request, &call).await?;
-        let WireOut(completion, options) = *routed
-            .output
-            .value
-            .downcast::<WireOut>()
-            .map_err(|_| other_type())?;
+        let WireOut(completion, options) = *unerase(routed.output.value)?;
         let response_cost = cost::wire_cost(&completion, &options);
         Ok(RoutedWire {
             completion,
@@ -348,11 +341,7 @@ impl Router {
                 let shared = Rc::new(StreamShared::default());
                 let hook = shared.end_hook(health, dc.deployment.id.clone(), started.meta.start_ms);
                 let mut stream = started.stream.on_end(hook);
-                let first = match stream.next().await {
-                    Some(Err(e)) => return Err(e),
-                    Some(Ok(c)) => Some(c),
-                    None => None,
-                };
+                let first = stream.next().await.transpose()?;
                 let mut meta = started.meta;
                 meta.end_ms = host.now_ms();
                 let out = StreamOut {
@@ -362,18 +351,11 @@ impl Router {
                     options: opts,
                     shared,
                 };
-                Ok(Erased {
-                    value: Box::new(out),
-                    usage: None,
-                })
+                Ok(Erased::new(out, None))
             })
         };
         let routed = self.route_erased(host, request, &call).await?;
-        let out = *routed
-            .output
-            .value
-            .downcast::<StreamOut>()
-            .map_err(|_| other_type())?;
+        let out = *unerase::<StreamOut>(routed.output.value)?;
         self.hold(&out.shared, &routed.route.deployment_id);
         Ok(RoutedStream {
             stream: RouterStream::new(out.first.map(Ok), out.stream, out.shared),

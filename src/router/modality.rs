@@ -246,9 +246,24 @@ impl RouteOutput for Erased {
 /// A deployment call's future, its output erased.
 pub(crate) type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Erased>> + 'a>>;
 
+impl Erased {
+    /// `value`, with its usage, as a deployment call's erased output.
+    pub(crate) fn new<T: 'static>(value: T, usage: Option<Usage>) -> Self {
+        Erased {
+            value: Box::new(value),
+            usage,
+        }
+    }
+}
+
+/// A routed output back as the type its deployment call put in.
+pub(crate) fn unerase<T: 'static>(value: Box<dyn Any>) -> Result<Box<T>> {
+    value.downcast::<T>().map_err(|_| other_type())
+}
+
 /// A routed call's output was not of the type its call site put in: a bug, never expected.
 #[inline(never)]
-pub(crate) fn other_type() -> Error {
+fn other_type() -> Error {
     Error::new(ErrorKind::InternalServer, "routed call of another type")
 }
 
@@ -283,18 +298,11 @@ impl Router {
                     options: opts,
                     response_cost,
                 };
-                Ok(Erased {
-                    value: Box::new(out),
-                    usage,
-                })
+                Ok(Erased::new(out, usage))
             })
         };
         let routed = self.route_erased(host, request, &call).await?;
-        let mut out = routed
-            .output
-            .value
-            .downcast::<RoutedGeneration<E::Response>>()
-            .map_err(|_| other_type())?;
+        let mut out = unerase::<RoutedGeneration<E::Response>>(routed.output.value)?;
         out.route = routed.route;
         Ok(*out)
     }
@@ -404,11 +412,7 @@ impl Router {
                 let shared = Rc::new(StreamShared::default());
                 let hook = shared.end_hook(health, dc.deployment.id.clone(), started.meta.start_ms);
                 let mut stream = started.stream.map_inner(|s| s.on_end(hook));
-                let first = match stream.next().await {
-                    Some(Err(e)) => return Err(e),
-                    Some(Ok(c)) => Some(c),
-                    None => None,
-                };
+                let first = stream.next().await.transpose()?;
                 let mut meta = started.meta;
                 meta.end_ms = host.now_ms();
                 let out = TextStreamOut {
@@ -416,18 +420,11 @@ impl Router {
                     meta,
                     options: opts,
                 };
-                Ok(Erased {
-                    value: Box::new(out),
-                    usage: None,
-                })
+                Ok(Erased::new(out, None))
             })
         };
         let routed = self.route_erased(host, request, &call).await?;
-        let out = *routed
-            .output
-            .value
-            .downcast::<TextStreamOut>()
-            .map_err(|_| other_type())?;
+        let out = *unerase::<TextStreamOut>(routed.output.value)?;
         self.hold(&out.stream.shared, &routed.route.deployment_id);
         Ok(RoutedTextStream {
             stream: out.stream,
