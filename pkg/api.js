@@ -49,7 +49,7 @@ function asJson(params) {
  * @param {object} params `{ model, input, dimensions?, encoding_format?, ... }` plus LiteLLM options
  */
 export function embedding(params) {
-  return converting(() => backend.wasm.modality(EMBEDDING, params));
+  return lookup(MODALITY + EMBEDDING, "", params);
 }
 
 /**
@@ -58,7 +58,7 @@ export function embedding(params) {
  * @param {object} params `{ model, prompt, n?, size?, quality?, response_format?, ... }` plus options
  */
 export function imageGeneration(params) {
-  return converting(() => backend.wasm.modality(IMAGE_GENERATION, params));
+  return lookup(MODALITY + IMAGE_GENERATION, "", params);
 }
 
 /**
@@ -69,11 +69,10 @@ export function imageGeneration(params) {
  * @param {object} params `{ model, prompt, max_tokens?, ... }` plus LiteLLM options
  */
 export async function textCompletion(params) {
-  const wasm = backend.wasm;
   if (params != null && params.stream === true) {
-    return chunkStream(await converting(() => wasm.modality(TEXT_COMPLETION_STREAM, params)));
+    return chunkStream(await lookup(MODALITY + TEXT_COMPLETION_STREAM, "", params));
   }
-  return converting(() => wasm.modality(TEXT_COMPLETION, params));
+  return lookup(MODALITY + TEXT_COMPLETION, "", params);
 }
 
 /**
@@ -81,7 +80,7 @@ export async function textCompletion(params) {
  * @param {object} params `{ input, model? }` plus LiteLLM options
  */
 export function moderation(params) {
-  return converting(() => backend.wasm.modality(MODERATION, params));
+  return lookup(MODALITY + MODERATION, "", params);
 }
 
 /**
@@ -89,7 +88,7 @@ export function moderation(params) {
  * @param {object} params `{ model, query, documents, top_n?, return_documents?, ... }` plus options
  */
 export function rerank(params) {
-  return converting(() => backend.wasm.modality(RERANK, params));
+  return lookup(MODALITY + RERANK, "", params);
 }
 
 /**
@@ -98,7 +97,7 @@ export function rerank(params) {
  * @param {Record<string, string | null | undefined>} vars
  */
 export function setEnv(vars) {
-  backend.wasm.setEnv(vars);
+  backend.wasm.lookup(6, "", vars);
 }
 
 /**
@@ -108,7 +107,7 @@ export function setEnv(vars) {
  * @returns {string[] | null}
  */
 export function getSupportedOpenAIParams(model, customLlmProvider) {
-  return backend.wasm.getSupportedOpenAIParams(model, customLlmProvider) ?? null;
+  return backend.wasm.lookup(4, model, null, 0, 0, customLlmProvider) ?? null;
 }
 
 /**
@@ -117,7 +116,7 @@ export function getSupportedOpenAIParams(model, customLlmProvider) {
  * @param {object[]} chunks
  */
 export function streamChunkBuilder(chunks) {
-  return converting(() => backend.wasm.streamChunkBuilder(chunks));
+  return lookup(11, "", chunks);
 }
 
 /**
@@ -126,7 +125,7 @@ export function streamChunkBuilder(chunks) {
  *           usage?: object, input_cost_per_token?: number, output_cost_per_token?: number }} params
  */
 export function completionCost(params) {
-  return converting(() => backend.wasm.completionCost(params));
+  return lookup(0, "", params);
 }
 
 /**
@@ -134,40 +133,49 @@ export function completionCost(params) {
  * @returns {[number, number]}
  */
 export function costPerToken(model, promptTokens, completionTokens, customLlmProvider) {
-  return Array.from(converting(() => backend.wasm.costPerToken(model, promptTokens, completionTokens, customLlmProvider)));
+  return lookup(1, model, null, promptTokens, completionTokens, customLlmProvider);
 }
 
 /** LiteLLM's `get_model_info`: prices and limits of a model. Throws `NotFoundError` when unknown. */
 export function getModelInfo(model, customLlmProvider) {
-  return converting(() => backend.wasm.getModelInfo(model, customLlmProvider));
+  return lookup(2, model, null, 0, 0, customLlmProvider);
 }
 
 /** LiteLLM's `register_model`: adds or updates prices; returns the keys registered. */
 export function registerModel(models) {
-  return converting(() => backend.wasm.registerModel(models));
+  return lookup(3, "", models);
+}
+
+// The functions here other than chat are one wasm export (one export each cost glue in the
+// wasm and here): `op` numbered as src/js/cost.rs's consts; its slots: op, model, a JS value,
+// two numbers and an optional provider. From MODALITY on, the ops are the endpoints beyond chat
+// (`kind` of src/js/modality.rs, numbered in convert.js).
+const MODALITY = 16;
+function lookup(op, model, value, a, b, provider) {
+  return converting(() => backend.wasm.lookup(op, model, value, a, b, provider));
 }
 
 /** Module-wide callbacks (LiteLLM's `success_callback` / `failure_callback`). */
 export function setCallbacks(config) {
-  return converting(() => backend.wasm.setCallbacks(config));
+  return lookup(7, "", config);
 }
 
 /** Module-wide logging settings (logger credentials, timeouts, batching). */
 export function setLoggingSettings(settings) {
-  return converting(() => backend.wasm.setLoggingSettings(settings));
+  return lookup(8, "", settings);
 }
 
 /** Resolves when every call logged so far was delivered to its loggers, to the delivery reports. */
 export function flushLogging() {
-  return backend.wasm.flushLogging();
+  return backend.wasm.lookup(9, "");
 }
 
 /** The logger names `success_callback` / `failure_callback` accept. */
 export function loggingIntegrations() {
-  return backend.wasm.loggingIntegrations();
+  return backend.wasm.lookup(10, "");
 }
 
 /** The edgellm version. */
 export function version() {
-  return backend.wasm.version();
+  return backend.wasm.lookup(5, "");
 }

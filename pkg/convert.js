@@ -5,7 +5,8 @@ import { ensureAsyncIterable } from "./async-iter.js";
 
 // `kind` of wasm's `modality` export and the wasm Router's: the endpoints beyond chat share one
 // export each (src/js/modality.rs numbers them).
-export const EMBEDDING = 0, IMAGE_GENERATION = 1, TEXT_COMPLETION = 2, TEXT_COMPLETION_STREAM = 3, MODERATION = 4, RERANK = 5;
+export const EMBEDDING = 0, IMAGE_GENERATION = 1, TEXT_COMPLETION = 2, TEXT_COMPLETION_STREAM = 3, MODERATION = 4, RERANK = 5,
+  CHAT = 6, CHAT_STREAM = 7;
 
 /**
  * An error from the wasm module is an `Error` whose `name` is the class name and that carries
@@ -44,7 +45,7 @@ export function converting(f) {
  * stream, which aborts the HTTP request.
  */
 export function chunkStream(inner) {
-  const hidden = JSON.parse(inner.hiddenParams);
+  const hidden = JSON.parse(inner.meta(false));
   let closed = false;
   const release = () => {
     if (!closed) {
@@ -66,7 +67,7 @@ export function chunkStream(inner) {
       if (closed) return;
       if (batch === undefined) {
         // Known once the stream ended with the provider's usage.
-        hidden.response_cost = inner.responseCost ?? null;
+        hidden.response_cost = inner.meta(true) ?? null;
         if (hidden.additional_headers) hidden.additional_headers["x-litellm-response-cost"] = hidden.response_cost;
         release();
         controller.close();

@@ -3,7 +3,7 @@
 import { backend } from "./backend.js";
 import {
   chunkStream, converting,
-  EMBEDDING, IMAGE_GENERATION, MODERATION, RERANK, TEXT_COMPLETION, TEXT_COMPLETION_STREAM,
+  CHAT, CHAT_STREAM, EMBEDDING, IMAGE_GENERATION, MODERATION, RERANK, TEXT_COMPLETION, TEXT_COMPLETION_STREAM,
 } from "./convert.js";
 
 /**
@@ -20,9 +20,9 @@ export class Router {
   /** Like `completion()`, routed: `model` is a model group name. */
   async completion(params) {
     if (params != null && params.stream === true) {
-      return chunkStream(await converting(() => this.#inner.completionStream(params)));
+      return chunkStream(await converting(() => this.#inner.modality(CHAT_STREAM, params)));
     }
-    return converting(() => this.#inner.completion(params));
+    return converting(() => this.#inner.modality(CHAT, params));
   }
 
   /** Like `embedding()`, routed (LiteLLM's `router.embedding` / `aembedding`). */
@@ -55,18 +55,19 @@ export class Router {
   }
 
   /** The public model names (model groups). */
+  // These three are one wasm export, `info(op)` (op numbered as src/js/router.rs's consts).
   modelNames() {
-    return this.#inner.modelNames();
+    return this.#inner.info(0);
   }
 
   /** Deployments currently cooling down. */
   cooldowns() {
-    return this.#inner.cooldowns();
+    return this.#inner.info(1);
   }
 
   /** Settings that were read but have no effect here. */
   warnings() {
-    return this.#inner.warnings();
+    return this.#inner.info(2);
   }
 }
 
@@ -78,42 +79,45 @@ export class BudgetManager {
     this.#inner = new backend.wasm.BudgetManager();
   }
 
-  #call(f) {
-    return converting(() => f(this.#inner));
+  // Every method is one wasm export, `op` (one export each cost glue in the wasm and here),
+  // numbered as src/js/cost.rs's consts; its slots: op, user, a JS value, two numbers and an
+  // optional string.
+  #call(op, user, value, a, b, s) {
+    return converting(() => this.#inner.op(op, user, value, a, b, s));
   }
 
   createBudget(totalBudget, user, duration) {
-    return this.#call((b) => b.createBudget(totalBudget, user, duration));
+    return this.#call(0, user, null, totalBudget, 0, duration);
   }
   projectedCost(params, user) {
-    return this.#call((b) => b.projectedCost(params, user));
+    return this.#call(1, user, params);
   }
   reserve(user, params) {
-    return this.#call((b) => b.reserve(user, params));
+    return this.#call(2, user, params);
   }
   settle(user, reservedUsd, actualUsd, model) {
-    return this.#call((b) => b.settle(user, reservedUsd, actualUsd, model));
+    return this.#call(3, user, null, reservedUsd, actualUsd, model);
   }
   updateCost(user, completionObj) {
-    return this.#call((b) => b.updateCost(user, completionObj));
+    return this.#call(4, user, completionObj);
   }
   getCurrentCost(user) {
-    return this.#call((b) => b.getCurrentCost(user));
+    return this.#call(5, user);
   }
   getTotalBudget(user) {
-    return this.#call((b) => b.getTotalBudget(user));
+    return this.#call(6, user);
   }
   getModelCost(user) {
-    return this.#call((b) => b.getModelCost(user));
+    return this.#call(7, user);
   }
   isValidUser(user) {
-    return this.#call((b) => b.isValidUser(user));
+    return this.#call(8, user);
   }
   getUsers() {
-    return this.#call((b) => b.getUsers());
+    return this.#call(9, "");
   }
   resetCost(user) {
-    return this.#call((b) => b.resetCost(user));
+    return this.#call(10, user);
   }
 }
 

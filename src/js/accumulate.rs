@@ -14,8 +14,7 @@ use crate::Error;
 /// LiteLLM's `stream_chunk_builder`: the `chat.completion` a provider would have answered
 /// without streaming, from every chunk of one stream in order. Usage is the stream's own (ask
 /// for it with `stream_options: { include_usage: true }`); it is never estimated.
-#[wasm_bindgen(js_name = streamChunkBuilder)]
-pub fn stream_chunk_builder(chunks: &JsValue) -> Result<JsValue, JsValue> {
+pub(crate) fn stream_chunk_builder(chunks: &JsValue) -> Result<JsValue, JsValue> {
     let text = js_sys::JSON::stringify(chunks)
         .ok()
         .and_then(|s| s.as_string())

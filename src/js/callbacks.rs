@@ -101,8 +101,7 @@ impl Callbacks {
 /// Replaces what was set before; entries that are neither functions nor logger names are
 /// ignored. They apply to every call: `completion`, `embedding`, `imageGeneration`,
 /// `textCompletion`, `moderation`, `rerank`, and the Router's.
-#[wasm_bindgen(js_name = setCallbacks)]
-pub fn set_callbacks(config: &JsValue) {
+pub(crate) fn set_callbacks(config: &JsValue) {
     let cb = if config.is_object() {
         Callbacks::from_config(config)
     } else {

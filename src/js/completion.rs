@@ -89,8 +89,8 @@ pub fn completion(params: JsValue, text: Option<String>) -> js_sys::Promise {
 }
 
 /// A streaming chat completion. Resolves once the response headers arrived (after retries)
-/// to a [`ChunkStream`]; `pkg/` wraps it in a `ReadableStream` of chunk objects. Its
-/// `responseCost` is set when the stream ended with the provider's usage; callbacks fire then.
+/// to a [`ChunkStream`]; `pkg/` wraps it in a `ReadableStream` of chunk objects. Its cost
+/// (`meta(true)`) is set when the stream ended with the provider's usage; callbacks fire then.
 /// `text` and `params` as for [`completion`].
 #[wasm_bindgen(js_name = completionStream)]
 pub fn completion_stream(params: JsValue, text: Option<String>) -> js_sys::Promise {

@@ -1,4 +1,5 @@
-//! `completionCost`, `costPerToken`, `getModelInfo`, `registerModel`: the price table from JS.
+//! `completionCost`, `costPerToken`, `getModelInfo`, `registerModel`: the price table from JS;
+//! `BudgetManager`; and [`lookup`], the one export of the package's functions other than chat.
 
 use js_sys::Reflect;
 use serde_json::Value;
@@ -31,8 +32,7 @@ pub(crate) fn from_json(v: &Value) -> Result<JsValue, JsValue> {
 /// input_cost_per_token?, output_cost_per_token? }`. The model and provider default to the
 /// response's `_hidden_params` (set by `completion()`), then to its `model`; `usage` defaults
 /// to the response's. Throws `NotFoundError` for a model without a price.
-#[wasm_bindgen(js_name = completionCost)]
-pub fn completion_cost(params: JsValue) -> Result<f64, JsValue> {
+fn completion_cost(params: JsValue) -> Result<f64, JsValue> {
     let p = to_json(&params, "completionCost params")?;
     let resp = &p["completion_response"];
     let hidden = &resp["_hidden_params"];
@@ -69,13 +69,12 @@ pub fn completion_cost(params: JsValue) -> Result<f64, JsValue> {
 }
 
 /// LiteLLM's `cost_per_token`: `[promptCostUsd, completionCostUsd]`.
-#[wasm_bindgen(js_name = costPerToken)]
-pub fn cost_per_token(
+fn cost_per_token(
     model: &str,
     prompt_tokens: f64,
     completion_tokens: f64,
-    custom_llm_provider: Option<String>,
-) -> Result<Vec<f64>, JsValue> {
+    custom_llm_provider: Option<&str>,
+) -> Result<JsValue, JsValue> {
     let count = |n: f64| {
         (n.is_finite() && n >= 0.0)
             .then_some(n as u64)
@@ -83,32 +82,113 @@ pub fn cost_per_token(
     };
     let (p, c) = cost::cost_per_token(
         model,
-        custom_llm_provider.as_deref(),
+        custom_llm_provider,
         count(prompt_tokens)?,
         count(completion_tokens)?,
     )
     .map_err(to_js)?;
-    Ok(vec![p.to_f64(), c.to_f64()])
+    from_json(&Value::from(vec![p.to_f64(), c.to_f64()]))
 }
 
 /// LiteLLM's `get_model_info`: the model's prices and limits (`input_cost_per_token`,
 /// `max_input_tokens`, `litellm_provider`, `mode`, …). Throws `NotFoundError` when unknown.
-#[wasm_bindgen(js_name = getModelInfo)]
-pub fn get_model_info(
-    model: &str,
-    custom_llm_provider: Option<String>,
-) -> Result<JsValue, JsValue> {
-    let info = cost::get_model_info(model, custom_llm_provider.as_deref()).map_err(to_js)?;
+fn get_model_info(model: &str, custom_llm_provider: Option<&str>) -> Result<JsValue, JsValue> {
+    let info = cost::get_model_info(model, custom_llm_provider).map_err(to_js)?;
     from_json(&info)
 }
 
 /// LiteLLM's `register_model`: `{ "model-name": { input_cost_per_token, output_cost_per_token,
 /// litellm_provider, mode, max_tokens, … } }`; existing entries keep fields not given.
 /// Returns the keys registered (`provider/model`).
-#[wasm_bindgen(js_name = registerModel)]
-pub fn register_model(models: JsValue) -> Result<Vec<String>, JsValue> {
+fn register_model(models: JsValue) -> Result<JsValue, JsValue> {
     let v = to_json(&models, "registerModel argument")?;
-    cost::register_model(&v).map_err(to_js)
+    from_json(&Value::from(cost::register_model(&v).map_err(to_js)?))
+}
+
+/// `op` of [`lookup`]: the function, as pkg/api.js numbers them.
+const COMPLETION_COST: u32 = 0;
+const COST_PER_TOKEN: u32 = 1;
+const GET_MODEL_INFO: u32 = 2;
+const REGISTER_MODEL: u32 = 3;
+const SUPPORTED_PARAMS: u32 = 4;
+const VERSION: u32 = 5;
+const SET_ENV: u32 = 6;
+const SET_CALLBACKS: u32 = 7;
+const SET_LOGGING_SETTINGS: u32 = 8;
+const FLUSH_LOGGING: u32 = 9;
+const LOGGING_INTEGRATIONS: u32 = 10;
+const STREAM_CHUNK_BUILDER: u32 = 11;
+const MODALITY: u32 = 16;
+const MODALITY_LAST: u32 = MODALITY + 5;
+
+/// The package's functions other than chat in one export, `op` picking one (each export of its
+/// own costs wasm-bindgen glue in the wasm and in JS). pkg/api.js passes the function's
+/// arguments in these slots (`model` converted as a `&str` argument would be, `a` and `b` as
+/// `f64` ones, `provider` as an `Option<String>` one):
+/// - `COMPLETION_COST` (`completionCost(params)`, LiteLLM's `completion_cost`): USD for a
+///   response. `value`: `{ completion_response, model?, custom_llm_provider?, usage?,
+///   input_cost_per_token?, output_cost_per_token? }`. The model and provider default to the
+///   response's `_hidden_params` (set by `completion()`), then to its `model`; `usage`
+///   defaults to the response's. Throws `NotFoundError` for a model without a price.
+/// - `COST_PER_TOKEN` (`costPerToken(model, promptTokens, completionTokens, provider?)`,
+///   LiteLLM's `cost_per_token`): `[promptCostUsd, completionCostUsd]` for `a` and `b` tokens.
+/// - `GET_MODEL_INFO` (`getModelInfo(model, provider?)`, LiteLLM's `get_model_info`): the
+///   model's prices and limits (`input_cost_per_token`, `max_input_tokens`,
+///   `litellm_provider`, `mode`, …). Throws `NotFoundError` when unknown.
+/// - `REGISTER_MODEL` (`registerModel(models)`, LiteLLM's `register_model`): `value` is
+///   `{ "model-name": { input_cost_per_token, output_cost_per_token, litellm_provider, mode,
+///   max_tokens, … } }`; existing entries keep fields not given. Returns the keys registered
+///   (`provider/model`).
+/// - `SUPPORTED_PARAMS` (`getSupportedOpenAIParams(model, provider?)`): see
+///   [`super::info::supported_openai_params`].
+/// - `VERSION` (`version()`): the crate's version.
+/// - `SET_ENV` (`setEnv(vars)`), `SET_CALLBACKS` (`setCallbacks(config)`),
+///   `SET_LOGGING_SETTINGS` (`setLoggingSettings(settings)`), `FLUSH_LOGGING`
+///   (`flushLogging()`, a promise), `LOGGING_INTEGRATIONS` (`loggingIntegrations()`),
+///   `STREAM_CHUNK_BUILDER` (`streamChunkBuilder(chunks)`): see the functions they call, `value`
+///   the argument.
+/// - `MODALITY + kind` (`embedding`, `imageGeneration`, `textCompletion`, `moderation`,
+///   `rerank`): [`super::modality::modality`] of `value`, a promise.
+///
+/// Any other `op` throws `BadRequestError`.
+#[wasm_bindgen]
+pub fn lookup(
+    op: u32,
+    model: &str,
+    value: JsValue,
+    a: f64,
+    b: f64,
+    provider: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let provider = provider.as_deref();
+    match op {
+        COMPLETION_COST => completion_cost(value).map(JsValue::from_f64),
+        COST_PER_TOKEN => cost_per_token(model, a, b, provider),
+        GET_MODEL_INFO => get_model_info(model, provider),
+        REGISTER_MODEL => register_model(value),
+        SUPPORTED_PARAMS => Ok(
+            super::info::supported_openai_params(model, provider).map_or(JsValue::UNDEFINED, |p| {
+                p.into_iter()
+                    .map(JsValue::from_str)
+                    .collect::<js_sys::Array>()
+                    .into()
+            }),
+        ),
+        VERSION => Ok(JsValue::from_str(env!("CARGO_PKG_VERSION"))),
+        SET_ENV => super::env::set_env(&value).map(|()| JsValue::UNDEFINED),
+        SET_CALLBACKS => {
+            super::callbacks::set_callbacks(&value);
+            Ok(JsValue::UNDEFINED)
+        }
+        SET_LOGGING_SETTINGS => {
+            super::logging::set_logging_settings(value).map(|()| JsValue::UNDEFINED)
+        }
+        FLUSH_LOGGING => Ok(super::logging::flush_logging().into()),
+        LOGGING_INTEGRATIONS => Ok(super::logging::logging_integrations()),
+        STREAM_CHUNK_BUILDER => super::accumulate::stream_chunk_builder(&value),
+        MODALITY..=MODALITY_LAST => Ok(super::modality::modality(op - MODALITY, value).into()),
+        _ => Err(to_js(Error::bad_request("lookup: unknown op"))),
+    }
 }
 
 /// LiteLLM's `BudgetManager`: per-user (or project) budgets in memory, with reserve-then-settle
@@ -139,6 +219,19 @@ fn worst_case(params: &JsValue) -> Result<(String, Usd), JsValue> {
     Ok((req.model, cost))
 }
 
+/// `op` of [`JsBudgetManager::op`]: the method, as pkg/router.js numbers them.
+const CREATE_BUDGET: u32 = 0;
+const PROJECTED_COST: u32 = 1;
+const RESERVE: u32 = 2;
+const SETTLE: u32 = 3;
+const UPDATE_COST: u32 = 4;
+const GET_CURRENT_COST: u32 = 5;
+const GET_TOTAL_BUDGET: u32 = 6;
+const GET_MODEL_COST: u32 = 7;
+const IS_VALID_USER: u32 = 8;
+const GET_USERS: u32 = 9;
+const RESET_COST: u32 = 10;
+
 #[wasm_bindgen(js_class = BudgetManager)]
 impl JsBudgetManager {
     /// An empty manager.
@@ -150,66 +243,92 @@ impl JsBudgetManager {
         }
     }
 
-    /// `createBudget(totalBudgetUsd, user, duration?)`: `duration` is `daily`, `weekly`,
-    /// `monthly`, `yearly` or a length such as `30d`, `12h`; none means it never resets.
-    #[wasm_bindgen(js_name = createBudget)]
-    pub fn create_budget(
+    /// Every method of the package's `BudgetManager` in one export, `op` picking one (each
+    /// export of its own costs wasm-bindgen glue in the wasm and in JS). pkg/router.js passes
+    /// the method's arguments in these slots (`user` converted as a `&str` argument would be,
+    /// `a` and `b` as `f64` ones), so each method converts them as it did as an export:
+    /// - `CREATE_BUDGET` (`createBudget(totalBudget, user, duration?)`): `a` the budget in USD,
+    ///   `s` the duration: `daily`, `weekly`, `monthly`, `yearly` or a length such as `30d`,
+    ///   `12h`; none means it never resets.
+    /// - `PROJECTED_COST` (`projectedCost(params, user)`): the spend so far plus the most
+    ///   `value` (`{ model, messages, max_tokens? }`) can cost; compare it with
+    ///   `getTotalBudget(user)` before calling.
+    /// - `RESERVE` (`reserve(user, params)`): reserves the worst case of `value` and returns the
+    ///   USD reserved; `BudgetExceededError` (402) when it does not fit. The amount goes to
+    ///   `settle`.
+    /// - `SETTLE` (`settle(user, reservedUsd, actualUsd, model?)`): replaces a reservation of
+    ///   `a` USD by the actual cost `b` (`s` the model, for per-model spend).
+    /// - `UPDATE_COST` (`updateCost(user, completionObj)`, LiteLLM's `update_cost`): adds the
+    ///   cost of response `value` (`_hidden_params.response_cost`, else priced from its usage)
+    ///   and returns it.
+    /// - `GET_CURRENT_COST`, `GET_TOTAL_BUDGET` (0 without one), `GET_MODEL_COST` (spend per
+    ///   model), `IS_VALID_USER`, `RESET_COST` (clears the spend): of `user`, in the current
+    ///   period; `GET_USERS`: every user with a budget.
+    ///
+    /// Any other `op` throws `BadRequestError`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn op(
         &self,
-        total_budget: f64,
+        op: u32,
         user: &str,
-        duration: Option<String>,
-    ) -> Result<(), JsValue> {
-        let period = match duration.as_deref() {
-            Some(d) => Period::parse(d).map_err(to_js)?,
-            None => Period::Never,
-        };
-        self.inner.create_budget(
-            user,
-            usd_in(total_budget, "total_budget")?,
-            period,
-            now_ms(),
-        );
-        Ok(())
+        value: JsValue,
+        a: f64,
+        b: f64,
+        s: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let m = &self.inner;
+        let usd = |n: Usd| Ok(JsValue::from_f64(n.to_f64()));
+        match op {
+            CREATE_BUDGET => {
+                let period = match s.as_deref() {
+                    Some(d) => Period::parse(d).map_err(to_js)?,
+                    None => Period::Never,
+                };
+                m.create_budget(user, usd_in(a, "total_budget")?, period, now_ms());
+                Ok(JsValue::UNDEFINED)
+            }
+            PROJECTED_COST => {
+                let (_, worst) = worst_case(&value)?;
+                usd(m.current_cost(user, now_ms()) + worst)
+            }
+            RESERVE => {
+                let (_, worst) = worst_case(&value)?;
+                usd(m.reserve(user, worst, now_ms()).map_err(to_js)?.amount)
+            }
+            SETTLE => {
+                let r = budget::Reservation {
+                    id: user.to_string(),
+                    amount: usd_in(a, "reserved")?,
+                };
+                let actual = usd_in(b, "actual cost")?;
+                m.settle_for_model(r, actual, s.as_deref(), now_ms());
+                Ok(JsValue::UNDEFINED)
+            }
+            UPDATE_COST => usd(self.update_cost(user, value)?),
+            GET_CURRENT_COST => usd(m.current_cost(user, now_ms())),
+            GET_TOTAL_BUDGET => usd(m.total_budget(user)),
+            GET_MODEL_COST => {
+                let costs: serde_json::Map<String, Value> = m
+                    .model_cost(user, now_ms())
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::from(v.to_f64())))
+                    .collect();
+                from_json(&Value::Object(costs))
+            }
+            IS_VALID_USER => Ok(JsValue::from_bool(m.is_valid_user(user))),
+            GET_USERS => from_json(&Value::from(m.get_users())),
+            RESET_COST => {
+                m.reset_cost(user, now_ms());
+                Ok(JsValue::UNDEFINED)
+            }
+            _ => Err(to_js(Error::bad_request("BudgetManager: unknown op"))),
+        }
     }
+}
 
-    /// The spend so far plus the most `params` (`{ model, messages, max_tokens? }`) can cost:
-    /// compare it with `getTotalBudget(user)` before calling.
-    #[wasm_bindgen(js_name = projectedCost)]
-    pub fn projected_cost(&self, params: JsValue, user: &str) -> Result<f64, JsValue> {
-        let (_, worst) = worst_case(&params)?;
-        Ok((self.inner.current_cost(user, now_ms()) + worst).to_f64())
-    }
-
-    /// Reserves the worst case of `params` on `user`'s budget and returns the USD reserved;
-    /// throws `BudgetExceededError` (402) when it does not fit. Pass the amount to `settle`.
-    pub fn reserve(&self, user: &str, params: JsValue) -> Result<f64, JsValue> {
-        let (_, worst) = worst_case(&params)?;
-        let r = self.inner.reserve(user, worst, now_ms()).map_err(to_js)?;
-        Ok(r.amount.to_f64())
-    }
-
-    /// Replaces a reservation of `reservedUsd` by the actual cost (`model` for per-model spend).
-    pub fn settle(
-        &self,
-        user: &str,
-        reserved_usd: f64,
-        actual_usd: f64,
-        model: Option<String>,
-    ) -> Result<(), JsValue> {
-        let r = budget::Reservation {
-            id: user.to_string(),
-            amount: usd_in(reserved_usd, "reserved")?,
-        };
-        let actual = usd_in(actual_usd, "actual cost")?;
-        self.inner
-            .settle_for_model(r, actual, model.as_deref(), now_ms());
-        Ok(())
-    }
-
-    /// LiteLLM's `update_cost(completion_obj, user)`: adds the response's cost
-    /// (`_hidden_params.response_cost`, else priced from its usage) and returns it.
-    #[wasm_bindgen(js_name = updateCost)]
-    pub fn update_cost(&self, user: &str, completion_obj: JsValue) -> Result<f64, JsValue> {
+impl JsBudgetManager {
+    /// LiteLLM's `update_cost(completion_obj, user)`: adds the response's cost and returns it.
+    fn update_cost(&self, user: &str, completion_obj: JsValue) -> Result<Usd, JsValue> {
         let v = to_json(&completion_obj, "completion_obj")?;
         let cost = match v["_hidden_params"]["response_cost"].as_f64() {
             Some(c) => usd_in(c, "response_cost")?,
@@ -221,48 +340,6 @@ impl JsBudgetManager {
         };
         let model = v["model"].as_str();
         self.inner.update_cost(user, cost, model, now_ms());
-        Ok(cost.to_f64())
-    }
-
-    /// Settled spend of `user` in the current period.
-    #[wasm_bindgen(js_name = getCurrentCost)]
-    pub fn get_current_cost(&self, user: &str) -> f64 {
-        self.inner.current_cost(user, now_ms()).to_f64()
-    }
-
-    /// The budget of `user` (0 without one).
-    #[wasm_bindgen(js_name = getTotalBudget)]
-    pub fn get_total_budget(&self, user: &str) -> f64 {
-        self.inner.total_budget(user).to_f64()
-    }
-
-    /// Spend per model of `user` in the current period.
-    #[wasm_bindgen(js_name = getModelCost)]
-    pub fn get_model_cost(&self, user: &str) -> Result<JsValue, JsValue> {
-        let m: serde_json::Map<String, Value> = self
-            .inner
-            .model_cost(user, now_ms())
-            .into_iter()
-            .map(|(k, v)| (k, Value::from(v.to_f64())))
-            .collect();
-        from_json(&Value::Object(m))
-    }
-
-    /// Whether `user` has a budget.
-    #[wasm_bindgen(js_name = isValidUser)]
-    pub fn is_valid_user(&self, user: &str) -> bool {
-        self.inner.is_valid_user(user)
-    }
-
-    /// Every user with a budget.
-    #[wasm_bindgen(js_name = getUsers)]
-    pub fn get_users(&self) -> Vec<String> {
-        self.inner.get_users()
-    }
-
-    /// Clears `user`'s spend.
-    #[wasm_bindgen(js_name = resetCost)]
-    pub fn reset_cost(&self, user: &str) {
-        self.inner.reset_cost(user, now_ms());
+        Ok(cost)
     }
 }

@@ -59,8 +59,7 @@ fn process_env(name: &str) -> Option<String> {
 /// `setEnv({ OPENAI_API_KEY: "sk-..." })`. Merges into what was set before; a `null`,
 /// `undefined` or empty value removes a name. Non-string values (such as a Worker's KV
 /// bindings when passing its whole `env`) are ignored; numbers and booleans are stringified.
-#[wasm_bindgen(js_name = setEnv)]
-pub fn set_env(vars: &JsValue) -> Result<(), JsValue> {
+pub(crate) fn set_env(vars: &JsValue) -> Result<(), JsValue> {
     if vars.is_null() || vars.is_undefined() {
         return Ok(());
     }

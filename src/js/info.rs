@@ -1,28 +1,19 @@
-//! Small lookups: the version, and which OpenAI parameters a provider accepts.
-
-use wasm_bindgen::prelude::*;
+//! Which OpenAI parameters a provider accepts (the package's `getSupportedOpenAIParams`,
+//! through [`super::cost::lookup`]).
 
 use crate::provider::{self, registry};
 
-/// The edgellm version (the crate's).
-#[wasm_bindgen]
-pub fn version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
-}
-
 /// The OpenAI parameters the provider of `model` accepts (LiteLLM's
-/// `get_supported_openai_params`), or `undefined` when the provider is unknown.
-#[wasm_bindgen(js_name = getSupportedOpenAIParams)]
-pub fn get_supported_openai_params(
+/// `get_supported_openai_params`), or `None` when the provider is unknown.
+pub(crate) fn supported_openai_params(
     model: &str,
-    custom_llm_provider: Option<String>,
-) -> Option<Vec<String>> {
-    let params = match custom_llm_provider {
-        None => provider::supported_openai_params(model).ok()?,
+    custom_llm_provider: Option<&str>,
+) -> Option<Vec<&'static str>> {
+    match custom_llm_provider {
+        None => provider::supported_openai_params(model).ok(),
         Some(id) => {
-            let (p, model) = registry::resolve(model, Some(&id)).ok()?;
-            p.supported_params(&model)
+            let (p, model) = registry::resolve(model, Some(id)).ok()?;
+            Some(p.supported_params(&model))
         }
-    };
-    Some(params.into_iter().map(String::from).collect())
+    }
 }

@@ -234,8 +234,7 @@ fn resolve(waiters: Vec<Function>) {
 /// or timed out), to the delivery reports since the last `flushLogging()`:
 /// `[{ logger, ok, events, requests, status, error, elapsed_ms }]`. Never rejects. In a
 /// Worker, `ctx.waitUntil(flushLogging())` keeps the isolate alive for the deliveries.
-#[wasm_bindgen(js_name = flushLogging)]
-pub fn flush_logging() -> js_sys::Promise {
+pub(crate) fn flush_logging() -> js_sys::Promise {
     js_sys::Promise::new(&mut |resolve_fn, _reject| {
         let idle = FLUSHES.with(|f| {
             let mut f = f.borrow_mut();
@@ -259,8 +258,7 @@ pub fn flush_logging() -> js_sys::Promise {
 /// of a transient failure (default 2) and `logging_flush_interval` how long finished calls are
 /// collected into one batch before sending (seconds, default 0.05). Replaces what was set before. Logger names go in `success_callback` /
 /// `failure_callback` (per call, or module-wide with `setCallbacks`).
-#[wasm_bindgen(js_name = setLoggingSettings)]
-pub fn set_logging_settings(settings: JsValue) -> Result<(), JsValue> {
+pub(crate) fn set_logging_settings(settings: JsValue) -> Result<(), JsValue> {
     let v = if settings.is_null() || settings.is_undefined() {
         Value::Object(Default::default())
     } else {
@@ -273,9 +271,8 @@ pub fn set_logging_settings(settings: JsValue) -> Result<(), JsValue> {
 }
 
 /// The names of the logging integrations string callbacks accept.
-#[wasm_bindgen(js_name = loggingIntegrations)]
-pub fn logging_integrations() -> Vec<String> {
-    [
+pub(crate) fn logging_integrations() -> JsValue {
+    let names: js_sys::Array = [
         "langfuse",
         "lunary",
         "mlflow",
@@ -287,6 +284,7 @@ pub fn logging_integrations() -> Vec<String> {
         "webhook",
     ]
     .into_iter()
-    .map(String::from)
-    .collect()
+    .map(JsValue::from_str)
+    .collect();
+    names.into()
 }

@@ -1,6 +1,6 @@
 //! `embedding`, `imageGeneration`, `textCompletion` (and `textCompletionStream`),
-//! `moderation` and `rerank` (one export, [`modality`]): the endpoints beyond chat, as
-//! `completion` does chat. Each
+//! `moderation` and `rerank` (one function, [`modality`], reached through the `lookup` export):
+//! the endpoints beyond chat, as `completion` does chat. Each
 //! resolves to OpenAI's response object plus `_hidden_params` (with `response_cost`), rejects
 //! with the same error classes, and fires the success / failure callbacks with LiteLLM's
 //! `call_type`.
@@ -105,8 +105,8 @@ pub(crate) const TEXT_COMPLETION: u32 = 2;
 pub(crate) const TEXT_COMPLETION_STREAM: u32 = 3;
 pub(crate) const MODERATION: u32 = 4;
 
-/// The endpoints beyond chat in one export, `kind` picking one (each export of its own cost
-/// wasm-bindgen glue in the wasm and in JS); the package's functions call it:
+/// The endpoints beyond chat in one function, `kind` picking one; the package's functions call
+/// it through the `lookup` export (`super::cost::lookup`, ops from `MODALITY` on):
 /// - `EMBEDDING` (`embedding`, LiteLLM's): `{ model, input, dimensions?, encoding_format?,
 ///   ...options }` → the `list` of embeddings plus `_hidden_params`.
 /// - `IMAGE_GENERATION` (`imageGeneration`, LiteLLM's `image_generation`): `{ model, prompt, n?,
@@ -121,8 +121,7 @@ pub(crate) const MODERATION: u32 = 4;
 /// - else rerank in Cohere's format (`rerank`): `{ model, query, documents, top_n?,
 ///   return_documents?, ...options }` → `{ id, results: [{ index, relevance_score, document? }],
 ///   meta }` plus `_hidden_params`.
-#[wasm_bindgen]
-pub fn modality(kind: u32, params: JsValue) -> js_sys::Promise {
+pub(crate) fn modality(kind: u32, params: JsValue) -> js_sys::Promise {
     match kind {
         EMBEDDING => run(
             params,

@@ -139,7 +139,7 @@ impl JsRouter {
 
     /// A chat completion through the router. Resolves to the `chat.completion` object with
     /// `_hidden_params` (`response_cost`, `model_id`, `model_group`, `additional_headers`).
-    pub fn completion(&self, params: JsValue) -> js_sys::Promise {
+    fn completion(&self, params: JsValue) -> js_sys::Promise {
         let router = self.inner.clone();
         promise(Box::pin(async move {
             let request = to_json(&params, "completion params")?;
@@ -163,9 +163,8 @@ impl JsRouter {
 
     /// A streaming chat completion through the router. Resolves, once the first chunk arrived
     /// (retries and fallbacks happen before it), to a stream handle with the same interface as
-    /// `completionStream()`'s (`next()`, `cancel()`, `hiddenParams`, `responseCost`).
-    #[wasm_bindgen(js_name = completionStream)]
-    pub fn completion_stream(&self, params: JsValue) -> js_sys::Promise {
+    /// `completionStream()`'s (`next()`, `cancel()`, `meta()`).
+    fn completion_stream(&self, params: JsValue) -> js_sys::Promise {
         let router = self.inner.clone();
         promise(Box::pin(async move {
             let request = to_json(&params, "completion params")?;
@@ -194,6 +193,8 @@ impl JsRouter {
     /// chunk arrived (retries and fallbacks happen before it).
     pub fn modality(&self, kind: u32, params: JsValue) -> js_sys::Promise {
         match kind {
+            CHAT => self.completion(params),
+            CHAT_STREAM => self.completion_stream(params),
             EMBEDDING => self.generate::<Embeddings>(
                 params,
                 "router.embedding() expects an object such as { model, input }",
@@ -218,20 +219,30 @@ impl JsRouter {
         }
     }
 
-    /// Settings that were read but have no effect here (e.g. `redis_host`).
-    pub fn warnings(&self) -> Vec<String> {
-        self.inner.warnings().to_vec()
-    }
-
-    /// Public model names (`/v1/models`).
-    #[wasm_bindgen(js_name = modelNames)]
-    pub fn model_names(&self) -> Vec<String> {
-        self.inner.model_names()
-    }
-
-    /// Deployments cooling down now: `[[deploymentId, msLeft], …]`.
-    pub fn cooldowns(&self) -> Result<JsValue, JsValue> {
-        let now = js_sys::Date::now() as u64;
-        from_json(&json!(self.inner.health().cooldowns(now)))
+    /// The router's state in one export (each export of its own costs wasm-bindgen glue in the
+    /// wasm and in JS), `op` picking it as pkg/router.js numbers them: `MODEL_NAMES` the public
+    /// model names (`/v1/models`), `COOLDOWNS` the deployments cooling down now
+    /// (`[[deploymentId, msLeft], …]`), `WARNINGS` the settings that were read but have no
+    /// effect here (e.g. `redis_host`). Any other `op` throws `BadRequestError`.
+    pub fn info(&self, op: u32) -> Result<JsValue, JsValue> {
+        match op {
+            MODEL_NAMES => from_json(&json!(self.inner.model_names())),
+            COOLDOWNS => {
+                let now = js_sys::Date::now() as u64;
+                from_json(&json!(self.inner.health().cooldowns(now)))
+            }
+            WARNINGS => from_json(&json!(self.inner.warnings())),
+            _ => Err(to_js(Error::bad_request("Router.info: unknown op"))),
+        }
     }
 }
+
+/// `kind` of [`JsRouter::modality`] beyond the top-level `modality`'s: chat, as pkg/router.js
+/// numbers it.
+const CHAT: u32 = 6;
+const CHAT_STREAM: u32 = 7;
+
+/// `op` of [`JsRouter::info`].
+const MODEL_NAMES: u32 = 0;
+const COOLDOWNS: u32 = 1;
+const WARNINGS: u32 = 2;

@@ -133,7 +133,7 @@ chunks!(
 );
 chunks!(RouterTextStream, TextCompletionResponse, TextAccumulator);
 
-/// What happens when a started stream ends: its cost (shown as `responseCost`) and its
+/// What happens when a started stream ends: its cost (shown as `meta(true)`) and its
 /// callbacks, with the chunks gathered only when a callback listens.
 pub(crate) struct StreamEnd<A> {
     meta: CallMeta,
@@ -432,16 +432,16 @@ impl ChunkStream {
         }
     }
 
-    /// `_hidden_params` of the call, as JSON text.
-    #[wasm_bindgen(getter, js_name = hiddenParams)]
-    pub fn hidden_params(&self) -> String {
-        self.hidden_params.clone()
-    }
-
-    /// The call's cost in USD once the stream ended with the provider's usage; `undefined`
-    /// before that or when no price is known.
-    #[wasm_bindgen(getter, js_name = responseCost)]
-    pub fn response_cost(&self) -> Option<f64> {
-        self.response_cost.get()
+    /// `meta(false)`: `_hidden_params` of the call, as JSON text. `meta(true)`: the call's
+    /// cost in USD once the stream ended with the provider's usage; `undefined` before that or
+    /// when no price is known. One export for both (each costs wasm-bindgen glue).
+    pub fn meta(&self, cost: bool) -> JsValue {
+        if cost {
+            self.response_cost
+                .get()
+                .map_or(JsValue::UNDEFINED, JsValue::from_f64)
+        } else {
+            JsValue::from_str(&self.hidden_params)
+        }
     }
 }

@@ -250,7 +250,7 @@ pub enum Stop {
 fn pick_stop(v: Value) -> Option<Stop> {
     match v {
         Value::String(s) => Some(Stop::One(s)),
-        v => serde_json::from_value(v).ok().map(Stop::Many),
+        v => Vec::<String>::from_value(v).ok().map(Stop::Many),
     }
 }
 

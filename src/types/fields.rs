@@ -62,7 +62,7 @@ pub(crate) trait FromValue: Sized {
 
 impl<T: FromFields> FromValue for T {
     fn from_value(v: Value) -> Built<T> {
-        Fields::run(v, T::NAME, T::build)
+        Fields::finish_build(Fields::object(v, T::NAME)?, T::build)
     }
 
     fn from_entries(entries: Vec<(String, Value)>) -> Built<T> {
@@ -75,6 +75,19 @@ impl FromValue for Value {
         Ok(v)
     }
 }
+
+/// Scalars by serde, so that a `Vec` of them is read by the one `Vec<T>` loop below, not by a
+/// copy of serde's sequence visitor per element type.
+macro_rules! from_value_by_serde {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(v: Value) -> Built<Self> {
+                serde_json::from_value(v)
+            }
+        }
+    )*};
+}
+from_value_by_serde!(String, u32, f64);
 
 impl FromValue for Map<String, Value> {
     fn from_value(v: Value) -> Built<Self> {
@@ -99,15 +112,21 @@ impl<T: FromValue> FromValue for Option<T> {
 
 impl<T: FromValue> FromValue for Vec<T> {
     fn from_value(v: Value) -> Built<Self> {
-        let items = seq(v)?;
-        // A loop: `collect::<Result<_, _>>` brings its own copy of the iterator adapters
-        // per element type.
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            out.push(T::from_value(item)?);
-        }
+        let mut out = Vec::new();
+        each(v, &mut |item| T::from_value(item).map(|t| out.push(t)))?;
         Ok(out)
     }
+}
+
+/// Calls `f` with each of `v`'s items in turn, up to the first error; serde's `invalid type`
+/// error for a non-array. Not generic: the loop and the drop of the items left are one copy
+/// for every `Vec<T>`, which keeps only its `push`.
+#[inline(never)]
+fn each(v: Value, f: &mut dyn FnMut(Value) -> Built<()>) -> Built<()> {
+    for item in seq(v)? {
+        f(item)?;
+    }
+    Ok(())
 }
 
 /// `v`'s items, or serde's `invalid type` error. Not generic: one copy for every `Vec<T>`.
@@ -127,11 +146,7 @@ macro_rules! deserialize_with_fields {
     ($($t:ty),* $(,)?) => {$(
         impl<'de> serde::Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $crate::types::fields::Fields::build(
-                    d,
-                    <$t as $crate::types::fields::FromFields>::NAME,
-                    <$t as $crate::types::fields::FromFields>::build,
-                )
+                $crate::types::fields::Fields::deserialize(d)
             }
         }
     )*};
@@ -139,21 +154,17 @@ macro_rules! deserialize_with_fields {
 pub(crate) use deserialize_with_fields;
 
 impl Fields {
-    /// Reads `d` as an object and builds `T` from it with `build`; `expected` names the struct
-    /// in the error for a non-object (`struct ChatRequest`).
-    pub(crate) fn build<'de, D: Deserializer<'de>, T>(
+    /// Reads `d` as a `Value` and builds `T` from it ([`FromValue::from_value`]).
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: FromValue>(
         d: D,
-        expected: &'static str,
-        build: fn(&mut Fields) -> Built<T>,
     ) -> Result<T, D::Error> {
         let v = Value::deserialize(d)?;
-        Self::run(v, expected, build).map_err(D::Error::custom)
+        T::from_value(v).map_err(D::Error::custom)
     }
 
-    fn run<T>(v: Value, expected: &'static str, build: fn(&mut Fields) -> Built<T>) -> Built<T> {
-        Self::finish_build(Self::object(v, expected)?, build)
-    }
-
+    /// Inlined into each struct's `from_value`/`from_entries`: as a function of its own it was a
+    /// second copy per struct, copying the built struct once more (−178 B gzip).
+    #[inline(always)]
     fn finish_build<T>(mut f: Fields, build: fn(&mut Fields) -> Built<T>) -> Built<T> {
         let built = build(&mut f);
         // A field's error comes before any later one, as with the derive (fields in order).
@@ -171,6 +182,7 @@ impl Fields {
     }
 
     /// `v` as fields, or serde's `invalid type` error. Not generic: one copy for all structs.
+    #[inline(never)]
     fn object(v: Value, expected: &'static str) -> Built<Self> {
         match v {
             Value::Object(map) => Ok(Fields {
@@ -206,8 +218,12 @@ impl Fields {
 
     /// An optional field: `None` when absent or `null`.
     pub(crate) fn opt<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
-        let v = self.remove(key)?;
-        self.take::<Option<T>>(v).flatten()
+        // `null` checked here, not by `Option<T>`'s `Deserialize` (the same result): that is a
+        // copy per field type of serde's `Option` visitor.
+        match self.remove(key)? {
+            Value::Null => None,
+            v => self.take(v),
+        }
     }
 
     /// A required field.
@@ -244,8 +260,10 @@ impl Fields {
 
     /// [`Fields::opt`] for a [`FromValue`] type.
     pub(crate) fn sub_opt<T: FromValue>(&mut self, key: &str) -> Option<T> {
-        let v = self.remove(key)?;
-        self.take_sub::<Option<T>>(v).flatten()
+        match self.remove(key)? {
+            Value::Null => None,
+            v => self.take_sub(v),
+        }
     }
 
     /// [`Fields::req`] for a [`FromValue`] type.
@@ -324,19 +342,19 @@ mod tests {
         extra: Map<String, Value>,
     }
 
-    impl<'de> Deserialize<'de> for S {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            Fields::build(d, "struct S", |f| {
-                Ok(S {
-                    id: f.req("id")?,
-                    n: f.opt("n"),
-                    list: f.or_default("list"),
-                    kind: f.or_else("type", || "function".into()),
-                    extra: f.rest(),
-                })
+    impl FromFields for S {
+        const NAME: &'static str = "struct S";
+        fn build(f: &mut Fields) -> Built<S> {
+            Ok(S {
+                id: f.req("id")?,
+                n: f.opt("n"),
+                list: f.or_default("list"),
+                kind: f.or_else("type", || "function".into()),
+                extra: f.rest(),
             })
         }
     }
+    deserialize_with_fields!(S);
 
     #[test]
     fn fields_defaults_and_rest() {
@@ -464,6 +482,26 @@ mod tests {
             json!([{"index": 0, "id": "c", "type": "function", "function": {"name": "f", "arguments": "{"}}]),
         );
         same_as_serde::<Vec<ToolCallDelta>>(json!([{"function": {"arguments": 1}}]));
+        // Payloads read by `FromValue` (untagged variants, `Vec` of scalars, rerank documents).
+        same_as_serde::<RerankRequest>(json!({"model": "m", "query": "q", "documents": [1]}));
+        same_as_serde::<RerankRequest>(json!({"model": "m", "query": "q", "documents": "a"}));
+        same_as_serde::<EmbeddingRequest>(json!({"model": "m", "input": [[1, -2]]}));
+        same_as_serde::<EmbeddingRequest>(json!({"model": "m", "input": [1.5]}));
+        same_as_serde::<TextCompletionRequest>(json!({"model": "m", "prompt": [[1], [2, 3]]}));
+        same_as_serde::<EmbeddingResponse>(json!({"data": [{"index": 0, "embedding": [1, "x"]}]}));
+        same_as_serde::<Vec<String>>(json!(["a", 1]));
+        same_as_serde::<Vec<f64>>(json!([1, 2.5, -3]));
+        same_as_serde::<Vec<u32>>(json!([1, -1]));
+        // `null` optional fields, nested ones and wrong types under them.
+        use crate::types::{ChatRequest, ChatResponse};
+        same_as_serde::<ChatRequest>(
+            json!({"model": "m", "messages": [], "tools": null, "stop": null, "temperature": null, "response_format": null, "user": null}),
+        );
+        same_as_serde::<ChatRequest>(json!({"model": "m", "messages": [], "stop": ["a", null]}));
+        same_as_serde::<ChatResponse>(json!({"id": "c", "choices": [], "usage": null}));
+        same_as_serde::<ChatResponse>(
+            json!({"id": "c", "choices": [], "usage": {"prompt_tokens": null, "prompt_tokens_details": null}}),
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::fields::{deserialize_with_fields, Built, Fields, FromFields};
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields, FromValue};
 use super::untagged::untagged;
 
 /// `POST /rerank` body.
@@ -78,6 +78,12 @@ impl<'de> Deserialize<'de> for RerankDocument {
             Value::Object(o) => Some(Self::Object(o)),
             _ => None,
         })
+    }
+}
+
+impl FromValue for RerankDocument {
+    fn from_value(v: Value) -> Built<Self> {
+        Self::deserialize(v)
     }
 }
 
@@ -201,7 +207,7 @@ impl FromFields for RerankRequest {
         Ok(Self {
             model: f.req("model")?,
             query: f.req("query")?,
-            documents: f.req("documents")?,
+            documents: f.sub_req("documents")?,
             top_n: f.opt("top_n"),
             return_documents: f.opt("return_documents"),
             rank_fields: f.opt("rank_fields"),

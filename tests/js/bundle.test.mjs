@@ -33,7 +33,7 @@ test("the .wasm's imports have short names, each one a key of the glue's import 
   assert.doesNotMatch(glue, /__wbg_\w+_[0-9a-f]{16}\b/, "hashed import names left in the glue");
   // The API's exports keep their names (tests/js/router.test.mjs calls them on the raw module).
   const exports = WebAssembly.Module.exports(module).map((e) => e.name);
-  for (const name of ["completion", "completionStream", "modality", "router_modality", "budgetmanager_reserve"]) {
+  for (const name of ["completion", "completionStream", "lookup", "router_modality", "router_info", "budgetmanager_op"]) {
     assert.ok(exports.includes(name), `export ${name}`);
   }
   assert.ok(!exports.some((n) => /^__wbindgen_malloc$|_invoke__h[0-9a-f]{16}$/.test(n)), "internal exports kept long names");

@@ -13,10 +13,24 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { startMockServer } from "../mock/server.mjs";
 import { startIngestServer, ingestEnv, assertDelivered, SERVICES, CALLBACK } from "../mock/ingest.mjs";
 import { rawWasm } from "./helpers.mjs";
+import * as api from "../../pkg/api.js";
+import { backend } from "../../pkg/backend.js";
+import { CHAT, CHAT_STREAM } from "../../pkg/convert.js";
 
-// The wasm-bindgen module (Router, callbacks and logging are its exports).
+// The wasm-bindgen module (Router is its export); callbacks and logging are pkg/api.js's
+// functions over it (they share one wasm export).
 const wasm = await rawWasm();
-const { Router, setCallbacks, setEnv, setLoggingSettings, flushLogging } = wasm;
+backend.wasm = wasm;
+// The wasm Router's chat is two kinds of its `modality` export (as pkg/router.js calls them).
+class Router extends wasm.Router {
+  completion(params) {
+    return this.modality(CHAT, params);
+  }
+  completionStream(params) {
+    return this.modality(CHAT_STREAM, params);
+  }
+}
+const { setCallbacks, setEnv, setLoggingSettings, flushLogging } = api;
 
 const okBody = {
   id: "chatcmpl-log-1",

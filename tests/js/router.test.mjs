@@ -7,10 +7,26 @@ import { after, before, beforeEach, describe, test } from "node:test";
 
 import { startMockServer } from "../mock/server.mjs";
 import { rawWasm, sdk } from "./helpers.mjs";
+import * as api from "../../pkg/api.js";
+import { backend } from "../../pkg/backend.js";
+import { CHAT, CHAT_STREAM } from "../../pkg/convert.js";
 
-// The wasm-bindgen module (Router and the cost helpers are its exports).
+// The wasm-bindgen module (Router is its export); setCallbacks is pkg/api.js's over it, the
+// cost helpers are the package's (they share one wasm export, `lookup`).
 const wasm = await rawWasm();
-const { Router, BudgetManager, completionCost, costPerToken, getModelInfo, registerModel, setCallbacks } = wasm;
+backend.wasm = wasm;
+const { BudgetManager } = wasm;
+// The wasm Router's chat is two kinds of its `modality` export (as pkg/router.js calls them).
+class Router extends wasm.Router {
+  completion(params) {
+    return this.modality(CHAT, params);
+  }
+  completionStream(params) {
+    return this.modality(CHAT_STREAM, params);
+  }
+}
+const { setCallbacks } = api;
+const { completionCost, costPerToken, getModelInfo, registerModel } = sdk;
 
 const messages = [{ role: "user", content: "Hello" }];
 const okBody = (content = "Hi!") => ({
@@ -171,7 +187,7 @@ describe("Router fallbacks and cooldowns", () => {
   test("a cooled-down group answers 429 'No deployments available' without calling upstream", async () => {
     const router = new Router({ model_list: [dep("g", "down")], num_retries: 0, allowed_fails: 0, cooldown_time: 30 });
     await assert.rejects(router.completion(chat("g")), (e) => e.status === 500);
-    const cooling = router.cooldowns();
+    const cooling = router.info(1); // the package Router's cooldowns()
     assert.equal(cooling.length, 1);
     assert.equal(cooling[0][0], "down");
     await assert.rejects(router.completion(chat("g")), (e) => {
@@ -198,7 +214,7 @@ describe("Router streams", () => {
       fallbacks: [{ a: ["b"] }],
     });
     const handle = await router.completionStream(chat("a"));
-    assert.equal(JSON.parse(handle.hiddenParams).model_group, "b");
+    assert.equal(JSON.parse(handle.meta(false)).model_group, "b");
     const { chunks, error } = await drain(handle);
     assert.equal(error, undefined);
     assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join(""), "Hello");
@@ -295,7 +311,8 @@ describe("cost helpers", () => {
   });
 
   test("BudgetManager reserves the worst case, settles the actual cost, refuses over budget", async () => {
-    const bm = new BudgetManager();
+    // The package's class: its methods share one wasm export (BudgetManager.op).
+    const bm = new sdk.BudgetManager();
     bm.createBudget(0.001, "alice", "daily");
     assert.ok(bm.isValidUser("alice"));
     assert.deepEqual(bm.getUsers(), ["alice"]);
@@ -304,7 +321,7 @@ describe("cost helpers", () => {
     const reserved = bm.reserve("alice", req);
     assert.ok(reserved > 0.0006 && reserved < 0.0007, `${reserved}`);
     // A second call with the same worst case no longer fits while the first is in flight.
-    assert.throws(() => bm.reserve("alice", req), (e) => e.name === "BudgetExceededError" && e.status === 402);
+    assert.throws(() => bm.reserve("alice", req), (e) => e instanceof sdk.BudgetExceededError && e.status === 402);
     bm.settle("alice", reserved, 0.0001, "gpt-4o-mini");
     assert.ok(Math.abs(bm.getCurrentCost("alice") - 0.0001) < 1e-15);
     assert.ok(Math.abs(bm.getModelCost("alice")["gpt-4o-mini"] - 0.0001) < 1e-15);
@@ -317,7 +334,31 @@ describe("cost helpers", () => {
     bm.resetCost("alice");
     assert.equal(bm.getCurrentCost("alice"), 0);
     assert.equal(bm.getTotalBudget("alice"), 0.001);
-    assert.throws(() => bm.createBudget(1, "bob", "fortnightly"), (e) => e.name === "BadRequestError");
+    assert.throws(() => bm.createBudget(1, "bob", "fortnightly"), sdk.BadRequestError);
+    assert.throws(() => bm.createBudget(Number.NaN, "bob"), sdk.BadRequestError);
+    assert.throws(() => bm.settle("alice", -1, 0), sdk.BadRequestError);
+    assert.equal(bm.isValidUser("bob"), false);
+    assert.deepEqual(bm.getModelCost("bob"), {});
+  });
+
+  test("the package Router's modelNames, cooldowns and warnings (one wasm export, info)", () => {
+    const router = new sdk.Router({ model_list: [dep("g", "ok"), dep("h", "ok2")], redis_host: "localhost" });
+    assert.deepEqual(router.modelNames(), ["g", "h"]);
+    assert.deepEqual(router.cooldowns(), []);
+    assert.ok(router.warnings().some((w) => /redis_host/.test(w)), `${router.warnings()}`);
+    const raw = new Router({ model_list: [dep("g", "ok")] });
+    assert.throws(() => raw.info(3), (e) => e.name === "BadRequestError" && /unknown op/.test(e.message));
+  });
+
+  test("the wasm lookup export refuses an unknown op", () => {
+    assert.throws(() => wasm.lookup(99, ""), (e) => e.name === "BadRequestError" && /unknown op/.test(e.message));
+    assert.equal(wasm.lookup(5, ""), sdk.version());
+  });
+
+  test("BudgetManager's one wasm export refuses an unknown op", () => {
+    const raw = new BudgetManager();
+    assert.throws(() => raw.op(11, "alice"), (e) => e.name === "BadRequestError" && /unknown op/.test(e.message));
+    assert.equal(raw.op(8, "alice"), false);
   });
 
   test("the package entry point still loads", () => {
