@@ -59,7 +59,9 @@ function buildNamedPkg() {
       "--enable-bulk-memory", "--enable-reference-types", "-o", `${bg}.opt`, bg]);
     fs.renameSync(`${bg}.opt`, bg);
   }
-  return path.join(dir, "node.js");
+  // The unbundled entry: pkg/node.js is a bundle with the shipped glue inlined, whose import
+  // names scripts/wasm-short-imports.mjs shortened, so it cannot load this wasm's long names.
+  return path.join(dir, "node-entry.js");
 }
 
 const named = buildNamedPkg();

@@ -46,7 +46,7 @@ fi
 node bench/machine.mjs >/dev/null
 
 want size && step size 300 taskset -c "$LOAD" node bench/size.mjs
-want gateway && step gateway 1800 taskset -c "$LOAD" node bench/gateway.mjs
+want gateway && step gateway 2400 taskset -c "$LOAD" node bench/gateway.mjs
 # Streams that trickle in (~100 upstream reads per stream): ≈ 1.5 min.
 want gateway && step trickle 300 taskset -c "$LOAD" node bench/trickle.mjs
 if want profile-worker; then
