@@ -139,6 +139,12 @@ thread_local! {
     };
 }
 
+/// A copy of the module-wide settings. One reader for every use: each closure passed to
+/// `LocalKey::with` is a copy of it in the wasm.
+fn settings() -> LoggingSettings {
+    SETTINGS.with(|s| s.borrow().clone())
+}
+
 /// Keeps the reports of this many deliveries for the next `flushLogging()`.
 const MAX_KEPT_REPORTS: usize = 1000;
 
@@ -171,12 +177,9 @@ fn take_groups() -> Vec<(Names, Vec<LogEvent>)> {
 }
 
 async fn send_group(names: Names, events: Vec<LogEvent>) -> FlushReport {
-    let settings = SETTINGS.with(|s| {
-        let mut s = s.borrow().clone();
-        s.success_callback = names.success;
-        s.failure_callback = names.failure;
-        s
-    });
+    let mut settings = settings();
+    settings.success_callback = names.success;
+    settings.failure_callback = names.failure;
     let dispatcher = Dispatcher::new(&settings, &JsEnv);
     let plan = dispatcher.plan(&events);
     flush(&FetchHost, plan, dispatcher.send_options()).await
@@ -184,7 +187,7 @@ async fn send_group(names: Names, events: Vec<LogEvent>) -> FlushReport {
 
 async fn send_queue() {
     // Calls that end within the flush interval share one batch.
-    let wait = SETTINGS.with(|s| s.borrow().flush_interval_ms);
+    let wait = settings().flush_interval_ms;
     FetchHost.sleep(wait).await;
     FLUSHES.with(|f| f.borrow_mut().scheduled = false);
     let groups = take_groups();

@@ -48,14 +48,13 @@ where
     Box::pin(async move {
         let (g, cost) = E::call(&FetchHost, env, req, &opts).await?;
         let usage = E::usage(&g.response);
-        Ok(Done::new(
-            serde_json::to_string(&g.response)?,
+        Done::answered(
+            serde_json::to_string(&g.response),
             g.meta,
-            None,
             cost,
             usage,
-            opts.metadata,
-        ))
+            opts,
+        )
     })
 }
 

@@ -94,7 +94,8 @@ thread_local! {
 /// [`byob_reads`]): a JS loop feeding from it makes one read, one call and one write for all the
 /// bytes the body has buffered, where a default reader gives them in 4 KiB pieces.
 pub fn detaching<R>(f: impl FnOnce() -> R) -> (R, Option<Detached>) {
-    BYOB.with(|b| b.set(true));
+    // `replace`/`get`: accessors `Cell<bool>` thread-locals share (`super::settle`'s).
+    BYOB.replace(true);
     OFFER.with(|o| *o.borrow_mut() = Some(None));
     let r = f();
     let taken = OFFER.with(|o| o.borrow_mut().take()).flatten();
@@ -124,5 +125,5 @@ pub(crate) fn offer(reader: &JsValue, buffer: &JsValue) -> Option<Rc<FeedQueue>>
 /// Whether a fetch body should read with a BYOB reader: only once [`detaching`] ran (a Worker
 /// pumping streams from JS), so SDK reads elsewhere keep their default reader.
 pub(crate) fn byob_reads() -> bool {
-    BYOB.with(Cell::get)
+    BYOB.get()
 }

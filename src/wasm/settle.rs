@@ -47,9 +47,11 @@ type Settle = Closure<dyn FnMut(u32, JsValue)>;
 /// The slots of the promises being waited for, sorted by id. Ids are handed out in increasing
 /// order, so a new slot goes at the end; a few lookups per awaited promise are a binary search
 /// over the promises in flight. A sorted `Vec` rather than a `HashMap`: no hash-table code in
-/// the package for one table of small integer keys.
+/// the package for one table of small integer keys. The second field is the next id to try:
+/// kept here, not in a `Cell` of its own, as it is only used with the table borrowed (each
+/// thread-local's accessors are code of their own in the wasm).
 #[derive(Default)]
-struct Slots(Vec<(u32, Slot)>);
+struct Slots(Vec<(u32, Slot)>, u32);
 
 impl Slots {
     fn find(&self, id: u32) -> Result<usize, usize> {
@@ -76,16 +78,15 @@ impl Slots {
 }
 
 thread_local! {
-    /// Promises being waited for, by id.
-    static SLOTS: RefCell<Slots> = RefCell::new(Slots::default());
-    static NEXT_ID: Cell<u32> = const { Cell::new(0) };
+    /// Promises being waited for, by id. `const`: no lazy-initialization code for it.
+    static SLOTS: RefCell<Slots> = const { RefCell::new(Slots(Vec::new(), 0)) };
     /// The fulfil and reject callbacks, made once for the life of the instance.
-    static SETTLE: (Settle, Settle) = (
+    /// Then one do-nothing rejection handler for every promise whose rejection is expected.
+    static SETTLE: (Settle, Settle, Closure<dyn FnMut(JsValue)>) = (
         Closure::new(|id: u32, v: JsValue| settle(id, Ok(v))),
         Closure::new(|id: u32, e: JsValue| settle(id, Err(e))),
+        Closure::new(|_: JsValue| {}),
     );
-    /// One do-nothing rejection handler for every promise whose rejection is expected.
-    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
 }
 
 fn settle(id: u32, result: Result<JsValue, JsValue>) {
@@ -99,7 +100,8 @@ fn settle(id: u32, result: Result<JsValue, JsValue>) {
     if let Some(w) = waker {
         let outer = SETTLING.replace(true);
         w.wake();
-        SETTLING.set(outer);
+        // `replace`, not `set`: the same accessor as above, where `set` was one more.
+        SETTLING.replace(outer);
     }
 }
 
@@ -117,7 +119,7 @@ pub fn in_settlement() -> bool {
 /// Marks `promise`'s rejection as handled (no unhandled-rejection report, which ends a Node
 /// process by default), for a rejection that is expected and of no interest.
 pub(crate) fn ignore_rejection(promise: &Promise) {
-    IGNORE.with(|f| {
+    SETTLE.with(|(_, _, f)| {
         promise.unchecked_ref::<Thenable>().catch(f.as_ref());
     });
 }
@@ -133,16 +135,16 @@ impl Settled {
         let id = SLOTS.with(|s| {
             let mut s = s.borrow_mut();
             // Ids wrap after 2^32 promises; skip any still waited for.
-            let mut id = NEXT_ID.get();
+            let mut id = s.1;
             while s.find(id).is_ok() {
                 id = id.wrapping_add(1);
             }
-            NEXT_ID.set(id.wrapping_add(1));
+            s.1 = id.wrapping_add(1);
             s.insert(id);
             id
         });
         // `then` never calls its callbacks synchronously, so no borrow of SLOTS is re-entered.
-        SETTLE.with(|(ok, err)| edgellm_on_settle(promise, id, ok.as_ref(), err.as_ref()));
+        SETTLE.with(|(ok, err, _)| edgellm_on_settle(promise, id, ok.as_ref(), err.as_ref()));
         Self { id }
     }
 }
