@@ -13,7 +13,7 @@
 // Writes bench/out/gateway.json (gateway-paced.json with --paced-only).
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { cleanupOnExit, SUT_CORE, LOAD_CORE, writeResult, sleep, treeCpuMs } from "./lib/common.mjs";
+import { cleanupOnExit, focuser, SUT_CORE, LOAD_CORE, writeResult, sleep, treeCpuMs } from "./lib/common.mjs";
 import { startUpstream, GATEWAY_STREAM_CHUNKS } from "./lib/upstream.mjs";
 import { chatRequest, openaiJson, openaiSse } from "./lib/bodies.mjs";
 import { runWrk } from "./lib/wrk.mjs";
@@ -140,23 +140,7 @@ for (const name of TARGETS) {
 
 const live = targets.map((t) => ({ target: t, run: runs.find((r) => r.name === t.name && !r.error) }));
 
-let focused = null;
-/**
- * Lets only `target` run: every other target's process group is stopped (SIGSTOP) and the
- * target's continued (SIGCONT). A target just thawed gets a moment to run what its timers owe
- * before it is measured. `null` thaws all.
- */
-async function focus(target) {
-  if (focused === target && target !== null) return;
-  for (const t of targets) {
-    if (!t.child || t.child.exitCode !== null || t.child.signalCode !== null) continue;
-    try {
-      process.kill(-t.child.pid, target === null || t === target ? "SIGCONT" : "SIGSTOP");
-    } catch {}
-  }
-  focused = target;
-  if (target?.child) await sleep(1000);
-}
+const focus = focuser(targets, 1000);
 for (const { target, run } of live) {
   await focus(target);
   for (const mode of MODES) {

@@ -13,7 +13,7 @@
 // Writes bench/out/trickle.json.
 import http from "node:http";
 import { parseArgs } from "node:util";
-import { cleanupOnExit, percentile, sleep, treeCpuMs, writeResult, SUT_CORE, LOAD_CORE } from "./lib/common.mjs";
+import { cleanupOnExit, focuser, percentile, treeCpuMs, writeResult, SUT_CORE, LOAD_CORE } from "./lib/common.mjs";
 import { chatRequest, openaiSse } from "./lib/bodies.mjs";
 import { startDrip } from "./lib/drip.mjs";
 import { STARTERS, snapshotWorker, startAltWorker } from "./lib/gateways.mjs";
@@ -106,18 +106,7 @@ async function load(t, seconds) {
   return { got, errors };
 }
 
-let focused = null;
-async function focus(target) {
-  if (focused === target) return;
-  for (const t of targets) {
-    if (!t.child || t.child.exitCode !== null) continue;
-    try {
-      process.kill(-t.child.pid, target === null || t === target ? "SIGCONT" : "SIGSTOP");
-    } catch {}
-  }
-  focused = target;
-  await sleep(500);
-}
+const focus = focuser(targets, 500);
 
 for (const t of targets) {
   await focus(t);

@@ -17,6 +17,27 @@ export const LOAD_CORE = process.env.BENCH_LOAD_CORE ?? "0";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `focus(target)` lets only `target` of `targets` run: every other target's process group is
+ * stopped (SIGSTOP) and the target's continued (SIGCONT), so an idle neighbour's timers and GC
+ * do not land inside its measurement. A target just thawed gets `settleMs` to run what its
+ * timers owe before it is measured. `focus(null)` thaws all. Used by gateway.mjs and trickle.mjs.
+ */
+export function focuser(targets, settleMs) {
+  let focused = null;
+  return async function focus(target) {
+    if (focused === target && target !== null) return;
+    for (const t of targets) {
+      if (!t.child || t.child.exitCode !== null || t.child.signalCode !== null) continue;
+      try {
+        process.kill(-t.child.pid, target === null || t === target ? "SIGCONT" : "SIGSTOP");
+      } catch {}
+    }
+    focused = target;
+    if (target?.child) await sleep(settleMs);
+  };
+}
+
 /** A free TCP port on 127.0.0.1 (bound and released; fine for a single-user benchmark). */
 export async function freePort() {
   return new Promise((resolve, reject) => {

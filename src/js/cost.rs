@@ -5,6 +5,7 @@ use js_sys::Reflect;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
+use super::callbacks::now_ms;
 use super::error::to_js;
 use crate::budget::{self, BudgetManager, Period};
 use crate::cost::{self, PriceOverrides, Usd};
@@ -205,10 +206,6 @@ fn usd_in(v: f64, what: &str) -> Result<Usd, JsValue> {
             "{what} must be a non-negative number of USD"
         )))
     })
-}
-
-fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
 }
 
 /// The chat request in `params` (`{ model, messages, max_tokens? }`) and its worst-case cost.

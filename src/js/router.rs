@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
-use super::callbacks::LogCall;
+use super::callbacks::{now_ms, LogCall};
 use super::completion::finish_chat;
 use super::cost::{from_json, to_json};
 use super::env::JsEnv;
@@ -227,10 +227,7 @@ impl JsRouter {
     pub fn info(&self, op: u32) -> Result<JsValue, JsValue> {
         match op {
             MODEL_NAMES => from_json(&json!(self.inner.model_names())),
-            COOLDOWNS => {
-                let now = js_sys::Date::now() as u64;
-                from_json(&json!(self.inner.health().cooldowns(now)))
-            }
+            COOLDOWNS => from_json(&json!(self.inner.health().cooldowns(now_ms()))),
             WARNINGS => from_json(&json!(self.inner.warnings())),
             _ => Err(to_js(Error::bad_request("Router.info: unknown op"))),
         }

@@ -50,7 +50,6 @@ type Settle = Closure<dyn FnMut(u32, JsValue)>;
 /// the package for one table of small integer keys. The second field is the next id to try:
 /// kept here, not in a `Cell` of its own, as it is only used with the table borrowed (each
 /// thread-local's accessors are code of their own in the wasm).
-#[derive(Default)]
 struct Slots(Vec<(u32, Slot)>, u32);
 
 impl Slots {
