@@ -5,7 +5,9 @@
 # wasm-opt is opt-in (OPT=1): -Oz made the module 9 % smaller raw but 8 % larger gzipped
 # (Cloudflare's size limit is on the compressed script). OPT=1 runs the pipeline build-pkg.sh uses
 # instead (inlining off, functions ordered by scripts/wasm-order.mjs): 7 % smaller gzipped
-# (653.7 → 607.0 KB, measured 2026-11-25), for ~25 s of CPU.
+# (653.7 → 607.0 KB, measured 2026-11-25), for ~25 s of CPU. For speed it does not pay: -O3 on
+# the Worker measured 0.998 / 1.002 CPU per non-stream request (pair-ab, both slot orders,
+# 2026-11-26), and -O4 aborts in binaryen 132's Flatten pass on the exception-handling code.
 # worker/js/entry.mjs is the Worker's main module; wrangler bundles it, Miniflare loads it as is.
 #
 #   bash scripts/build-worker.sh                          # bundles worker/config.default.yaml
@@ -49,6 +51,11 @@ node scripts/docs-assets.mjs
 # shellcheck source=tools/env.sh
 source tools/env.sh
 T0=$SECONDS
+# No extra target features. The ones workerd's V8 runs that change code are rustc's defaults for
+# wasm32 (bulk-memory, multivalue, mutable-globals, nontrapping-fptoint, reference-types,
+# sign-ext); of the rest, CPU per non-stream request against the default build (pair-ab, 2026-11-26,
+# candidate/base per run): +simd128 0.985–1.012 over 8 runs, 0.998 pooled (per stream 0.993 /
+# 0.997; wasm 0.8 % smaller gzipped), +tail-call 0.983 / 1.006: noise.
 wasm_cargo build --profile worker -p edgellm-worker
 T1=$SECONDS
 

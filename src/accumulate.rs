@@ -150,7 +150,12 @@ impl Accumulator {
 
     /// The final response. Choices are ordered by index.
     pub fn finish(self) -> ChatResponse {
-        let mut choices: Vec<Choice> = self.choices.into_iter().map(ChoiceAcc::finish).collect();
+        // Loops, here and in `ChoiceAcc::finish`, not `map(…).collect()`: its in-place
+        // specializations were 0.1 KB of the gzipped package.
+        let mut choices = Vec::with_capacity(self.choices.len());
+        for c in self.choices {
+            choices.push(c.finish());
+        }
         crate::sort::sort_by(&mut choices, |a, b| a.index.cmp(&b.index));
         ChatResponse {
             id: self.id,
@@ -254,18 +259,17 @@ impl ChoiceAcc {
     fn finish(mut self) -> Choice {
         // Stable: calls sharing an index keep their arrival order.
         crate::sort::sort_by(&mut self.tool_calls, |a, b| a.index.cmp(&b.index));
-        let tool_calls: Vec<ToolCall> = self
-            .tool_calls
-            .into_iter()
-            .map(|c| ToolCall {
+        let mut tool_calls = Vec::with_capacity(self.tool_calls.len());
+        for c in self.tool_calls {
+            tool_calls.push(ToolCall {
                 id: c.id,
                 kind: c.kind.unwrap_or_else(|| "function".into()),
                 function: FunctionCall {
                     name: c.name,
                     arguments: c.arguments,
                 },
-            })
-            .collect();
+            });
+        }
         let content = match self.content {
             Some(s) if s.is_empty() && !tool_calls.is_empty() => None,
             other => other,

@@ -3,20 +3,39 @@
 //! `slice::sort_by` is generic over the element and the comparator, and each instantiation of
 //! its driftsort is ~4 KB of wasm; a handful of call sites sorting choices, tool calls,
 //! embeddings and header pairs paid for one each. [`sort_by`] sorts the positions `0..len` with
-//! a comparator behind `&dyn Fn` (one instantiation for the whole crate) and then moves the
-//! elements into that order, which is the only per-type code left.
+//! a comparator behind `&dyn Fn` (one instantiation for the whole crate) and then swaps the
+//! elements into that order (non-generic too, through a `&mut dyn FnMut` swap), so the per-type
+//! code left is the comparator and the swap.
 
 use std::cmp::Ordering;
 
 /// Sorts `v` by `cmp` exactly like `v.sort_by(cmp)`: stable, so equal elements keep their order
 /// (`[(2, a), (1, b), (2, c)]` by the number → `[(1, b), (2, a), (2, c)]`).
-pub(crate) fn sort_by<T>(v: &mut Vec<T>, cmp: impl Fn(&T, &T) -> Ordering) {
+pub(crate) fn sort_by<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> Ordering) {
     if v.len() < 2 {
         return;
     }
     let order = positions(v.len(), &|a, b| cmp(&v[a], &v[b]));
-    let mut slots: Vec<Option<T>> = std::mem::take(v).into_iter().map(Some).collect();
-    v.extend(order.into_iter().filter_map(|i| slots[i].take()));
+    permute(order, &mut |a, b| v.swap(a, b));
+}
+
+/// Moves the element at `order[k]` to `k`, for every `k`, by `swap`s along each cycle of the
+/// permutation. Not generic: moving the elements through a `Vec<Option<T>>` instead was a
+/// collect and an extend per element type (0.65 KB of the gzipped package for six types).
+fn permute(mut order: Vec<usize>, swap: &mut dyn FnMut(usize, usize)) {
+    const DONE: usize = usize::MAX;
+    for start in 0..order.len() {
+        let mut k = start;
+        while order[k] != DONE {
+            let from = std::mem::replace(&mut order[k], DONE);
+            if from == start {
+                break;
+            }
+            // `k` gets its element; the one it had moves on along the cycle to `from`.
+            swap(k, from);
+            k = from;
+        }
+    }
 }
 
 /// `0..len` sorted by `cmp` over positions (stable).

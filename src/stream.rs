@@ -411,7 +411,11 @@ impl ChatStream {
                         })
                     }
                 };
-                self.pending.extend(self.chunks.drain(..));
+                // `push_back`, not `extend`: `VecDeque::extend` brought 0.28 KB of gzipped
+                // package (its iterator writers and `reserve`) for these two moves.
+                for c in self.chunks.drain(..) {
+                    self.pending.push_back(c);
+                }
                 if let Err(e) = r {
                     result = Err(e);
                     break;
@@ -467,7 +471,9 @@ impl ChatStream {
                 }
                 Ok(at_end)
             });
-            self.pending.extend(self.chunks.drain(..));
+            for c in self.chunks.drain(..) {
+                self.pending.push_back(c);
+            }
         }
         (Step::Progress, result)
     }

@@ -5,12 +5,12 @@
 //! decimal text straight into integer pico-dollars, so no float ever touches the table.
 //!
 //! The embedded text is never parsed whole: its data lines are sorted by key (bytewise;
-//! `gen_prices.py` writes them so and [`builtin_errors`] checks it), and a lookup binary-searches
-//! the text for the key's line and parses that one row. Parsing all ~1000 rows into a map on
+//! `gen_prices.py` writes them so and [`builtin_errors`] checks it), and a lookup walks its
+//! provider's rows for the key's line and parses that one row. Parsing all ~1000 rows into a map on
 //! first use cost most of a cold process's first call (and every Worker isolate's first
 //! request); a table of Rust structs would have made the wasm several times bigger than the
 //! gzipped text. What ships is a compact form of the file made at compile time (`COMPACT`):
-//! rows grouped by provider, without the comments.
+//! rows grouped by provider, without the comments, each model coded against the one before.
 
 use std::cell::RefCell;
 use std::sync::RwLock;
@@ -458,46 +458,6 @@ fn line_key(line: &str) -> &str {
     line.split_once('\t').map_or(line, |(k, _)| k)
 }
 
-/// The offset of the first line of `data` (sorted `key\t…` lines, `\n`-terminated) whose key is
-/// not less than `target`, or `data.len()` when there is none. No index is built: each step
-/// looks at the line around the middle of the remaining bytes, so a lookup touches about
-/// log₂(lines) lines.
-fn lower_bound(data: &str, target: &str) -> usize {
-    let b = data.as_bytes();
-    // `lo` is always a line start; lines starting before `lo` have smaller keys, lines starting
-    // at or after `hi` have keys ≥ `target`.
-    let (mut lo, mut hi) = (0, b.len());
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let start = b[lo..mid]
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(lo, |i| lo + i + 1);
-        let end = b[start..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |i| start + i);
-        if line_key(&data[start..end]) < target {
-            lo = (end + 1).min(b.len());
-        } else {
-            hi = start;
-        }
-    }
-    lo
-}
-
-/// The line at byte offset `at` of `data` (without its newline).
-fn line_at(data: &str, at: usize) -> &str {
-    let rest = &data[at..];
-    rest.split_once('\n').map_or(rest, |(line, _)| line)
-}
-
-/// The line of `data` whose key is `key`.
-fn find_line<'a>(data: &'a str, key: &str) -> Option<&'a str> {
-    let line = line_at(data, lower_bound(data, key));
-    (line_key(line) == key).then_some(line)
-}
-
 /// The data lines of the embedded table, sorted by key (what [`COMPACT`] is built from).
 #[cfg(test)]
 fn builtin_data() -> &'static str {
@@ -505,16 +465,24 @@ fn builtin_data() -> &'static str {
 }
 
 /// The sizes of [`COMPACT`]: its text and its number of groups.
-const COMPACT_SIZE: (usize, usize) = compact_size(PRICES_TSV.as_bytes(), DATA_START);
+const COMPACT_SIZE: (usize, usize) =
+    compact_into(PRICES_TSV.as_bytes(), DATA_START, &mut [], &mut []);
 
 /// The table as the wasm carries it, made from [`PRICES_TSV`] at compile time: one group of
-/// lines per provider, each a line with the provider id, then the provider's rows without
-/// their `provider/` prefix and with an empty mode cell for `chat`; and the offset of each
-/// group's first line. The `#` comments and the header stay out (they are for people and
-/// [`builtin_errors`]). Against the file as it is, the npm package is 1,036 B smaller gzipped
-/// (comments 359, prefixes 568, `chat` 109; 2026-11-26). A provider's rows are adjacent and
-/// stay sorted by model because the keys are sorted and a provider id has no `/`, so a lookup
-/// finds the group, then binary-searches it.
+/// lines per provider, and the offset of each group's first line. The `#` comments and the
+/// header stay out (they are for people and [`builtin_errors`]). A group is a line with the
+/// provider id, then one line per row, in key order (a provider's rows are adjacent and sorted by
+/// model because the keys are sorted and a provider id has no `/`):
+/// - one byte, `' '` plus how many leading bytes the model shares with the row before (0 for a
+///   group's first row), then the rest of the model;
+/// - the row's cells from their tab on, with an empty mode cell for `chat`, left out when they
+///   are the row before's (model aliases: `-latest`, dated and regional names).
+///
+/// Against the file as it is, the npm package is 1,036 B smaller gzipped for the groups, the
+/// comments and the empty `chat` (2026-11-26), and another 464 B for the shared model prefixes
+/// and repeated cells (gzip codes those as back-references of a few bytes each). A lookup walks
+/// its provider's group, which is at most a few hundred rows and remembered per key
+/// ([`builtin_get`]).
 const COMPACT: ([u8; COMPACT_SIZE.0], [usize; COMPACT_SIZE.1]) =
     compact(PRICES_TSV.as_bytes(), DATA_START);
 
@@ -547,29 +515,33 @@ const fn provider_end(text: &[u8], mut i: usize, end: usize) -> usize {
     i
 }
 
-/// Whether the byte ranges `a` and `b` of `text` hold the same bytes.
-const fn same(text: &[u8], a: (usize, usize), b: (usize, usize)) -> bool {
-    if a.1 - a.0 != b.1 - b.0 {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.1 - a.0 {
-        if text[a.0 + i] != text[b.0 + i] {
-            return false;
-        }
+/// The offset of the tab ending the key of the line `text[..end]`, looking from `i` on.
+const fn key_end(text: &[u8], mut i: usize, end: usize) -> usize {
+    while i < end && text[i] != b'\t' {
         i += 1;
     }
-    true
+    assert!(i < end, "prices.tsv: a row without a mode");
+    i
+}
+
+/// How many leading bytes the byte ranges `a` and `b` of `text` share.
+const fn shared_len(text: &[u8], a: (usize, usize), b: (usize, usize)) -> usize {
+    let mut n = 0;
+    while a.0 + n < a.1 && b.0 + n < b.1 && text[a.0 + n] == text[b.0 + n] {
+        n += 1;
+    }
+    n
+}
+
+/// Whether the byte ranges `a` and `b` of `text` hold the same bytes.
+const fn same(text: &[u8], a: (usize, usize), b: (usize, usize)) -> bool {
+    a.1 - a.0 == b.1 - b.0 && shared_len(text, a, b) == a.1 - a.0
 }
 
 /// Where the mode cell of the row `text[slash + 1..end]` starts if it is `chat`, else `end`:
 /// [`compact`] leaves that cell empty (most rows are chat models) and [`full_line`] puts it back.
 const fn chat_cell(text: &[u8], slash: usize, end: usize) -> usize {
-    let mut i = slash;
-    while i < end && text[i] != b'\t' {
-        i += 1;
-    }
-    let cell = i + 1;
+    let cell = key_end(text, slash, end) + 1;
     let after = cell + 4;
     if after <= end
         && text[cell] == b'c'
@@ -584,25 +556,73 @@ const fn chat_cell(text: &[u8], slash: usize, end: usize) -> usize {
     }
 }
 
-/// The text length and group count of [`compact`]`(text, start)`.
-const fn compact_size(text: &[u8], start: usize) -> (usize, usize) {
-    let (mut len, mut groups, mut prev) = (0, 0, (0, 0));
+/// Writes `text[from..to]` at `out[o..]` (as far as `out` reaches) and returns the end.
+const fn put(out: &mut [u8], mut o: usize, text: &[u8], mut from: usize, to: usize) -> usize {
+    while from < to {
+        if o < out.len() {
+            out[o] = text[from];
+        }
+        o += 1;
+        from += 1;
+    }
+    o
+}
+
+/// Writes `byte` at `out[o]` (if `out` reaches) and returns the next offset.
+const fn put_byte(out: &mut [u8], o: usize, byte: u8) -> usize {
+    if o < out.len() {
+        out[o] = byte;
+    }
+    o + 1
+}
+
+/// Writes the data lines `text[start..]` in [`COMPACT`]'s form to `out` and its group starts to
+/// `groups`, as far as they reach, and returns the lengths of both: with empty slices it
+/// measures them.
+const fn compact_into(
+    text: &[u8],
+    start: usize,
+    out: &mut [u8],
+    groups: &mut [usize],
+) -> (usize, usize) {
+    let (mut o, mut g) = (0, 0);
+    // The row before's provider id, model and cells, as byte ranges of `text`.
+    let (mut provider, mut model, mut cells) = ((0, 0), (0, 0), (0, 0));
     let mut i = start;
     while i < text.len() {
         let end = line_end(text, i);
         let slash = provider_end(text, i, end);
-        if groups == 0 || !same(text, prev, (i, slash)) {
-            groups += 1;
-            len += slash - i + 1;
-            prev = (i, slash);
+        let tab = key_end(text, slash, end);
+        if g == 0 || !same(text, provider, (i, slash)) {
+            if g < groups.len() {
+                groups[g] = o;
+            }
+            g += 1;
+            o = put(out, o, text, i, slash);
+            o = put_byte(out, o, b'\n');
+            provider = (i, slash);
+            // Empty: a group's first row shares nothing and has its own cells.
+            (model, cells) = ((0, 0), (0, 0));
         }
-        len += end - slash;
-        if chat_cell(text, slash, end) < end {
-            len -= 4;
+        let shared = shared_len(text, model, (slash + 1, tab));
+        assert!(
+            shared <= 94,
+            "prices.tsv: models share over 94 leading bytes"
+        );
+        o = put_byte(out, o, b' ' + shared as u8);
+        o = put(out, o, text, slash + 1 + shared, tab);
+        if !same(text, cells, (tab, end)) {
+            let chat = chat_cell(text, slash, end);
+            o = put(out, o, text, tab, chat);
+            if chat < end {
+                o = put(out, o, text, chat + 4, end);
+            }
         }
+        o = put_byte(out, o, b'\n');
+        (model, cells) = ((slash + 1, tab), (tab, end));
         i = end + 1;
     }
-    (len, groups)
+    (o, g)
 }
 
 /// The data lines `text[start..]` grouped by provider (see [`COMPACT`]).
@@ -612,37 +632,11 @@ const fn compact<const N: usize, const G: usize>(
 ) -> ([u8; N], [usize; G]) {
     let mut out = [0; N];
     let mut groups = [0; G];
-    let (mut o, mut g, mut prev) = (0, 0, (0, 0));
-    let mut i = start;
-    while i < text.len() {
-        let end = line_end(text, i);
-        let slash = provider_end(text, i, end);
-        let mut from = slash + 1;
-        let chat = chat_cell(text, slash, end);
-        if g == 0 || !same(text, prev, (i, slash)) {
-            groups[g] = o;
-            g += 1;
-            prev = (i, slash);
-            from = i;
-        }
-        while from < end {
-            if from == chat {
-                from += 4;
-                continue;
-            }
-            // The provider line ends where its `/` was.
-            out[o] = if from == slash { b'\n' } else { text[from] };
-            o += 1;
-            from += 1;
-        }
-        out[o] = b'\n';
-        o += 1;
-        i = end + 1;
-    }
+    compact_into(text, start, &mut out, &mut groups);
     (out, groups)
 }
 
-/// Group `i` of [`COMPACT`]: the provider id and its rows (`model\t…` lines).
+/// Group `i` of [`COMPACT`]: the provider id and its rows.
 fn builtin_group(i: usize) -> (&'static str, &'static str) {
     let end = GROUP_STARTS
         .get(i + 1)
@@ -653,9 +647,27 @@ fn builtin_group(i: usize) -> (&'static str, &'static str) {
         .unwrap_or_default()
 }
 
+/// Calls `f` with the model and the cells (from their tab on) of each row of a group of
+/// [`COMPACT`], in order, until it returns `Some`.
+fn find_row<T>(rows: &str, mut f: impl FnMut(&str, &str) -> Option<T>) -> Option<T> {
+    let (mut model, mut cells) = (String::new(), "");
+    for line in rows.lines() {
+        let (head, own) = line.find('\t').map_or((line, ""), |t| line.split_at(t));
+        model.truncate(usize::from(head.as_bytes()[0] - b' '));
+        model.push_str(&head[1..]);
+        if !own.is_empty() {
+            cells = own;
+        }
+        if let Some(found) = f(&model, cells) {
+            return Some(found);
+        }
+    }
+    None
+}
+
 /// A row of [`COMPACT`] as the `prices.tsv` line it was made from.
-fn full_line(provider: &str, line: &str) -> String {
-    let (model, rest) = line.split_once('\t').unwrap_or((line, ""));
+fn full_line(provider: &str, model: &str, cells: &str) -> String {
+    let rest = &cells[1..];
     let mode = if rest.is_empty() || rest.starts_with('\t') {
         "chat"
     } else {
@@ -674,8 +686,10 @@ fn builtin_rows(provider: &str) -> Option<&'static str> {
 /// The built-in row for `key` (`provider/model`), parsed from its line alone.
 fn builtin_search(key: &str) -> Option<ModelPrice> {
     let (provider, model) = key.split_once('/')?;
-    let line = find_line(builtin_rows(provider)?, model)?;
-    parse_cells(&full_line(provider, line)).ok()
+    let line = find_row(builtin_rows(provider)?, |m, cells| {
+        (m == model).then(|| full_line(provider, m, cells))
+    })?;
+    parse_cells(&line).ok()
 }
 
 /// How many built-in lookups (hits and misses) [`builtin_get`] remembers. A gateway prices a
@@ -726,8 +740,9 @@ fn builtin_memo_len() -> usize {
     BUILTIN_MEMO.with(|m| m.borrow().len())
 }
 
-/// Problems with the table text: bad lines, and keys out of order or repeated (the lookup
-/// binary-searches the lines, so it needs them strictly ascending). `(line number, error)`.
+/// Problems with the table text: bad lines, and keys out of order or repeated (the compact table
+/// needs a provider's rows together and each key once, so it needs them strictly ascending).
+/// `(line number, error)`.
 pub fn table_errors(text: &str) -> Vec<(usize, String)> {
     let mut errors = parse_table(text).1;
     let mut prev: Option<&str> = None;
@@ -932,14 +947,17 @@ fn is_known_provider(id: &str) -> bool {
     registry::get(id).is_some() || builtin_rows(id).is_some()
 }
 
-/// Every built-in row, parsed one by one as the iterator advances (tests, docs).
+/// Every built-in row (tests, docs).
 pub fn all_builtin() -> impl Iterator<Item = ModelPrice> {
-    (0..GROUP_STARTS.len())
-        .map(builtin_group)
-        .flat_map(|(provider, rows)| {
-            rows.lines()
-                .filter_map(move |line| parse_cells(&full_line(provider, line)).ok())
-        })
+    let mut all = Vec::new();
+    for i in 0..GROUP_STARTS.len() {
+        let (provider, rows) = builtin_group(i);
+        find_row(rows, |model, cells| {
+            all.extend(parse_cells(&full_line(provider, model, cells)).ok());
+            None::<()>
+        });
+    }
+    all.into_iter()
 }
 
 #[cfg(test)]
@@ -1052,7 +1070,8 @@ mod tests {
         key\tmode\tmax_in\tmax_out\tin\tout\tcache_read\tcache_write\treasoning\taudio_in\t\
         audio_out\timage\tsecond\tchar\ttier\ttier_in\ttier_out\ttier_cache_read\ttier_cache_write\n\
         a/x\tchat\t1\n\
-        a/x-mini\tchat\t2\n\
+        a/x-mini\tchat\t1\n\
+        a/x-mini2\tchat\t2\n\
         a/xa\tchat\t3\n\
         b/@cf/m\tembedding\t4\n\
         b/z:0\tchat\t5\n\
@@ -1076,44 +1095,19 @@ mod tests {
     }
 
     #[test]
-    fn binary_search_finds_every_line_and_nothing_else() {
-        let data = small_data();
-        for line in data.lines() {
-            assert_eq!(find_line(data, line_key(line)), Some(line));
+    fn group_rows_are_found_by_model_and_nothing_else() {
+        let (text, starts) = compact::<70, 3>(SMALL.as_bytes(), data_start(SMALL.as_bytes()));
+        let text = std::str::from_utf8(&text).unwrap();
+        let rows = text[starts[0]..starts[1]].split_once('\n').unwrap().1;
+        let find = |model: &str| find_row(rows, |m, cells| (m == model).then(|| cells.to_string()));
+        assert_eq!(find("x").as_deref(), Some("\t\t1"));
+        assert_eq!(find("x-mini").as_deref(), Some("\t\t1"));
+        assert_eq!(find("x-mini2").as_deref(), Some("\t\t2"));
+        assert_eq!(find("xa").as_deref(), Some("\t\t3"));
+        for missing in ["", "a", "x-", "x-min", "x-minii", "xb", "x\tchat"] {
+            assert_eq!(find(missing), None, "{missing:?}");
         }
-        // Before the first key, between keys (including prefixes of present keys), after the
-        // last; and keys that are a present key plus a tab-separated cell.
-        for missing in [
-            "",
-            "a",
-            "a/",
-            "a/w",
-            "a/x-",
-            "a/x-min",
-            "a/x-minii",
-            "a/xb",
-            "b/@",
-            "b/z",
-            "b/z:00",
-            "c/yy",
-            "d",
-            "a/x\tchat",
-        ] {
-            assert_eq!(find_line(data, missing), None, "{missing:?}");
-        }
-        assert_eq!(find_line("", "a/x"), None);
-        // Without a final newline the last line is still found.
-        assert_eq!(find_line("a/x\t1\nb/y\t2", "b/y"), Some("b/y\t2"));
-    }
-
-    #[test]
-    fn lower_bound_serves_prefix_questions() {
-        let data = small_data();
-        let first_with = |p: &str| line_key(line_at(data, lower_bound(data, p))).to_string();
-        assert_eq!(first_with("a/"), "a/x");
-        assert_eq!(first_with("b/"), "b/@cf/m");
-        assert_eq!(first_with("bb"), "c/y");
-        assert_eq!(first_with("c/z"), "");
+        assert_eq!(find_row("", |_, _| Some(())), None);
         assert!(builtin_rows("openai").is_some());
         assert!(builtin_rows("baseten").is_some());
         assert!(builtin_rows("no_such_provider").is_none());
@@ -1192,25 +1186,31 @@ mod tests {
         for i in 0..GROUP_STARTS.len() {
             let (provider, rows) = builtin_group(i);
             providers.push(provider);
-            for line in rows.lines() {
-                back.push_str(&full_line(provider, line));
+            find_row(rows, |model, cells| {
+                back.push_str(&full_line(provider, model, cells));
                 back.push('\n');
-            }
+                None::<()>
+            });
         }
         assert_eq!(back, builtin_data());
         assert_eq!(COMPACT_TEXT.len(), COMPACT_SIZE.0);
         // One group per provider, in key order.
         assert!(providers.windows(2).all(|w| w[0] < w[1]), "{providers:?}");
         assert!(providers.len() > 30, "{}", providers.len());
-        let (small, groups) = compact_size(SMALL.as_bytes(), data_start(SMALL.as_bytes()));
+        let (small, groups) = compact_into(
+            SMALL.as_bytes(),
+            data_start(SMALL.as_bytes()),
+            &mut [],
+            &mut [],
+        );
         assert_eq!(groups, 3);
-        let (text, starts) = compact::<63, 3>(SMALL.as_bytes(), data_start(SMALL.as_bytes()));
-        assert_eq!(small, 63);
+        let (text, starts) = compact::<70, 3>(SMALL.as_bytes(), data_start(SMALL.as_bytes()));
+        assert_eq!(small, 70);
         assert_eq!(
             std::str::from_utf8(&text).unwrap(),
-            "a\nx\t\t1\nx-mini\t\t2\nxa\t\t3\nb\n@cf/m\tembedding\t4\nz:0\t\t5\nc\ny\trerank\t6\n"
+            "a\n x\t\t1\n!-mini\n&2\t\t2\n!a\t\t3\nb\n @cf/m\tembedding\t4\n z:0\t\t5\nc\n y\trerank\t6\n"
         );
-        assert_eq!(starts, [0, 23, 50]);
+        assert_eq!(starts, [0, 27, 56]);
     }
 
     #[test]

@@ -305,11 +305,11 @@ impl JsBudgetManager {
             GET_CURRENT_COST => usd(m.current_cost(user, now_ms())),
             GET_TOTAL_BUDGET => usd(m.total_budget(user)),
             GET_MODEL_COST => {
-                let costs: serde_json::Map<String, Value> = m
-                    .model_cost(user, now_ms())
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::from(v.to_f64())))
-                    .collect();
+                // Inserted, not collected: see `Fields::rest`.
+                let mut costs = serde_json::Map::new();
+                for (k, v) in m.model_cost(user, now_ms()) {
+                    costs.insert(k, Value::from(v.to_f64()));
+                }
                 from_json(&Value::Object(costs))
             }
             IS_VALID_USER => Ok(JsValue::from_bool(m.is_valid_user(user))),

@@ -2,7 +2,7 @@
 //! through the core router, with callbacks (see `super::callbacks`).
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::callbacks::{now_ms, LogCall};
@@ -226,9 +226,15 @@ impl JsRouter {
     /// effect here (e.g. `redis_host`). Any other `op` throws `BadRequestError`.
     pub fn info(&self, op: u32) -> Result<JsValue, JsValue> {
         match op {
-            MODEL_NAMES => from_json(&json!(self.inner.model_names())),
-            COOLDOWNS => from_json(&json!(self.inner.health().cooldowns(now_ms()))),
-            WARNINGS => from_json(&json!(self.inner.warnings())),
+            // The arrays built here, not by `json!` (serde's serializer: a `collect_seq` per
+            // element type).
+            MODEL_NAMES => from_json(&Value::from(self.inner.model_names())),
+            COOLDOWNS => {
+                let pairs = self.inner.health().cooldowns(now_ms()).into_iter();
+                let pairs = pairs.map(|(id, ms)| Value::Array(vec![id.into(), ms.into()]));
+                from_json(&Value::Array(pairs.collect()))
+            }
+            WARNINGS => from_json(&Value::from(self.inner.warnings().to_vec())),
             _ => Err(to_js(Error::bad_request("Router.info: unknown op"))),
         }
     }

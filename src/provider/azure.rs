@@ -110,9 +110,7 @@ fn azure_url(row: &Compat, target: &Target) -> Result<String> {
         .filter(|v| !v.is_empty())
         .unwrap_or(DEFAULT_API_VERSION);
     if is_v1(version) {
-        let root = base
-            .trim_end_matches("/openai/v1")
-            .trim_end_matches("/openai");
+        let root = super::trim_end(super::trim_end(&base, "/openai/v1"), "/openai");
         let query = if version == "preview" {
             "?api-version=preview"
         } else {
@@ -120,7 +118,7 @@ fn azure_url(row: &Compat, target: &Target) -> Result<String> {
         };
         return Ok(format!("{root}/openai/v1/chat/completions{query}"));
     }
-    let root = base.trim_end_matches("/openai");
+    let root = super::trim_end(&base, "/openai");
     let deployment = encode_path(&target.model);
     Ok(format!(
         "{root}/openai/deployments/{deployment}/chat/completions?api-version={}",

@@ -309,6 +309,31 @@ pub trait Provider: Sync {
     }
 }
 
+/// `s.rfind(p)`: std's brings a reverse two-way searcher (0.36 KB of the gzipped package) for the
+/// few short strings searched from the end here. A match of UTF-8 `p` always starts at a char boundary.
+pub(crate) fn rfind(s: &str, p: &str) -> Option<usize> {
+    (0..=s.len().checked_sub(p.len())?)
+        .rev()
+        .find(|&i| s.as_bytes()[i..].starts_with(p.as_bytes()))
+}
+
+/// `s.trim_end_matches(p)` for a non-empty `p`, without the reverse searcher (see [`rfind`]).
+pub(crate) fn trim_end<'a>(mut s: &'a str, p: &str) -> &'a str {
+    while let Some(rest) = s.strip_suffix(p) {
+        s = rest;
+    }
+    s
+}
+
+/// `s.trim_start_matches(p)` for a non-empty `p`: std's brings its own instance of the two-way
+/// searcher (0.46 KB of the gzipped package) to trim a constant prefix.
+pub(crate) fn trim_start<'a>(mut s: &'a str, p: &str) -> &'a str {
+    while let Some(rest) = s.strip_prefix(p) {
+        s = rest;
+    }
+    s
+}
+
 /// The error for an endpoint a provider does not offer: a BadRequest on `model`, e.g.
 /// "provider `groq` does not support embeddings".
 pub fn unsupported(info: &ProviderInfo, what: &str) -> Error {
@@ -423,6 +448,7 @@ pub fn target_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use serde_json::json;
 
     fn every_param() -> ChatRequest {
@@ -485,6 +511,39 @@ mod tests {
                 .collect();
             check_params(&mut req, &keep, &target).unwrap();
             assert_eq!(serde_json::to_value(&req).unwrap(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn searches_from_the_end_like_std() {
+        for (s, p) in [
+            ("", ""),
+            ("", "a"),
+            ("a", ""),
+            ("abc", "abc"),
+            ("aaa", "aa"),
+            ("x/chat/completions/chat/completions", "/chat/completions"),
+            ("héé", "é"),
+            ("ab", "abc"),
+        ] {
+            assert_eq!(rfind(s, p), s.rfind(p), "{s:?} {p:?}");
+        }
+        for s in [
+            "https://h/openai/v1",
+            "https://h/openai/openai",
+            "https://h",
+            "/openai",
+        ] {
+            for p in ["/openai", "/openai/v1"] {
+                assert_eq!(trim_end(s, p), s.trim_end_matches(p), "{s:?} {p:?}");
+            }
+        }
+        for s in ["models/models/m", "models/m", "m", "", "modelsx"] {
+            assert_eq!(
+                trim_start(s, "models/"),
+                s.trim_start_matches("models/"),
+                "{s:?}"
+            );
         }
     }
 }

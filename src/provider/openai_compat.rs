@@ -512,12 +512,26 @@ fn with_model(req: &ChatRequest, model: &str) -> Result<Option<Vec<u8>>> {
         return Ok(None);
     }
     if req.model != model {
-        let old = HEAD.len()..HEAD.len() + quoted.len();
+        let old_len = quoted.len();
         quoted.clear();
         serde_json::to_writer(&mut quoted, model)?;
-        text.splice(old, quoted);
+        replace_range(&mut text, HEAD.len(), old_len, &quoted);
     }
     Ok(Some(text))
+}
+
+/// `v.splice(at..at + len, with)`, the tail moved once by `copy_within`: `Vec::splice`'s general
+/// machinery (a `Drain`, refilling it, the `Splice` drop) was 0.13 KB of the gzipped package
+/// for this one use.
+fn replace_range(v: &mut Vec<u8>, at: usize, len: usize, with: &[u8]) {
+    let end = at + len;
+    let tail = v.len() - end;
+    if with.len() > len {
+        v.resize(v.len() + with.len() - len, 0);
+    }
+    v.copy_within(end..end + tail, at + with.len());
+    v.truncate(at + with.len() + tail);
+    v[at..at + with.len()].copy_from_slice(with);
 }
 
 /// Folds `completion_tokens_details.reasoning_tokens` into `completion_tokens` when the total

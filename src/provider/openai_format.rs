@@ -66,7 +66,7 @@ pub fn swap_path(url: &str, path: &str) -> String {
         None => (url, None),
     };
     let head = head.trim_end_matches('/');
-    let mut out = match head.rfind("/chat/completions") {
+    let mut out = match super::rfind(head, "/chat/completions") {
         Some(i) => format!(
             "{}{path}{}",
             &head[..i],

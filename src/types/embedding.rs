@@ -5,8 +5,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::fields::{deserialize_with_fields, Built, Fields, FromFields};
-use super::untagged::{untagged, variant};
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields, FromValue};
+use super::untagged::{no_variant, untagged, variant};
 
 use super::Usage;
 
@@ -79,15 +79,25 @@ pub enum EmbeddingInput {
     ManyTokens(Vec<Vec<u32>>),
 }
 
+fn pick_input(v: Value) -> Option<EmbeddingInput> {
+    match v {
+        Value::String(s) => Some(EmbeddingInput::One(s)),
+        v => variant(&v)
+            .map(EmbeddingInput::Many)
+            .or_else(|| variant(&v).map(EmbeddingInput::Tokens))
+            .or_else(|| variant(&v).map(EmbeddingInput::ManyTokens)),
+    }
+}
+
 impl<'de> Deserialize<'de> for EmbeddingInput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "EmbeddingInput", |v| match v {
-            Value::String(s) => Some(Self::One(s)),
-            v => variant(&v)
-                .map(Self::Many)
-                .or_else(|| variant(&v).map(Self::Tokens))
-                .or_else(|| variant(&v).map(Self::ManyTokens)),
-        })
+        untagged(d, "EmbeddingInput", pick_input)
+    }
+}
+
+impl FromValue for EmbeddingInput {
+    fn from_value(v: Value) -> Built<Self> {
+        pick_input(v).ok_or_else(|| no_variant("EmbeddingInput"))
     }
 }
 
@@ -219,13 +229,23 @@ pub enum EmbeddingVector {
     Base64(String),
 }
 
+fn pick_vector(v: Value) -> Option<EmbeddingVector> {
+    // A string is never a list of floats, so trying it first keeps serde's variant order.
+    match v {
+        Value::String(s) => Some(EmbeddingVector::Base64(s)),
+        v => variant(&v).map(EmbeddingVector::Float),
+    }
+}
+
 impl<'de> Deserialize<'de> for EmbeddingVector {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // A string is never a list of floats, so trying it first keeps serde's variant order.
-        untagged(d, "EmbeddingVector", |v| match v {
-            Value::String(s) => Some(Self::Base64(s)),
-            v => variant(&v).map(Self::Float),
-        })
+        untagged(d, "EmbeddingVector", pick_vector)
+    }
+}
+
+impl FromValue for EmbeddingVector {
+    fn from_value(v: Value) -> Built<Self> {
+        pick_vector(v).ok_or_else(|| no_variant("EmbeddingVector"))
     }
 }
 
@@ -234,7 +254,7 @@ impl FromFields for EmbeddingRequest {
     fn build(f: &mut Fields) -> Built<Self> {
         Ok(Self {
             model: f.req("model")?,
-            input: f.req("input")?,
+            input: f.sub_req("input")?,
             encoding_format: f.opt("encoding_format"),
             dimensions: f.opt("dimensions"),
             user: f.opt("user"),
@@ -262,7 +282,7 @@ impl FromFields for Embedding {
         Ok(Self {
             object: f.or_else("object", embedding_object),
             index: f.or_default("index"),
-            embedding: f.req("embedding")?,
+            embedding: f.sub_req("embedding")?,
         })
     }
 }

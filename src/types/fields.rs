@@ -282,9 +282,16 @@ impl Fields {
         }
     }
 
-    /// The fields not taken (a `#[serde(flatten)]` map).
+    /// The fields not taken (a `#[serde(flatten)]` map). Inserted one by one: the map's
+    /// `FromIterator` sorts and bulk-builds its tree (a stable sort, a dedup pass and a tree
+    /// append: 1.1 KB of gzipped package with the one other use, `BudgetManager`'s model costs)
+    /// for the few keys left here. The last of equal keys wins either way.
     pub(crate) fn rest(&mut self) -> Map<String, Value> {
-        std::mem::take(&mut self.entries).into_iter().collect()
+        let mut map = Map::new();
+        for (k, v) in std::mem::take(&mut self.entries) {
+            map.insert(k, v);
+        }
+        map
     }
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::fields::{deserialize_with_fields, Built, Fields, FromFields, FromValue};
-use super::untagged::untagged;
+use super::untagged::{no_variant, untagged};
 
 /// `POST /rerank` body.
 ///
@@ -71,19 +71,23 @@ pub enum RerankDocument {
     Object(Map<String, Value>),
 }
 
+fn pick_document(v: Value) -> Option<RerankDocument> {
+    match v {
+        Value::String(s) => Some(RerankDocument::Text(s)),
+        Value::Object(o) => Some(RerankDocument::Object(o)),
+        _ => None,
+    }
+}
+
 impl<'de> Deserialize<'de> for RerankDocument {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "RerankDocument", |v| match v {
-            Value::String(s) => Some(Self::Text(s)),
-            Value::Object(o) => Some(Self::Object(o)),
-            _ => None,
-        })
+        untagged(d, "RerankDocument", pick_document)
     }
 }
 
 impl FromValue for RerankDocument {
     fn from_value(v: Value) -> Built<Self> {
-        Self::deserialize(v)
+        pick_document(v).ok_or_else(|| no_variant("RerankDocument"))
     }
 }
 

@@ -6,8 +6,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::fields::{deserialize_with_fields, Built, Fields, FromFields};
-use super::untagged::{untagged, variant};
+use super::fields::{deserialize_with_fields, Built, Fields, FromFields, FromValue};
+use super::untagged::{no_variant, untagged, variant};
 
 use super::{FinishReason, Stop, StreamOptions, Usage};
 
@@ -134,15 +134,25 @@ pub enum Prompt {
     ManyTokens(Vec<Vec<u32>>),
 }
 
+fn pick_prompt(v: Value) -> Option<Prompt> {
+    match v {
+        Value::String(s) => Some(Prompt::One(s)),
+        v => variant(&v)
+            .map(Prompt::Many)
+            .or_else(|| variant(&v).map(Prompt::Tokens))
+            .or_else(|| variant(&v).map(Prompt::ManyTokens)),
+    }
+}
+
 impl<'de> Deserialize<'de> for Prompt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "Prompt", |v| match v {
-            Value::String(s) => Some(Self::One(s)),
-            v => variant(&v)
-                .map(Self::Many)
-                .or_else(|| variant(&v).map(Self::Tokens))
-                .or_else(|| variant(&v).map(Self::ManyTokens)),
-        })
+        untagged(d, "Prompt", pick_prompt)
+    }
+}
+
+impl FromValue for Prompt {
+    fn from_value(v: Value) -> Built<Self> {
+        pick_prompt(v).ok_or_else(|| no_variant("Prompt"))
     }
 }
 
@@ -229,7 +239,7 @@ impl FromFields for TextCompletionRequest {
     fn build(f: &mut Fields) -> Built<Self> {
         Ok(Self {
             model: f.req("model")?,
-            prompt: f.req("prompt")?,
+            prompt: f.sub_req("prompt")?,
             best_of: f.opt("best_of"),
             echo: f.opt("echo"),
             frequency_penalty: f.opt("frequency_penalty"),

@@ -191,10 +191,13 @@ impl MessagesStream {
     fn text_template(&mut self) -> Option<(&str, &str)> {
         if self.text_wire.is_none() {
             let empty = self.head.chunk(piece("", false), None);
-            // `"content":""` occurs once: quotes inside JSON strings are escaped.
+            // `"content":""` occurs once: quotes inside JSON strings are escaped. (No other
+            // occurrence starts after the first: `rfind` would bring a reverse searcher.)
             const HOLE: &str = r#""content":"""#;
             self.text_wire = serde_json::to_string(&empty).ok().and_then(|json| {
-                let at = json.find(HOLE).filter(|&at| json.rfind(HOLE) == Some(at))?;
+                let at = json
+                    .find(HOLE)
+                    .filter(|&at| !json[at + 1..].contains(HOLE))?;
                 let split = at + HOLE.len() - 2;
                 Some((json[..split].to_string(), json[split + 2..].to_string()))
             });

@@ -101,7 +101,7 @@ pub(crate) fn is_bare_host(base: &str) -> bool {
 
 impl Gemini {
     fn url(&self, target: &Target, stream: bool) -> String {
-        let model = target.model.trim_start_matches("models/");
+        let model = crate::provider::trim_start(&target.model, "models/");
         let prefix = match target.api_base.as_deref().map(|b| b.trim_end_matches('/')) {
             Some(b) if is_model_path(b) => b.to_string(),
             Some(b) if is_bare_host(b) => format!("{b}/v1beta/models/{model}"),
