@@ -3,7 +3,10 @@
 // own GC log for the same run, so stalls can be set against scavenges and mark-compacts.
 //
 //   taskset -c 0 node bench/prototypes/stall-probe.mjs [--target passthrough|DIR] [--seconds 4]
-//       [--rounds 3] [--threshold-ms 8] [--trace-gc]
+//       [--rounds 3] [--threshold-ms 8] [--trace-gc] [--gap-ms 0]
+//
+// --gap-ms N waits N ms after each response before the next request: the tail of a Worker at
+// low load (each request on an idle core), as the paced points of bench/gateway.mjs see it.
 //
 // DIR is a Worker snapshot (build/ + js/, as bench/gateway.mjs's alt: targets); the default
 // target is bench/lib/js-worker in passthrough mode, the floor for any Worker. Run the probe
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     "threshold-ms": { type: "string", default: "8" },
     "trace-gc": { type: "boolean", default: false },
+    "gap-ms": { type: "string", default: "0" },
   },
 });
 
@@ -74,6 +78,7 @@ const one = () =>
   });
 
 for (let i = 0; i < 2000; i++) await one(); // warm-up (JIT tiers, wasm tier-up)
+const gapMs = Number(values["gap-ms"]);
 const gcBefore = fs.readFileSync(log, "utf8").length;
 let total = 0;
 for (let r = 1; r <= Number(values.rounds); r++) {
@@ -88,6 +93,7 @@ for (let r = 1; r <= Number(values.rounds); r++) {
     if (status !== 200) throw new Error(`HTTP ${status}`);
     lat.push(d);
     if (d > Number(values["threshold-ms"])) slow.push({ i: lat.length, at: s - t0, d });
+    if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
   }
   total += lat.length;
   lat.sort((a, b) => a - b);
