@@ -8,7 +8,7 @@
 //
 //   node scripts/wasm-drop-closure-shims.mjs in.wasm out.wasm   (needs the name section)
 import { readFileSync, writeFileSync } from "node:fs";
-import { imports, leb, sections as sectionsOf } from "./lib/wasm-binary.mjs";
+import { imports, leb, sections as sectionsOf, uleb } from "./lib/wasm-binary.mjs";
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) {
@@ -19,16 +19,6 @@ const bytes = readFileSync(input);
 const utf8 = new TextDecoder();
 const sections = sectionsOf(bytes);
 
-function uleb(n) {
-  const out = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return Buffer.from(out);
-}
 function str(p) {
   const [len, at] = leb(bytes, p);
   return [utf8.decode(bytes.subarray(at, at + len)), at + len];

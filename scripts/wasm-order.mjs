@@ -9,7 +9,7 @@
 //   node scripts/wasm-order.mjs in.wasm out.wasm
 //   wasm-opt ... --reorder-functions-by-name --strip-debug -o final.wasm out.wasm
 import { readFileSync, writeFileSync } from "node:fs";
-import { imports, leb, sections as sectionsOf } from "./lib/wasm-binary.mjs";
+import { imports, leb, sections as sectionsOf, uleb } from "./lib/wasm-binary.mjs";
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) {
@@ -18,16 +18,6 @@ if (!input || !output) {
 }
 const bytes = readFileSync(input);
 
-function uleb(n) {
-  const out = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return Buffer.from(out);
-}
 const utf8 = new TextDecoder();
 
 // Sections as [id, start, payloadStart, end].

@@ -1,5 +1,6 @@
-// Reading the wasm binary format, for the build scripts and tests that look inside a module
-// (scripts/wasm-order.mjs, scripts/wasm-no-multivalue.mjs, tests/js/coldstart.test.mjs).
+// Reading (and LEB128-writing) the wasm binary format, for the build scripts and tests that look
+// inside a module (scripts/wasm-order.mjs, scripts/wasm-no-multivalue.mjs,
+// scripts/wasm-drop-closure-shims.mjs, tests/js/coldstart.test.mjs).
 // https://webassembly.github.io/spec/core/binary/modules.html
 
 /** An unsigned LEB128 at `pos`: `[value, position after it]`. */
@@ -12,6 +13,18 @@ export function leb(buf, pos) {
     shift += 7;
     if (b < 0x80) return [value, pos];
   }
+}
+
+/** `n` as an unsigned LEB128. */
+export function uleb(n) {
+  const out = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return Buffer.from(out);
 }
 
 /** The module's sections in order, as `{ id, start, payload, end }` (byte offsets). */
