@@ -325,15 +325,6 @@ pub(crate) fn trim_end<'a>(mut s: &'a str, p: &str) -> &'a str {
     s
 }
 
-/// `s.trim_start_matches(p)` for a non-empty `p`: std's brings its own instance of the two-way
-/// searcher (0.46 KB of the gzipped package) to trim a constant prefix.
-pub(crate) fn trim_start<'a>(mut s: &'a str, p: &str) -> &'a str {
-    while let Some(rest) = s.strip_prefix(p) {
-        s = rest;
-    }
-    s
-}
-
 /// The error for an endpoint a provider does not offer: a BadRequest on `model`, e.g.
 /// "provider `groq` does not support embeddings".
 pub fn unsupported(info: &ProviderInfo, what: &str) -> Error {
@@ -537,13 +528,6 @@ mod tests {
             for p in ["/openai", "/openai/v1"] {
                 assert_eq!(trim_end(s, p), s.trim_end_matches(p), "{s:?} {p:?}");
             }
-        }
-        for s in ["models/models/m", "models/m", "m", "", "modelsx"] {
-            assert_eq!(
-                trim_start(s, "models/"),
-                s.trim_start_matches("models/"),
-                "{s:?}"
-            );
         }
     }
 }

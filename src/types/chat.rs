@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::fields::{deserialize_with_fields, Built, Fields, FromFields, FromValue};
-use super::untagged::{no_variant, untagged, variant};
+use super::untagged::{no_variant, untagged};
 
 /// `POST /v1/chat/completions` body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -247,22 +247,20 @@ pub enum Stop {
     Many(Vec<String>),
 }
 
-fn pick_stop(v: Value) -> Option<Stop> {
-    match v {
-        Value::String(s) => Some(Stop::One(s)),
-        v => Vec::<String>::from_value(v).ok().map(Stop::Many),
-    }
-}
-
 impl<'de> Deserialize<'de> for Stop {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "Stop", pick_stop)
+        untagged(d)
     }
 }
 
 impl FromValue for Stop {
     fn from_value(v: Value) -> Built<Self> {
-        pick_stop(v).ok_or_else(|| no_variant("Stop"))
+        match v {
+            Value::String(s) => Ok(Stop::One(s)),
+            v => Vec::<String>::from_value(v)
+                .map(Stop::Many)
+                .map_err(|_| no_variant("Stop")),
+        }
     }
 }
 
@@ -353,10 +351,7 @@ pub enum Content {
 
 impl<'de> Deserialize<'de> for Content {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "Content", |v| match v {
-            Value::String(s) => Some(Content::Text(s)),
-            v => variant(&v).map(Content::Parts),
-        })
+        untagged(d)
     }
 }
 
@@ -461,7 +456,7 @@ fn pick_image_url(v: Value) -> Option<ImageUrl> {
 // "Raw": serde's name for it while this was a derived untagged `enum Raw { Url, Obj }`.
 impl<'de> Deserialize<'de> for ImageUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "Raw", pick_image_url)
+        untagged(d)
     }
 }
 
@@ -538,22 +533,20 @@ pub enum ToolChoice {
     Named(NamedToolChoice),
 }
 
-fn pick_tool_choice(v: Value) -> Option<ToolChoice> {
-    match v {
-        Value::String(s) => Some(ToolChoice::Mode(s)),
-        v => NamedToolChoice::from_value(v).ok().map(ToolChoice::Named),
-    }
-}
-
 impl<'de> Deserialize<'de> for ToolChoice {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "ToolChoice", pick_tool_choice)
+        untagged(d)
     }
 }
 
 impl FromValue for ToolChoice {
     fn from_value(v: Value) -> Built<Self> {
-        pick_tool_choice(v).ok_or_else(|| no_variant("ToolChoice"))
+        match v {
+            Value::String(s) => Ok(ToolChoice::Mode(s)),
+            v => NamedToolChoice::from_value(v)
+                .map(ToolChoice::Named)
+                .map_err(|_| no_variant("ToolChoice")),
+        }
     }
 }
 

@@ -79,25 +79,22 @@ pub enum EmbeddingInput {
     ManyTokens(Vec<Vec<u32>>),
 }
 
-fn pick_input(v: Value) -> Option<EmbeddingInput> {
-    match v {
-        Value::String(s) => Some(EmbeddingInput::One(s)),
-        v => variant(&v)
-            .map(EmbeddingInput::Many)
-            .or_else(|| variant(&v).map(EmbeddingInput::Tokens))
-            .or_else(|| variant(&v).map(EmbeddingInput::ManyTokens)),
-    }
-}
-
 impl<'de> Deserialize<'de> for EmbeddingInput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "EmbeddingInput", pick_input)
+        untagged(d)
     }
 }
 
 impl FromValue for EmbeddingInput {
     fn from_value(v: Value) -> Built<Self> {
-        pick_input(v).ok_or_else(|| no_variant("EmbeddingInput"))
+        match v {
+            Value::String(s) => Some(Self::One(s)),
+            v => variant(&v)
+                .map(Self::Many)
+                .or_else(|| variant(&v).map(Self::Tokens))
+                .or_else(|| variant(&v).map(Self::ManyTokens)),
+        }
+        .ok_or_else(|| no_variant("EmbeddingInput"))
     }
 }
 
@@ -229,23 +226,20 @@ pub enum EmbeddingVector {
     Base64(String),
 }
 
-fn pick_vector(v: Value) -> Option<EmbeddingVector> {
-    // A string is never a list of floats, so trying it first keeps serde's variant order.
-    match v {
-        Value::String(s) => Some(EmbeddingVector::Base64(s)),
-        v => variant(&v).map(EmbeddingVector::Float),
-    }
-}
-
 impl<'de> Deserialize<'de> for EmbeddingVector {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "EmbeddingVector", pick_vector)
+        untagged(d)
     }
 }
 
 impl FromValue for EmbeddingVector {
     fn from_value(v: Value) -> Built<Self> {
-        pick_vector(v).ok_or_else(|| no_variant("EmbeddingVector"))
+        // A string is never a list of floats, so trying it first keeps serde's variant order.
+        match v {
+            Value::String(s) => Some(Self::Base64(s)),
+            v => variant(&v).map(Self::Float),
+        }
+        .ok_or_else(|| no_variant("EmbeddingVector"))
     }
 }
 

@@ -71,23 +71,19 @@ pub enum RerankDocument {
     Object(Map<String, Value>),
 }
 
-fn pick_document(v: Value) -> Option<RerankDocument> {
-    match v {
-        Value::String(s) => Some(RerankDocument::Text(s)),
-        Value::Object(o) => Some(RerankDocument::Object(o)),
-        _ => None,
-    }
-}
-
 impl<'de> Deserialize<'de> for RerankDocument {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "RerankDocument", pick_document)
+        untagged(d)
     }
 }
 
 impl FromValue for RerankDocument {
     fn from_value(v: Value) -> Built<Self> {
-        pick_document(v).ok_or_else(|| no_variant("RerankDocument"))
+        match v {
+            Value::String(s) => Ok(Self::Text(s)),
+            Value::Object(o) => Ok(Self::Object(o)),
+            _ => Err(no_variant("RerankDocument")),
+        }
     }
 }
 

@@ -134,25 +134,22 @@ pub enum Prompt {
     ManyTokens(Vec<Vec<u32>>),
 }
 
-fn pick_prompt(v: Value) -> Option<Prompt> {
-    match v {
-        Value::String(s) => Some(Prompt::One(s)),
-        v => variant(&v)
-            .map(Prompt::Many)
-            .or_else(|| variant(&v).map(Prompt::Tokens))
-            .or_else(|| variant(&v).map(Prompt::ManyTokens)),
-    }
-}
-
 impl<'de> Deserialize<'de> for Prompt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        untagged(d, "Prompt", pick_prompt)
+        untagged(d)
     }
 }
 
 impl FromValue for Prompt {
     fn from_value(v: Value) -> Built<Self> {
-        pick_prompt(v).ok_or_else(|| no_variant("Prompt"))
+        match v {
+            Value::String(s) => Some(Self::One(s)),
+            v => variant(&v)
+                .map(Self::Many)
+                .or_else(|| variant(&v).map(Self::Tokens))
+                .or_else(|| variant(&v).map(Self::ManyTokens)),
+        }
+        .ok_or_else(|| no_variant("Prompt"))
     }
 }
 

@@ -8,29 +8,26 @@
 //! `data did not match any variant of untagged enum <Name>`. (Serialization and the JSON Schema
 //! still come from the derives and the `untagged` attribute.)
 //!
-//! A struct's field of such a type is read by its `FromValue` impl (the same `pick`, then
-//! [`no_variant`]), not by `Deserialize` from the field's `Value`: `Value` as a deserializer
-//! would rebuild the `Value` through serde's visitors, code that only that needs (1.1 KB of the
-//! gzipped package for the four types read that way, 2026-11-26).
+//! Such a type's variants are picked in its `FromValue` impl, which fails with [`no_variant`];
+//! its `Deserialize` is [`untagged`], which reads the input as a `Value` and hands it to that
+//! impl. A struct's field of such a type is read by the `FromValue` impl directly, not by
+//! `Deserialize` from the field's `Value`: `Value` as a deserializer would rebuild the `Value`
+//! through serde's visitors, code that only that needs (1.1 KB of the gzipped package for the
+//! four types read that way, 2026-11-26).
 
 use super::fields::FromValue;
 use serde::de::{Deserializer, Error};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The input as a `Value`, handed to `pick`, which returns the first variant that fits.
-pub(crate) fn untagged<'de, D, T>(
-    d: D,
-    name: &str,
-    pick: impl FnOnce(Value) -> Option<T>,
-) -> Result<T, D::Error>
+/// The input as a `Value`, read by `T`'s `FromValue` impl, which picks the first variant that
+/// fits (the `Deserialize` of an untagged enum).
+pub(crate) fn untagged<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
+    T: FromValue,
 {
-    let v = Value::deserialize(d)?;
-    // One message formatted for every enum and deserializer ([`no_variant`]), not a
-    // `format_args!` per copy of this function (−345 B gzip).
-    pick(v).ok_or_else(|| D::Error::custom(no_variant(name)))
+    T::from_value(Value::deserialize(d)?).map_err(D::Error::custom)
 }
 
 /// `v` as a `T`, if it is one (a variant's payload). By [`FromValue`], which reads what
@@ -39,8 +36,8 @@ pub(crate) fn variant<T: FromValue>(v: &Value) -> Option<T> {
     T::from_value(v.clone()).ok()
 }
 
-/// serde's error for an untagged enum none of whose variants matched (for `FromValue` impls,
-/// which read the same variants as `untagged`).
+/// serde's error for an untagged enum none of whose variants matched: one message formatted for
+/// every enum (a `format_args!` per enum was −345 B gzip).
 pub(crate) fn no_variant(name: &str) -> serde_json::Error {
     serde_json::Error::custom(format_args!(
         "data did not match any variant of untagged enum {name}"

@@ -26,7 +26,7 @@ pub const MAX_BATCH: usize = 100;
 pub fn request(req: &EmbeddingRequest, target: &Target) -> Result<HttpRequest> {
     let texts = require_texts(&req.input, target)?;
     let key = target.require_key("GEMINI_API_KEY")?;
-    let model = crate::provider::trim_start(&target.model, "models/");
+    let model = super::model_id(&target.model);
     let chat_url = Gemini.url(target, false);
     let url = match chat_url.strip_suffix(":generateContent") {
         Some(prefix) => format!("{prefix}:batchEmbedContents"),
@@ -88,7 +88,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
         .and_then(Value::as_u64)
         .unwrap_or(0);
     Ok(EmbeddingResponse::from_vectors(
-        crate::provider::trim_start(&target.model, "models/"),
+        super::model_id(&target.model),
         vectors,
         tokens,
     ))

@@ -12,7 +12,7 @@ use crate::{Error, Result};
 
 /// The upstream request.
 pub fn request(req: &ImageRequest, target: &Target) -> Result<HttpRequest> {
-    if !crate::provider::trim_start(&target.model, "models/").starts_with("imagen") {
+    if !super::model_id(&target.model).starts_with("imagen") {
         return Err(Error::bad_request(format!(
             "gemini/{}: image generation on the Gemini API is for Imagen models (`gemini/imagen-…`)",
             target.model

@@ -92,6 +92,16 @@ pub(crate) fn is_model_path(base: &str) -> bool {
     base.contains("/models/") || base.contains("/endpoints/")
 }
 
+/// `model` without the API's `models/` prefix (every one, as `trim_start_matches` would): by
+/// `strip_prefix`, since std's `trim_start_matches` brings its own instance of the two-way
+/// searcher (0.46 KB of the gzipped package) to trim this constant prefix.
+pub(crate) fn model_id(mut model: &str) -> &str {
+    while let Some(rest) = model.strip_prefix("models/") {
+        model = rest;
+    }
+    model
+}
+
 /// Whether `base` is just `scheme://host[:port]`.
 pub(crate) fn is_bare_host(base: &str) -> bool {
     base.split_once("://")
@@ -101,7 +111,7 @@ pub(crate) fn is_bare_host(base: &str) -> bool {
 
 impl Gemini {
     fn url(&self, target: &Target, stream: bool) -> String {
-        let model = crate::provider::trim_start(&target.model, "models/");
+        let model = model_id(&target.model);
         let prefix = match target.api_base.as_deref().map(|b| b.trim_end_matches('/')) {
             Some(b) if is_model_path(b) => b.to_string(),
             Some(b) if is_bare_host(b) => format!("{b}/v1beta/models/{model}"),
@@ -198,6 +208,13 @@ mod tests {
     use super::*;
     use crate::options::Secret;
     use serde_json::json;
+
+    #[test]
+    fn model_id_trims_like_std() {
+        for s in ["models/models/m", "models/m", "m", "", "modelsx"] {
+            assert_eq!(model_id(s), s.trim_start_matches("models/"), "{s:?}");
+        }
+    }
 
     fn target(base: Option<&str>) -> Target {
         Target {

@@ -164,7 +164,7 @@ pub(crate) fn response_id(v: &Value, target: &Target) -> String {
 pub(crate) fn response_model(v: &Value, target: &Target) -> String {
     v.get("modelVersion")
         .and_then(Value::as_str)
-        .map(|m| crate::provider::trim_start(m, "models/").to_string())
+        .map(|m| super::model_id(m).to_string())
         .unwrap_or_else(|| target.model.clone())
 }
 
