@@ -13,6 +13,7 @@
 // Writes bench/out/gateway.json (gateway-paced.json with --paced-only).
 import fs from "node:fs";
 import { parseArgs } from "node:util";
+import { shieldCore } from "./lib/shield.mjs";
 import { cleanupOnExit, focuser, SUT_CORE, LOAD_CORE, writeResult, sleep, treeCpuMs } from "./lib/common.mjs";
 import { startUpstream, GATEWAY_STREAM_CHUNKS } from "./lib/upstream.mjs";
 import { chatRequest, openaiJson, openaiSse } from "./lib/bodies.mjs";
@@ -108,6 +109,10 @@ async function validate(target, mode) {
 
 const children = [];
 cleanupOnExit(children);
+// Nothing else on the SUT core while the targets are measured (bench/lib/shield.mjs).
+const shield = shieldCore(SUT_CORE);
+process.on("exit", shield.restore);
+console.log(`${shield.moved} other tasks moved off cpu ${SUT_CORE} for the run`);
 
 const upstream = await startUpstream();
 children.push(upstream.child);
@@ -274,6 +279,7 @@ const out = {
   concurrency: CONCURRENCY,
   sut_core: SUT_CORE,
   load_core: LOAD_CORE,
+  tasks_moved_off_sut_core: shield.moved,
   runs,
 };
 // `seconds` per target in all (report.mjs prints it), in `rounds` interleaved rounds.

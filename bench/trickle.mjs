@@ -13,6 +13,7 @@
 // Writes bench/out/trickle.json.
 import http from "node:http";
 import { parseArgs } from "node:util";
+import { shieldCore } from "./lib/shield.mjs";
 import { cleanupOnExit, focuser, percentile, treeCpuMs, writeResult, SUT_CORE, LOAD_CORE } from "./lib/common.mjs";
 import { chatRequest, openaiSse } from "./lib/bodies.mjs";
 import { startDrip } from "./lib/drip.mjs";
@@ -37,6 +38,10 @@ const EVENTS = openaiSse(CHUNKS).split(/(?<=\n\n)/).length;
 
 const children = [];
 cleanupOnExit(children);
+// Nothing else on the SUT core while the targets are measured (bench/lib/shield.mjs).
+const shield = shieldCore(SUT_CORE);
+process.on("exit", shield.restore);
+console.log(`${shield.moved} other tasks moved off cpu ${SUT_CORE} for the run`);
 const drip = await startDrip({ intervalMs: INTERVAL, chunks: CHUNKS, lifetimeS: 600 });
 children.push(drip.child);
 console.log(`drip upstream at ${drip.url} (${EVENTS} writes, ${INTERVAL} ms apart) on cpu ${LOAD_CORE}; gateways on cpu ${SUT_CORE}`);

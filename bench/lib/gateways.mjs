@@ -51,15 +51,18 @@ function aliasTarget(name, url, child, extra = {}) {
   };
 }
 
-/** Our Worker in workerd, no Miniflare or wrangler in between. */
-export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig(upstreamUrl)) {
+/**
+ * Our Worker in workerd, no Miniflare or wrangler in between. Diagnostics (bench/prototypes) may
+ * pass `v8Flags` and extra `args` for `workerd serve` (e.g. --inspector-addr=HOST:PORT).
+ */
+export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig(upstreamUrl), { v8Flags = [], args = [] } = {}) {
   const port = await freePort();
   const dir = path.join(OUT_DIR, "workerd");
   fs.mkdirSync(dir, { recursive: true });
   const conf = path.join(snapshot, "bench.capnp");
-  fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(snapshot), port, bindings: { EDGELLM_CONFIG: JSON.stringify(config) }, compatibilityFlags: wranglerCompatFlags() }));
+  fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(snapshot), port, bindings: { EDGELLM_CONFIG: JSON.stringify(config) }, compatibilityFlags: wranglerCompatFlags(), v8Flags }));
   const bin = path.join(ROOT, "node_modules/.bin/workerd");
-  const child = spawnPinned(SUT_CORE, bin, ["serve", conf], { log: path.join(dir, "workerd.log"), cwd: snapshot });
+  const child = spawnPinned(SUT_CORE, bin, ["serve", conf, ...args], { log: path.join(dir, "workerd.log"), cwd: snapshot });
   await waitForPort(port, 20_000, child);
   return aliasTarget("edgellm-workerd", `http://127.0.0.1:${port}`, child, { rssPids: () => [child.pid] });
 }
@@ -69,18 +72,18 @@ export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig
  * (the floor for any Worker gateway), `per-event` (re-frames each SSE event in JS), `batched`, or
  * `pump` (reads and writes a stream in JS without touching its bytes).
  */
-export async function startJsWorker(mode, upstreamUrl, extraBases = {}) {
+export async function startJsWorker(mode, upstreamUrl, extraBases = {}, { v8Flags = [], args = [] } = {}) {
   const port = await freePort();
   const dir = path.join(BENCH_DIR, "lib", "js-worker");
   const conf = path.join(OUT_DIR, `js-worker-${mode}.capnp`);
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const bases = { "bench-json": `${upstreamUrl}/json/v1`, "bench-sse": `${upstreamUrl}/sse/v1`, ...extraBases };
   // embed paths are relative to the config file: point at the worker source from bench/out.
-  const text = workerdConfig({ modules: ["worker.mjs"], port, bindings: { BASES: JSON.stringify(bases), MODE: mode } })
+  const text = workerdConfig({ modules: ["worker.mjs"], port, bindings: { BASES: JSON.stringify(bases), MODE: mode }, v8Flags })
     .replace('embed "worker.mjs"', `embed ${JSON.stringify(path.relative(OUT_DIR, path.join(dir, "worker.mjs")))}`);
   fs.writeFileSync(conf, text);
   const bin = path.join(ROOT, "node_modules/.bin/workerd");
-  const child = spawnPinned(SUT_CORE, bin, ["serve", conf], { log: path.join(OUT_DIR, `js-worker-${mode}.log`), cwd: OUT_DIR });
+  const child = spawnPinned(SUT_CORE, bin, ["serve", conf, ...args], { log: path.join(OUT_DIR, `js-worker-${mode}.log`), cwd: OUT_DIR });
   await waitForPort(port, 20_000, child);
   return aliasTarget(`workerd-js-${mode}`, `http://127.0.0.1:${port}`, child);
 }

@@ -32,12 +32,13 @@ export function wranglerCompatFlags(toml = path.join(path.dirname(new URL(import
 }
 
 /**
- * @param {{ modules: string[], port: number, bindings: Record<string, string>, compatibilityFlags?: string[] }} o
+ * @param {{ modules: string[], port: number, bindings: Record<string, string>, compatibilityFlags?: string[], v8Flags?: string[] }} o
  *   modules: paths relative to the config file's directory, main module first (.js/.mjs as
  *   ES modules, .wasm as WebAssembly.Module); bindings: text bindings (vars);
- *   compatibilityFlags: workerd compatibility flags (none by default).
+ *   compatibilityFlags: workerd compatibility flags (none by default); v8Flags: V8 command-line
+ *   flags for the process (diagnostics only: production Workers take none).
  */
-export function workerdConfig({ modules, port, bindings, compatibilityFlags = [] }) {
+export function workerdConfig({ modules, port, bindings, compatibilityFlags = [], v8Flags = [] }) {
   const mod = (name) => {
     if (name.endsWith(".wasm")) return `(name = ${JSON.stringify(name)}, wasm = embed ${JSON.stringify(name)})`;
     if (/\.m?js$/.test(name)) return `(name = ${JSON.stringify(name)}, esModule = embed ${JSON.stringify(name)})`;
@@ -55,7 +56,7 @@ const config :Workerd.Config = (
     (name = "main", worker = .worker),
     (name = "internet", network = (allow = ["local"])),
   ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],${v8Flags.length ? `\n  v8Flags = ${JSON.stringify(v8Flags)},` : ""}
 );
 
 const worker :Workerd.Worker = (

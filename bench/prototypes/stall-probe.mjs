@@ -41,21 +41,22 @@ const up = await startUpstream();
 const port = await freePort();
 const passthrough = values.target === "passthrough";
 const dir = passthrough ? path.join(OUT_DIR, "stall-probe-js") : path.resolve(values.target);
+const v8Flags = values["trace-gc"] ? ["--trace-gc"] : [];
 let conf;
 if (passthrough) {
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(path.join(ROOT, "bench/lib/js-worker/worker.mjs"), path.join(dir, "worker.mjs"));
   const bases = { "bench-json": `${up.url}/json/v1` };
-  conf = workerdConfig({ modules: ["worker.mjs"], port, bindings: { BASES: JSON.stringify(bases), MODE: "passthrough" } });
+  conf = workerdConfig({ modules: ["worker.mjs"], port, bindings: { BASES: JSON.stringify(bases), MODE: "passthrough" }, v8Flags });
 } else {
   conf = workerdConfig({
     modules: gatewayModules(dir),
     port,
     bindings: { EDGELLM_CONFIG: JSON.stringify(gatewayConfig(up.url)) },
     compatibilityFlags: wranglerCompatFlags(),
+    v8Flags,
   });
 }
-if (values["trace-gc"]) conf = conf.replace(/(sockets = \[.*\],)\n\);/, '$1\n  v8Flags = ["--trace-gc"],\n);');
 const confFile = path.join(dir, "stall-probe.capnp");
 fs.writeFileSync(confFile, conf);
 const log = path.join(OUT_DIR, "stall-probe-workerd.log");
