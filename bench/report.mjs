@@ -75,6 +75,7 @@ if (runInfo?.load_after) out(`| load_after | ${runInfo.load_after} |`);
 out();
 out(`Placement: the system under test (gateway, SDK client process) runs on CPU ${gateway?.sut_core ?? "1"} (\`taskset -c\`); ` +
   `the load generator (wrk, one thread) and the upstream (nginx, one worker, static canned answers) share CPU ${gateway?.load_core ?? "0"}. Loopback only. ` +
+  (gateway?.tasks_moved_off_sut_core ? `For the gateway and trickle parts every other task that could move (${gateway.tasks_moved_off_sut_core} here) was kept off CPU ${gateway.sut_core} (bench/lib/shield.mjs). ` : "") +
   "The machine is shared with other work (other engineers' builds); each section notes what it does against noise (interleaved rounds, best round, direct baseline measured before and after).");
 out();
 

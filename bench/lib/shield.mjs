@@ -5,6 +5,9 @@
 // load core already. Per-CPU kernel threads (ksoftirqd/N, kworker/N:*, migration/N) cannot move
 // and stay.
 //
+// A process started during the run by a moved task inherits the narrower list and keeps it
+// (only the tasks moved are given theirs back); short-lived commands are unaffected.
+//
 // Why: a paced p99 is the tenth-worst of ~1,000 requests, so a few milliseconds of some other
 // task on the SUT core decide it. Traced on the 2-vCPU VM (bench/prototypes/phase-trace.mjs,
 // 2026-11-26): the sandbox's own agent (PID 1, threads `tokio-rt-worker`) ran 40 ms on the SUT
