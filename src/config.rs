@@ -39,7 +39,7 @@ use serde_json::{Map, Value};
 use crate::host::Env;
 use crate::options::{CallOptions, Secret};
 use crate::str_map::StrMap;
-use crate::types::Put;
+use crate::types::{json_text, Put};
 use crate::{Error, Result};
 
 /// The prefix LiteLLM uses for "read this value from the environment".
@@ -687,7 +687,7 @@ fn deployment(raw: &Value, i: usize, ctx: &mut Ctx<'_>) -> Result<Deployment> {
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(err_at(&path, "model_info.id", "must be a string")),
         None => {
-            let seed = format!("{model_name}\u{0}{unresolved}");
+            let seed = format!("{model_name}\u{0}{}", json_text(&unresolved));
             format!("{:016x}", fnv1a(seed.as_bytes()))
         }
     };

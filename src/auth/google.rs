@@ -17,6 +17,7 @@ use crate::http::{HttpRequest, Method};
 use crate::options::Secret;
 use crate::provider::build::{obj, parse, s};
 use crate::str_map::StrMap;
+use crate::types::json_text;
 use crate::{Error, ErrorKind, Result};
 
 /// The scope Vertex AI needs.
@@ -185,8 +186,8 @@ pub fn jwt_signing_input(
     ]);
     format!(
         "{}.{}",
-        base64::encode_url(header.to_string().as_bytes()),
-        base64::encode_url(claims.to_string().as_bytes())
+        base64::encode_url(json_text(&header).as_bytes()),
+        base64::encode_url(json_text(&claims).as_bytes())
     )
 }
 

@@ -20,6 +20,7 @@
 use serde_json::json;
 
 use super::Frame;
+use crate::types::json_text;
 use crate::{Error, ErrorKind, Result};
 
 /// Messages larger than this are rejected (the service limit is 16 MiB).
@@ -243,11 +244,10 @@ fn frame(headers: &[u8], payload: &[u8]) -> Result<Option<Frame>> {
         },
         "error" => Frame {
             event: Some("error".into()),
-            data: json!({
+            data: json_text(&json!({
                 "code": get(":error-code"),
                 "message": get(":error-message"),
-            })
-            .to_string(),
+            })),
         },
         // Unknown message types are skipped, as AWS SDKs do.
         _ => return Ok(None),

@@ -5,6 +5,8 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::types::json_text;
+
 /// ISO 8601 UTC with milliseconds (`2023-11-14T22:13:20.000Z`) for ms since the epoch.
 pub(crate) fn iso8601(ms: u64) -> String {
     let secs = ms / 1000;
@@ -144,7 +146,7 @@ pub(crate) fn tags(payload: &Value) -> Vec<String> {
                 .filter_map(|t| match t {
                     Value::String(s) => Some(s.clone()),
                     Value::Null => None,
-                    other => Some(other.to_string()),
+                    other => Some(json_text(other)),
                 })
                 .collect()
         })
@@ -156,7 +158,7 @@ pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
-        other => other.to_string(),
+        other => json_text(other),
     }
 }
 

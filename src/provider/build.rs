@@ -64,6 +64,14 @@ pub(crate) fn retain(m: &mut Map<String, Value>, keep: &dyn Fn(&str, &Value) -> 
     }
 }
 
+/// `v.pointer(path)` for the crate's literal paths, which name object keys only (`"/a/b"`: no
+/// array indices, no `~` escapes). serde_json's `pointer` copies each segment into a new
+/// `String` (unescaping `~0`/`~1`) and searches the map with that: ≈ 0.5 KB of the gzipped npm
+/// package for what none of these paths needs.
+pub(crate) fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('/').skip(1).try_fold(v, |cur, key| cur.get(key))
+}
+
 /// A response body as JSON: `serde_json::from_slice`, through `from_str`.
 ///
 /// The rest of the crate parses text; every `from_slice` caller keeps serde_json's byte-slice
@@ -80,6 +88,14 @@ pub(crate) fn parse(body: &[u8]) -> serde_json::Result<Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn at_is_pointer_for_key_paths() {
+        let v = json!({"a": {"b": [{"c": 1}], "d": null}, "e": "x"});
+        for path in ["/a", "/a/b", "/a/d", "/e", "/a/b/c", "/e/x", "/z", "/a/z/b"] {
+            assert_eq!(at(&v, path), v.pointer(path), "{path}");
+        }
+    }
 
     #[test]
     fn builds_what_json_macro_builds() {

@@ -28,13 +28,13 @@ use super::openai_compat::parse_openai_error;
 use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::decode::{Frame, Framing};
 use crate::http::{Headers, HttpRequest};
-use crate::provider::build::{obj, parse, s};
+use crate::provider::build::{at, obj, parse, s};
 use crate::provider::native::{
     assistant, one_choice, put_params, tool_call, tool_call_delta, ChunkHead, Param,
 };
 use crate::types::{
-    ChatChunk, ChatRequest, ChatResponse, Content, Delta, FinishReason, Put, Role, ToolCall,
-    ToolChoice, Usage,
+    json_text, ChatChunk, ChatRequest, ChatResponse, Content, Delta, FinishReason, Put, Role,
+    ToolCall, ToolChoice, Usage,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -408,7 +408,7 @@ fn tool_calls_of(message: &Value, first: usize) -> Vec<ToolCall> {
         let f = c.get("function").unwrap_or(&Value::Null);
         let args = match f.get("arguments") {
             Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
+            Some(v) => json_text(v),
             None => "{}".into(),
         };
         out.push(tool_call(
@@ -423,7 +423,7 @@ fn tool_calls_of(message: &Value, first: usize) -> Vec<ToolCall> {
 }
 
 fn str_field<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr).and_then(Value::as_str)
+    at(v, ptr).and_then(Value::as_str)
 }
 
 fn response_id(target: &Target) -> String {
@@ -433,7 +433,7 @@ fn response_id(target: &Target) -> String {
 fn error_in_body(v: &Value) -> Option<Error> {
     v.get("error")
         .filter(|e| !e.is_null())
-        .map(|_| parse_openai_error(200, &[], v.to_string().as_bytes()))
+        .map(|_| parse_openai_error(200, &[], json_text(v).as_bytes()))
 }
 
 impl Provider for Ollama {

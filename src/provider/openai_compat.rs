@@ -14,8 +14,10 @@ use super::{
 };
 use crate::decode::Frame;
 use crate::http::{retry_after_ms, Headers, HttpRequest, Method};
+use crate::provider::build::at;
 use crate::types::{
-    ChatChunk, ChatRequest, ChatResponse, Content, FinishReason, Role, ToolChoice, WireJson,
+    json_text, ChatChunk, ChatRequest, ChatResponse, Content, FinishReason, Role, ToolChoice,
+    WireJson,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -453,7 +455,7 @@ impl Compat {
         if let Some(ptr) = self.quirks.usage_at {
             let missing = v.get("usage").is_none_or(Value::is_null);
             if missing {
-                if let Some(u) = v.pointer(ptr).cloned() {
+                if let Some(u) = at(v, ptr).cloned() {
                     v["usage"] = u;
                 }
             }
@@ -902,12 +904,14 @@ fn error_fields(v: &Value) -> ErrorFields {
                             .and_then(Value::as_array)
                             .map(|l| {
                                 l.iter()
-                                    .map(|p| p.as_str().map_or(p.to_string(), str::to_string))
+                                    .map(|p| {
+                                        p.as_str().map_or_else(|| json_text(p), str::to_string)
+                                    })
                                     .collect::<Vec<_>>()
                                     .join(".")
                             })
                             .unwrap_or_default();
-                        let msg = str_of(i, "msg").unwrap_or_else(|| i.to_string());
+                        let msg = str_of(i, "msg").unwrap_or_else(|| json_text(i));
                         if loc.is_empty() {
                             msg
                         } else {

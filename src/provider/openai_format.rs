@@ -17,7 +17,7 @@ use crate::decode::Frame;
 use crate::http::{HttpRequest, Method};
 use crate::types::FromValue;
 use crate::types::{
-    ChatChunk, ChatRequest, ChunkChoice, Delta, EmbeddingInput, EmbeddingRequest,
+    json_text, ChatChunk, ChatRequest, ChunkChoice, Delta, EmbeddingInput, EmbeddingRequest,
     EmbeddingResponse, ImageRequest, ImageResponse, ModerationRequest, ModerationResponse,
     RerankMeta, RerankRequest, RerankResponse, RerankResult, RerankedDocument, TextChoice,
     TextCompletionRequest, TextCompletionResponse,
@@ -253,7 +253,7 @@ pub fn rerank_result(r: &Value) -> Result<RerankResult> {
         Some(Value::Object(o)) => Some(RerankedDocument {
             text: match o.get("text") {
                 Some(Value::String(s)) => s.clone(),
-                _ => Value::Object(o.clone()).to_string(),
+                _ => json_text(&Value::Object(o.clone())),
             },
         }),
         _ => None,
@@ -306,7 +306,7 @@ pub fn detail_error(status: u16, headers: &[(String, String)], body: &[u8]) -> E
             .map(|d| {
                 d.get("msg")
                     .and_then(Value::as_str)
-                    .map_or_else(|| d.to_string(), str::to_string)
+                    .map_or_else(|| json_text(d), str::to_string)
             })
             .collect::<Vec<_>>()
             .join("; "),

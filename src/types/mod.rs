@@ -17,10 +17,10 @@ mod wire_bytes;
 pub use chat::*;
 pub use embedding::*;
 // `FromValue`: the JS layer (wasm only) takes parsed `Value`s into these types by move.
-pub(crate) use fields::to_value_via_text;
 #[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
 pub(crate) use fields::FromValue;
 pub(crate) use fields::Put;
+pub(crate) use fields::{json_text, to_value_via_text};
 pub use image::*;
 pub use moderation::*;
 pub use rerank::*;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::fields::{deserialize_with_fields, Built, Fields, FromFields, FromValue};
+use super::fields::{deserialize_with_fields, json_text, Built, Fields, FromFields, FromValue};
 use super::untagged::{no_variant, untagged};
 
 /// `POST /rerank` body.
@@ -94,7 +94,7 @@ impl RerankDocument {
             Self::Text(s) => s.clone(),
             Self::Object(o) => match o.get("text").and_then(Value::as_str) {
                 Some(t) => t.to_string(),
-                None => Value::Object(o.clone()).to_string(),
+                None => json_text(&Value::Object(o.clone())),
             },
         }
     }

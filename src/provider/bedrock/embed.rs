@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::super::openai_format::{refuse_param, require_texts};
 use super::{base_model, invoke};
 use crate::http::{header, Headers, HttpRequest};
-use crate::provider::build::{obj, parse, strs};
+use crate::provider::build::{at, obj, parse, strs};
 use crate::provider::Target;
 use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
@@ -173,8 +173,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
             (vectors, 0)
         }
         _ => {
-            let e = v
-                .pointer("/embeddingsByType/float")
+            let e = at(&v, "/embeddingsByType/float")
                 .or_else(|| v.get("embedding"))
                 .ok_or_else(|| Error::decode("Titan answered without `embedding`"))?;
             let tokens = v

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::http::{header, retry_after_ms, Headers};
-use crate::provider::build::{obj, parse, s};
+use crate::provider::build::{at, obj, parse, s};
 use crate::provider::native::{
     assistant, error_text, json_answer, one_choice, set_cache, tool_call,
 };
@@ -58,8 +58,7 @@ pub fn parse_converse(
 ) -> Result<ChatResponse> {
     let v: Value =
         parse(body).map_err(|e| Error::decode(format!("invalid JSON from Bedrock: {e}")))?;
-    let content = v
-        .pointer("/output/message/content")
+    let content = at(&v, "/output/message/content")
         .and_then(Value::as_array)
         .ok_or_else(|| Error::decode("Bedrock response has no output.message.content"))?;
     let mut text = String::new();

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::response::{classify, finish_reason, usage_from};
 use crate::decode::Frame;
+use crate::provider::build::at;
 use crate::provider::native::{
     role_delta, signature_delta, text_delta, tool_delta, Block, Blocks, ChunkHead,
 };
@@ -73,7 +74,7 @@ impl StreamDecoder for ConverseStream {
         match event {
             "messageStart" => self.head.push(out, role_delta(), None),
             "contentBlockStart" => {
-                if let Some(tu) = v.pointer("/start/toolUse") {
+                if let Some(tu) = at(&v, "/start/toolUse") {
                     let id = tu.get("toolUseId").and_then(Value::as_str);
                     let name = tu.get("name").and_then(Value::as_str);
                     if let Block::Tool(i) = self.new_tool(index, name) {
@@ -88,7 +89,7 @@ impl StreamDecoder for ConverseStream {
                     if !t.is_empty() {
                         self.head.push(out, text_delta(t, false), None);
                     }
-                } else if let Some(input) = d.pointer("/toolUse/input").and_then(Value::as_str) {
+                } else if let Some(input) = at(d, "/toolUse/input").and_then(Value::as_str) {
                     let block = match self.blocks.get(index) {
                         Some(b) => b,
                         // A fragment without its start: still a call, never dropped.

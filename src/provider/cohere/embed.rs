@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::super::openai_format::{refuse_param, require_texts};
 use super::DEFAULT_BASE;
 use crate::http::HttpRequest;
-use crate::provider::build::{parse, s, strs};
+use crate::provider::build::{at, parse, s, strs};
 use crate::provider::Target;
 use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
@@ -90,7 +90,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
         Error::decode(format!("Cohere `embeddings` are not float vectors: {err}"))
     })?;
     let billed = |k: &str| {
-        v.pointer(&format!("/meta/billed_units/{k}"))
+        at(&v, &format!("/meta/billed_units/{k}"))
             .and_then(Value::as_f64)
             .unwrap_or(0.0) as u64
     };

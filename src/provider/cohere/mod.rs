@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 
 use super::{check_params, Capabilities, Provider, ProviderInfo, StreamDecoder, Target};
 use crate::http::{retry_after_ms, Headers, HttpRequest};
-use crate::provider::build::{obj, parse, s};
+use crate::provider::build::{at, obj, parse, s};
 use crate::provider::native::{
     assistant, bad_message, error_text, named, object_schema, one_choice, put_params, tool_call,
     Param,
@@ -377,8 +377,8 @@ fn parse_response(body: &[u8], target: &Target) -> Result<ChatResponse> {
         .map_or(&[][..], Vec::as_slice)
     {
         let id = c.get("id").and_then(Value::as_str).unwrap_or_default();
-        let name = c.pointer("/function/name").and_then(Value::as_str);
-        let args = c.pointer("/function/arguments").and_then(Value::as_str);
+        let name = at(c, "/function/name").and_then(Value::as_str);
+        let args = at(c, "/function/arguments").and_then(Value::as_str);
         calls.push(tool_call(
             id.into(),
             name.unwrap_or_default(),

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{finish_reason, usage};
 use crate::decode::Frame;
+use crate::provider::build::at;
 use crate::provider::native::{text_delta, texts_delta, tool_delta, ChunkHead};
 use crate::provider::{StreamDecoder, Target};
 use crate::types::{ChatChunk, Delta};
@@ -63,9 +64,7 @@ impl CohereStream {
 }
 
 fn text_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
+    at(v, ptr).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 impl StreamDecoder for CohereStream {
@@ -102,13 +101,13 @@ impl StreamDecoder for CohereStream {
                 }
             }
             "tool-call-start" => {
-                let call = v.pointer("/delta/message/tool_calls");
+                let call = at(&v, "/delta/message/tool_calls");
                 let id = call.and_then(|c| c.get("id")).and_then(Value::as_str);
                 let name = call
-                    .and_then(|c| c.pointer("/function/name"))
+                    .and_then(|c| at(c, "/function/name"))
                     .and_then(Value::as_str);
                 let args = call
-                    .and_then(|c| c.pointer("/function/arguments"))
+                    .and_then(|c| at(c, "/function/arguments"))
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 let idx = self.our_index(index);
@@ -122,13 +121,12 @@ impl StreamDecoder for CohereStream {
             }
             "message-end" => {
                 self.ended = true;
-                let reason = v
-                    .pointer("/delta/finish_reason")
+                let reason = at(&v, "/delta/finish_reason")
                     .and_then(Value::as_str)
                     .unwrap_or("COMPLETE");
                 let finish = finish_reason(reason)?;
                 self.emit(out, Delta::default(), Some(finish));
-                if let Some(u) = v.pointer("/delta/usage").and_then(usage) {
+                if let Some(u) = at(&v, "/delta/usage").and_then(usage) {
                     self.head.push_usage(out, u);
                 }
             }

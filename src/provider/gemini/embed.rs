@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::super::openai_format::require_texts;
 use super::{google_error, Gemini};
 use crate::http::HttpRequest;
-use crate::provider::build::{obj, parse, s};
+use crate::provider::build::{at, obj, parse, s};
 use crate::provider::Target;
 use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
 use crate::{Error, Result};
@@ -83,8 +83,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
                 })?,
         );
     }
-    let tokens = v
-        .pointer("/usageMetadata/promptTokenCount")
+    let tokens = at(&v, "/usageMetadata/promptTokenCount")
         .and_then(Value::as_u64)
         .unwrap_or(0);
     Ok(EmbeddingResponse::from_vectors(

@@ -6,10 +6,12 @@
 use serde_json::{Map, Value};
 
 use super::request::THOUGHT_SIGNATURE_SEPARATOR;
-use crate::provider::build::parse as parse_json;
+use crate::provider::build::{at, parse as parse_json};
 use crate::provider::native::{assistant, set_cache, tool_call};
 use crate::provider::Target;
-use crate::types::{ChatResponse, Choice, CompletionTokensDetails, FinishReason, ToolCall, Usage};
+use crate::types::{
+    json_text, ChatResponse, Choice, CompletionTokensDetails, FinishReason, ToolCall, Usage,
+};
 use crate::{Error, ErrorKind, Result};
 
 /// The parts of one candidate, sorted into OpenAI's message fields.
@@ -23,8 +25,7 @@ pub(crate) struct Parts {
 
 pub(crate) fn split_parts(candidate: &Value) -> Parts {
     let mut out = Parts::default();
-    let parts = candidate
-        .pointer("/content/parts")
+    let parts = at(candidate, "/content/parts")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
@@ -38,7 +39,7 @@ pub(crate) fn split_parts(candidate: &Value) -> Parts {
                 .and_then(Value::as_str)
                 .map(String::from);
             out.calls
-                .push((name.to_string(), args.to_string(), id, sig));
+                .push((name.to_string(), json_text(&args), id, sig));
         } else if let Some(t) = p.get("text").and_then(Value::as_str) {
             let slot = if p.get("thought").and_then(Value::as_bool) == Some(true) {
                 &mut out.reasoning

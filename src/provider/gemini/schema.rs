@@ -23,7 +23,7 @@
 use serde_json::{Map, Value};
 
 use crate::provider::native::{lookup, retain_values};
-use crate::types::Put;
+use crate::types::{json_text, Put};
 use crate::{Error, Result};
 
 /// Deeper than this is almost certainly a runaway expansion.
@@ -272,7 +272,7 @@ impl Cx<'_> {
                     if !list.is_empty() {
                         list.push_str(", ");
                     }
-                    list.push_str(&v.to_string());
+                    list.push_str(&json_text(v));
                 }
                 notes.push(format!("Allowed values: {list}."));
                 if types.is_empty() {

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::super::openai_format::require_texts;
 use super::{model_prefix, require_bearer, Family};
 use crate::http::HttpRequest;
-use crate::provider::build::{obj, parse};
+use crate::provider::build::{at, obj, parse};
 use crate::provider::gemini::google_error;
 use crate::provider::Target;
 use crate::types::{EmbeddingRequest, EmbeddingResponse, Put};
@@ -89,8 +89,7 @@ pub fn response(body: &[u8], target: &Target) -> Result<EmbeddingResponse> {
         let e = p.get("embeddings").unwrap_or(&Value::Null);
         let values: Vec<f64> = serde_json::from_value(e.get("values").cloned().unwrap_or_default())
             .map_err(|err| Error::decode(format!("Vertex AI embedding without `values`: {err}")))?;
-        tokens += e
-            .pointer("/statistics/token_count")
+        tokens += at(e, "/statistics/token_count")
             .and_then(Value::as_f64)
             .unwrap_or(0.0) as u64;
         vectors.push(values);
