@@ -125,6 +125,9 @@ fi
 # Short names for the imports and wasm-bindgen's internal exports, in the .wasm and the glue at
 # once: their hashed names do not compress (-3 KB gzip; scripts/wasm-short-imports.mjs).
 node scripts/wasm-short-imports.mjs "$stage/web/edgellm_bg.wasm" "$stage/web/edgellm.js"
+# Fallible imports declare the parameters wasm passes: fewer wasm-to-JS wrappers for V8 to
+# compile at instantiation (scripts/glue-import-arity.mjs).
+node scripts/glue-import-arity.mjs "$stage/web/edgellm.js"
 
 # pkg/node/ was a second, byte-identical copy (the experimental-nodejs-module glue): gone.
 for target in web node; do

@@ -1,7 +1,9 @@
 // What the built package does for Node's cold start (bench/sdk/coldstart.mjs measures it): no
 // export of the .wasm returns more than one value, because Node 20's V8 compiles a TurboFan
 // wrapper for each such export signature when the module is created (≈ 3 ms of a ≈ 20 ms cold
-// start; scripts/wasm-no-multivalue.mjs, run by scripts/build-pkg.sh, keeps them out).
+// start; scripts/wasm-no-multivalue.mjs, run by scripts/build-pkg.sh, keeps them out), and
+// every JS import takes as many parameters as wasm passes it, because it compiles another
+// wrapper per signature for imports whose `length` differs (scripts/glue-import-arity.mjs).
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { test } from "node:test";
@@ -9,21 +11,34 @@ import { imports, leb, sections as sectionsOf, valtype } from "../../scripts/lib
 
 const wasmPath = new URL("../../pkg/web/edgellm_bg.wasm", import.meta.url);
 
-/** [export name, result count] of every exported function. */
-function exportedResults(bytes) {
+/** The module's non-custom sections, by id: the offset of each one's payload. */
+function sectionMap(bytes) {
   const sections = new Map();
   for (const { id, payload } of sectionsOf(bytes)) if (id !== 0) sections.set(id, payload);
-  const results = [];
+  return sections;
+}
+
+/** [parameter count, result count] of each function type of the type section. */
+function typeArities(bytes, sections) {
+  const out = [];
   let [count, p] = leb(bytes, sections.get(1));
   for (let i = 0; i < count; i++) {
     assert.equal(bytes[p++], 0x60, "only function types are expected");
-    let n;
-    [n, p] = leb(bytes, p);
-    for (let k = 0; k < n; k++) p = valtype(bytes, p);
-    [n, p] = leb(bytes, p);
-    results.push(n);
-    for (let k = 0; k < n; k++) p = valtype(bytes, p);
+    let params, results;
+    [params, p] = leb(bytes, p);
+    for (let k = 0; k < params; k++) p = valtype(bytes, p);
+    [results, p] = leb(bytes, p);
+    for (let k = 0; k < results; k++) p = valtype(bytes, p);
+    out.push([params, results]);
   }
+  return out;
+}
+
+/** [export name, result count] of every exported function. */
+function exportedResults(bytes) {
+  const sections = sectionMap(bytes);
+  const results = typeArities(bytes, sections).map(([, n]) => n);
+  let count, p;
   // Function index space: imported functions first, then the function section.
   const funcType = [];
   if (sections.has(2)) {
@@ -69,4 +84,36 @@ test("the module compiles and the export check sees multi-value results when the
   ]);
   assert.ok(WebAssembly.validate(bytes));
   assert.deepEqual(exportedResults(bytes), [["f", 2]]);
+});
+
+test("every imported function takes the parameters wasm passes (no arity-adapting wrappers)", async () => {
+  const bytes = fs.readFileSync(wasmPath);
+  const sections = sectionMap(bytes);
+  const arities = typeArities(bytes, sections);
+  const module = new WebAssembly.Module(bytes);
+  // The import object is the glue's own (initSync makes it): seen by wrapping the constructor.
+  const { Instance } = WebAssembly;
+  let importObject;
+  WebAssembly.Instance = function (m, imports) {
+    importObject = imports;
+    return new Instance(m, imports);
+  };
+  try {
+    (await import("../../pkg/web/edgellm.js")).initSync({ module });
+  } finally {
+    WebAssembly.Instance = Instance;
+  }
+  // Module.imports lists the imports in the order of the import section.
+  const types = imports(bytes, sections.get(2));
+  const mismatched = [];
+  let functions = 0;
+  WebAssembly.Module.imports(module).forEach(({ module: from, name, kind }, i) => {
+    if (kind !== "function") return;
+    functions++;
+    const want = arities[types[i].type][0];
+    const got = importObject[from][name].length;
+    if (got !== want) mismatched.push(`${from} ${name}: length ${got}, wasm passes ${want}`);
+  });
+  assert.ok(functions > 50, `the imports were read (${functions})`);
+  assert.deepEqual(mismatched, [], "imports whose length differs (build-pkg.sh runs glue-import-arity.mjs)");
 });
