@@ -18,8 +18,9 @@
 // --profile     also 250 µs CPU samples: CPU per request on the SUT core by kind of code
 //               (wasm per tier, JS, V8, workerd's kj, tcmalloc, kernel), and the top symbols
 //               inside the 3 slowest requests. Sampling slows every request ~1.5×.
-// --v8-flags=F  workerd with V8 flags F (space-separated), e.g. --perf-basic-prof, so samples
-//               in wasm and JS code are named (wasm with its tier)
+// --v8-flags=F  workerd with V8 flags F (space-separated; edgellm, passthrough and pump only),
+//               e.g. --perf-basic-prof, so samples in wasm and JS code are named (wasm with
+//               its tier)
 //
 // Run it on the load core (taskset above). Needs root (or perf_event_paranoid ≤ -1) for the
 // tracepoints. Loopback only, bounded: a 3 s warm-up and one paced run of --seconds.
