@@ -93,14 +93,11 @@ pub fn requests(cfg: &Config, payloads: &[Value]) -> Vec<HttpRequest> {
             }
             vec![cfg.post(body, "application/x-ndjson")]
         }
-        Format::Single => payloads
-            .iter()
-            .map(|p| cfg.post(json_bytes(p), "application/json"))
-            .collect(),
+        Format::Single => alert_requests(cfg, payloads),
     }
 }
 
-/// One request per alert object.
+/// One request per alert object (and per payload in the `single` format).
 pub fn alert_requests(cfg: &Config, alerts: &[Value]) -> Vec<HttpRequest> {
     alerts
         .iter()

@@ -303,17 +303,17 @@ impl<'c> Planner<'c> {
     /// Healthy deployments of the current group (optionally without the ones that failed in
     /// this call), restricted to the best `order` tier present.
     fn available(&self, cx: &PickInput<'_>, fresh_only: bool) -> Vec<usize> {
-        let mut healthy: Vec<usize> = self
-            .group
-            .deployments
-            .iter()
-            .copied()
-            .filter(|&i| {
-                !cx.health
-                    .is_cooling_down(&self.cfg.model_list[i].id, cx.now_ms)
-            })
-            .filter(|i| !fresh_only || !self.group.failed.contains(i))
-            .collect();
+        // Loops, here and in `pick_from`: each `collect` brings its own copy of std's code.
+        let mut healthy = Vec::new();
+        for &i in &self.group.deployments {
+            let cooling = cx
+                .health
+                .is_cooling_down(&self.cfg.model_list[i].id, cx.now_ms);
+            let retried = fresh_only && self.group.failed.contains(&i);
+            if !(cooling || retried) {
+                healthy.push(i);
+            }
+        }
         let best = healthy
             .iter()
             .map(|&i| self.cfg.model_list[i].order().unwrap_or(u32::MAX))
@@ -325,7 +325,10 @@ impl<'c> Planner<'c> {
 
     fn pick_from(&self, cx: &PickInput<'_>, fresh_only: bool) -> Option<usize> {
         let idx = self.available(cx, fresh_only);
-        let deps: Vec<_> = idx.iter().map(|&i| &self.cfg.model_list[i]).collect();
+        let mut deps = Vec::with_capacity(idx.len());
+        for &i in &idx {
+            deps.push(&self.cfg.model_list[i]);
+        }
         let pcx = PickContext {
             health: cx.health,
             now_ms: cx.now_ms,

@@ -82,13 +82,18 @@ pub struct PickContext<'h> {
     pub latency_buffer: f64,
 }
 
+/// One score per candidate. Through `&dyn Fn` so that the strategies share one `collect` (a
+/// copy of std's collect code per closure otherwise).
+fn scores(candidates: &[&Deployment], score: &dyn Fn(&Deployment) -> f64) -> Vec<f64> {
+    candidates.iter().map(|d| score(d)).collect()
+}
+
 /// Picks one of `candidates` (healthy, non-empty) and returns its index, or `None` when
 /// usage-based routing finds every candidate at its `rpm`/`tpm` limit for this minute.
 pub fn pick(strategy: Strategy, candidates: &[&Deployment], cx: &PickContext<'_>) -> Option<usize> {
     if candidates.is_empty() {
         return None;
     }
-    let ids = candidates.iter().map(|d| d.id.as_str());
     Some(match strategy {
         Strategy::SimpleShuffle => {
             let by = ["weight", "rpm", "tpm"]
@@ -96,33 +101,27 @@ pub fn pick(strategy: Strategy, candidates: &[&Deployment], cx: &PickContext<'_>
                 .find(|k| candidates.iter().any(|d| d.litellm_params.contains_key(*k)));
             match by {
                 Some(k) => {
-                    let w: Vec<f64> = candidates
-                        .iter()
-                        .map(|d| {
-                            d.litellm_params
-                                .get(k)
-                                .and_then(Value::as_f64)
-                                .unwrap_or(0.0)
-                        })
-                        .collect();
+                    let w = scores(candidates, &|d| {
+                        d.litellm_params
+                            .get(k)
+                            .and_then(Value::as_f64)
+                            .unwrap_or(0.0)
+                    });
                     weighted(&w, cx.draw)
                 }
                 None => uniform(cx.draw, candidates.len()),
             }
         }
         Strategy::LeastBusy => {
-            let s: Vec<f64> = ids.map(|id| f64::from(cx.health.in_flight(id))).collect();
+            let s = scores(candidates, &|d| f64::from(cx.health.in_flight(&d.id)));
             lowest(&s, cx.draw, 0.0)
         }
         Strategy::LatencyBased => {
-            let s: Vec<f64> = ids.map(|id| cx.health.latency(id)).collect();
+            let s = scores(candidates, &|d| cx.health.latency(&d.id));
             lowest(&s, cx.draw, cx.latency_buffer)
         }
         Strategy::CostBased => {
-            let s: Vec<f64> = candidates
-                .iter()
-                .map(|d| deployment_cost(d).pico() as f64)
-                .collect();
+            let s = scores(candidates, &|d| deployment_cost(d).pico() as f64);
             lowest(&s, cx.draw, 0.0)
         }
         Strategy::UsageBased => {
