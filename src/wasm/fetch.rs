@@ -47,7 +47,11 @@ use crate::{Error, ErrorKind, Result};
 // One promise per request instead of two: the global `fetch`, then, in the same JS reaction, for
 // a body of known length (the rule above `FetchBody`), its `arrayBuffer()`. Each promise awaited
 // from Rust costs two bound callbacks, a wake and a poll of the whole task. A body read that
-// fails settles as `e` and is reported when the body is read, as before.
+// fails settles as `e` and is reported when the body is read, as before. The JS reports the
+// outcome to the awaiting `Settled`'s callbacks itself (`Settled::reported`) rather than
+// returning a promise for it: no promise resolved with another promise (a thenable job and its
+// two resolving functions) and no `then` with two arrows on it per request, V8 heap that filled
+// the gateway Worker's young generation sooner (bench/prototypes/heap-alloc.mjs).
 // The response headers cross only when Rust asks for them (`HttpResponse::headers`), flattened
 // to `name NUL value NUL …` by `edgellm_response_headers`: a 2xx chat answer never reads them,
 // and flattening all of them per response (`Headers.forEach`, a string into wasm, a `String`
@@ -100,7 +104,7 @@ export function edgellm_define_target(id, url, flat) {
   }
   targets[id] = { url, list, shared };
 }
-export function edgellm_fetch(target, method, body, signal, wholeMax) {
+export function edgellm_fetch(target, method, body, signal, wholeMax, id, ok, err) {
   const to = targets[target];
   if (to === undefined) throw new Error(`edgellm: fetch target ${target} was never defined`);
   const url = to.url;
@@ -114,29 +118,45 @@ export function edgellm_fetch(target, method, body, signal, wholeMax) {
   const init = { method: METHODS[method], headers };
   if (body !== undefined) init.body = body;
   if (signal !== undefined) init.signal = signal;
+  const fail = (e) => err(id, e);
   const got = (r) => {
     const out = { r, b: undefined, e: undefined, failed: false };
-    const hs = r.headers;
-    const len = hs.get("content-length");
-    if (len === null) return out;
-    const n = len.trim();
-    if (!LENGTH.test(n) || Number(n) > wholeMax) return out;
-    const t = (hs.get("content-type") || "").toLowerCase();
-    if (t.includes("event-stream") || t.includes("ndjson") || t.includes("jsonl") || t.includes("eventstream")) return out;
-    return r.arrayBuffer().then(
-      (b) => { out.b = b; return out; },
-      (e) => { out.e = e; out.failed = true; return out; },
+    let read;
+    try {
+      read = readsWhole(r.headers, wholeMax) ? r.arrayBuffer() : null;
+    } catch (e) {
+      return fail(e);
+    }
+    if (read === null) return ok(id, out);
+    read.then(
+      (b) => { out.b = b; ok(id, out); },
+      (e) => { out.e = e; out.failed = true; ok(id, out); },
     );
   };
-  if (!REDIRECT_ERROR) return fetch(url, init).then(got);
+  if (!REDIRECT_ERROR) {
+    fetch(url, init).then(got, fail);
+    return;
+  }
   init.redirect = "error";
-  return fetch(url, init).then(got, (e) => {
-    if (e?.cause?.message !== "unexpected redirect") throw e;
-    delete init.redirect;
-    // A Blob, which undici can read again for a 307/308 (a Uint8Array is consumed by the send).
-    if (body !== undefined) init.body = new Blob([body]);
-    return fetch(url, init).then(got);
+  fetch(url, init).then(got, (e) => {
+    if (e?.cause?.message !== "unexpected redirect") return fail(e);
+    try {
+      delete init.redirect;
+      // A Blob, which undici can read again for a 307/308 (a Uint8Array is consumed by the send).
+      if (body !== undefined) init.body = new Blob([body]);
+      fetch(url, init).then(got, fail);
+    } catch (e) {
+      fail(e);
+    }
   });
+}
+function readsWhole(hs, wholeMax) {
+  const len = hs.get("content-length");
+  if (len === null) return false;
+  const n = len.trim();
+  if (!LENGTH.test(n) || Number(n) > wholeMax) return false;
+  const t = (hs.get("content-type") || "").toLowerCase();
+  return !(t.includes("event-stream") || t.includes("ndjson") || t.includes("jsonl") || t.includes("eventstream"));
 }
 // Made once: `getReader` only reads it (made per stream, with its two strings copied out of wasm,
 // it was ≈ 1 % of a 100-chunk stream's CPU in workerd).
@@ -177,7 +197,10 @@ extern "C" {
         body: Option<&[u8]>,
         signal: Option<web_sys::AbortSignal>,
         whole_max: f64,
-    ) -> Result<Promise, JsValue>;
+        id: u32,
+        ok: &JsValue,
+        err: &JsValue,
+    ) -> Result<(), JsValue>;
 
     /// The response's headers as `name NUL value NUL …` (NUL occurs in neither).
     fn edgellm_response_headers(r: &Response) -> String;
@@ -467,15 +490,20 @@ pub(crate) async fn send(req: HttpRequest, timeout_ms: Option<u64>) -> Result<Ht
     let body = req.body.as_deref();
     let signal = guard.controller.as_ref().map(AbortController::signal);
     guard.arm();
-    let promise = edgellm_fetch(
-        target,
-        method_code(req.method),
-        body,
-        signal,
-        WHOLE_MAX_BYTES as f64,
-    )
+    let fetched = Settled::reported(|id, ok, err| {
+        edgellm_fetch(
+            target,
+            method_code(req.method),
+            body,
+            signal,
+            WHOLE_MAX_BYTES as f64,
+            id,
+            ok,
+            err,
+        )
+    })
     .map_err(|e| guard.error(&e))?;
-    let fetched = Settled::new(&promise).await.map_err(|e| guard.error(&e))?;
+    let fetched = fetched.await.map_err(|e| guard.error(&e))?;
     guard.disarm();
     let fetched: Fetched = fetched.unchecked_into();
     let resp = fetched.r();

@@ -131,21 +131,39 @@ pub(crate) struct Settled {
 
 impl Settled {
     pub(crate) fn new(promise: &Promise) -> Self {
-        let id = SLOTS.with(|s| {
-            let mut s = s.borrow_mut();
-            // Ids wrap after 2^32 promises; skip any still waited for.
-            let mut id = s.1;
-            while s.find(id).is_ok() {
-                id = id.wrapping_add(1);
-            }
-            s.1 = id.wrapping_add(1);
-            s.insert(id);
-            id
-        });
+        let id = open_slot();
         // `then` never calls its callbacks synchronously, so no borrow of SLOTS is re-entered.
         SETTLE.with(|(ok, err, _)| edgellm_on_settle(promise, id, ok.as_ref(), err.as_ref()));
         Self { id }
     }
+
+    /// A settlement that `start` reports: it gets the id and the two callbacks, and has
+    /// `ok(id, value)` or `err(id, reason)` called later (never from within `start`). An `Err`
+    /// from `start` frees the slot.
+    pub(crate) fn reported<E>(
+        start: impl FnOnce(u32, &JsValue, &JsValue) -> Result<(), E>,
+    ) -> Result<Self, E> {
+        // Made before `start` runs, so its `Err` drops it and frees the slot.
+        let settled = Self { id: open_slot() };
+        // The callbacks are not called from within `start`, so no borrow of SLOTS is re-entered.
+        SETTLE.with(|(ok, err, _)| start(settled.id, ok.as_ref(), err.as_ref()))?;
+        Ok(settled)
+    }
+}
+
+/// Adds the slot of a new settlement and returns its id.
+fn open_slot() -> u32 {
+    SLOTS.with(|s| {
+        let mut s = s.borrow_mut();
+        // Ids wrap after 2^32 promises; skip any still waited for.
+        let mut id = s.1;
+        while s.find(id).is_ok() {
+            id = id.wrapping_add(1);
+        }
+        s.1 = id.wrapping_add(1);
+        s.insert(id);
+        id
+    })
 }
 
 impl Future for Settled {
