@@ -33,10 +33,10 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { LOAD_CORE, OUT_DIR, ROOT, SUT_CORE, cleanupOnExit, freePort, median, percentile, rssKiB, sleep, spawnPinned, waitForPort, writeResult } from "./lib/common.mjs";
+import { LOAD_CORE, cleanupOnExit, median, percentile, rssKiB, sleep, writeResult } from "./lib/common.mjs";
 import { startUpstream, SDK_STREAM_CHUNKS } from "./lib/upstream.mjs";
-import { API_KEY, MASTER_KEY, gatewayConfig, snapshotWorker, startJsWorker } from "./lib/gateways.mjs";
-import { gatewayModules, workerdConfig, wranglerCompatFlags } from "./lib/workerd-config.mjs";
+import { API_KEY, MASTER_KEY, gatewayConfig, snapshotWorker, startJsWorker, startWorkerd } from "./lib/gateways.mjs";
+import { wranglerCompatFlags } from "./lib/workerd-config.mjs";
 import { Cdp, diffSnapshots, heapAfterGc, heapSnapshotSummary, wasmMemories } from "./lib/cdp.mjs";
 import { chatRequest } from "./lib/bodies.mjs";
 
@@ -161,22 +161,6 @@ async function withPeak(pid, fn) {
   }
 }
 
-/** Our Worker in workerd (as gateways.mjs startWorkerd) with its inspector on a second port. */
-async function startInspectedWorkerd(dir, config) {
-  const port = await freePort();
-  const inspector = await freePort();
-  const conf = path.join(dir, "memory.capnp");
-  fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(dir), port, bindings: { EDGELLM_CONFIG: JSON.stringify(config) }, compatibilityFlags: COMPAT_FLAGS }));
-  fs.mkdirSync(path.join(OUT_DIR, "workerd"), { recursive: true });
-  const child = spawnPinned(SUT_CORE, path.join(ROOT, "node_modules/.bin/workerd"), ["serve", conf, `--inspector-addr=127.0.0.1:${inspector}`], {
-    log: path.join(OUT_DIR, "workerd", "workerd-memory.log"),
-    cwd: dir,
-  });
-  await waitForPort(port, 20_000, child);
-  await waitForPort(inspector, 20_000, child);
-  return { url: `http://127.0.0.1:${port}`, child, inspector, stop: () => child.stop() };
-}
-
 /** The Worker to serve: --worker-dir as is, or a fresh copy of worker/js + worker/build. */
 function workerDir() {
   const dir = values["worker-dir"];
@@ -207,7 +191,7 @@ config.model_list.push(
   { model_name: "bench-drip", litellm_params: { model: "openai/gpt-4o-mini", api_base: `${drip.url}/v1`, api_key: API_KEY } },
   { model_name: "bench-big", litellm_params: { model: "openai/gpt-4o-mini", api_base: `${upstream.url}/sdk-sse/v1`, api_key: API_KEY } },
 );
-const gw = await startInspectedWorkerd(snapshot, config);
+const gw = await startWorkerd(upstream.url, snapshot, config, { compatibilityFlags: COMPAT_FLAGS, inspector: true });
 children.push(gw.child);
 const pid = gw.child.pid;
 const url = `${gw.url}/v1/chat/completions`;

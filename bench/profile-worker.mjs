@@ -17,10 +17,10 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { OUT_DIR, ROOT, SUT_CORE, cleanupOnExit, freePort, spawnPinned, waitForPort, sleep, writeResult } from "./lib/common.mjs";
+import { OUT_DIR, ROOT, cleanupOnExit, sleep, writeResult } from "./lib/common.mjs";
 import { startUpstream } from "./lib/upstream.mjs";
-import { MASTER_KEY, gatewayConfig } from "./lib/gateways.mjs";
-import { gatewayModules, workerdConfig, wranglerCompatFlags } from "./lib/workerd-config.mjs";
+import { MASTER_KEY, startWorkerd } from "./lib/gateways.mjs";
+import { Cdp } from "./lib/cdp.mjs";
 import { chatRequest } from "./lib/bodies.mjs";
 import { runWrk } from "./lib/wrk.mjs";
 import { startDrip } from "./lib/drip.mjs";
@@ -62,60 +62,22 @@ function buildNamed() {
   return dir;
 }
 
-class Cdp {
-  constructor(url) {
-    this.ws = new WebSocket(url);
-    this.id = 0;
-    this.pending = new Map();
-    this.ws.onmessage = (ev) => {
-      const msg = JSON.parse(ev.data);
-      const p = msg.id !== undefined && this.pending.get(msg.id);
-      if (p) {
-        this.pending.delete(msg.id);
-        msg.error ? p.reject(new Error(JSON.stringify(msg.error))) : p.resolve(msg.result);
-      }
-    };
-    this.open = new Promise((resolve, reject) => {
-      this.ws.onopen = resolve;
-      this.ws.onerror = reject;
-    });
-  }
-  send(method, params = {}) {
-    const id = ++this.id;
-    this.ws.send(JSON.stringify({ id, method, params }));
-    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
-  }
-}
-
 const children = [];
 cleanupOnExit(children);
 const upstream = values.mode === "trickle" ? await startDrip({ intervalMs: Number(process.env.BENCH_DRIP_INTERVAL_MS ?? 2), lifetimeS: 300 }) : await startUpstream();
 children.push(upstream.child);
 const dir = buildNamed();
-const port = await freePort();
-const inspector = await freePort();
-const conf = path.join(dir, "bench.capnp");
-fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(dir), port, bindings: { EDGELLM_CONFIG: JSON.stringify(gatewayConfig(upstream.url)) }, compatibilityFlags: wranglerCompatFlags() }));
-const workerd = spawnPinned(
-  SUT_CORE,
-  path.join(ROOT, "node_modules/.bin/workerd"),
-  ["serve", conf, `--inspector-addr=127.0.0.1:${inspector}`],
-  { log: path.join(OUT_DIR, `workerd-prof${TAG}.log`), cwd: dir },
-);
-children.push(workerd);
-await waitForPort(port, 20_000, workerd);
-await waitForPort(inspector, 20_000, workerd);
+const gw = await startWorkerd(upstream.url, dir, undefined, { inspector: true });
+children.push(gw.child);
 
 const mode = values.mode;
 const body = chatRequest(mode === "json" ? "bench-json" : "bench-sse", mode !== "json");
-const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+const url = `${gw.url}/v1/chat/completions`;
 const headers = { Authorization: `Bearer ${MASTER_KEY}` };
 // Warm up before profiling (JIT tiers, first-request config parse).
 await runWrk({ url, body, headers, connections: 16, seconds: 2 });
 
-const targets = await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json();
-const cdp = new Cdp(targets[0].webSocketDebuggerUrl);
-await cdp.open;
+const cdp = await Cdp.connect(gw.inspector);
 await cdp.send("Profiler.enable");
 await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
 await cdp.send("Profiler.start");
@@ -130,5 +92,5 @@ console.log(`${mode}: ${load.rps.toFixed(0)} rps while profiling (profiler overh
 for (const row of summary.top) console.log(`${row.self_pct.toFixed(1).padStart(5)}%  ${row.name}`);
 console.log("by category:", JSON.stringify(summary.categories));
 await sleep(100);
-await workerd.stop();
+await gw.stop();
 await upstream.stop();

@@ -52,19 +52,27 @@ function aliasTarget(name, url, child, extra = {}) {
 }
 
 /**
- * Our Worker in workerd, no Miniflare or wrangler in between. Diagnostics (bench/prototypes) may
- * pass `v8Flags` and extra `args` for `workerd serve` (e.g. --inspector-addr=HOST:PORT).
+ * Our Worker in workerd, no Miniflare or wrangler in between. Diagnostics (memory.mjs,
+ * bench/prototypes) may ask for `v8Flags`, other `compatibilityFlags`, and the `inspector`: a
+ * DevTools port (`target.inspector`), open before this returns.
  */
-export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig(upstreamUrl), { v8Flags = [], args = [] } = {}) {
+export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig(upstreamUrl), { v8Flags = [], compatibilityFlags = wranglerCompatFlags(), inspector = false } = {}) {
   const port = await freePort();
   const dir = path.join(OUT_DIR, "workerd");
   fs.mkdirSync(dir, { recursive: true });
   const conf = path.join(snapshot, "bench.capnp");
-  fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(snapshot), port, bindings: { EDGELLM_CONFIG: JSON.stringify(config) }, compatibilityFlags: wranglerCompatFlags(), v8Flags }));
+  fs.writeFileSync(conf, workerdConfig({ modules: gatewayModules(snapshot), port, bindings: { EDGELLM_CONFIG: JSON.stringify(config) }, compatibilityFlags, v8Flags }));
   const bin = path.join(ROOT, "node_modules/.bin/workerd");
-  const child = spawnPinned(SUT_CORE, bin, ["serve", conf, ...args], { log: path.join(dir, "workerd.log"), cwd: snapshot });
+  const debug = inspector ? await freePort() : null;
+  const child = spawnPinned(SUT_CORE, bin, ["serve", conf, ...inspectorArgs(debug)], { log: path.join(dir, "workerd.log"), cwd: snapshot });
   await waitForPort(port, 20_000, child);
-  return aliasTarget("edgellm-workerd", `http://127.0.0.1:${port}`, child, { rssPids: () => [child.pid] });
+  if (debug) await waitForPort(debug, 20_000, child);
+  return aliasTarget("edgellm-workerd", `http://127.0.0.1:${port}`, child, { rssPids: () => [child.pid], inspector: debug });
+}
+
+/** `workerd serve`'s arguments for a DevTools inspector on `port` (none for null). */
+function inspectorArgs(port) {
+  return port ? [`--inspector-addr=127.0.0.1:${port}`] : [];
 }
 
 /**
@@ -72,7 +80,7 @@ export async function startWorkerd(upstreamUrl, snapshot, config = gatewayConfig
  * (the floor for any Worker gateway), `per-event` (re-frames each SSE event in JS), `batched`, or
  * `pump` (reads and writes a stream in JS without touching its bytes).
  */
-export async function startJsWorker(mode, upstreamUrl, extraBases = {}, { v8Flags = [], args = [] } = {}) {
+export async function startJsWorker(mode, upstreamUrl, extraBases = {}, { v8Flags = [], inspector = false } = {}) {
   const port = await freePort();
   const dir = path.join(BENCH_DIR, "lib", "js-worker");
   const conf = path.join(OUT_DIR, `js-worker-${mode}.capnp`);
@@ -83,9 +91,11 @@ export async function startJsWorker(mode, upstreamUrl, extraBases = {}, { v8Flag
     .replace('embed "worker.mjs"', `embed ${JSON.stringify(path.relative(OUT_DIR, path.join(dir, "worker.mjs")))}`);
   fs.writeFileSync(conf, text);
   const bin = path.join(ROOT, "node_modules/.bin/workerd");
-  const child = spawnPinned(SUT_CORE, bin, ["serve", conf, ...args], { log: path.join(OUT_DIR, `js-worker-${mode}.log`), cwd: OUT_DIR });
+  const debug = inspector ? await freePort() : null;
+  const child = spawnPinned(SUT_CORE, bin, ["serve", conf, ...inspectorArgs(debug)], { log: path.join(OUT_DIR, `js-worker-${mode}.log`), cwd: OUT_DIR });
   await waitForPort(port, 20_000, child);
-  return aliasTarget(`workerd-js-${mode}`, `http://127.0.0.1:${port}`, child);
+  if (debug) await waitForPort(debug, 20_000, child);
+  return aliasTarget(`workerd-js-${mode}`, `http://127.0.0.1:${port}`, child, { inspector: debug });
 }
 
 /** Our Worker through Miniflare (a Node host process plus its workerd child, both pinned). */
@@ -221,12 +231,16 @@ export async function startAltWorker(upstreamUrl, dir) {
   return { ...t, name: `alt:${path.basename(dir)}` };
 }
 
+/**
+ * Every target by name: `(upstreamUrl, snapshot, options)`; the workerd ones take
+ * startWorkerd's diagnostic options (`v8Flags`, `inspector`).
+ */
 export const STARTERS = {
-  "workerd-js-passthrough": (u) => startJsWorker("passthrough", u),
-  "workerd-js-per-event": (u) => startJsWorker("per-event", u),
-  "workerd-js-batched": (u) => startJsWorker("batched", u),
-  "workerd-js-pump": (u) => startJsWorker("pump", u),
-  "edgellm-workerd": startWorkerd,
+  "workerd-js-passthrough": (u, _s, o) => startJsWorker("passthrough", u, {}, o),
+  "workerd-js-per-event": (u, _s, o) => startJsWorker("per-event", u, {}, o),
+  "workerd-js-batched": (u, _s, o) => startJsWorker("batched", u, {}, o),
+  "workerd-js-pump": (u, _s, o) => startJsWorker("pump", u, {}, o),
+  "edgellm-workerd": (u, s, o) => startWorkerd(u, s, undefined, o),
   "edgellm-miniflare": startMiniflare,
   "edgellm-wrangler": startWranglerDev,
   portkey: startPortkey,

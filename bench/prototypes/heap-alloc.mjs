@@ -12,9 +12,9 @@
 // Loopback only, bounded: a 2 s warm-up and one run of --seconds at 16 connections.
 import { parseArgs } from "node:util";
 import { chatRequest } from "../lib/bodies.mjs";
-import { Cdp } from "../lib/cdp.mjs";
-import { freePort, sleep } from "../lib/common.mjs";
-import { snapshotWorker, startJsWorker, startWorkerd } from "../lib/gateways.mjs";
+import { Cdp, sendNudged } from "../lib/cdp.mjs";
+import { sleep } from "../lib/common.mjs";
+import { STARTERS, snapshotWorker } from "../lib/gateways.mjs";
 import { startUpstream } from "../lib/upstream.mjs";
 import { runWrk } from "../lib/wrk.mjs";
 
@@ -32,25 +32,21 @@ if (typeof WebSocket === "undefined") {
 }
 
 const up = await startUpstream();
-const inspector = await freePort();
-const args = [`--inspector-addr=127.0.0.1:${inspector}`];
-const target = values.target === "edgellm"
-  ? await startWorkerd(up.url, snapshotWorker(), undefined, { args })
-  : await startJsWorker(values.target, up.url, {}, { args });
+const name = values.target === "edgellm" ? "edgellm-workerd" : `workerd-js-${values.target}`;
+if (!STARTERS[name]) throw new Error(`unknown --target ${values.target}`);
+const target = await STARTERS[name](up.url, name === "edgellm-workerd" ? snapshotWorker() : null, { inspector: true });
 const r = target.request(values.stream ? "sse" : "json");
+let nudges = 0;
+const request = () => (nudges++, fetch(target.url + r.path, { method: "POST", headers: r.headers, body: chatRequest(r.model, values.stream) }).then((x) => x.arrayBuffer()));
 const load = (seconds) => runWrk({ url: target.url + r.path, body: chatRequest(r.model, values.stream), headers: r.headers, connections: 16, seconds });
 await load(2);
 
-const list = await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json();
-const cdp = new Cdp(list[0].webSocketDebuggerUrl);
-await cdp.open;
+const cdp = await Cdp.connect(target.inspector);
 await cdp.send("HeapProfiler.enable");
 await cdp.send("HeapProfiler.startSampling", { samplingInterval: 64, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
 const w = await load(Number(values.seconds));
-// The profile is read inside the isolate: a request lets workerd run the inspector's task.
-const reply = cdp.send("HeapProfiler.getSamplingProfile");
-await fetch(target.url + r.path, { method: "POST", headers: r.headers, body: chatRequest(r.model, values.stream) }).then((x) => x.arrayBuffer()).catch(() => {});
-const { profile } = await reply;
+// The profile is read inside the isolate: requests let workerd run the inspector's task.
+const { profile } = await sendNudged(cdp, "HeapProfiler.getSamplingProfile", {}, request);
 await cdp.send("HeapProfiler.stopSampling");
 cdp.ws.close();
 
@@ -65,7 +61,8 @@ let total = 0;
   if (bytes) self.set(key, (self.get(key) ?? 0) + bytes);
   for (const c of node.children) walk(c);
 })(profile.head);
-const requests = w.requests + 1;
+// wrk's requests, and the ones that let the profile be read out.
+const requests = w.requests + nudges;
 console.log(`${values.target}${values.stream ? " (stream)" : ""}: ${w.requests} requests at ${w.rps.toFixed(0)}/s; V8 heap allocated ≈ ${(total / requests).toFixed(0)} bytes per request`);
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
   console.log(`  ${(v / requests).toFixed(0).padStart(6)} B/req  ${k}`);

@@ -9,7 +9,7 @@
 // and, for the slowest requests, what else the SUT core ran inside them (other threads and
 // processes, and workerd's own threads: V8's GC and compiler helpers run there too).
 //
-//   taskset -c 0 node bench/prototypes/phase-trace.mjs [--target edgellm|passthrough|pump|DIR]
+//   taskset -c 0 node bench/prototypes/phase-trace.mjs [--target edgellm|passthrough|pump|per-event|batched|DIR]
 //       [--stream] [--seconds 10] [--rate 100] [--top 15] [--dump N] [--profile]
 //       [--v8-flags=--perf-basic-prof]
 //
@@ -18,7 +18,7 @@
 // --profile     also 250 µs CPU samples: CPU per request on the SUT core by kind of code
 //               (wasm per tier, JS, V8, workerd's kj, tcmalloc, kernel), and the top symbols
 //               inside the 3 slowest requests. Sampling slows every request ~1.5×.
-// --v8-flags=F  workerd with V8 flags F (space-separated; edgellm, passthrough and pump only),
+// --v8-flags=F  workerd with V8 flags F (space-separated; not for a DIR target),
 //               e.g. --perf-basic-prof, so samples in wasm and JS code are named (wasm with
 //               its tier)
 //
@@ -30,7 +30,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { chatRequest } from "../lib/bodies.mjs";
 import { LOAD_CORE, OUT_DIR, SUT_CORE, sleep } from "../lib/common.mjs";
-import { snapshotWorker, startAltWorker, startJsWorker, startWorkerd } from "../lib/gateways.mjs";
+import { STARTERS, snapshotWorker, startAltWorker } from "../lib/gateways.mjs";
 import { startUpstream } from "../lib/upstream.mjs";
 import { runWrk } from "../lib/wrk.mjs";
 
@@ -52,11 +52,10 @@ const PROFILE = values.profile;
 
 const up = await startUpstream();
 const v8Flags = values["v8-flags"] ? values["v8-flags"].split(" ") : [];
-const target = values.target === "edgellm"
-  ? await startWorkerd(up.url, snapshotWorker(), undefined, { v8Flags })
-  : ["passthrough", "pump"].includes(values.target)
-    ? await startJsWorker(values.target, up.url, {}, { v8Flags })
-    : await startAltWorker(up.url, values.target);
+const name = values.target === "edgellm" ? "edgellm-workerd" : `workerd-js-${values.target}`;
+const target = STARTERS[name]
+  ? await STARTERS[name](up.url, name === "edgellm-workerd" ? snapshotWorker() : null, { v8Flags })
+  : await startAltWorker(up.url, values.target);
 const children = [up.child, target.child];
 const stopAll = async () => {
   for (const c of children) await c.stop?.().catch(() => {});
